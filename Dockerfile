@@ -1,0 +1,20 @@
+# One image for every role: `kesher serve` (default), `kesher worker`, `kesher scheduler`.
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml constraints.txt README.md ./
+COPY bot ./bot
+COPY flows ./flows
+COPY integrations ./integrations
+COPY storage ./storage
+RUN pip install --no-cache-dir --prefix=/install -c constraints.txt .
+
+FROM python:3.11-slim
+ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+RUN useradd --create-home --uid 10001 kesher
+COPY --from=build /install /usr/local
+USER kesher
+WORKDIR /home/kesher
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
+ENTRYPOINT ["kesher"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]

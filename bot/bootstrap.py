@@ -1,0 +1,115 @@
+"""The composition root: the one place that turns Settings into engines, clients and adapters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from taskiq import AsyncBroker, InMemoryBroker
+from taskiq_redis import RedisStreamBroker
+
+from bot.businesses import DEMO_SLUG, create_business
+from bot.domain import ChannelName
+from bot.ports import ConversationLock, Idempotency, RateLimiter
+from bot.services import Services
+from bot.settings import Settings
+from bot.tasks import TaskiqQueue, register_tasks
+from integrations.sandbox import SandboxChannel
+from storage.database import create_engine, create_sessionmaker
+from storage.memory import MemoryIdempotency, MemoryLock, MemoryRateLimiter
+from storage.redis import RedisIdempotency, RedisLock, RedisRateLimiter
+from storage.schema import upgrade
+from storage.unit_of_work import SqlUnitOfWork
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    """Everything one process runs on, built from one Settings object."""
+
+    settings: Settings
+    services: Services
+    engine: AsyncEngine
+    broker: AsyncBroker
+    redis: Redis | None
+
+    async def start(self, *, worker: bool = False) -> None:
+        if self.settings.is_sqlite:
+            await upgrade(self.settings.database_url)
+        self.broker.is_worker_process = worker
+        await self.broker.startup()
+
+    async def stop(self) -> None:
+        await self.broker.shutdown()
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.engine.dispose()
+
+    async def readiness(self) -> dict[str, bool]:
+        checks = {"database": False}
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            checks["database"] = True
+        except Exception:
+            pass
+        if self.redis is not None:
+            try:
+                checks["redis"] = bool(await self.redis.ping())
+            except Exception:
+                checks["redis"] = False
+        return checks
+
+
+def build(settings: Settings) -> Runtime:
+    engine = create_engine(settings.database_url)
+    sessions = create_sessionmaker(engine)
+    clock = SystemClock()
+    redis: Redis | None = None
+    broker: AsyncBroker
+    idempotency: Idempotency
+    lock: ConversationLock
+    limiter: RateLimiter
+    if settings.redis_url is None:
+        broker = InMemoryBroker(await_inplace=True)
+        idempotency, lock, limiter = MemoryIdempotency(), MemoryLock(), MemoryRateLimiter()
+    else:
+        url = settings.redis_url.get_secret_value()
+        redis = Redis.from_url(url)
+        broker = RedisStreamBroker(url, queue_name="kesher:tasks", consumer_group_name="kesher")
+        idempotency, lock, limiter = (
+            RedisIdempotency(redis),
+            RedisLock(redis),
+            RedisRateLimiter(url),
+        )
+    services = Services(
+        uow=lambda: SqlUnitOfWork(sessions),
+        idempotency=idempotency,
+        lock=lock,
+        limiter=limiter,
+        queue=TaskiqQueue(broker),
+        clock=clock,
+        channels={ChannelName.SANDBOX: SandboxChannel()},
+    )
+    register_tasks(broker, services)
+    return Runtime(settings=settings, services=services, engine=engine, broker=broker, redis=redis)
+
+
+async def ensure_demo(runtime: Runtime) -> str | None:
+    """Create the demo business with the sandbox on first start; its API key, or None if it exists."""
+    services = runtime.services
+    async with services.uow() as uow:
+        if await uow.businesses.get_by_slug(DEMO_SLUG) is not None:
+            return None
+        _, api_key = await create_business(
+            uow, DEMO_SLUG, name="Demo", sandbox=True, now=services.clock.now()
+        )
+        await uow.commit()
+    return api_key

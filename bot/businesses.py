@@ -1,0 +1,46 @@
+"""Businesses (the tenants) and their admin API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime
+
+from bot.domain import Business, InvalidInput
+from bot.ports import UnitOfWork
+
+DEMO_SLUG = "demo"
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+KEY_PREFIX = "ksh_"
+
+
+def hash_key(api_key: str) -> str:
+    # API keys are 32 random bytes, so a fast hash is enough; passwords are another matter.
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+async def issue_key(uow: UnitOfWork, business: Business, *, now: datetime) -> str:
+    """A new API key for the business; only its hash is kept, so show it to the owner once."""
+    api_key = KEY_PREFIX + secrets.token_urlsafe(32)
+    await uow.businesses.add_api_key(business.id, key_hash=hash_key(api_key), created_at=now)
+    return api_key
+
+
+async def create_business(
+    uow: UnitOfWork, slug: str, *, name: str, sandbox: bool, now: datetime
+) -> tuple[Business, str]:
+    """Create a business and its first API key; the caller commits."""
+    if not _SLUG.match(slug):
+        raise InvalidInput(
+            "slug must be 2 to 63 lowercase letters, digits or '-', starting with a letter or digit",
+            code="invalid_slug",
+        )
+    if not name.strip():
+        raise InvalidInput("name must not be empty", code="invalid_name")
+    if await uow.businesses.get_by_slug(slug) is not None:
+        raise InvalidInput(f"business '{slug}' already exists", code="business_exists")
+    business = await uow.businesses.add(
+        slug, name=name.strip(), sandbox_enabled=sandbox, created_at=now
+    )
+    return business, await issue_key(uow, business, now=now)

@@ -1,0 +1,214 @@
+"""The `kesher` command: serve, worker, scheduler, db and business administration."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+from rich.console import Console
+from taskiq.api import run_receiver_task, run_scheduler_task
+
+from bot.bootstrap import Runtime, build, ensure_demo
+from bot.businesses import create_business, issue_key
+from bot.domain import KesherError
+from bot.settings import Settings, load_settings
+from bot.tasks import scheduler_for
+from bot.web.app import create_app
+from storage.schema import upgrade
+
+app = typer.Typer(help="Kesher: keep in touch with your customers.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+business_app = typer.Typer(help="Businesses (tenants).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(business_app, name="business")
+console = Console()
+errors = Console(stderr=True)
+
+
+def main() -> None:
+    app()
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except KesherError as error:
+        errors.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(2) from None
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    return settings
+
+
+def _run(work: Callable[[Runtime], Awaitable[None]], *, worker: bool = False) -> None:
+    settings = _settings()
+
+    async def go() -> None:
+        runtime = build(settings)
+        await runtime.start(worker=worker)
+        try:
+            await work(runtime)
+        finally:
+            await runtime.stop()
+
+    try:
+        asyncio.run(go())
+    except KesherError as error:
+        errors.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        pass
+
+
+def _need_redis(settings: Settings, role: str) -> None:
+    if settings.redis_url is None:
+        errors.print(
+            f"[red]`kesher {role}` is a distributed role and needs KESHER_REDIS_URL; "
+            "without it `kesher serve` runs everything in one process.[/red]"
+        )
+        raise typer.Exit(2)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="web role only (needs KESHER_REDIS_URL)")
+    ] = False,
+) -> None:
+    """Run the web app, with the worker and the scheduler in the same process."""
+    settings = _settings()
+    if no_worker:
+        _need_redis(settings, "serve --no-worker")
+
+    async def work(runtime: Runtime) -> None:
+        demo_key = await ensure_demo(runtime) if settings.demo else None
+        background: list[asyncio.Task[Any]] = []
+        if not no_worker:
+            background.append(
+                asyncio.create_task(run_scheduler_task(scheduler_for(runtime.broker)))
+            )
+            if not settings.embedded:
+                background.append(asyncio.create_task(run_receiver_task(runtime.broker)))
+        _banner(settings, host=host, port=port, demo_key=demo_key, no_worker=no_worker)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(runtime, manage_runtime=False),
+                host=host,
+                port=port,
+                log_level=settings.log_level.lower(),
+                proxy_headers=True,
+            )
+        )
+        try:
+            await server.serve()
+        finally:
+            for task in background:
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    _run(work, worker=not no_worker and not settings.embedded)
+
+
+def _banner(
+    settings: Settings, *, host: str, port: int, demo_key: str | None, no_worker: bool
+) -> None:
+    base = f"http://{'localhost' if host in ('0.0.0.0', '127.0.0.1') else host}:{port}"
+    mode = "embedded (SQLite, in-process worker)" if settings.embedded else "distributed (Redis)"
+    console.print(f"[bold]Kesher[/bold] on {base} — {mode}{', web role only' if no_worker else ''}")
+    console.print(f"  sandbox chat:  {base}/sandbox?business=demo&lang=he  (English: lang=en)")
+    console.print(f"  API docs:      {base}/docs")
+    console.print(f"  health:        {base}/healthz")
+    if demo_key:
+        console.print(
+            f"  demo API key:  [bold]{demo_key}[/bold]\n"
+            "                 (shown once; `kesher business key --slug demo` makes a new one)"
+        )
+
+
+@app.command()
+def worker() -> None:
+    """Run a taskiq worker on Redis (distributed mode)."""
+    _need_redis(_settings(), "worker")
+
+    async def work(runtime: Runtime) -> None:
+        await run_receiver_task(runtime.broker)
+
+    _run(work, worker=True)
+
+
+@app.command()
+def scheduler() -> None:
+    """Run the scheduler (exactly one per deployment, distributed mode)."""
+    _need_redis(_settings(), "scheduler")
+
+    async def work(runtime: Runtime) -> None:
+        await run_scheduler_task(scheduler_for(runtime.broker))
+
+    _run(work)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to the newest schema."""
+    settings = _settings()
+    asyncio.run(upgrade(settings.database_url))
+    console.print("database is at the newest schema")
+
+
+@business_app.command("create")
+def business_create(
+    slug: Annotated[str, typer.Option(help="short name used in URLs, e.g. cafe-dizengoff")],
+    name: Annotated[str, typer.Option(help="the name customers see")],
+    sandbox: Annotated[bool, typer.Option("--sandbox", help="turn the sandbox channel on")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Create a business and print its admin API key (shown once)."""
+
+    async def work(runtime: Runtime) -> None:
+        services = runtime.services
+        async with services.uow() as uow:
+            business, api_key = await create_business(
+                uow, slug, name=name, sandbox=sandbox, now=services.clock.now()
+            )
+            await uow.commit()
+        if as_json:
+            print(json.dumps({"slug": business.slug, "api_key": api_key}))
+        else:
+            console.print(f"created business [bold]{business.slug}[/bold] ({business.name})")
+            console.print(f"API key (shown once): [bold]{api_key}[/bold]")
+
+    _run(work)
+
+
+@business_app.command("key")
+def business_key(
+    slug: Annotated[str, typer.Option(help="the business's slug")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Issue a new admin API key for a business (older keys keep working)."""
+
+    async def work(runtime: Runtime) -> None:
+        services = runtime.services
+        async with services.uow() as uow:
+            business = await uow.businesses.get_by_slug(slug)
+            if business is None:
+                raise KesherError(f"no business '{slug}'")
+            api_key = await issue_key(uow, business, now=services.clock.now())
+            await uow.commit()
+        if as_json:
+            print(json.dumps({"slug": slug, "api_key": api_key}))
+        else:
+            console.print(f"new API key for [bold]{slug}[/bold]: [bold]{api_key}[/bold]")
+
+    _run(work)

@@ -1,0 +1,246 @@
+"""The plain records Kesher's core, its adapters and its storage pass to one another.
+
+Adapters and repositories take and return these dataclasses; nothing outside `storage/`
+ever sees an ORM object or a session.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+
+class ChannelName(StrEnum):
+    SANDBOX = "sandbox"
+    TELEGRAM = "telegram"
+    WHATSAPP = "whatsapp"
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class DeliveryStatus(StrEnum):
+    """Delivery states of one message; a later state never moves back to an earlier one."""
+
+    RECEIVED = "received"
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class ConversationMode(StrEnum):
+    BOT = "bot"
+    HUMAN = "human"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class OutboxKind(StrEnum):
+    """Why a message goes out; only consent notices may reach an opted-out customer."""
+
+    REPLY = "reply"
+    CONSENT = "consent"
+
+
+class KesherError(Exception):
+    """A failure the caller can explain to a person: it carries a stable code."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class InvalidInput(KesherError):
+    code = "invalid_input"
+
+
+class NotFound(KesherError):
+    code = "not_found"
+
+
+class Forbidden(KesherError):
+    code = "forbidden"
+
+
+class SendFailed(KesherError):
+    """A channel could not send; `retryable` says whether trying again later may work."""
+
+    code = "send_failed"
+
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class DuplicateDelivery(KesherError):
+    """The delivery was already stored (raised when a commit hits the delivery log's key)."""
+
+    code = "duplicate_delivery"
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    id: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+    choices: tuple[Choice, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """At most `count` hits per `per`."""
+
+    count: int
+    per: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    buttons: bool
+    max_text: int
+    can_initiate: bool
+    reply_window: timedelta | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    """One HTTP delivery from a provider, exactly as received."""
+
+    business: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One thing a customer did on a channel, normalised."""
+
+    channel: ChannelName
+    delivery_id: str
+    address: str
+    received_at: datetime
+    text: str | None = None
+    choice: str | None = None
+    profile_name: str | None = None
+    channel_message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    channel: ChannelName
+    business: str
+    address: str
+    reply: Reply
+    idempotency_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class SentReceipt:
+    channel_message_id: str
+    status: DeliveryStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Business:
+    id: int
+    slug: str
+    name: str
+    language: str = "he"
+    timezone: str = "Asia/Jerusalem"
+    sandbox_enabled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    id: uuid.UUID
+    business_id: int
+    name: str | None
+    phone: str | None
+    language: str
+    timezone: str
+    attributes: Mapping[str, Any]
+    opted_out: bool
+    consent_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    id: int
+    customer_id: uuid.UUID
+    channel: ChannelName
+    address: str
+    reachable: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    identity_id: int
+    mode: ConversationMode
+    open: bool
+    started_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: int
+    conversation_id: uuid.UUID
+    customer_id: uuid.UUID
+    direction: Direction
+    channel: ChannelName
+    text: str
+    status: DeliveryStatus
+    created_at: datetime
+    choices: tuple[Choice, ...] = ()
+    channel_message_id: str | None = None
+    reply_to_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: int
+    customer_id: uuid.UUID
+    kind: str
+    occurred_at: datetime
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: int
+    business_id: int
+    message_id: int
+    idempotency_key: str
+    kind: OutboxKind
+    status: OutboxStatus
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None = None

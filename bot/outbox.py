@@ -1,0 +1,111 @@
+"""Sending what the outbox holds: claim a row, check the customer may be contacted, send once.
+
+A row is claimed in the database before the channel is called, so two workers given the same
+row send it once. A worker that dies after claiming leaves the row `sending`; the sweeper puts
+it back after `STALE_AFTER`, which trades a rare second send for never losing a reply.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from bot.domain import (
+    DeliveryStatus,
+    Outbound,
+    OutboxKind,
+    OutboxStatus,
+    Reply,
+    SendFailed,
+)
+from bot.pipeline import queue_sends
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+STALE_AFTER = timedelta(minutes=5)
+SWEEP_BATCH = 500
+
+
+def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
+    """5 s, 10 s, 20 s ... capped at one hour; a provider's Retry-After wins when longer."""
+    seconds = min(5 * 2 ** max(attempts - 1, 0), 3600)
+    return timedelta(seconds=max(seconds, retry_after or 0))
+
+
+async def send_outbound(item_id: int, services: Services) -> OutboxStatus | None:
+    """Send one outbox row; None when another worker has it or it is already done."""
+    now = services.clock.now()
+    async with services.uow() as uow:
+        if not await uow.outbox.claim(item_id, now=now):
+            await uow.rollback()
+            return None
+        item = await uow.outbox.get(item_id)
+        message = await uow.messages.get(item.message_id)
+        conversation = await uow.conversations.get(message.conversation_id)
+        identity = await uow.identities.get(conversation.identity_id)
+        customer = await uow.customers.get(item.business_id, message.customer_id)
+        business = await uow.businesses.get(item.business_id)
+        blocked = customer is None or (customer.opted_out and item.kind is not OutboxKind.CONSENT)
+        if blocked or not identity.reachable:
+            await uow.outbox.finish(item_id, OutboxStatus.SKIPPED, error="not contactable")
+            await uow.messages.set_status(message.id, DeliveryStatus.SKIPPED, at=now)
+            await uow.commit()
+            return OutboxStatus.SKIPPED
+        await uow.commit()
+    outbound = Outbound(
+        channel=identity.channel,
+        business=business.slug,
+        address=identity.address,
+        reply=Reply(text=message.text, choices=message.choices),
+        idempotency_key=item.idempotency_key,
+    )
+    try:
+        receipt = await services.channels[identity.channel].send(outbound)
+    except Exception as error:
+        failure = (
+            error if isinstance(error, SendFailed) else SendFailed(repr(error), retryable=True)
+        )
+        return await _failed(item_id, message.id, item.attempts + 1, failure, services)
+    async with services.uow() as uow:
+        await uow.outbox.finish(item_id, OutboxStatus.SENT)
+        await uow.messages.set_status(
+            message.id,
+            receipt.status,
+            at=services.clock.now(),
+            channel_message_id=receipt.channel_message_id,
+        )
+        await uow.commit()
+    return OutboxStatus.SENT
+
+
+async def _failed(
+    item_id: int, message_id: int, attempts: int, failure: SendFailed, services: Services
+) -> OutboxStatus:
+    now = services.clock.now()
+    final = not failure.retryable or attempts >= MAX_ATTEMPTS
+    log.warning("send of outbox item %s failed (attempt %s): %s", item_id, attempts, failure)
+    async with services.uow() as uow:
+        if final:
+            await uow.outbox.finish(item_id, OutboxStatus.FAILED, error=failure.message)
+            await uow.messages.set_status(message_id, DeliveryStatus.FAILED, at=now)
+        else:
+            await uow.outbox.retry(
+                item_id,
+                error=failure.message,
+                next_attempt_at=now + backoff(attempts, failure.retry_after),
+            )
+        await uow.commit()
+    return OutboxStatus.FAILED if final else OutboxStatus.PENDING
+
+
+async def sweep(services: Services) -> int:
+    """Requeue rows whose sender died and rows whose retry is due; returns how many."""
+    now = services.clock.now()
+    async with services.uow() as uow:
+        await uow.outbox.release_stale(stale_before=now - STALE_AFTER)
+        due = list(await uow.outbox.due(now=now, limit=SWEEP_BATCH))
+        await uow.commit()
+    await queue_sends(due, services)
+    return len(due)

@@ -1,0 +1,234 @@
+"""The inbound pipeline: dedupe, lock the conversation, record, decide, and queue the replies.
+
+Everything a delivery changes is written in one transaction, replies as outbox rows beside
+the message, so a delivery is either stored whole (and then acknowledged) or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.domain import (
+    Business,
+    Choice,
+    Customer,
+    DeliveryStatus,
+    Direction,
+    DuplicateDelivery,
+    Identity,
+    Inbound,
+    Message,
+    OutboxKind,
+)
+from bot.ports import UnitOfWork
+from bot.services import Services
+from flows import feedback
+from flows.consent import OPTED_IN, OPTED_OUT, ConsentCommand, consent_command
+from flows.outcome import FeedbackReceived, Outcome, Said
+from flows.text import detect_language
+
+log = logging.getLogger(__name__)
+
+SEEN_TTL = timedelta(days=7)
+LOCK_TIMEOUT = timedelta(seconds=20)
+SEND_TASK = "kesher.send_outbound"
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    """The stored inbound message and the replies decided for it (the first time it came)."""
+
+    message_id: int
+    customer_id: str
+    replies: tuple[Message, ...]
+    duplicate: bool = False
+
+
+async def handle_inbound(business: Business, inbound: Inbound, services: Services) -> Handled:
+    seen_key = f"inbound:{business.id}:{inbound.channel.value}:{inbound.delivery_id}"
+    if await services.idempotency.contains(seen_key):
+        return await _earlier(business, inbound, services)
+    lock_key = f"conversation:{business.id}:{inbound.channel.value}:{inbound.address}"
+    async with services.lock.hold(lock_key, timeout=LOCK_TIMEOUT):
+        try:
+            handled, outbox_ids = await _record(business, inbound, services)
+        except DuplicateDelivery:
+            return await _earlier(business, inbound, services)
+    await services.idempotency.add(seen_key, ttl=SEEN_TTL)
+    await queue_sends(outbox_ids, services)
+    return handled
+
+
+async def queue_sends(outbox_ids: list[int], services: Services) -> None:
+    """Hand committed outbox rows to the workers; a row the queue loses is swept up later."""
+    for item_id in outbox_ids:
+        try:
+            await services.queue.enqueue(SEND_TASK, outbox_id=item_id)
+        except Exception:
+            log.exception("could not queue outbox item %s; the sweeper will send it", item_id)
+
+
+async def _earlier(business: Business, inbound: Inbound, services: Services) -> Handled:
+    async with services.uow() as uow:
+        message_id = await uow.deliveries.find(business.id, inbound.channel, inbound.delivery_id)
+        if not message_id:
+            raise DuplicateDelivery(f"delivery {inbound.delivery_id} is being handled")
+        message = await uow.messages.get(message_id)
+        replies = await uow.messages.replies_to(message_id)
+    return Handled(message_id, str(message.customer_id), tuple(replies), duplicate=True)
+
+
+async def _record(
+    business: Business, inbound: Inbound, services: Services
+) -> tuple[Handled, list[int]]:
+    now = services.clock.now()
+    async with services.uow() as uow:
+        if await uow.deliveries.find(business.id, inbound.channel, inbound.delivery_id) is not None:
+            raise DuplicateDelivery(f"delivery {inbound.delivery_id} already stored")
+        customer, identity = await _customer_for(uow, business, inbound)
+        conversation = await uow.conversations.open_for(identity.id)
+        first = conversation is None
+        if conversation is None:
+            conversation = await uow.conversations.add(
+                business.id, customer_id=customer.id, identity_id=identity.id, started_at=now
+            )
+        else:
+            await uow.conversations.touch(conversation.id, at=now)
+        message = await uow.messages.add(
+            business.id,
+            conversation=conversation,
+            direction=Direction.IN,
+            channel=inbound.channel,
+            text=inbound.text if inbound.text is not None else (inbound.choice or ""),
+            status=DeliveryStatus.RECEIVED,
+            created_at=inbound.received_at,
+            channel_message_id=inbound.channel_message_id,
+        )
+        await uow.deliveries.add(
+            business.id,
+            channel=inbound.channel,
+            delivery_id=inbound.delivery_id,
+            message_id=message.id,
+            received_at=inbound.received_at,
+        )
+        kind, outcome = await _decide(uow, business, customer, inbound, first=first)
+        replies: list[Message] = []
+        outbox_ids: list[int] = []
+        for index, said in enumerate(outcome.replies):
+            reply = await uow.messages.add(
+                business.id,
+                conversation=conversation,
+                direction=Direction.OUT,
+                channel=inbound.channel,
+                text=said.text,
+                status=DeliveryStatus.QUEUED,
+                created_at=now,
+                choices=[Choice(id=i, label=label) for i, label in said.choices],
+                reply_to_id=message.id,
+            )
+            item = await uow.outbox.add(
+                business.id,
+                message_id=reply.id,
+                kind=kind,
+                idempotency_key=f"reply:{message.id}:{index}",
+                due_at=now,
+            )
+            replies.append(reply)
+            outbox_ids.append(item.id)
+        await uow.commit()
+    return Handled(message.id, str(customer.id), tuple(replies)), outbox_ids
+
+
+async def _customer_for(
+    uow: UnitOfWork, business: Business, inbound: Inbound
+) -> tuple[Customer, Identity]:
+    identity = await uow.identities.find(business.id, inbound.channel, inbound.address)
+    if identity is not None:
+        customer = await uow.customers.get(business.id, identity.customer_id)
+        assert customer is not None, "an identity always belongs to a customer"
+        if not customer.name and inbound.profile_name:
+            await uow.customers.set_name(customer.id, inbound.profile_name)
+        return customer, identity
+    customer = await uow.customers.add(
+        business.id,
+        name=inbound.profile_name,
+        phone=None,
+        language=detect_language(inbound.text or "") or business.language,
+        timezone=business.timezone,
+        attributes={},
+        created_at=inbound.received_at,
+    )
+    identity = await uow.identities.add(
+        business.id,
+        customer.id,
+        channel=inbound.channel,
+        address=inbound.address,
+        created_at=inbound.received_at,
+    )
+    await uow.events.add(
+        business.id,
+        customer.id,
+        kind="customer_created",
+        occurred_at=inbound.received_at,
+        data={"channel": inbound.channel.value},
+    )
+    return customer, identity
+
+
+async def _decide(
+    uow: UnitOfWork,
+    business: Business,
+    customer: Customer,
+    inbound: Inbound,
+    *,
+    first: bool,
+) -> tuple[OutboxKind, Outcome]:
+    """Consent words first; an opted-out customer is recorded but never answered."""
+    command = consent_command(inbound.text)
+    language = customer.language
+    if command is ConsentCommand.OPT_OUT:
+        if customer.opted_out:
+            return OutboxKind.REPLY, Outcome()
+        await _set_consent(uow, business, customer, inbound, opted_out=True)
+        return OutboxKind.CONSENT, Outcome(
+            replies=(Said(OPTED_OUT.render(language, business=business.name)),)
+        )
+    if command is ConsentCommand.OPT_IN and customer.opted_out:
+        await _set_consent(uow, business, customer, inbound, opted_out=False)
+        return OutboxKind.CONSENT, Outcome(
+            replies=(Said(OPTED_IN.render(language, business=business.name)),)
+        )
+    if customer.opted_out:
+        return OutboxKind.REPLY, Outcome()
+    outcome = feedback.receive(
+        inbound.text,
+        language=language,
+        business=business.name,
+        customer_name=customer.name,
+        first=first,
+    )
+    for effect in outcome.effects:
+        if isinstance(effect, FeedbackReceived):
+            await uow.events.add(
+                business.id,
+                customer.id,
+                kind="feedback_received",
+                occurred_at=inbound.received_at,
+                data={"text": effect.text},
+            )
+    return OutboxKind.REPLY, outcome
+
+
+async def _set_consent(
+    uow: UnitOfWork, business: Business, customer: Customer, inbound: Inbound, *, opted_out: bool
+) -> None:
+    await uow.customers.set_opted_out(customer.id, opted_out, at=inbound.received_at)
+    await uow.events.add(
+        business.id,
+        customer.id,
+        kind="opted_out" if opted_out else "opted_in",
+        occurred_at=inbound.received_at,
+        data={"channel": inbound.channel.value, "text": inbound.text or ""},
+    )

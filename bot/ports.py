@@ -1,0 +1,295 @@
+"""The seams between Kesher's core and the outside world: small async Protocols.
+
+Each port has one real implementation (PostgreSQL, Redis, taskiq on Redis, a provider's
+SDK) and one in-memory implementation for the embedded single-process mode and fast tests.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from bot.domain import (
+    Business,
+    Capabilities,
+    ChannelName,
+    Choice,
+    Conversation,
+    ConversationMode,
+    Customer,
+    DeliveryStatus,
+    Direction,
+    Event,
+    Identity,
+    Inbound,
+    Message,
+    Outbound,
+    OutboxItem,
+    OutboxKind,
+    OutboxStatus,
+    Rate,
+    SentReceipt,
+    WebhookRequest,
+)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class Channel(Protocol):
+    name: ChannelName
+    capabilities: Capabilities
+
+    async def parse(self, request: WebhookRequest) -> list[Inbound]:
+        """Verify the provider's signature, then normalise; raises InvalidInput or Forbidden."""
+        ...
+
+    async def send(self, outbound: Outbound) -> SentReceipt: ...
+
+
+class Idempotency(Protocol):
+    """A shared set of keys that expire: delivery ids already seen."""
+
+    async def add(self, key: str, *, ttl: timedelta) -> bool:
+        """Add the key; True when it was not there before."""
+        ...
+
+    async def contains(self, key: str) -> bool: ...
+
+    async def discard(self, key: str) -> None: ...
+
+
+class ConversationLock(Protocol):
+    def hold(self, key: str, *, timeout: timedelta) -> AbstractAsyncContextManager[None]:
+        """Hold the lock for `key`; raises TimeoutError when it cannot be had within timeout."""
+        ...
+
+
+class RateLimiter(Protocol):
+    async def hit(self, key: str, rate: Rate) -> bool:
+        """Count one hit; False (and nothing counted) when the key is over its rate."""
+        ...
+
+    async def retry_after(self, key: str, rate: Rate) -> float:
+        """Seconds until the next hit would be allowed."""
+        ...
+
+
+class TaskQueue(Protocol):
+    async def enqueue(self, task: str, /, **kwargs: Any) -> None: ...
+
+
+class BusinessRepository(Protocol):
+    async def add(
+        self,
+        slug: str,
+        *,
+        name: str,
+        sandbox_enabled: bool,
+        created_at: datetime,
+        language: str = "he",
+    ) -> Business: ...
+
+    async def get_by_slug(self, slug: str) -> Business | None: ...
+
+    async def get(self, business_id: int) -> Business: ...
+
+    async def add_api_key(
+        self, business_id: int, *, key_hash: str, created_at: datetime
+    ) -> None: ...
+
+    async def find_by_api_key(self, key_hash: str) -> Business | None: ...
+
+
+class CustomerRepository(Protocol):
+    async def add(
+        self,
+        business_id: int,
+        *,
+        name: str | None,
+        phone: str | None,
+        language: str,
+        timezone: str,
+        attributes: Mapping[str, Any],
+        created_at: datetime,
+    ) -> Customer: ...
+
+    async def get(self, business_id: int, customer_id: uuid.UUID) -> Customer | None: ...
+
+    async def list(self, business_id: int, *, limit: int, offset: int) -> Sequence[Customer]: ...
+
+    async def set_name(self, customer_id: uuid.UUID, name: str) -> None: ...
+
+    async def set_opted_out(
+        self, customer_id: uuid.UUID, opted_out: bool, *, at: datetime
+    ) -> None: ...
+
+
+class IdentityRepository(Protocol):
+    async def add(
+        self,
+        business_id: int,
+        customer_id: uuid.UUID,
+        *,
+        channel: ChannelName,
+        address: str,
+        created_at: datetime,
+    ) -> Identity: ...
+
+    async def find(
+        self, business_id: int, channel: ChannelName, address: str
+    ) -> Identity | None: ...
+
+    async def get(self, identity_id: int) -> Identity: ...
+
+    async def for_customer(self, customer_id: uuid.UUID) -> Sequence[Identity]: ...
+
+
+class ConversationRepository(Protocol):
+    async def add(
+        self, business_id: int, *, customer_id: uuid.UUID, identity_id: int, started_at: datetime
+    ) -> Conversation: ...
+
+    async def open_for(self, identity_id: int) -> Conversation | None: ...
+
+    async def get(self, conversation_id: uuid.UUID) -> Conversation: ...
+
+    async def set_mode(self, conversation_id: uuid.UUID, mode: ConversationMode) -> None: ...
+
+    async def touch(self, conversation_id: uuid.UUID, *, at: datetime) -> None: ...
+
+
+class MessageRepository(Protocol):
+    async def add(
+        self,
+        business_id: int,
+        *,
+        conversation: Conversation,
+        direction: Direction,
+        channel: ChannelName,
+        text: str,
+        status: DeliveryStatus,
+        created_at: datetime,
+        choices: Sequence[Choice] = (),
+        channel_message_id: str | None = None,
+        reply_to_id: int | None = None,
+    ) -> Message: ...
+
+    async def get(self, message_id: int) -> Message: ...
+
+    async def replies_to(self, message_id: int) -> Sequence[Message]: ...
+
+    async def for_customer(self, customer_id: uuid.UUID, *, limit: int) -> Sequence[Message]: ...
+
+    async def sent_to(self, identity_id: int, *, limit: int) -> Sequence[Message]:
+        """Outbound messages on one identity that left Kesher, oldest first."""
+        ...
+
+    async def set_status(
+        self,
+        message_id: int,
+        status: DeliveryStatus,
+        *,
+        at: datetime,
+        channel_message_id: str | None = None,
+    ) -> None: ...
+
+
+class EventRepository(Protocol):
+    async def add(
+        self,
+        business_id: int,
+        customer_id: uuid.UUID,
+        *,
+        kind: str,
+        occurred_at: datetime,
+        data: Mapping[str, Any] | None = None,
+    ) -> Event: ...
+
+    async def for_customer(self, customer_id: uuid.UUID, *, limit: int) -> Sequence[Event]: ...
+
+
+class DeliveryLogRepository(Protocol):
+    """Every inbound delivery id a channel gave us, unique per (business, channel, id)."""
+
+    async def add(
+        self,
+        business_id: int,
+        *,
+        channel: ChannelName,
+        delivery_id: str,
+        message_id: int | None,
+        received_at: datetime,
+    ) -> None: ...
+
+    async def find(self, business_id: int, channel: ChannelName, delivery_id: str) -> int | None:
+        """The stored message id of a delivery already seen (0 when it had no message)."""
+        ...
+
+
+class OutboxRepository(Protocol):
+    async def add(
+        self,
+        business_id: int,
+        *,
+        message_id: int,
+        kind: OutboxKind,
+        idempotency_key: str,
+        due_at: datetime,
+    ) -> OutboxItem: ...
+
+    async def get(self, item_id: int) -> OutboxItem: ...
+
+    async def claim(self, item_id: int, *, now: datetime) -> bool:
+        """Move a due pending item to sending; False when someone else has it or it is done."""
+        ...
+
+    async def finish(
+        self, item_id: int, status: OutboxStatus, *, error: str | None = None
+    ) -> None: ...
+
+    async def retry(self, item_id: int, *, error: str, next_attempt_at: datetime) -> None: ...
+
+    async def due(self, *, now: datetime, limit: int) -> Sequence[int]:
+        """Pending items whose next attempt is due, oldest first."""
+        ...
+
+    async def release_stale(self, *, stale_before: datetime) -> int:
+        """Put items claimed before `stale_before` (their sender died) back to pending."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction; repositories never commit, the caller commits once."""
+
+    businesses: BusinessRepository
+    customers: CustomerRepository
+    identities: IdentityRepository
+    conversations: ConversationRepository
+    messages: MessageRepository
+    events: EventRepository
+    deliveries: DeliveryLogRepository
+    outbox: OutboxRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None:
+        """Commit; raises DuplicateDelivery when the delivery log already had the delivery."""
+        ...
+
+    async def rollback(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]

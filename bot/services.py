@@ -1,0 +1,28 @@
+"""The ports the application runs on, gathered once by the composition root."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.domain import ChannelName
+from bot.ports import (
+    Channel,
+    Clock,
+    ConversationLock,
+    Idempotency,
+    RateLimiter,
+    TaskQueue,
+    UnitOfWorkFactory,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    uow: UnitOfWorkFactory
+    idempotency: Idempotency
+    lock: ConversationLock
+    limiter: RateLimiter
+    queue: TaskQueue
+    clock: Clock
+    channels: Mapping[ChannelName, Channel]

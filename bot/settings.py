@@ -1,0 +1,91 @@
+"""Kesher's configuration: environment variables with the KESHER_ prefix, or a `.env` file.
+
+Read once, by the composition root; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.domain import KesherError
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KESHER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = "sqlite+aiosqlite:///./kesher.db"
+    redis_url: SecretStr | None = None
+    public_url: AnyHttpUrl = AnyHttpUrl("http://localhost:8000")
+    telegram_api_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
+    twilio_api_url: AnyHttpUrl = AnyHttpUrl("https://api.twilio.com")
+    llm_model: str | None = None
+    sandbox_open: bool | None = Field(
+        default=None, description="Sandbox without an API key; default: on without Redis only"
+    )
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    log_level: str = "INFO"
+    demo: bool = Field(default=True, description="Create the demo business on first start")
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        drivers = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+        if not value.startswith(drivers):
+            raise ValueError(
+                "must be an async SQLAlchemy URL starting with "
+                + " or ".join(drivers)
+                + f", got {value.split('://')[0]}://..."
+            )
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("redis://", "rediss://")):
+            raise ValueError("must start with redis:// or rediss://")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _sandbox_default(self) -> Settings:
+        if self.sandbox_open is None:
+            self.sandbox_open = self.redis_url is None
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        return self.redis_url is None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def public_base(self) -> str:
+        return str(self.public_url).rstrip("/")
+
+
+class SettingsError(KesherError):
+    code = "bad_settings"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the settings; one clear message naming each bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        lines = [
+            f"  KESHER_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in error.errors()
+        ]
+        raise SettingsError("Invalid settings:\n" + "\n".join(lines)) from None

@@ -1,0 +1,71 @@
+"""Who may call what: the business in the path, its API key, and the open sandbox."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+
+from bot.bootstrap import Runtime
+from bot.businesses import hash_key
+from bot.domain import Business
+from bot.web.errors import ApiError
+
+BusinessSlug = Annotated[str, Path(max_length=64, description="the business's slug")]
+
+
+def runtime_of(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+async def named_business(request: Request, business: BusinessSlug) -> Business:
+    async with runtime_of(request).services.uow() as uow:
+        found = await uow.businesses.get_by_slug(business)
+    if found is None:
+        raise ApiError(404, "unknown_business", f"no business '{business}'")
+    return found
+
+
+async def _key_holder(request: Request) -> Business | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    async with runtime_of(request).services.uow() as uow:
+        return await uow.businesses.find_by_api_key(hash_key(token.strip()))
+
+
+def _check_key(business: Business, holder: Business | None, had_header: bool) -> None:
+    if holder is None:
+        raise ApiError(
+            401,
+            "unauthorized",
+            "a valid API key is required: 'Authorization: Bearer <key>'"
+            if had_header
+            else "missing 'Authorization: Bearer <key>' header",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if holder.id != business.id:
+        raise ApiError(403, "forbidden", f"this API key is not for business '{business.slug}'")
+
+
+async def admin_business(
+    request: Request, business: Annotated[Business, Depends(named_business)]
+) -> Business:
+    _check_key(business, await _key_holder(request), "authorization" in request.headers)
+    return business
+
+
+async def sandbox_business(
+    request: Request, business: Annotated[Business, Depends(named_business)]
+) -> Business:
+    if not business.sandbox_enabled:
+        raise ApiError(404, "sandbox_disabled", f"the sandbox is off for '{business.slug}'")
+    if not runtime_of(request).settings.sandbox_open:
+        _check_key(business, await _key_holder(request), "authorization" in request.headers)
+    return business
+
+
+AdminBusiness = Annotated[Business, Depends(admin_business)]
+SandboxBusiness = Annotated[Business, Depends(sandbox_business)]

@@ -1,0 +1,41 @@
+"""The web application: webhooks, the sandbox, the REST API and health endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from bot.bootstrap import Runtime
+from bot.web import customers, health, sandbox
+from bot.web.body_limit import BodyLimit
+from bot.web.errors import install_error_handlers
+
+
+def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
+    """The app on a built runtime; it starts and stops the runtime unless told not to."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if manage_runtime:
+            await runtime.start()
+        try:
+            yield
+        finally:
+            if manage_runtime:
+                await runtime.stop()
+
+    app = FastAPI(
+        title="Kesher",
+        version="0.1.0",
+        description="Customer-retention contact bot: REST API, sandbox and webhooks.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(sandbox.router)
+    app.include_router(customers.router)
+    app.add_middleware(BodyLimit, max_bytes=runtime.settings.max_body_bytes)
+    return app

@@ -1,0 +1,547 @@
+"""SQLAlchemy repositories: each turns rows into `bot.domain` records and never commits."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import (
+    Business,
+    ChannelName,
+    Choice,
+    Conversation,
+    ConversationMode,
+    Customer,
+    DeliveryStatus,
+    Direction,
+    DuplicateDelivery,
+    Event,
+    Identity,
+    Message,
+    OutboxItem,
+    OutboxKind,
+    OutboxStatus,
+)
+from storage.tables import (
+    ApiKeyRow,
+    BusinessRow,
+    ConversationRow,
+    CustomerRow,
+    EventRow,
+    IdentityRow,
+    InboundDeliveryRow,
+    MessageRow,
+    OutboxRow,
+)
+
+
+def _business(row: BusinessRow) -> Business:
+    return Business(
+        id=row.id,
+        slug=row.slug,
+        name=row.name,
+        language=row.language,
+        timezone=row.timezone,
+        sandbox_enabled=row.sandbox_enabled,
+    )
+
+
+def _customer(row: CustomerRow) -> Customer:
+    return Customer(
+        id=row.id,
+        business_id=row.business_id,
+        name=row.name,
+        phone=row.phone,
+        language=row.language,
+        timezone=row.timezone,
+        attributes=dict(row.attributes or {}),
+        opted_out=row.opted_out,
+        consent_at=row.consent_at,
+        created_at=row.created_at,
+    )
+
+
+def _identity(row: IdentityRow) -> Identity:
+    return Identity(
+        id=row.id,
+        customer_id=row.customer_id,
+        channel=ChannelName(row.channel),
+        address=row.address,
+        reachable=row.reachable,
+    )
+
+
+def _conversation(row: ConversationRow) -> Conversation:
+    return Conversation(
+        id=row.id,
+        customer_id=row.customer_id,
+        identity_id=row.identity_id,
+        mode=ConversationMode(row.mode),
+        open=row.is_open,
+        started_at=row.started_at,
+    )
+
+
+def _message(row: MessageRow) -> Message:
+    return Message(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        customer_id=row.customer_id,
+        direction=Direction(row.direction),
+        channel=ChannelName(row.channel),
+        text=row.text,
+        status=DeliveryStatus(row.status),
+        created_at=row.created_at,
+        choices=tuple(Choice(id=c["id"], label=c["label"]) for c in row.choices or ()),
+        channel_message_id=row.channel_message_id,
+        reply_to_id=row.reply_to_id,
+    )
+
+
+def _event(row: EventRow) -> Event:
+    return Event(
+        id=row.id,
+        customer_id=row.customer_id,
+        kind=row.kind,
+        occurred_at=row.occurred_at,
+        data=dict(row.data or {}),
+    )
+
+
+def _outbox(row: OutboxRow) -> OutboxItem:
+    return OutboxItem(
+        id=row.id,
+        business_id=row.business_id,
+        message_id=row.message_id,
+        idempotency_key=row.idempotency_key,
+        kind=OutboxKind(row.kind),
+        status=OutboxStatus(row.status),
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_error=row.last_error,
+    )
+
+
+class _Repository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _added(self, row: Any) -> Any:
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+
+class SqlBusinesses(_Repository):
+    async def add(
+        self,
+        slug: str,
+        *,
+        name: str,
+        sandbox_enabled: bool,
+        created_at: datetime,
+        language: str = "he",
+    ) -> Business:
+        row = BusinessRow(
+            slug=slug,
+            name=name,
+            sandbox_enabled=sandbox_enabled,
+            language=language,
+            timezone="Asia/Jerusalem",
+            created_at=created_at,
+        )
+        return _business(await self._added(row))
+
+    async def get_by_slug(self, slug: str) -> Business | None:
+        row = await self.session.scalar(select(BusinessRow).where(BusinessRow.slug == slug))
+        return _business(row) if row else None
+
+    async def get(self, business_id: int) -> Business:
+        return _business(await self.session.get_one(BusinessRow, business_id))
+
+    async def add_api_key(self, business_id: int, *, key_hash: str, created_at: datetime) -> None:
+        await self._added(
+            ApiKeyRow(business_id=business_id, key_hash=key_hash, created_at=created_at)
+        )
+
+    async def find_by_api_key(self, key_hash: str) -> Business | None:
+        row = await self.session.scalar(
+            select(BusinessRow)
+            .join(ApiKeyRow, ApiKeyRow.business_id == BusinessRow.id)
+            .where(ApiKeyRow.key_hash == key_hash, ApiKeyRow.revoked_at.is_(None))
+        )
+        return _business(row) if row else None
+
+
+class SqlCustomers(_Repository):
+    async def add(
+        self,
+        business_id: int,
+        *,
+        name: str | None,
+        phone: str | None,
+        language: str,
+        timezone: str,
+        attributes: Mapping[str, Any],
+        created_at: datetime,
+    ) -> Customer:
+        row = CustomerRow(
+            id=uuid.uuid4(),
+            business_id=business_id,
+            name=name,
+            phone=phone,
+            language=language,
+            timezone=timezone,
+            attributes=dict(attributes),
+            opted_out=False,
+            created_at=created_at,
+        )
+        return _customer(await self._added(row))
+
+    async def get(self, business_id: int, customer_id: uuid.UUID) -> Customer | None:
+        row = await self.session.get(CustomerRow, customer_id)
+        return _customer(row) if row and row.business_id == business_id else None
+
+    async def list(self, business_id: int, *, limit: int, offset: int) -> Sequence[Customer]:
+        rows = await self.session.scalars(
+            select(CustomerRow)
+            .where(CustomerRow.business_id == business_id)
+            .order_by(CustomerRow.created_at, CustomerRow.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [_customer(r) for r in rows]
+
+    async def set_name(self, customer_id: uuid.UUID, name: str) -> None:
+        await self.session.execute(
+            update(CustomerRow).where(CustomerRow.id == customer_id).values(name=name)
+        )
+
+    async def set_opted_out(self, customer_id: uuid.UUID, opted_out: bool, *, at: datetime) -> None:
+        values: dict[str, Any] = {"opted_out": opted_out, "opted_out_at": at if opted_out else None}
+        if not opted_out:
+            values["consent_at"] = at
+        await self.session.execute(
+            update(CustomerRow).where(CustomerRow.id == customer_id).values(**values)
+        )
+
+
+class SqlIdentities(_Repository):
+    async def add(
+        self,
+        business_id: int,
+        customer_id: uuid.UUID,
+        *,
+        channel: ChannelName,
+        address: str,
+        created_at: datetime,
+    ) -> Identity:
+        row = IdentityRow(
+            business_id=business_id,
+            customer_id=customer_id,
+            channel=channel.value,
+            address=address,
+            reachable=True,
+            created_at=created_at,
+        )
+        return _identity(await self._added(row))
+
+    async def find(self, business_id: int, channel: ChannelName, address: str) -> Identity | None:
+        row = await self.session.scalar(
+            select(IdentityRow).where(
+                IdentityRow.business_id == business_id,
+                IdentityRow.channel == channel.value,
+                IdentityRow.address == address,
+            )
+        )
+        return _identity(row) if row else None
+
+    async def get(self, identity_id: int) -> Identity:
+        return _identity(await self.session.get_one(IdentityRow, identity_id))
+
+    async def for_customer(self, customer_id: uuid.UUID) -> Sequence[Identity]:
+        rows = await self.session.scalars(
+            select(IdentityRow)
+            .where(IdentityRow.customer_id == customer_id)
+            .order_by(IdentityRow.id)
+        )
+        return [_identity(r) for r in rows]
+
+
+class SqlConversations(_Repository):
+    async def add(
+        self, business_id: int, *, customer_id: uuid.UUID, identity_id: int, started_at: datetime
+    ) -> Conversation:
+        row = ConversationRow(
+            id=uuid.uuid4(),
+            business_id=business_id,
+            customer_id=customer_id,
+            identity_id=identity_id,
+            mode=ConversationMode.BOT.value,
+            is_open=True,
+            started_at=started_at,
+            last_message_at=started_at,
+        )
+        return _conversation(await self._added(row))
+
+    async def open_for(self, identity_id: int) -> Conversation | None:
+        row = await self.session.scalar(
+            select(ConversationRow)
+            .where(ConversationRow.identity_id == identity_id, ConversationRow.is_open.is_(True))
+            .order_by(ConversationRow.started_at.desc())
+            .limit(1)
+        )
+        return _conversation(row) if row else None
+
+    async def get(self, conversation_id: uuid.UUID) -> Conversation:
+        return _conversation(await self.session.get_one(ConversationRow, conversation_id))
+
+    async def set_mode(self, conversation_id: uuid.UUID, mode: ConversationMode) -> None:
+        await self.session.execute(
+            update(ConversationRow)
+            .where(ConversationRow.id == conversation_id)
+            .values(mode=mode.value)
+        )
+
+    async def touch(self, conversation_id: uuid.UUID, *, at: datetime) -> None:
+        await self.session.execute(
+            update(ConversationRow)
+            .where(ConversationRow.id == conversation_id)
+            .values(last_message_at=at)
+        )
+
+
+class SqlMessages(_Repository):
+    async def add(
+        self,
+        business_id: int,
+        *,
+        conversation: Conversation,
+        direction: Direction,
+        channel: ChannelName,
+        text: str,
+        status: DeliveryStatus,
+        created_at: datetime,
+        choices: Sequence[Choice] = (),
+        channel_message_id: str | None = None,
+        reply_to_id: int | None = None,
+    ) -> Message:
+        row = MessageRow(
+            business_id=business_id,
+            conversation_id=conversation.id,
+            customer_id=conversation.customer_id,
+            direction=direction.value,
+            channel=channel.value,
+            text=text,
+            choices=[{"id": c.id, "label": c.label} for c in choices],
+            status=status.value,
+            channel_message_id=channel_message_id,
+            reply_to_id=reply_to_id,
+            created_at=created_at,
+            status_at=created_at,
+        )
+        return _message(await self._added(row))
+
+    async def get(self, message_id: int) -> Message:
+        return _message(await self.session.get_one(MessageRow, message_id))
+
+    async def replies_to(self, message_id: int) -> Sequence[Message]:
+        rows = await self.session.scalars(
+            select(MessageRow).where(MessageRow.reply_to_id == message_id).order_by(MessageRow.id)
+        )
+        return [_message(r) for r in rows]
+
+    async def for_customer(self, customer_id: uuid.UUID, *, limit: int) -> Sequence[Message]:
+        rows = await self.session.scalars(
+            select(MessageRow)
+            .where(MessageRow.customer_id == customer_id)
+            .order_by(MessageRow.id.desc())
+            .limit(limit)
+        )
+        return [_message(r) for r in reversed(rows.all())]
+
+    async def sent_to(self, identity_id: int, *, limit: int) -> Sequence[Message]:
+        left = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.READ)
+        rows = await self.session.scalars(
+            select(MessageRow)
+            .join(ConversationRow, ConversationRow.id == MessageRow.conversation_id)
+            .where(
+                ConversationRow.identity_id == identity_id,
+                MessageRow.direction == Direction.OUT.value,
+                MessageRow.status.in_([s.value for s in left]),
+            )
+            .order_by(MessageRow.id)
+            .limit(limit)
+        )
+        return [_message(r) for r in rows]
+
+    async def set_status(
+        self,
+        message_id: int,
+        status: DeliveryStatus,
+        *,
+        at: datetime,
+        channel_message_id: str | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"status": status.value, "status_at": at}
+        if channel_message_id is not None:
+            values["channel_message_id"] = channel_message_id
+        await self.session.execute(
+            update(MessageRow).where(MessageRow.id == message_id).values(**values)
+        )
+
+
+class SqlEvents(_Repository):
+    async def add(
+        self,
+        business_id: int,
+        customer_id: uuid.UUID,
+        *,
+        kind: str,
+        occurred_at: datetime,
+        data: Mapping[str, Any] | None = None,
+    ) -> Event:
+        row = EventRow(
+            business_id=business_id,
+            customer_id=customer_id,
+            kind=kind,
+            occurred_at=occurred_at,
+            data=dict(data or {}),
+        )
+        return _event(await self._added(row))
+
+    async def for_customer(self, customer_id: uuid.UUID, *, limit: int) -> Sequence[Event]:
+        rows = await self.session.scalars(
+            select(EventRow)
+            .where(EventRow.customer_id == customer_id)
+            .order_by(EventRow.occurred_at.desc(), EventRow.id.desc())
+            .limit(limit)
+        )
+        return [_event(r) for r in reversed(rows.all())]
+
+
+class SqlDeliveries(_Repository):
+    async def add(
+        self,
+        business_id: int,
+        *,
+        channel: ChannelName,
+        delivery_id: str,
+        message_id: int | None,
+        received_at: datetime,
+    ) -> None:
+        row = InboundDeliveryRow(
+            business_id=business_id,
+            channel=channel.value,
+            delivery_id=delivery_id,
+            message_id=message_id,
+            received_at=received_at,
+        )
+        try:
+            await self._added(row)
+        except IntegrityError as error:
+            raise DuplicateDelivery(
+                f"{channel.value} delivery {delivery_id} already stored"
+            ) from error
+
+    async def find(self, business_id: int, channel: ChannelName, delivery_id: str) -> int | None:
+        row = await self.session.execute(
+            select(InboundDeliveryRow.message_id).where(
+                InboundDeliveryRow.business_id == business_id,
+                InboundDeliveryRow.channel == channel.value,
+                InboundDeliveryRow.delivery_id == delivery_id,
+            )
+        )
+        found = row.first()
+        if found is None:
+            return None
+        return found[0] or 0
+
+
+class SqlOutbox(_Repository):
+    async def add(
+        self,
+        business_id: int,
+        *,
+        message_id: int,
+        kind: OutboxKind,
+        idempotency_key: str,
+        due_at: datetime,
+    ) -> OutboxItem:
+        row = OutboxRow(
+            business_id=business_id,
+            message_id=message_id,
+            kind=kind.value,
+            idempotency_key=idempotency_key,
+            status=OutboxStatus.PENDING.value,
+            attempts=0,
+            next_attempt_at=due_at,
+            created_at=due_at,
+        )
+        return _outbox(await self._added(row))
+
+    async def get(self, item_id: int) -> OutboxItem:
+        return _outbox(await self.session.get_one(OutboxRow, item_id))
+
+    async def claim(self, item_id: int, *, now: datetime) -> bool:
+        result = await self.session.execute(
+            update(OutboxRow)
+            .where(
+                OutboxRow.id == item_id,
+                OutboxRow.status == OutboxStatus.PENDING.value,
+                OutboxRow.next_attempt_at <= now,
+            )
+            .values(
+                status=OutboxStatus.SENDING.value, claimed_at=now, attempts=OutboxRow.attempts + 1
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def finish(self, item_id: int, status: OutboxStatus, *, error: str | None = None) -> None:
+        await self.session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == item_id)
+            .values(status=status.value, last_error=error)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def retry(self, item_id: int, *, error: str, next_attempt_at: datetime) -> None:
+        await self.session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == item_id)
+            .values(
+                status=OutboxStatus.PENDING.value,
+                last_error=error,
+                next_attempt_at=next_attempt_at,
+                claimed_at=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    async def due(self, *, now: datetime, limit: int) -> Sequence[int]:
+        rows = await self.session.scalars(
+            select(OutboxRow.id)
+            .where(OutboxRow.status == OutboxStatus.PENDING.value, OutboxRow.next_attempt_at <= now)
+            .order_by(OutboxRow.next_attempt_at)
+            .limit(limit)
+        )
+        return list(rows)
+
+    async def release_stale(self, *, stale_before: datetime) -> int:
+        result = await self.session.execute(
+            update(OutboxRow)
+            .where(
+                OutboxRow.status == OutboxStatus.SENDING.value,
+                OutboxRow.claimed_at < stale_before,
+            )
+            .values(status=OutboxStatus.PENDING.value, claimed_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,68 @@
+"""The SQLAlchemy unit of work: one session, one transaction, committed once by the caller."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.domain import DuplicateDelivery
+from bot.ports import (
+    BusinessRepository,
+    ConversationRepository,
+    CustomerRepository,
+    DeliveryLogRepository,
+    EventRepository,
+    IdentityRepository,
+    MessageRepository,
+    OutboxRepository,
+)
+from storage.repositories import (
+    SqlBusinesses,
+    SqlConversations,
+    SqlCustomers,
+    SqlDeliveries,
+    SqlEvents,
+    SqlIdentities,
+    SqlMessages,
+    SqlOutbox,
+)
+
+
+class SqlUnitOfWork:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def __aenter__(self) -> Self:
+        self.session = self._sessions()
+        self.businesses: BusinessRepository = SqlBusinesses(self.session)
+        self.customers: CustomerRepository = SqlCustomers(self.session)
+        self.identities: IdentityRepository = SqlIdentities(self.session)
+        self.conversations: ConversationRepository = SqlConversations(self.session)
+        self.messages: MessageRepository = SqlMessages(self.session)
+        self.events: EventRepository = SqlEvents(self.session)
+        self.deliveries: DeliveryLogRepository = SqlDeliveries(self.session)
+        self.outbox: OutboxRepository = SqlOutbox(self.session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.session.rollback()
+        await self.session.close()
+
+    async def commit(self) -> None:
+        try:
+            await self.session.commit()
+        except IntegrityError as error:
+            if "inbound_deliver" in str(error.orig):
+                raise DuplicateDelivery("delivery already stored") from error
+            raise
+
+    async def rollback(self) -> None:
+        await self.session.rollback()

@@ -1,0 +1,102 @@
+"""Shared fixtures: where the real servers are, and whether a run must have them.
+
+PostgreSQL and Redis tests run against real servers. On a machine without them those tests
+are skipped with the reason printed; with KESHER_REQUIRE_SERVERS=1 (set by .ci/run) a
+missing server is a failure instead, so CI can never go green by skipping them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import pytest
+
+POSTGRES_URL = os.environ.get(
+    "KESHER_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("KESHER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REQUIRE_SERVERS = os.environ.get("KESHER_REQUIRE_SERVERS") == "1"
+T = TypeVar("T")
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or default_port), 1
+        ):
+            return True
+    except OSError:
+        return False
+
+
+def _need(url: str, default_port: int, what: str) -> str:
+    if _reachable(url, default_port):
+        return url
+    message = f"{what} is not reachable at {url}"
+    if REQUIRE_SERVERS:
+        pytest.fail(message + " (KESHER_REQUIRE_SERVERS=1)")
+    pytest.skip(message)
+
+
+def blocking(work: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to the end on its own loop in a thread (callable inside a running loop)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, work).result()
+
+
+async def admin_sql(url: str, statement: str) -> None:
+    """Run one statement outside a transaction (CREATE/DROP DATABASE)."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        await connection.exec_driver_sql(statement)
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database(postgres_url: str) -> Iterator[str]:
+    """A fresh database for this test session, migrated to head, dropped afterwards."""
+    from storage.schema import upgrade
+
+    name = f"kesher_test_{uuid.uuid4().hex[:10]}"
+    url = postgres_url.rsplit("/", 1)[0] + "/" + name
+    blocking(admin_sql(postgres_url, f'CREATE DATABASE "{name}"'))
+    blocking(upgrade(url))
+    yield url
+    blocking(admin_sql(postgres_url, f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    return _need(POSTGRES_URL, 5432, "PostgreSQL")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return _need(REDIS_URL, 6379, "Redis")
+
+
+@pytest.fixture
+async def redis_client(redis_url: str):  # type: ignore[no-untyped-def]
+    """A client on the test database, flushed before and after each test."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(redis_url)
+    await client.flushdb()
+    yield client
+    await client.flushdb()
+    await client.aclose()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

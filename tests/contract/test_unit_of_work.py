@@ -1,0 +1,218 @@
+"""The unit of work and its repositories behave the same on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.domain import (
+    ChannelName,
+    Choice,
+    DeliveryStatus,
+    Direction,
+    DuplicateDelivery,
+    OutboxKind,
+    OutboxStatus,
+)
+from storage.database import create_engine, create_sessionmaker
+from storage.schema import upgrade
+from storage.unit_of_work import SqlUnitOfWork
+
+NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def uow_factory(request: pytest.FixtureRequest, tmp_path):  # type: ignore[no-untyped-def]
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path}/contract.db"
+        await upgrade(url)
+        engine = create_engine(url)
+        yield lambda: SqlUnitOfWork(create_sessionmaker(engine))
+        await engine.dispose()
+        return
+    base: str = request.getfixturevalue("postgres_url")
+    name = f"kesher_contract_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(base, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = base.rsplit("/", 1)[0] + "/" + name
+    await upgrade(url)
+    engine = create_engine(url)
+    yield lambda: SqlUnitOfWork(create_sessionmaker(engine))
+    await engine.dispose()
+    async with admin.connect() as connection:
+        await connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+    await admin.dispose()
+
+
+async def _conversation(uow: SqlUnitOfWork, address: str = "c-1"):  # type: ignore[no-untyped-def]
+    business = await uow.businesses.add(
+        f"b-{uuid.uuid4().hex[:8]}", name="B", sandbox_enabled=True, created_at=NOW
+    )
+    customer = await uow.customers.add(
+        business.id,
+        name="דנה",
+        phone=None,
+        language="he",
+        timezone="Asia/Jerusalem",
+        attributes={"tier": "gold", "tags": ["vip", "חדש"]},
+        created_at=NOW,
+    )
+    identity = await uow.identities.add(
+        business.id, customer.id, channel=ChannelName.SANDBOX, address=address, created_at=NOW
+    )
+    conversation = await uow.conversations.add(
+        business.id, customer_id=customer.id, identity_id=identity.id, started_at=NOW
+    )
+    return business, customer, identity, conversation
+
+
+async def test_what_is_committed_reads_back_equal_with_utc_times(uow_factory) -> None:  # type: ignore[no-untyped-def]
+    text = "שָׁלוֹם 😡\u200f mixed ‎(EN)‎ ךםן"
+    async with uow_factory() as uow:
+        business, customer, identity, conversation = await _conversation(uow)
+        message = await uow.messages.add(
+            business.id,
+            conversation=conversation,
+            direction=Direction.OUT,
+            channel=ChannelName.SANDBOX,
+            text=text,
+            status=DeliveryStatus.QUEUED,
+            created_at=NOW,
+            choices=[Choice("yes", "כן"), Choice("no", "לא")],
+        )
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        again = await uow.messages.get(message.id)
+        stored = await uow.customers.get(business.id, customer.id)
+        assert await uow.identities.find(business.id, ChannelName.SANDBOX, "c-1") == identity
+        assert await uow.conversations.open_for(identity.id) == conversation
+    assert again == message
+    assert again.text == text
+    assert again.created_at == NOW and again.created_at.tzinfo is not None
+    assert again.choices == (Choice("yes", "כן"), Choice("no", "לא"))
+    assert stored == customer
+    assert stored is not None and stored.attributes == {"tier": "gold", "tags": ["vip", "חדש"]}
+
+
+async def test_nothing_is_kept_without_a_commit(uow_factory) -> None:  # type: ignore[no-untyped-def]
+    async with uow_factory() as uow:
+        business, *_ = await _conversation(uow)
+
+    async with uow_factory() as uow:
+        assert await uow.businesses.get_by_slug(business.slug) is None
+
+
+async def test_a_customer_of_one_business_is_invisible_to_another(uow_factory) -> None:  # type: ignore[no-untyped-def]
+    async with uow_factory() as uow:
+        first, customer, *_ = await _conversation(uow)
+        second, *_ = await _conversation(uow, address="c-2")
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.customers.get(second.id, customer.id) is None
+        assert [c.id for c in await uow.customers.list(first.id, limit=10, offset=0)] == [
+            customer.id
+        ]
+
+
+async def test_a_delivery_id_is_stored_once(uow_factory) -> None:  # type: ignore[no-untyped-def]
+    async with uow_factory() as uow:
+        business, *_ = await _conversation(uow)
+        await uow.deliveries.add(
+            business.id,
+            channel=ChannelName.SANDBOX,
+            delivery_id="d-1",
+            message_id=None,
+            received_at=NOW,
+        )
+        await uow.commit()
+
+    with pytest.raises(DuplicateDelivery):
+        async with uow_factory() as uow:
+            await uow.deliveries.add(
+                business.id,
+                channel=ChannelName.SANDBOX,
+                delivery_id="d-1",
+                message_id=None,
+                received_at=NOW,
+            )
+            await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.deliveries.find(business.id, ChannelName.SANDBOX, "d-1") == 0
+        assert await uow.deliveries.find(business.id, ChannelName.TELEGRAM, "d-1") is None
+
+
+async def _outbox_item(uow_factory):  # type: ignore[no-untyped-def]
+    async with uow_factory() as uow:
+        business, _, _, conversation = await _conversation(uow)
+        message = await uow.messages.add(
+            business.id,
+            conversation=conversation,
+            direction=Direction.OUT,
+            channel=ChannelName.SANDBOX,
+            text="hi",
+            status=DeliveryStatus.QUEUED,
+            created_at=NOW,
+        )
+        item = await uow.outbox.add(
+            business.id,
+            message_id=message.id,
+            kind=OutboxKind.REPLY,
+            idempotency_key=f"k-{message.id}-{uuid.uuid4().hex}",
+            due_at=NOW,
+        )
+        await uow.commit()
+    return item
+
+
+async def test_an_outbox_item_is_claimed_by_exactly_one_of_many_senders(uow_factory) -> None:  # type: ignore[no-untyped-def]
+    item = await _outbox_item(uow_factory)
+
+    async def claim() -> bool:
+        async with uow_factory() as uow:
+            won = await uow.outbox.claim(item.id, now=NOW)
+            await uow.commit()
+            return won
+
+    results = await asyncio.gather(*(claim() for _ in range(10)))
+    assert results.count(True) == 1
+    async with uow_factory() as uow:
+        claimed = await uow.outbox.get(item.id)
+    assert claimed.status is OutboxStatus.SENDING and claimed.attempts == 1
+
+
+async def test_an_item_is_not_due_before_its_retry_time_and_stale_claims_come_back(
+    uow_factory,
+) -> None:  # type: ignore[no-untyped-def]
+    item = await _outbox_item(uow_factory)
+    async with uow_factory() as uow:
+        assert await uow.outbox.claim(item.id, now=NOW)
+        await uow.outbox.retry(item.id, error="503", next_attempt_at=NOW + timedelta(minutes=1))
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert item.id not in await uow.outbox.due(now=NOW, limit=100)
+        assert item.id in await uow.outbox.due(now=NOW + timedelta(minutes=1), limit=100)
+        assert await uow.outbox.claim(item.id, now=NOW + timedelta(minutes=1))
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.outbox.release_stale(stale_before=NOW) == 0
+        assert await uow.outbox.release_stale(stale_before=NOW + timedelta(minutes=10)) >= 1
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert (await uow.outbox.get(item.id)).status is OutboxStatus.PENDING
+
+
+async def test_a_finished_item_cannot_be_claimed_again(uow_factory) -> None:  # type: ignore[no-untyped-def]
+    item = await _outbox_item(uow_factory)
+    async with uow_factory() as uow:
+        assert await uow.outbox.claim(item.id, now=NOW)
+        await uow.outbox.finish(item.id, OutboxStatus.SENT)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert not await uow.outbox.claim(item.id, now=NOW + timedelta(hours=1))
+        assert item.id not in await uow.outbox.due(now=NOW + timedelta(hours=1), limit=100)

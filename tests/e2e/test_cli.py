@@ -1,0 +1,148 @@
+"""The README's promises, run as a user would: `kesher serve` and friends in real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.e2e.conftest import Kesher, demo_key
+
+
+def _conversation(base: str, key: str, customer: str) -> tuple[dict, list[dict]]:
+    """Post one sandbox message; return the reply body and the customer's timeline."""
+    auth = {"Authorization": f"Bearer {key}"}
+    posted = httpx.post(
+        f"{base}/api/v1/demo/sandbox/messages",
+        json={"customer": customer, "text": "שלום, יש לי שאלה"},
+        headers=auth,
+        timeout=10,
+    )
+    assert posted.status_code == 200, posted.text
+    found = httpx.get(
+        f"{base}/api/v1/demo/customers",
+        params={"channel": "sandbox", "address": customer},
+        headers=auth,
+    ).json()["customers"]
+    assert len(found) == 1
+    timeline = httpx.get(
+        f"{base}/api/v1/demo/customers/{found[0]['id']}/timeline", headers=auth
+    ).json()["items"]
+    return posted.json(), timeline
+
+
+def _wait_sent(base: str, key: str, customer: str, count: int) -> list[dict]:
+    deadline = time.monotonic() + 20
+    while True:
+        messages = httpx.get(
+            f"{base}/api/v1/demo/sandbox/messages",
+            params={"customer": customer},
+            headers={"Authorization": f"Bearer {key}"},
+        ).json()["messages"]
+        if len(messages) >= count or time.monotonic() > deadline:
+            return messages
+        time.sleep(0.1)
+
+
+def test_serve_with_no_configuration_runs_the_demo_on_sqlite(kesher: Kesher) -> None:
+    server, base = kesher.serve()
+    key = demo_key(server)
+
+    assert (kesher.directory / "kesher.db").exists()
+    page = httpx.get(f"{base}/sandbox")
+    assert page.status_code == 200 and 'dir="rtl"' in page.text
+    reply, timeline = _conversation(base, key, "web-1")
+    assert "תודה שכתבתם" in reply["replies"][0]["text"]
+    assert [(i["direction"], i["status"]) for i in timeline if i["type"] == "message"] == [
+        ("in", "received"),
+        ("out", "delivered"),
+    ]
+    assert len(_wait_sent(base, key, "web-1", 1)) == 1
+    assert httpx.get(f"{base}/readyz").json()["checks"] == {"database": True}
+
+
+def test_a_restart_keeps_the_record_and_does_not_create_the_demo_twice(kesher: Kesher) -> None:
+    first, base = kesher.serve()
+    key = demo_key(first)
+    _conversation(base, key, "web-2")
+    first.stop()
+
+    second, base = kesher.serve()
+    time.sleep(0.5)
+    assert "demo API key" not in second.output()
+    _, timeline = _conversation(base, key, "web-2")
+    assert [i["direction"] for i in timeline if i["type"] == "message"] == [
+        "in",
+        "out",
+        "in",
+        "out",
+    ]
+
+
+def test_business_create_prints_its_key_once_as_json_and_refuses_a_taken_slug(
+    kesher: Kesher,
+) -> None:
+    created = kesher.run(
+        "business", "create", "--slug", "cafe", "--name", "קפה", "--sandbox", "--json"
+    )
+    assert created.returncode == 0, created.stderr
+    body = json.loads(created.stdout)
+    assert body["slug"] == "cafe" and body["api_key"].startswith("ksh_")
+
+    again = kesher.run("business", "create", "--slug", "cafe", "--name", "Other")
+    assert again.returncode != 0
+    assert "already exists" in again.stderr
+    bad = kesher.run("business", "create", "--slug", "Not A Slug", "--name", "x")
+    assert bad.returncode != 0 and "slug" in bad.stderr
+
+
+def test_invalid_settings_stop_the_start_with_a_message_naming_the_variable(kesher: Kesher) -> None:
+    kesher.env["KESHER_DATABASE_URL"] = "mysql://localhost/kesher"
+    result = kesher.run("serve")
+
+    assert result.returncode == 2
+    assert "KESHER_DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+@pytest.fixture
+def empty_postgres(postgres_url: str):  # type: ignore[no-untyped-def]
+    name = f"kesher_e2e_{uuid.uuid4().hex[:8]}"
+
+    async def admin(statement: str) -> None:
+        engine = create_async_engine(postgres_url, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            await connection.exec_driver_sql(statement)
+        await engine.dispose()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    yield postgres_url.rsplit("/", 1)[0] + "/" + name
+    asyncio.run(admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+def test_web_and_a_separate_worker_on_postgres_and_redis_answer_the_same_conversation(
+    kesher: Kesher, empty_postgres: str, redis_client: object
+) -> None:
+    kesher.env.update(
+        KESHER_DATABASE_URL=empty_postgres, KESHER_REDIS_URL="redis://127.0.0.1:6379/15"
+    )
+    upgraded = kesher.run("db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    server, base = kesher.serve("--no-worker")
+    key = demo_key(server)
+    kesher.start("worker")
+
+    anonymous = httpx.post(
+        f"{base}/api/v1/demo/sandbox/messages", json={"customer": "x", "text": "hi"}
+    )
+    assert anonymous.status_code == 401
+    reply, _ = _conversation(base, key, "pg-1")
+    assert "תודה שכתבתם" in reply["replies"][0]["text"]
+    sent = _wait_sent(base, key, "pg-1", 1)
+    assert [m["text"] for m in sent] == [reply["replies"][0]["text"]]
+    assert httpx.get(f"{base}/readyz").json()["checks"] == {"database": True, "redis": True}

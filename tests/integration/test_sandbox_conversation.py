@@ -1,0 +1,246 @@
+"""A customer talks to a business through the sandbox; everything lands on their record once."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+import pytest
+
+from bot.bootstrap import Runtime
+from bot.domain import Business
+from bot.outbox import sweep
+
+
+def _url(business: Business) -> str:
+    return f"/api/v1/{business.slug}/sandbox/messages"
+
+
+def _auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+async def _sent(client: httpx.AsyncClient, business: Business, customer: str, count: int) -> list:
+    """The transcript once `count` messages have left (a worker may still be sending)."""
+    for _ in range(100):
+        response = await client.get(_url(business), params={"customer": customer})
+        messages = response.json()["messages"]
+        if len(messages) >= count:
+            return messages
+        await asyncio.sleep(0.05)
+    return messages
+
+
+async def _customer(client: httpx.AsyncClient, business: Business, key: str, address: str) -> dict:
+    response = await client.get(
+        f"/api/v1/{business.slug}/customers",
+        params={"channel": "sandbox", "address": address},
+        headers=_auth(key),
+    )
+    assert response.status_code == 200, response.text
+    (customer,) = response.json()["customers"]
+    return customer
+
+
+async def test_a_customer_message_is_answered_and_both_land_on_the_record(
+    client: httpx.AsyncClient, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    response = await client.post(_url(shop), json={"customer": "dana", "text": "hello there"})
+
+    assert response.status_code == 200, response.text
+    (reply,) = response.json()["replies"]
+    assert "Thanks for writing to Café Kesher" in reply["text"]
+    customer = await _customer(client, shop, key, "dana")
+    assert customer["language"] == "en"
+    assert customer["identities"] == [{"channel": "sandbox", "address": "dana", "reachable": True}]
+    await _sent(client, shop, "dana", 1)
+    timeline = (
+        await client.get(
+            f"/api/v1/{shop.slug}/customers/{customer['id']}/timeline", headers=_auth(key)
+        )
+    ).json()["items"]
+    messages = [(i["direction"], i["text"]) for i in timeline if i["type"] == "message"]
+    assert messages == [("in", "hello there"), ("out", reply["text"])]
+    kinds = [i["kind"] for i in timeline if i["type"] == "event"]
+    assert kinds == ["customer_created", "feedback_received"]
+
+
+async def test_hebrew_with_niqqud_emoji_and_zero_width_marks_round_trips_exactly(
+    client: httpx.AsyncClient, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    text = "שָׁלוֹם! ה‏app‏ לא עובד 😡\u200d🔥 ‎(order #123)‎ ךםןףץ"
+    response = await client.post(_url(shop), json={"customer": "נועה", "text": text})
+
+    assert response.status_code == 200, response.text
+    (reply,) = response.json()["replies"]
+    assert "תודה שכתבתם ל־Café Kesher" in reply["text"]
+    customer = await _customer(client, shop, key, "נועה")
+    assert customer["language"] == "he"
+    timeline = (
+        await client.get(
+            f"/api/v1/{shop.slug}/customers/{customer['id']}/timeline", headers=_auth(key)
+        )
+    ).json()["items"]
+    inbound = [i for i in timeline if i["type"] == "message" and i["direction"] == "in"]
+    assert [i["text"] for i in inbound] == [text]
+
+
+async def test_the_same_delivery_posted_twice_is_stored_and_answered_once(
+    client: httpx.AsyncClient, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    body = {"customer": "avi", "text": "is anyone there?", "message_id": "m-1"}
+    first = await client.post(_url(shop), json=body)
+    second = await client.post(_url(shop), json=body)
+
+    assert first.status_code == second.status_code == 200
+    assert first.json()["replies"] == second.json()["replies"]
+    assert second.json()["duplicate"] is True
+    assert (await _sent(client, shop, "avi", 1)) and len(await _sent(client, shop, "avi", 2)) == 1
+    customer = await _customer(client, shop, key, "avi")
+    timeline = (
+        await client.get(
+            f"/api/v1/{shop.slug}/customers/{customer['id']}/timeline", headers=_auth(key)
+        )
+    ).json()["items"]
+    assert [i["direction"] for i in timeline if i["type"] == "message"] == ["in", "out"]
+
+
+async def test_twenty_concurrent_copies_of_one_delivery_are_stored_and_answered_once(
+    client: httpx.AsyncClient, business: tuple[Business, str], runtime: Runtime
+) -> None:
+    shop, key = business
+    body = {"customer": "rina", "text": "אני מחכה כבר שעה", "message_id": "tg-777"}
+    responses = await asyncio.gather(*(client.post(_url(shop), json=body) for _ in range(20)))
+
+    assert {r.status_code for r in responses} == {200}
+    assert sum(not r.json()["duplicate"] for r in responses) == 1
+    assert len({r.json()["message_id"] for r in responses}) == 1
+    await sweep(runtime.services)
+    await asyncio.sleep(0.3)
+    sent = await _sent(client, shop, "rina", 2)
+    assert len(sent) == 1
+    customer = await _customer(client, shop, key, "rina")
+    timeline = (
+        await client.get(
+            f"/api/v1/{shop.slug}/customers/{customer['id']}/timeline", headers=_auth(key)
+        )
+    ).json()["items"]
+    assert [i["direction"] for i in timeline if i["type"] == "message"] == ["in", "out"]
+
+
+async def test_a_second_message_gets_a_short_thanks_not_a_second_welcome(
+    client: httpx.AsyncClient, business: tuple[Business, str]
+) -> None:
+    shop, _ = business
+    await client.post(_url(shop), json={"customer": "tom", "text": "hi"})
+    second = await client.post(_url(shop), json={"customer": "tom", "text": "also, the door"})
+
+    assert [r["text"] for r in second.json()["replies"]] == ["Thanks, noted 🙏"]
+    assert len(await _sent(client, shop, "tom", 2)) == 2
+
+
+async def test_stop_unsubscribes_and_nothing_more_is_sent_until_start(
+    client: httpx.AsyncClient, business: tuple[Business, str], runtime: Runtime
+) -> None:
+    shop, key = business
+    await client.post(_url(shop), json={"customer": "lea", "text": "שלום"})
+    stop = await client.post(_url(shop), json={"customer": "lea", "text": "הסר"})
+    quiet = await client.post(_url(shop), json={"customer": "lea", "text": "עוד משהו"})
+
+    assert "הוסרתם" in stop.json()["replies"][0]["text"]
+    assert quiet.json()["replies"] == []
+    assert (await _customer(client, shop, key, "lea"))["opted_out"] is True
+    assert len(await _sent(client, shop, "lea", 2)) == 2
+
+    again = await client.post(_url(shop), json={"customer": "lea", "text": "START"})
+    assert "ברוכים השבים" in again.json()["replies"][0]["text"]
+    assert (await _customer(client, shop, key, "lea"))["opted_out"] is False
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b"{not json", 400, "invalid_json"),
+        (b"\xff\xfe{}", 400, "invalid_utf8"),
+        (b"[1, 2]", 400, "invalid_json"),
+        (b'{"text": "hi"}', 400, "missing_field"),
+        (b'{"customer": "x", "text": ""}', 400, "empty_text"),
+        (b'{"customer": "x", "text": "   "}', 400, "empty_text"),
+        (b'{"customer": "x", "text": 5}', 400, "invalid_field"),
+        (b'{"customer": {"a": 1}, "text": "hi"}', 400, "invalid_field"),
+        ('{"customer": "x", "text": "%s"}' % ("א" * 4097), 400, "text_too_long"),
+    ],
+)
+async def test_bad_sandbox_input_gets_a_clear_error_and_stores_nothing(
+    client: httpx.AsyncClient,
+    business: tuple[Business, str],
+    body: bytes | str,
+    status: int,
+    code: str,
+) -> None:
+    shop, key = business
+    content = body.encode() if isinstance(body, str) else body
+    response = await client.post(
+        _url(shop), content=content, headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+    assert response.json()["error"]["message"]
+    listing = await client.get(f"/api/v1/{shop.slug}/customers", headers=_auth(key))
+    assert listing.json()["customers"] == []
+
+
+async def test_a_body_over_the_size_limit_is_refused_before_it_is_read(
+    client: httpx.AsyncClient, business: tuple[Business, str]
+) -> None:
+    shop, _ = business
+    response = await client.post(
+        _url(shop), content=b"x" * 2_000_000, headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "body_too_large"
+
+
+async def test_an_unknown_business_is_a_404_json_error(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/nobody/sandbox/messages", json={"customer": "a", "text": "hi"}
+    )
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": {"code": "unknown_business", "message": "no business 'nobody'"}
+    }
+
+
+async def test_the_customer_api_wants_the_businesss_own_key(
+    client: httpx.AsyncClient, business: tuple[Business, str], runtime: Runtime
+) -> None:
+    shop, key = business
+    from bot.businesses import create_business
+
+    async with runtime.services.uow() as uow:
+        _, other_key = await create_business(
+            uow,
+            f"other-{uuid.uuid4().hex[:6]}",
+            name="Other",
+            sandbox=False,
+            now=runtime.services.clock.now(),
+        )
+        await uow.commit()
+    url = f"/api/v1/{shop.slug}/customers"
+
+    assert (await client.get(url)).status_code == 401
+    assert (await client.get(url, headers=_auth("ksh_wrong"))).status_code == 401
+    assert (await client.get(url, headers=_auth(other_key))).status_code == 403
+    assert (await client.get(url, headers=_auth(key))).status_code == 200
+    missing = await client.get(f"{url}/{uuid.uuid4()}", headers=_auth(key))
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "unknown_customer"
+    bad_id = await client.get(f"{url}/not-a-uuid", headers=_auth(key))
+    assert bad_id.status_code == 422
