@@ -67,7 +67,7 @@ async def send_outbound(item_id: int, services: Services) -> OutboxStatus | None
         failure = (
             error if isinstance(error, SendFailed) else SendFailed(repr(error), retryable=True)
         )
-        return await _failed(item_id, message.id, item.attempts + 1, failure, services)
+        return await _failed(item_id, message.id, item.attempts, failure, services)
     async with services.uow() as uow:
         await uow.outbox.finish(item_id, OutboxStatus.SENT)
         await uow.messages.set_status(

@@ -1,0 +1,198 @@
+"""The outbox sender: retries with backoff, never contacts an opted-out customer, sends once."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.bootstrap import Runtime
+from bot.domain import (
+    Business,
+    Capabilities,
+    ChannelName,
+    DeliveryStatus,
+    Inbound,
+    Outbound,
+    OutboxStatus,
+    SendFailed,
+    SentReceipt,
+    WebhookRequest,
+)
+from bot.outbox import STALE_AFTER, backoff, send_outbound, sweep
+from bot.pipeline import handle_inbound
+from bot.services import Services
+
+
+class SettableClock:
+    def __init__(self) -> None:
+        self.at = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.at
+
+
+class ScriptedChannel:
+    """A sandbox-like channel whose sends fail as scripted, recording every attempt."""
+
+    name = ChannelName.SANDBOX
+    capabilities = Capabilities(buttons=True, max_text=4096, can_initiate=True)
+
+    def __init__(self, *failures: SendFailed) -> None:
+        self.failures = list(failures)
+        self.sent: list[Outbound] = []
+
+    async def parse(self, request: WebhookRequest) -> list[Inbound]:
+        raise NotImplementedError
+
+    async def send(self, outbound: Outbound) -> SentReceipt:
+        await asyncio.sleep(0.01)
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append(outbound)
+        return SentReceipt(f"sb-{len(self.sent)}", DeliveryStatus.DELIVERED)
+
+
+class RecordingQueue:
+    def __init__(self) -> None:
+        self.queued: list[int] = []
+
+    async def enqueue(self, task: str, /, **kwargs: int) -> None:
+        self.queued.append(kwargs["outbox_id"])
+
+
+@pytest.fixture
+def runtime(tmp_path) -> Runtime:  # type: ignore[no-untyped-def]
+    """Only the embedded backend: these tests drive the sender by hand."""
+    from bot.bootstrap import build
+    from tests.integration.conftest import _settings
+
+    return build(_settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/kesher.db"))
+
+
+@pytest.fixture
+async def started(runtime: Runtime):  # type: ignore[no-untyped-def]
+    await runtime.start()
+    yield runtime
+    await runtime.stop()
+
+
+def _services(
+    runtime: Runtime, channel: ScriptedChannel, clock: SettableClock
+) -> tuple[Services, RecordingQueue]:
+    queue = RecordingQueue()
+    services = dataclasses.replace(
+        runtime.services, channels={ChannelName.SANDBOX: channel}, clock=clock, queue=queue
+    )
+    return services, queue
+
+
+async def _message(services: Services, business: Business, text: str, n: int = 1) -> int:
+    inbound = Inbound(
+        channel=ChannelName.SANDBOX,
+        delivery_id=f"d-{n}",
+        address="dana",
+        received_at=services.clock.now(),
+        text=text,
+    )
+    await handle_inbound(business, inbound, services)
+    return n
+
+
+async def _outbox(services: Services, item_id: int):  # type: ignore[no-untyped-def]
+    async with services.uow() as uow:
+        item = await uow.outbox.get(item_id)
+        message = await uow.messages.get(item.message_id)
+    return item, message
+
+
+async def test_a_failed_send_is_retried_after_its_backoff_and_then_delivered(
+    started: Runtime, business: tuple[Business, str]
+) -> None:
+    clock = SettableClock()
+    channel = ScriptedChannel(SendFailed("503 from provider", retryable=True))
+    services, queue = _services(started, channel, clock)
+    await _message(services, business[0], "hello")
+    (item_id,) = queue.queued
+
+    assert await send_outbound(item_id, services) is OutboxStatus.PENDING
+    assert await send_outbound(item_id, services) is None
+    clock.at += backoff(1)
+    assert await sweep(services) == 1
+    assert await send_outbound(item_id, services) is OutboxStatus.SENT
+
+    item, message = await _outbox(services, item_id)
+    assert item.attempts == 2 and item.last_error is None
+    assert message.status is DeliveryStatus.DELIVERED and message.channel_message_id == "sb-1"
+    assert len(channel.sent) == 1
+
+
+async def test_a_permanent_failure_marks_the_message_failed_without_retrying(
+    started: Runtime, business: tuple[Business, str]
+) -> None:
+    channel = ScriptedChannel(SendFailed("chat not found", retryable=False))
+    services, queue = _services(started, channel, SettableClock())
+    await _message(services, business[0], "hello")
+
+    assert await send_outbound(queue.queued[0], services) is OutboxStatus.FAILED
+    item, message = await _outbox(services, queue.queued[0])
+    assert item.status is OutboxStatus.FAILED and item.last_error == "chat not found"
+    assert message.status is DeliveryStatus.FAILED
+
+
+async def test_a_reply_queued_before_the_customer_opted_out_is_never_sent(
+    started: Runtime, business: tuple[Business, str]
+) -> None:
+    channel = ScriptedChannel()
+    services, queue = _services(started, channel, SettableClock())
+    await _message(services, business[0], "hello", 1)
+    await _message(services, business[0], "STOP", 2)
+    reply, confirmation = queue.queued
+
+    assert await send_outbound(reply, services) is OutboxStatus.SKIPPED
+    assert await send_outbound(confirmation, services) is OutboxStatus.SENT
+    assert [o.reply.text for o in channel.sent] == [
+        "You are unsubscribed from Café Kesher. We will not message you again. Send START to resume."
+    ]
+    assert (await _outbox(services, reply))[1].status is DeliveryStatus.SKIPPED
+
+
+async def test_concurrent_senders_of_one_row_send_it_once(
+    started: Runtime, business: tuple[Business, str]
+) -> None:
+    channel = ScriptedChannel()
+    services, queue = _services(started, channel, SettableClock())
+    await _message(services, business[0], "hello")
+
+    results = await asyncio.gather(*(send_outbound(queue.queued[0], services) for _ in range(10)))
+
+    assert results.count(OutboxStatus.SENT) == 1 and results.count(None) == 9
+    assert len(channel.sent) == 1
+
+
+async def test_a_row_whose_sender_died_is_swept_back_and_sent(
+    started: Runtime, business: tuple[Business, str]
+) -> None:
+    clock = SettableClock()
+    channel = ScriptedChannel()
+    services, queue = _services(started, channel, clock)
+    await _message(services, business[0], "hello")
+    (item_id,) = queue.queued
+    async with services.uow() as uow:
+        assert await uow.outbox.claim(item_id, now=clock.now())
+        await uow.commit()
+    queue.queued.clear()
+
+    assert await sweep(services) == 0
+    clock.at += STALE_AFTER + timedelta(seconds=1)
+    assert await sweep(services) == 1
+    assert await send_outbound(queue.queued[0], services) is OutboxStatus.SENT
+    assert len(channel.sent) == 1
+
+
+def test_backoff_doubles_from_five_seconds_caps_at_an_hour_and_honours_retry_after() -> None:
+    assert [backoff(n).total_seconds() for n in (1, 2, 3)] == [5, 10, 20]
+    assert backoff(30).total_seconds() == 3600
+    assert backoff(1, retry_after=42).total_seconds() == 42
