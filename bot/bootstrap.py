@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -72,6 +73,7 @@ def build(settings: Settings) -> Runtime:
     engine = create_engine(settings.database_url)
     sessions = create_sessionmaker(engine)
     clock = SystemClock()
+    gate = asyncio.Lock() if settings.is_sqlite else None
     redis: Redis | None = None
     broker: AsyncBroker
     idempotency: Idempotency
@@ -90,7 +92,7 @@ def build(settings: Settings) -> Runtime:
             RedisRateLimiter(url),
         )
     services = Services(
-        uow=lambda: SqlUnitOfWork(sessions),
+        uow=lambda: SqlUnitOfWork(sessions, gate=gate),
         idempotency=idempotency,
         lock=lock,
         limiter=limiter,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
 from typing import Self
 
@@ -32,10 +33,21 @@ from storage.repositories import (
 
 
 class SqlUnitOfWork:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """One session and transaction; `gate`, when given, lets one unit of work run at a time.
+
+    SQLite has one writer; waiting writers otherwise sleep in its busy handler and the
+    unlucky ones wait seconds. A FIFO asyncio lock makes them queue fairly instead.
+    """
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], *, gate: asyncio.Lock | None = None
+    ) -> None:
         self._sessions = sessions
+        self._gate = gate
 
     async def __aenter__(self) -> Self:
+        if self._gate is not None:
+            await self._gate.acquire()
         self.session = self._sessions()
         self.businesses: BusinessRepository = SqlBusinesses(self.session)
         self.customers: CustomerRepository = SqlCustomers(self.session)
@@ -53,8 +65,12 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.session.rollback()
-        await self.session.close()
+        try:
+            await self.session.rollback()
+            await self.session.close()
+        finally:
+            if self._gate is not None:
+                self._gate.release()
 
     async def commit(self) -> None:
         try:
