@@ -7,6 +7,8 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.domain import Forbidden, InvalidInput, KesherError, NotFound
@@ -57,6 +59,25 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
         return error_response(error.status_code, code, str(error.detail))
+
+    @app.exception_handler(TimeoutError)
+    async def _busy(request: Request, error: TimeoutError) -> JSONResponse:
+        log.warning("timed out on %s %s: %s", request.method, request.url.path, error)
+        return error_response(
+            503, "busy", "the conversation is busy; try again shortly", {"Retry-After": "2"}
+        )
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(RedisError)
+    @app.exception_handler(OSError)
+    async def _unavailable(request: Request, error: Exception) -> JSONResponse:
+        log.error("storage unavailable on %s %s: %r", request.method, request.url.path, error)
+        return error_response(
+            503,
+            "storage_unavailable",
+            "the message could not be stored; try again later",
+            {"Retry-After": "5"},
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -244,3 +244,24 @@ async def test_the_customer_api_wants_the_businesss_own_key(
     assert missing.json()["error"]["code"] == "unknown_customer"
     bad_id = await client.get(f"{url}/not-a-uuid", headers=_auth(key))
     assert bad_id.status_code == 422
+
+
+async def test_an_unreachable_database_answers_503_so_the_provider_retries(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bot.bootstrap import build
+    from bot.web.app import create_app
+    from tests.integration.conftest import _settings
+
+    down = build(_settings(database_url="postgresql+asyncpg://nobody@127.0.0.1:1/none"))
+    transport = httpx.ASGITransport(app=create_app(down, manage_runtime=False))
+    async with httpx.AsyncClient(transport=transport, base_url="http://kesher.test") as http:
+        response = await http.post(
+            "/api/v1/demo/sandbox/messages", json={"customer": "a", "text": "hello"}
+        )
+        ready = await http.get("/readyz")
+    await down.engine.dispose()
+
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "storage_unavailable"
+    assert response.headers["retry-after"]
+    assert "Traceback" not in response.text
+    assert ready.status_code == 503 and ready.json()["checks"] == {"database": False}
