@@ -27,6 +27,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+from redis.asyncio import Redis
 
 KESHER = str(Path(sys.executable).with_name("kesher"))
 POSTGRES = os.environ.get(
@@ -75,6 +76,9 @@ class Deployment:
             await _admin_sql(f'CREATE DATABASE "{self.database}"')
             self.env["KESHER_DATABASE_URL"] = POSTGRES.rsplit("/", 1)[0] + "/" + self.database
             self.env["KESHER_REDIS_URL"] = REDIS
+            redis = Redis.from_url(REDIS)
+            await redis.flushdb()
+            await redis.aclose()
             await asyncio.to_thread(
                 subprocess.run,
                 [KESHER, "db", "upgrade"],

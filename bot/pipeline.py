@@ -48,14 +48,20 @@ class Handled:
 
 async def handle_inbound(business: Business, inbound: Inbound, services: Services) -> Handled:
     seen_key = f"inbound:{business.id}:{inbound.channel.value}:{inbound.delivery_id}"
+    # The shared set only spares the lock and the write; the delivery log has the last word.
     if await services.idempotency.contains(seen_key):
-        return await _earlier(business, inbound, services)
+        earlier = await _earlier(business, inbound, services)
+        if earlier is not None:
+            return earlier
     lock_key = f"conversation:{business.id}:{inbound.channel.value}:{inbound.address}"
     async with services.lock.hold(lock_key, timeout=LOCK_TIMEOUT):
         try:
             handled, outbox_ids = await _record(business, inbound, services)
         except DuplicateDelivery:
-            return await _earlier(business, inbound, services)
+            earlier = await _earlier(business, inbound, services)
+            if earlier is None:
+                raise
+            return earlier
     await services.idempotency.add(seen_key, ttl=SEEN_TTL)
     await queue_sends(outbox_ids, services)
     return handled
@@ -70,11 +76,14 @@ async def queue_sends(outbox_ids: list[int], services: Services) -> None:
             log.exception("could not queue outbox item %s; the sweeper will send it", item_id)
 
 
-async def _earlier(business: Business, inbound: Inbound, services: Services) -> Handled:
+async def _earlier(business: Business, inbound: Inbound, services: Services) -> Handled | None:
+    """What the first copy of this delivery was answered, or None if it was never stored."""
     async with services.uow() as uow:
         message_id = await uow.deliveries.find(business.id, inbound.channel, inbound.delivery_id)
-        if not message_id:
-            raise DuplicateDelivery(f"delivery {inbound.delivery_id} is being handled")
+        if message_id is None:
+            return None
+        if message_id == 0:
+            return Handled(0, "", (), duplicate=True)
         message = await uow.messages.get(message_id)
         replies = await uow.messages.replies_to(message_id)
     return Handled(message_id, str(message.customer_id), tuple(replies), duplicate=True)

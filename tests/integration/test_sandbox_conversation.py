@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -265,3 +266,20 @@ async def test_an_unreachable_database_answers_503_so_the_provider_retries(tmp_p
     assert response.headers["retry-after"]
     assert "Traceback" not in response.text
     assert ready.status_code == 503 and ready.json()["checks"] == {"database": False}
+
+
+async def test_a_delivery_the_shared_cache_remembers_but_the_database_lacks_is_stored(
+    client: httpx.AsyncClient, business: tuple[Business, str], runtime: Runtime
+) -> None:
+    """Redis outlived a database restore: the delivery log, not the cache, decides."""
+    shop, _ = business
+    stale = f"inbound:{shop.id}:sandbox:m-restored"
+    await runtime.services.idempotency.add(stale, ttl=timedelta(hours=1))
+
+    response = await client.post(
+        _url(shop), json={"customer": "gil", "text": "hello", "message_id": "m-restored"}
+    )
+
+    assert response.status_code == 200
+    assert response.json()["duplicate"] is False
+    assert len(response.json()["replies"]) == 1
