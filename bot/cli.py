@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 import uvicorn
 from rich.console import Console
+from rich.progress import Progress
 from taskiq.api import run_receiver_task, run_scheduler_task
 
 from bot.bootstrap import Runtime, build, ensure_demo
 from bot.businesses import create_business, issue_key
+from bot.customers import csv_rows, decode_csv, import_customers
 from bot.domain import KesherError
 from bot.settings import Settings, load_settings
 from bot.tasks import scheduler_for
@@ -25,8 +29,10 @@ from storage.schema import upgrade
 app = typer.Typer(help="Kesher: keep in touch with your customers.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 business_app = typer.Typer(help="Businesses (tenants).", no_args_is_help=True)
+customers_app = typer.Typer(help="Customers of a business.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(business_app, name="business")
+app.add_typer(customers_app, name="customers")
 console = Console()
 errors = Console(stderr=True)
 
@@ -210,5 +216,44 @@ def business_key(
             print(json.dumps({"slug": slug, "api_key": api_key}))
         else:
             console.print(f"new API key for [bold]{slug}[/bold]: [bold]{api_key}[/bold]")
+
+    _run(work)
+
+
+@customers_app.command("import")
+def customers_import(
+    file: Annotated[Path, typer.Argument(help="UTF-8 CSV with a header row", exists=True)],
+    business: Annotated[str, typer.Option(help="the business's slug")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Import customers; bad rows are reported by line number and the good rows kept."""
+
+    async def work(runtime: Runtime) -> None:
+        services = runtime.services
+        text = decode_csv(file.read_bytes())
+        async with services.uow() as uow:
+            found = await uow.businesses.get_by_slug(business)
+        if found is None:
+            raise KesherError(f"no business '{business}'")
+        total = max(text.count("\n") - 1, 0)
+        with Progress(console=errors, transient=as_json) as bar:
+            task = bar.add_task("importing", total=total)
+            report = await import_customers(
+                services.uow,
+                found,
+                csv_rows(text),
+                now=services.clock.now,
+                progress=lambda n: bar.advance(task, n),
+            )
+        if as_json:
+            print(json.dumps(dataclasses.asdict(report), ensure_ascii=False))
+            return
+        console.print(
+            f"created {report.created}, updated {report.updated}, bad rows {len(report.errors)}"
+        )
+        for error in report.errors[:50]:
+            console.print(f"  line {error.line}: {error.message}")
+        if len(report.errors) > 50:
+            console.print(f"  … and {len(report.errors) - 50} more (use --json for all)")
 
     _run(work)

@@ -188,6 +188,19 @@ class Customer:
     opted_out: bool
     consent_at: datetime | None
     created_at: datetime
+    external_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerFields:
+    """What a business says about a customer (an import row, an API call)."""
+
+    name: str | None = None
+    phone: str | None = None
+    language: str | None = None
+    timezone: str | None = None
+    external_id: str | None = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from bot.domain import (
     Conversation,
     ConversationMode,
     Customer,
+    CustomerFields,
     DeliveryStatus,
     Direction,
     Event,
@@ -117,9 +118,18 @@ class CustomerRepository(Protocol):
         timezone: str,
         attributes: Mapping[str, Any],
         created_at: datetime,
+        external_id: str | None = None,
     ) -> Customer: ...
 
     async def get(self, business_id: int, customer_id: uuid.UUID) -> Customer | None: ...
+
+    async def find_by_external_id(self, business_id: int, external_id: str) -> Customer | None: ...
+
+    async def find_by_phone(self, business_id: int, phone: str) -> Customer | None: ...
+
+    async def update(self, customer_id: uuid.UUID, fields: CustomerFields) -> None:
+        """Set every field that is not None; attributes are merged into the existing ones."""
+        ...
 
     async def list(self, business_id: int, *, limit: int, offset: int) -> Sequence[Customer]: ...
 

@@ -18,6 +18,7 @@ from bot.domain import (
     Conversation,
     ConversationMode,
     Customer,
+    CustomerFields,
     DeliveryStatus,
     Direction,
     DuplicateDelivery,
@@ -64,6 +65,7 @@ def _customer(row: CustomerRow) -> Customer:
         opted_out=row.opted_out,
         consent_at=row.consent_at,
         created_at=row.created_at,
+        external_id=row.external_id,
     )
 
 
@@ -190,10 +192,12 @@ class SqlCustomers(_Repository):
         timezone: str,
         attributes: Mapping[str, Any],
         created_at: datetime,
+        external_id: str | None = None,
     ) -> Customer:
         row = CustomerRow(
             id=uuid.uuid4(),
             business_id=business_id,
+            external_id=external_id,
             name=name,
             phone=phone,
             language=language,
@@ -207,6 +211,33 @@ class SqlCustomers(_Repository):
     async def get(self, business_id: int, customer_id: uuid.UUID) -> Customer | None:
         row = await self.session.get(CustomerRow, customer_id)
         return _customer(row) if row and row.business_id == business_id else None
+
+    async def find_by_external_id(self, business_id: int, external_id: str) -> Customer | None:
+        row = await self.session.scalar(
+            select(CustomerRow).where(
+                CustomerRow.business_id == business_id, CustomerRow.external_id == external_id
+            )
+        )
+        return _customer(row) if row else None
+
+    async def find_by_phone(self, business_id: int, phone: str) -> Customer | None:
+        row = await self.session.scalar(
+            select(CustomerRow)
+            .where(CustomerRow.business_id == business_id, CustomerRow.phone == phone)
+            .order_by(CustomerRow.created_at)
+            .limit(1)
+        )
+        return _customer(row) if row else None
+
+    async def update(self, customer_id: uuid.UUID, fields: CustomerFields) -> None:
+        row = await self.session.get_one(CustomerRow, customer_id)
+        for name in ("name", "phone", "language", "timezone", "external_id"):
+            value = getattr(fields, name)
+            if value is not None:
+                setattr(row, name, value)
+        if fields.attributes:
+            row.attributes = {**(row.attributes or {}), **fields.attributes}
+        await self.session.flush()
 
     async def list(self, business_id: int, *, limit: int, offset: int) -> Sequence[Customer]:
         rows = await self.session.scalars(

@@ -85,10 +85,15 @@ class ApiKeyRow(Base):
 
 class CustomerRow(Base):
     __tablename__ = "customers"
-    __table_args__ = (Index("ix_customers_business_created", "business_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_customers_business_created", "business_id", "created_at"),
+        Index("ix_customers_business_phone", "business_id", "phone"),
+        UniqueConstraint("business_id", "external_id", name="uq_customer_external_id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
+    external_id: Mapped[str | None] = mapped_column(String(128))
     name: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str] = mapped_column(String(8))

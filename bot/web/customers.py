@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
 
+from bot.customers import csv_rows, decode_csv, import_customers, parse_customer, upsert_customer
 from bot.domain import ChannelName, Customer, Event, Identity, Message
 from bot.ports import UnitOfWork
 from bot.web.access import AdminBusiness, runtime_of
@@ -25,6 +26,7 @@ class IdentityOut(BaseModel):
 
 class CustomerOut(BaseModel):
     id: uuid.UUID
+    external_id: str | None
     name: str | None
     phone: str | None
     language: str
@@ -59,6 +61,7 @@ class Timeline(BaseModel):
 def _out(customer: Customer, identities: list[Identity]) -> CustomerOut:
     return CustomerOut(
         id=customer.id,
+        external_id=customer.external_id,
         name=customer.name,
         phone=customer.phone,
         language=customer.language,
@@ -105,6 +108,72 @@ async def list_customers(
             customers = customers[:limit]
         page = [_out(c, list(await uow.identities.for_customer(c.id))) for c in customers]
     return CustomerPage(customers=page, next_offset=offset + limit if more else None)
+
+
+class CustomerIn(BaseModel):
+    external_id: str | None = Field(default=None, max_length=128, description="your own id")
+    name: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=40, description="E.164 or Israeli local")
+    language: str | None = Field(default=None, description="he or en")
+    timezone: str | None = Field(default=None, description="IANA, e.g. Asia/Jerusalem")
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class RowErrorOut(BaseModel):
+    line: int
+    message: str
+
+
+class ImportOut(BaseModel):
+    created: int
+    updated: int
+    errors: list[RowErrorOut]
+
+
+@router.post(
+    "",
+    response_model=CustomerOut,
+    status_code=201,
+    responses={200: {"model": CustomerOut, "description": "an existing customer was updated"}},
+)
+async def put_customer(
+    request: Request, business: AdminBusiness, body: CustomerIn, response: Response
+) -> CustomerOut:
+    """Create a customer, or update the one with the same `external_id` (else `phone`)."""
+    services = runtime_of(request).services
+    fields = parse_customer(body.model_dump(exclude_none=True))
+    async with services.uow() as uow:
+        customer, created = await upsert_customer(
+            uow, business, fields, now=services.clock.now(), source="api"
+        )
+        identities = list(await uow.identities.for_customer(customer.id))
+        await uow.commit()
+    response.status_code = 201 if created else 200
+    return _out(customer, identities)
+
+
+@router.post(
+    "/import",
+    response_model=ImportOut,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "UTF-8 CSV with a header row: external_id, name, phone, language, "
+            "timezone, tags; other columns become attributes",
+        }
+    },
+)
+async def import_csv(request: Request, business: AdminBusiness) -> ImportOut:
+    """Import customers from CSV; bad rows are reported by line and the good ones kept."""
+    services = runtime_of(request).services
+    rows = csv_rows(decode_csv(await request.body()))
+    report = await import_customers(services.uow, business, rows, now=services.clock.now)
+    return ImportOut(
+        created=report.created,
+        updated=report.updated,
+        errors=[RowErrorOut(line=e.line, message=e.message) for e in report.errors],
+    )
 
 
 @router.get("/{customer_id}", response_model=CustomerOut)

@@ -146,3 +146,29 @@ def test_web_and_a_separate_worker_on_postgres_and_redis_answer_the_same_convers
     sent = _wait_sent(base, key, "pg-1", 1)
     assert [m["text"] for m in sent] == [reply["replies"][0]["text"]]
     assert httpx.get(f"{base}/readyz").json()["checks"] == {"database": True, "redis": True}
+
+
+def test_customers_import_reports_bad_lines_keeps_good_rows_and_updates_on_reimport(
+    kesher: Kesher,
+) -> None:
+    assert kesher.run("business", "create", "--slug", "gym", "--name", "Gym").returncode == 0
+    sheet = kesher.directory / "customers.csv"
+    sheet.write_text(
+        "external_id,name,phone\nm-1,מאיה,050-555-1234\nm-2,Bad,12\nm-3,Tal,052-765-4321\n",
+        encoding="utf-8",
+    )
+
+    first = kesher.run("customers", "import", str(sheet), "--business", "gym", "--json")
+    again = kesher.run("customers", "import", str(sheet), "--business", "gym")
+
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout) == {
+        "created": 2,
+        "updated": 0,
+        "errors": [{"line": 3, "message": "phone: '12' is not a valid phone number"}],
+    }
+    assert again.returncode == 0
+    assert "created 0, updated 2, bad rows 1" in again.stdout
+    assert "line 3: phone" in again.stdout
+    unknown = kesher.run("customers", "import", str(sheet), "--business", "nope")
+    assert unknown.returncode == 1 and "no business 'nope'" in unknown.stderr

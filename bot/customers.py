@@ -1,0 +1,197 @@
+"""Customers a business tells Kesher about: validation, create-or-update, and CSV import.
+
+A customer is matched on the business's own id (`external_id`) first, then on the phone
+number, so importing the same file twice updates instead of duplicating.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from typing import Any
+from zoneinfo import available_timezones
+
+import phonenumbers
+
+from bot.domain import Business, Customer, CustomerFields, InvalidInput
+from bot.ports import UnitOfWork, UnitOfWorkFactory
+
+LANGUAGES = {"he": "he", "en": "en", "hebrew": "he", "english": "en", "עברית": "he", "אנגלית": "en"}
+KNOWN_COLUMNS = ("external_id", "name", "phone", "language", "timezone", "tags")
+MAX_ATTRIBUTE_LENGTH = 1000
+BATCH = 500
+
+
+@cache
+def _timezones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def normalise_phone(raw: str, *, region: str = "IL") -> str:
+    """E.164 (+972501234567); local Israeli numbers (050-123-4567) are read as Israeli."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise InvalidInput(f"phone: '{raw}' is not a valid phone number", code="invalid_phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _text(record: Mapping[str, Any], name: str, *, limit: int) -> str | None:
+    value = record.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise InvalidInput(f"{name}: must be text", code="invalid_field")
+    text = str(value).strip()
+    if len(text) > limit:
+        raise InvalidInput(f"{name}: longer than {limit} characters", code="invalid_field")
+    return text or None
+
+
+def parse_customer(record: Mapping[str, Any]) -> CustomerFields:
+    """Validate one customer record (an API body or a CSV row); unknown keys become attributes."""
+    phone = _text(record, "phone", limit=40)
+    external_id = _text(record, "external_id", limit=128)
+    if phone is None and external_id is None:
+        raise InvalidInput("give 'external_id' or 'phone' (or both)", code="missing_field")
+    language = _text(record, "language", limit=20)
+    if language is not None:
+        if language.casefold() not in LANGUAGES:
+            raise InvalidInput(f"language: '{language}' is not one of he, en", code="invalid_field")
+        language = LANGUAGES[language.casefold()]
+    timezone = _text(record, "timezone", limit=64)
+    if timezone is not None and timezone not in _timezones():
+        raise InvalidInput(
+            f"timezone: '{timezone}' is not an IANA time zone such as Asia/Jerusalem",
+            code="invalid_field",
+        )
+    attributes: dict[str, Any] = {}
+    given = record.get("attributes")
+    if isinstance(given, Mapping):
+        attributes.update(given)
+    elif given is not None:
+        raise InvalidInput("attributes: must be an object", code="invalid_field")
+    for key, value in record.items():
+        if key in KNOWN_COLUMNS or key == "attributes" or value in (None, ""):
+            continue
+        attributes[str(key).strip()] = _text(record, key, limit=MAX_ATTRIBUTE_LENGTH)
+    tags = _text(record, "tags", limit=MAX_ATTRIBUTE_LENGTH)
+    if tags:
+        attributes["tags"] = [t.strip() for t in tags.replace(";", ",").split(",") if t.strip()]
+    return CustomerFields(
+        name=_text(record, "name", limit=200),
+        phone=normalise_phone(phone) if phone else None,
+        language=language,
+        timezone=timezone,
+        external_id=external_id,
+        attributes=attributes,
+    )
+
+
+async def upsert_customer(
+    uow: UnitOfWork, business: Business, fields: CustomerFields, *, now: datetime, source: str
+) -> tuple[Customer, bool]:
+    """Create the customer, or update the one with the same external id or phone; True if new."""
+    existing = None
+    if fields.external_id:
+        existing = await uow.customers.find_by_external_id(business.id, fields.external_id)
+    if existing is None and fields.phone:
+        existing = await uow.customers.find_by_phone(business.id, fields.phone)
+    if existing is not None:
+        await uow.customers.update(existing.id, fields)
+        updated = await uow.customers.get(business.id, existing.id)
+        assert updated is not None
+        return updated, False
+    customer = await uow.customers.add(
+        business.id,
+        name=fields.name,
+        phone=fields.phone,
+        language=fields.language or business.language,
+        timezone=fields.timezone or business.timezone,
+        attributes=dict(fields.attributes),
+        created_at=now,
+        external_id=fields.external_id,
+    )
+    await uow.events.add(
+        business.id, customer.id, kind="customer_created", occurred_at=now, data={"source": source}
+    )
+    return customer, True
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    line: int
+    message: str
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+def csv_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) for each data row; header names are trimmed and lower-cased."""
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames:
+        raise InvalidInput("the file is empty: a header row is needed", code="empty_file")
+    reader.fieldnames = [name.strip().lower() for name in reader.fieldnames]
+    for row in reader:
+        clean = {k: v for k, v in row.items() if k is not None}
+        yield reader.line_num, {k: (v or "") for k, v in clean.items()}
+
+
+def decode_csv(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InvalidInput(
+            f"the file is not UTF-8 (byte {error.start}); save it as 'CSV UTF-8'",
+            code="invalid_utf8",
+        ) from None
+
+
+async def import_customers(
+    uow_factory: UnitOfWorkFactory,
+    business: Business,
+    rows: Iterable[tuple[int, Mapping[str, str]]],
+    *,
+    now: Callable[[], datetime],
+    progress: Callable[[int], None] = lambda _: None,
+) -> ImportReport:
+    """Import rows in batches; a bad row is reported by line and the good ones are kept."""
+    report = ImportReport()
+    batch: list[tuple[int, CustomerFields]] = []
+
+    async def flush() -> None:
+        async with uow_factory() as uow:
+            for _, fields in batch:
+                _, created = await upsert_customer(
+                    uow, business, fields, now=now(), source="import"
+                )
+                if created:
+                    report.created += 1
+                else:
+                    report.updated += 1
+            await uow.commit()
+        progress(len(batch))
+        batch.clear()
+
+    for line, row in rows:
+        try:
+            batch.append((line, parse_customer(row)))
+        except InvalidInput as error:
+            report.errors.append(RowError(line, error.message))
+            progress(1)
+        if len(batch) >= BATCH:
+            await flush()
+    if batch:
+        await flush()
+    return report
