@@ -1,0 +1,55 @@
+"""The task queue runs what is enqueued, in place in memory and through a worker on Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from taskiq import AsyncBroker, InMemoryBroker
+from taskiq.api import run_receiver_task
+from taskiq_redis import RedisStreamBroker
+
+from bot.tasks import TaskiqQueue
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def broker(request: pytest.FixtureRequest) -> AsyncIterator[AsyncBroker]:
+    if request.param == "memory":
+        memory = InMemoryBroker(await_inplace=True)
+        await memory.startup()
+        yield memory
+        await memory.shutdown()
+        return
+    stream = RedisStreamBroker(
+        request.getfixturevalue("redis_url"), queue_name=f"kesher:test:{uuid.uuid4().hex}"
+    )
+    stream.is_worker_process = True
+    await stream.startup()
+    receiver = asyncio.create_task(run_receiver_task(stream))
+    yield stream
+    receiver.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await receiver
+    await stream.shutdown()
+
+
+async def test_each_enqueued_task_runs_once_with_its_arguments(broker: AsyncBroker) -> None:
+    seen: list[int] = []
+    done = asyncio.Event()
+
+    @broker.task(task_name="kesher.test.record")
+    async def record(outbox_id: int) -> None:
+        seen.append(outbox_id)
+        if len(seen) == 5:
+            done.set()
+
+    queue = TaskiqQueue(broker)
+    for n in range(5):
+        await queue.enqueue("kesher.test.record", outbox_id=n)
+    await asyncio.wait_for(done.wait(), timeout=10)
+    await asyncio.sleep(0.2)
+
+    assert sorted(seen) == [0, 1, 2, 3, 4]
