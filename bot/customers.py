@@ -137,15 +137,32 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
 
 
+class UnreadableCsv(InvalidInput):
+    """The CSV breaks at `line`; rows before it were read."""
+
+    code = "invalid_csv"
+
+    def __init__(self, message: str, *, line: int) -> None:
+        super().__init__(f"line {line}: {message}")
+        self.line = line
+
+
 def csv_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, row) for each data row; header names are trimmed and lower-cased."""
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames:
-        raise InvalidInput("the file is empty: a header row is needed", code="empty_file")
-    reader.fieldnames = [name.strip().lower() for name in reader.fieldnames]
-    for row in reader:
-        clean = {k: v for k, v in row.items() if k is not None}
-        yield reader.line_num, {k: (v or "") for k, v in clean.items()}
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    read_to = 0
+    try:
+        header = reader.fieldnames
+        if not header:
+            raise InvalidInput("the file is empty: a header row is needed", code="empty_file")
+        reader.fieldnames = [name.strip().lower() for name in header]
+        read_to = reader.line_num
+        for row in reader:
+            read_to = reader.line_num
+            clean = {k: v for k, v in row.items() if k is not None}
+            yield read_to, {k: (v or "") for k, v in clean.items()}
+    except csv.Error as error:
+        raise UnreadableCsv(str(error), line=read_to + 1) from None
 
 
 def decode_csv(data: bytes) -> str:
@@ -184,14 +201,17 @@ async def import_customers(
         progress(len(batch))
         batch.clear()
 
-    for line, row in rows:
-        try:
-            batch.append((line, parse_customer(row)))
-        except InvalidInput as error:
-            report.errors.append(RowError(line, error.message))
-            progress(1)
-        if len(batch) >= BATCH:
-            await flush()
+    try:
+        for line, row in rows:
+            try:
+                batch.append((line, parse_customer(row)))
+            except InvalidInput as error:
+                report.errors.append(RowError(line, error.message))
+                progress(1)
+            if len(batch) >= BATCH:
+                await flush()
+    except UnreadableCsv as error:
+        report.errors.append(RowError(error.line, f"the file cannot be read from here on: {error}"))
     if batch:
         await flush()
     return report

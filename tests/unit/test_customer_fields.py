@@ -79,3 +79,20 @@ def test_csv_rows_carry_their_line_numbers_even_across_quoted_newlines() -> None
 def test_an_empty_file_is_refused() -> None:
     with pytest.raises(InvalidInput, match="empty"):
         list(csv_rows(""))
+
+
+def test_a_csv_that_breaks_midway_says_on_which_line() -> None:
+    from bot.customers import UnreadableCsv
+
+    rows = csv_rows('external_id,name\nc-1,Dana\nc-2,"never closed\n')
+    assert next(rows) == (2, {"external_id": "c-1", "name": "Dana"})
+    with pytest.raises(UnreadableCsv) as error:
+        next(rows)
+    assert error.value.line == 3
+
+
+def test_windows_line_endings_and_a_byte_order_mark_are_read() -> None:
+    from bot.customers import decode_csv
+
+    text = decode_csv("\ufeffexternal_id,name\r\nc-1,דנה\r\n".encode())
+    assert list(csv_rows(text)) == [(2, {"external_id": "c-1", "name": "דנה"})]
