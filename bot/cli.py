@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import dataclasses
 import json
-import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,6 +22,7 @@ from bot.customers import csv_rows, decode_csv, import_customers
 from bot.domain import KesherError
 from bot.settings import Settings, load_settings
 from bot.tasks import scheduler_for
+from bot.telemetry import configure_logging
 from bot.web.app import create_app
 from storage.schema import upgrade
 
@@ -47,9 +47,7 @@ def _settings() -> Settings:
     except KesherError as error:
         errors.print(f"[red]{error.message}[/red]")
         raise typer.Exit(2) from None
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, as_json=settings.log_format == "json")
     return settings
 
 

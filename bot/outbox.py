@@ -20,6 +20,7 @@ from bot.domain import (
 )
 from bot.pipeline import queue_sends
 from bot.services import Services
+from bot.telemetry import OUTBOUND
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ async def send_outbound(item_id: int, services: Services) -> OutboxStatus | None
             await uow.outbox.finish(item_id, OutboxStatus.SKIPPED, error="not contactable")
             await uow.messages.set_status(message.id, DeliveryStatus.SKIPPED, at=now)
             await uow.commit()
+            OUTBOUND.labels(identity.channel.value, "skipped").inc()
             return OutboxStatus.SKIPPED
         await uow.commit()
     outbound = Outbound(
@@ -67,7 +69,9 @@ async def send_outbound(item_id: int, services: Services) -> OutboxStatus | None
         failure = (
             error if isinstance(error, SendFailed) else SendFailed(repr(error), retryable=True)
         )
-        return await _failed(item_id, message.id, item.attempts, failure, services)
+        outcome = await _failed(item_id, message.id, item.attempts, failure, services)
+        OUTBOUND.labels(identity.channel.value, outcome.value).inc()
+        return outcome
     async with services.uow() as uow:
         await uow.outbox.finish(item_id, OutboxStatus.SENT)
         await uow.messages.set_status(
@@ -77,6 +81,8 @@ async def send_outbound(item_id: int, services: Services) -> OutboxStatus | None
             channel_message_id=receipt.channel_message_id,
         )
         await uow.commit()
+    OUTBOUND.labels(identity.channel.value, "sent").inc()
+    log.info("sent outbox item %s on %s", item_id, identity.channel.value)
     return OutboxStatus.SENT
 
 

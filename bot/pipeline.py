@@ -7,6 +7,7 @@ the message, so a delivery is either stored whole (and then acknowledged) or not
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,6 +25,7 @@ from bot.domain import (
 )
 from bot.ports import UnitOfWork
 from bot.services import Services
+from bot.telemetry import INBOUND, PIPELINE_SECONDS
 from flows import feedback
 from flows.consent import OPTED_IN, OPTED_OUT, ConsentCommand, consent_command
 from flows.outcome import FeedbackReceived, Outcome, Said
@@ -47,6 +49,16 @@ class Handled:
 
 
 async def handle_inbound(business: Business, inbound: Inbound, services: Services) -> Handled:
+    started = time.perf_counter()
+    handled = await _handle(business, inbound, services)
+    channel = inbound.channel.value
+    INBOUND.labels(channel, "duplicate" if handled.duplicate else "stored").inc()
+    if not handled.duplicate:
+        PIPELINE_SECONDS.labels(channel).observe(time.perf_counter() - started)
+    return handled
+
+
+async def _handle(business: Business, inbound: Inbound, services: Services) -> Handled:
     seen_key = f"inbound:{business.id}:{inbound.channel.value}:{inbound.delivery_id}"
     # The shared set only spares the lock and the write; the delivery log has the last word.
     if await services.idempotency.contains(seen_key):
@@ -63,6 +75,12 @@ async def handle_inbound(business: Business, inbound: Inbound, services: Service
                 raise
             return earlier
     await services.idempotency.add(seen_key, ttl=SEEN_TTL)
+    log.info(
+        "stored %s delivery %s with %d replies",
+        inbound.channel.value,
+        inbound.delivery_id,
+        len(handled.replies),
+    )
     await queue_sends(outbox_ids, services)
     return handled
 

@@ -5,7 +5,7 @@ Read once, by the composition root; nothing else reads the environment.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
     demo: bool = Field(default=True, description="Create the demo business on first start")
 
     @field_validator("database_url")

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from taskiq import AsyncBroker, TaskiqScheduler
+from taskiq import AsyncBroker, TaskiqMessage, TaskiqMiddleware, TaskiqScheduler
 from taskiq.kicker import AsyncKicker
 from taskiq.schedule_sources import LabelScheduleSource
 
 from bot.outbox import send_outbound, sweep
 from bot.pipeline import SEND_TASK
 from bot.services import Services
+from bot.telemetry import correlation_id
 
 TICK_TASK = "kesher.tick"
 
@@ -24,10 +25,21 @@ class TaskiqQueue:
         self.broker = broker
 
     async def enqueue(self, task: str, /, **kwargs: Any) -> None:
-        await AsyncKicker(task_name=task, broker=self.broker, labels={}).kiq(**kwargs)
+        labels = {"correlation_id": correlation_id.get() or ""}
+        await AsyncKicker(task_name=task, broker=self.broker, labels=labels).kiq(**kwargs)
+
+
+class CorrelationMiddleware(TaskiqMiddleware):
+    """Carries the delivery's correlation id from the web process into the worker's logs."""
+
+    def pre_execute(self, message: TaskiqMessage) -> TaskiqMessage:
+        correlation_id.set(str(message.labels.get("correlation_id") or "") or None)
+        return message
 
 
 def register_tasks(broker: AsyncBroker, services: Services) -> None:
+    broker.add_middlewares(CorrelationMiddleware())
+
     @broker.task(task_name=SEND_TASK)
     async def send(outbox_id: int) -> None:
         await send_outbound(outbox_id, services)
