@@ -1,0 +1,261 @@
+"""Schedules as data: when to reach out, to whom, with which flow; validated with clear errors.
+
+A schedule comes from the REST API or a YAML file a business keeps in git. `parse_schedule`
+checks it and names the exact path of every problem; `describe` says it in plain Hebrew or
+English for the console; `next_due` says when one customer is next due. Time is passed in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flows.text import Text
+
+FLOWS = ("checkin", "nps", "csat")
+CHANNELS = ("sandbox", "telegram", "whatsapp")
+_DURATION = re.compile(r"^\s*(\d{1,4})\s*([hdw])\s*$")
+_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+DATE_TOUCH_TIME = time(10, 0)
+
+
+class ScheduleError(ValueError):
+    """Every problem in one definition, each as 'path: what is wrong'."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """Who a schedule is for; an empty segment is everyone."""
+
+    tags: tuple[str, ...] = ()
+    language: str | None = None
+    channel: str | None = None
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+    def matches(
+        self,
+        *,
+        tags: frozenset[str],
+        language: str,
+        channels: frozenset[str],
+        attributes: Mapping[str, Any],
+    ) -> bool:
+        return (
+            all(tag in tags for tag in self.tags)
+            and (self.language is None or self.language == language)
+            and (self.channel is None or self.channel in channels)
+            and all(str(attributes.get(k)) == v for k, v in self.attributes.items())
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Every:
+    """Every `period` since the customer's last check-in (or last conversation)."""
+
+    period: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class AfterEvent:
+    event: str
+    delay: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class BeforeDate:
+    """`days` before the date in a customer attribute (a renewal, a birthday)."""
+
+    attribute: str
+    days: int
+
+
+@dataclass(frozen=True, slots=True)
+class Once:
+    at: datetime
+
+
+When = Every | AfterEvent | BeforeDate | Once
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    name: str
+    flow: str
+    when: When
+    segment: Segment = field(default_factory=Segment)
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerTimes:
+    """The facts about one customer that decide when a schedule is due for them."""
+
+    last_touch: datetime | None = None
+    events: Mapping[str, datetime] = field(default_factory=dict)
+    dates: Mapping[str, date] = field(default_factory=dict)
+    timezone: str = "Asia/Jerusalem"
+
+
+def parse_duration(value: object, path: str, problems: list[str]) -> timedelta:
+    if isinstance(value, str) and (found := _DURATION.match(value)) and int(found.group(1)) > 0:
+        return int(found.group(1)) * _UNITS[found.group(2)]
+    problems.append(f"{path}: must be a duration such as 12h, 3d or 2w")
+    return timedelta(0)
+
+
+def _segment(raw: object, problems: list[str]) -> Segment:
+    if raw is None:
+        return Segment()
+    if not isinstance(raw, Mapping):
+        problems.append("segment: must be a mapping of tags, language, channel, attributes")
+        return Segment()
+    unknown = sorted(set(raw) - {"tags", "language", "channel", "attributes"})
+    if unknown:
+        problems.append(f"segment: unknown keys {', '.join(map(str, unknown))}")
+    tags = raw.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
+        problems.append("segment.tags: must be a list of words")
+        tags = []
+    language = raw.get("language")
+    if language is not None and language not in ("he", "en"):
+        problems.append("segment.language: must be he or en")
+    channel = raw.get("channel")
+    if channel is not None and channel not in CHANNELS:
+        problems.append(f"segment.channel: must be one of {', '.join(CHANNELS)}")
+    attributes = raw.get("attributes", {})
+    if not isinstance(attributes, Mapping):
+        problems.append("segment.attributes: must be a mapping of name: value")
+        attributes = {}
+    return Segment(
+        tags=tuple(tags),
+        language=language if isinstance(language, str) else None,
+        channel=channel if isinstance(channel, str) else None,
+        attributes={str(k): str(v) for k, v in attributes.items()},
+    )
+
+
+def _when(raw: object, problems: list[str]) -> When:
+    if not isinstance(raw, Mapping):
+        problems.append("when: must say every, after_event, before_date or at")
+        return Every(timedelta(days=1))
+    if "every" in raw:
+        return Every(parse_duration(raw["every"], "when.every", problems))
+    if "after_event" in raw:
+        event = raw["after_event"]
+        if not isinstance(event, str) or not _NAME.match(event):
+            problems.append("when.after_event: must be an event type such as purchase")
+        return AfterEvent(str(event), parse_duration(raw.get("delay"), "when.delay", problems))
+    if "before_date" in raw:
+        days = raw.get("days")
+        if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 365:
+            problems.append("when.days: must be a whole number of days from 0 to 365")
+            days = 0
+        return BeforeDate(str(raw["before_date"]), days)
+    if "at" in raw:
+        try:
+            at = (
+                raw["at"]
+                if isinstance(raw["at"], datetime)
+                else datetime.fromisoformat(str(raw["at"]))
+            )
+        except ValueError:
+            at = None
+        if at is None or at.tzinfo is None:
+            problems.append(
+                "when.at: must be a date and time with its offset, e.g. 2026-12-01T10:00:00+02:00"
+            )
+            return Once(datetime.fromtimestamp(0).astimezone())
+        return Once(at)
+    problems.append("when: must say every, after_event, before_date or at")
+    return Every(timedelta(days=1))
+
+
+def parse_schedule(raw: object, *, custom_flows: frozenset[str] = frozenset()) -> Schedule:
+    """A checked schedule, or ScheduleError naming every problem by its path."""
+    problems: list[str] = []
+    if not isinstance(raw, Mapping):
+        raise ScheduleError(["schedule: must be a mapping"])
+    name = raw.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        problems.append("name: 1 to 63 lowercase letters, digits, '-' or '_'")
+    flow = raw.get("flow")
+    allowed = (*FLOWS, *(f"custom:{c}" for c in sorted(custom_flows)))
+    if flow not in allowed:
+        problems.append(f"flow: must be one of {', '.join(allowed)}")
+    unknown = sorted(set(raw) - {"name", "flow", "when", "segment", "active"})
+    if unknown:
+        problems.append(f"schedule: unknown keys {', '.join(map(str, unknown))}")
+    active = raw.get("active", True)
+    if not isinstance(active, bool):
+        problems.append("active: must be true or false")
+    when = _when(raw.get("when"), problems)
+    segment = _segment(raw.get("segment"), problems)
+    if problems:
+        raise ScheduleError(problems)
+    return Schedule(str(name), str(flow), when, segment, bool(active))
+
+
+EVERY = Text(he="כל {n} ימים מאז הפנייה האחרונה", en="every {n} days since the last touch")
+AFTER = Text(he="{delay} אחרי כל {event}", en="{delay} after every {event}")
+BEFORE = Text(he="{n} ימים לפני {attribute}", en="{n} days before {attribute}")
+ONCE = Text(he="פעם אחת, ב־{at}", en="once, on {at}")
+HOURS = Text(he="{n} שעות", en="{n} hours")
+DAYS = Text(he="{n} ימים", en="{n} days")
+EVENTS = {
+    "purchase": Text(he="רכישה", en="purchase"),
+    "ticket_closed": Text(he="סגירת פנייה", en="closed ticket"),
+    "signup": Text(he="הרשמה", en="signup"),
+}
+
+
+def _span(delta: timedelta, language: str) -> str:
+    if delta % timedelta(days=1) == timedelta(0):
+        return DAYS.render(language, n=str(delta.days))
+    return HOURS.render(language, n=str(int(delta.total_seconds() // 3600)))
+
+
+def describe(schedule: Schedule, language: str) -> str:
+    """Plain words for the console: '3 days after every purchase', '3 ימים אחרי כל רכישה'."""
+    when = schedule.when
+    if isinstance(when, Every):
+        return EVERY.render(language, n=str(when.period.days))
+    if isinstance(when, AfterEvent):
+        event = EVENTS.get(when.event)
+        return AFTER.render(
+            language,
+            delay=_span(when.delay, language),
+            event=event.render(language) if event else when.event,
+        )
+    if isinstance(when, BeforeDate):
+        return BEFORE.render(language, n=str(when.days), attribute=when.attribute)
+    return ONCE.render(language, at=when.at.strftime("%Y-%m-%d %H:%M"))
+
+
+def next_due(schedule: Schedule, times: CustomerTimes, *, start_of: datetime) -> datetime | None:
+    """When this customer is next due (before contact rules move it); None if never.
+
+    `start_of` is when the schedule took effect: a cadence counts from it for customers never
+    touched, so a new schedule does not message everyone at once on its first minute.
+    """
+    when = schedule.when
+    if isinstance(when, Every):
+        return (times.last_touch or start_of) + when.period
+    if isinstance(when, AfterEvent):
+        happened = times.events.get(when.event)
+        return happened + when.delay if happened is not None else None
+    if isinstance(when, BeforeDate):
+        day = times.dates.get(when.attribute)
+        if day is None:
+            return None
+        target = day - timedelta(days=when.days)
+        return datetime.combine(target, DATE_TOUCH_TIME, tzinfo=ZoneInfo(times.timezone))
+    return when.at
