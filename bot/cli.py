@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,6 +20,8 @@ from taskiq.api import run_receiver_task, run_scheduler_task
 from bot.bootstrap import Runtime, build, ensure_demo
 from bot.businesses import create_business, issue_key
 from bot.customers import csv_rows, decode_csv, import_customers
+from bot.detection import LANGUAGES, detect_lines
+from bot.detector import default_detector
 from bot.domain import KesherError
 from bot.settings import Settings, load_settings
 from bot.tasks import scheduler_for
@@ -255,3 +258,26 @@ def customers_import(
             console.print(f"  … and {len(report.errors) - 50} more (use --json for all)")
 
     _run(work)
+
+
+@app.command()
+def detect(
+    lang: Annotated[
+        str, typer.Option("--lang", help="auto (by script, per message), he or en")
+    ] = "auto",
+    sensitivity: Annotated[
+        str, typer.Option(help="sensitive, balanced or conservative")
+    ] = "balanced",
+) -> None:
+    """Score JSON lines {"id", "text"} from stdin for frustration, offline; JSON lines out."""
+    if lang not in LANGUAGES:
+        errors.print(f"[red]--lang must be one of {', '.join(LANGUAGES)}[/red]")
+        raise typer.Exit(2)
+    try:
+        detector = default_detector(sensitivity)
+    except ValueError:
+        errors.print("[red]--sensitivity must be sensitive, balanced or conservative[/red]")
+        raise typer.Exit(2) from None
+    for line in detect_lines(sys.stdin, detector=detector, language=lang):
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()

@@ -172,3 +172,21 @@ def test_customers_import_reports_bad_lines_keeps_good_rows_and_updates_on_reimp
     assert "line 3: phone" in again.stdout
     unknown = kesher.run("customers", "import", str(sheet), "--business", "nope")
     assert unknown.returncode == 1 and "no business 'nope'" in unknown.stderr
+
+
+def test_detect_scores_json_lines_offline_one_line_out_per_line_in(kesher: Kesher) -> None:
+    lines = [
+        {"id": 1, "text": "אני רוצה לדבר עם נציג"},
+        {"id": "x-2", "text": "thank you, everything arrived"},
+        {"id": 3, "text": "I want to cancel my account"},
+    ]
+    stdin = "\n".join(json.dumps(line, ensure_ascii=False) for line in lines) + "\nnot json\n"
+    result = kesher.run("detect", "--lang", "auto", stdin=stdin)
+
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["id"] for o in out] == [1, "x-2", 3, None]
+    assert [o.get("handoff") for o in out[:3]] == [True, False, True]
+    assert all(0 <= o["score"] <= 1 and isinstance(o["reasons"], list) for o in out[:3])
+    assert "not JSON" in out[3]["error"]
+    assert kesher.run("detect", "--lang", "fr", stdin="").returncode == 2

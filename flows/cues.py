@@ -1,0 +1,868 @@
+"""What one message says on its face: asks for a person, wants to leave, swears, shouts, sulks.
+
+Rules match on the folded normal form (`flows.tone.fold`: no niqqud, punctuation, emoji or
+case, final letters folded), with common typos mapped to their word and Hebrew one-letter
+prefixes (ו ה ש ב כ ל מ) stripped from words the rules know. Emoji, capitals and "!!!" are
+read from the raw text, since the normal form drops them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from flows.tone import fold
+
+_FINALS = str.maketrans("ךםןףץ", "כמנפצ")
+_PREFIXES = "והשבכלמ"
+
+
+def _f(*phrases: str) -> frozenset[str]:
+    return frozenset(" ".join(p.translate(_FINALS).casefold().split()) for p in phrases)
+
+
+# Typos and spellings mapped to one word, before any rule is matched.
+_SPELLINGS = {
+    **dict.fromkeys(
+        ["cancle", "cancell", "cansel", "cancl", "canel", "canncel", "cancle"], "cancel"
+    ),
+    **dict.fromkeys(
+        ["canceling", "cancelling", "cancellation", "cancelation", "cancells"], "cancel"
+    ),
+    **dict.fromkeys(["humen", "humn", "hooman", "humna", "huamn", "humam", "hman"], "human"),
+    **dict.fromkeys(["agnet", "agant", "agen", "agemt", "ajent"], "agent"),
+    **dict.fromkeys(["persn", "prson", "peron", "perosn", "persom"], "person"),
+    **dict.fromkeys(["someon", "somone", "soemone", "someome", "sum1", "some1"], "someone"),
+    **dict.fromkeys(["sombody", "somebdy", "somebodey"], "somebody"),
+    **dict.fromkeys(["operater", "oprator", "operatr"], "operator"),
+    **dict.fromkeys(["wanna", "wnat", "whant"], "want"),
+    **dict.fromkeys(["speek", "spaek", "spk"], "speak"),
+    **dict.fromkeys(["tlak", "talkk"], "talk"),
+    **dict.fromkeys(["plz", "pls", "pleas", "plese", "pleaze", "plox"], "please"),
+    **dict.fromkeys(["representatives", "represenative", "representive"], "representative"),
+    **dict.fromkeys(["unsubscibe", "unsubcribe", "unsuscribe", "unsub"], "unsubscribe"),
+    **dict.fromkeys(["im", "iam"], "i am"),
+    **dict.fromkeys(["ur"], "your"),
+    **dict.fromkeys(["u"], "you"),
+    **dict.fromkeys(["נצג", "נצייג", "נציגג", "נציק", "נציגיי"], "נציג"),
+    **dict.fromkeys(["נציגה", "נציגים", "נציגות", "נציגת", "נצגה"], "נציג"),
+    **dict.fromkeys(["מישו", "מישהוא", "מישהוו", "מישהי"], "מישהו"),
+    **dict.fromkeys(["בנאדם", "בנדם", "בנאדמ", "בןאדם"], "בן אדם"),
+    **dict.fromkeys(["לבתל", "לבטלל", "לבטול", "לבטלה"], "לבטל"),
+    **dict.fromkeys(["מבטלת", "מבטלים"], "מבטל"),
+    **dict.fromkeys(["עוזבת", "עוזבים"], "עוזב"),
+    **dict.fromkeys(["רוצָה", "רוצות", "רוצים", "רוצע", "רוצא"], "רוצה"),
+    **dict.fromkeys(["בבקשהה", "בבקשש", "בבקשא", "בבקשהה", "בבקשע", "בקשה"], "בבקשה"),
+    **dict.fromkeys(["מוקדנית", "מוקדנים"], "מוקדן"),
+    **dict.fromkeys(["מנהלת"], "מנהל"),
+    **dict.fromkeys(["אחראית"], "אחראי"),
+}
+_SPELLINGS = {k.translate(_FINALS): v.translate(_FINALS) for k, v in _SPELLINGS.items()}
+
+# Long words whose typos are caught by edit distance (at most one edit, or two when long).
+_FUZZY = ("representative", "supervisor", "unsubscribe", "customer")
+
+# Asks for a person, on its own.
+PERSON_PHRASES = _f(
+    "representative",
+    "real person",
+    "real human",
+    "real people",
+    "actual person",
+    "actual human",
+    "live agent",
+    "live person",
+    "live human",
+    "human agent",
+    "human being",
+    "human please",
+    "customer service representative",
+    "not a bot",
+    "not a robot",
+    "no more bot",
+    "no bots",
+    "stop the bot",
+    "not talking to a bot",
+    "not talk to a bot",
+    "are you a bot",
+    "are you a robot",
+    "am i talking to a bot",
+    "transfer me",
+    "connect me to",
+    "put me through",
+    "call me back",
+    "have someone call me",
+    "escalate",
+    "נציג",
+    "בן אדם אמיתי",
+    "אדם אמיתי",
+    "מישהו אמיתי",
+    "אדם חי",
+    "בן אדם חי",
+    "מישהו אנושי",
+    "נציג אנושי",
+    "מענה אנושי",
+    "שירות אנושי",
+    "מוקד אנושי",
+    "לדבר עם מישהו",
+    "לדבר עם בן אדם",
+    "לדבר עם אדם",
+    "לדבר עם מנהל",
+    "לדבר עם אחראי",
+    "לדבר עם מוקדן",
+    "לדבר עם מישהו אמיתי",
+    "תעבירו אותי",
+    "תעביר אותי",
+    "תעבירי אותי",
+    "להעביר אותי",
+    "תחברו אותי",
+    "תחבר אותי",
+    "שמישהו יחזור אליי",
+    "שמישהו יחזור אלי",
+    "שמישהו יתקשר",
+    "שיחזרו אליי",
+    "שיחזרו אלי",
+    "תחזרו אליי",
+    "תחזרו אלי",
+    "תתקשרו אליי",
+    "תתקשרו אלי",
+    "לא רוצה בוט",
+    "לא רוצה לדבר עם בוט",
+    "לא רוצה לדבר עם רובוט",
+    "די עם הבוט",
+    "אתה בוט",
+    "את בוט",
+    "זה בוט",
+    "לא בוט",
+)
+# Ask for a person only with a request around them ("want", "talk to", "please") or alone.
+PERSON_WORDS = _f(
+    "agent",
+    "human",
+    "person",
+    "someone",
+    "somebody",
+    "anyone",
+    "anybody",
+    "operator",
+    "manager",
+    "supervisor",
+    "customer service",
+    "customer support",
+    "support team",
+    "מנהל",
+    "אחראי",
+    "מישהו",
+    "בן אדם",
+    "אדם",
+    "שירות לקוחות",
+    "מוקד",
+    "מוקדן",
+    "rep",
+)
+_ASKING_BEFORE = _f(
+    "want",
+    "need",
+    "get",
+    "give",
+    "speak",
+    "talk",
+    "chat",
+    "connect",
+    "transfer",
+    "reach",
+    "real",
+    "actual",
+    "live",
+    "d like",
+    "would like",
+    "let me",
+    "can i",
+    "could i",
+    "רוצה",
+    "צריך",
+    "צריכה",
+    "לדבר",
+    "לשוחח",
+    "תעבירו",
+    "תעביר",
+    "להעביר",
+    "תחברו",
+    "לחבר",
+    "תביאו",
+    "תביא",
+    "מבקש",
+    "מבקשת",
+    "ביקשתי",
+    "אפשר",
+    "יש",
+)
+_ASKING_AFTER = _f(
+    "please",
+    "now",
+    "asap",
+    "right now",
+    "בבקשה",
+    "עכשיו",
+    "דחוף",
+    "אמיתי",
+    "אנושי",
+    "חי",
+    "שיחזור",
+    "שיתקשר",
+    "יכול",
+    "יכולה",
+)
+
+# Wants to cancel or leave, on its own.
+LEAVE_PHRASES = _f(
+    "cancel my",
+    "cancel the subscription",
+    "cancel the account",
+    "cancel the service",
+    "cancel subscription",
+    "cancel account",
+    "cancel service",
+    "cancel membership",
+    "cancel everything",
+    "cancel it",
+    "want to cancel",
+    "going to cancel",
+    "gonna cancel",
+    "how do i cancel",
+    "how to cancel",
+    "how can i cancel",
+    "i will cancel",
+    "i ll cancel",
+    "i am cancel",
+    "unsubscribe",
+    "close my account",
+    "delete my account",
+    "terminate my",
+    "end my subscription",
+    "end my contract",
+    "stop my subscription",
+    "stop charging me",
+    "i am leaving",
+    "i want to leave",
+    "we are leaving",
+    "leave your company",
+    "leaving your company",
+    "switching to",
+    "switch to another",
+    "moving to another",
+    "go to a competitor",
+    "going to a competitor",
+    "i quit",
+    "i am done with you",
+    "done with your company",
+    "never using you again",
+    "never buying from you again",
+    "never ordering again",
+    "לבטל את המנוי",
+    "לבטל את החשבון",
+    "לבטל את השירות",
+    "לבטל את החוזה",
+    "לבטל את העסקה",
+    "לבטל את ההתחייבות",
+    "לבטל את הכל",
+    "לבטל מנוי",
+    "לבטל חשבון",
+    "לבטל שירות",
+    "רוצה לבטל",
+    "אפשר לבטל",
+    "איך מבטלים",
+    "איך לבטל",
+    "מבקש לבטל",
+    "מבקשת לבטל",
+    "תבטלו לי",
+    "תבטלו את",
+    "ביטול מנוי",
+    "ביטול המנוי",
+    "ביטול החשבון",
+    "ביטול השירות",
+    "ביטול עסקה",
+    "ביטול העסקה",
+    "בקשת ביטול",
+    "מבטל את",
+    "מבטל",
+    "אני עוזב",
+    "עוזב אתכם",
+    "לעזוב אתכם",
+    "לעזוב את החברה",
+    "עובר לחברה אחרת",
+    "עוברת לחברה אחרת",
+    "עוברים לחברה אחרת",
+    "עובר למתחרים",
+    "עוברת למתחרים",
+    "לעבור לחברה אחרת",
+    "לעבור למתחרים",
+    "להתנתק מכם",
+    "להתנתק מהשירות",
+    "לסגור את החשבון",
+    "לסגור את המנוי",
+    "לסגור חשבון",
+    "תסגרו לי",
+    "תנתקו אותי",
+    "לא אקנה מכם",
+    "לא אזמין מכם",
+    "בחיים לא אזמין",
+    "אחרון שאני",
+)
+# "ביטול"/"לבטל"/"cancel" alone in a short message are a request; in a long one, only with the above.
+_LEAVE_SHORT = _f("cancel", "לבטל", "ביטול")
+
+SWEARING = _f(
+    "fuck",
+    "fucking",
+    "fucked",
+    "fuckin",
+    "fucker",
+    "motherfucker",
+    "shit",
+    "shitty",
+    "bullshit",
+    "crap",
+    "crappy",
+    "damn",
+    "dammit",
+    "goddamn",
+    "wtf",
+    "ffs",
+    "stfu",
+    "asshole",
+    "assholes",
+    "bastard",
+    "bastards",
+    "bitch",
+    "idiot",
+    "idiots",
+    "moron",
+    "morons",
+    "screw you",
+    "piss off",
+    "pissed",
+    "חרא",
+    "חארה",
+    "חארות",
+    "זבל",
+    "מזדיין",
+    "מזדיינים",
+    "כוס אמק",
+    "כוסאמק",
+    "כוס אמא",
+    "כוס אמאשך",
+    "כוסעמק",
+    "בן זונה",
+    "בני זונות",
+    "יא זבל",
+    "מטומטם",
+    "מטומטמת",
+    "מטומטמים",
+    "אידיוט",
+    "אידיוטים",
+    "דביל",
+    "דבילים",
+    "סתום",
+    "סתמו",
+    "לעזאזל",
+    "פאק",
+    "פאקינג",
+    "שיט",
+    "מניאק",
+    "מניאקים",
+    "אפס",
+    "אפסים",
+    "נבלות",
+    "חלאות",
+)
+NEGATIVE = _f(
+    "terrible",
+    "awful",
+    "horrible",
+    "horrendous",
+    "bad",
+    "complaints",
+    "worst",
+    "worse",
+    "useless",
+    "ridiculous",
+    "unacceptable",
+    "pathetic",
+    "disgusting",
+    "disgrace",
+    "disgraceful",
+    "shameful",
+    "outrageous",
+    "disappointed",
+    "disappointing",
+    "disappointment",
+    "frustrated",
+    "frustrating",
+    "frustration",
+    "annoyed",
+    "annoying",
+    "angry",
+    "furious",
+    "livid",
+    "upset",
+    "unhappy",
+    "rude",
+    "incompetent",
+    "scam",
+    "scammers",
+    "ripoff",
+    "rip off",
+    "garbage",
+    "trash",
+    "rubbish",
+    "sucks",
+    "hate",
+    "lousy",
+    "nightmare",
+    "complaint",
+    "complain",
+    "broken",
+    "fed up",
+    "sick of",
+    "tired of",
+    "had enough",
+    "a joke",
+    "waste of",
+    "not working",
+    "doesn t work",
+    "does not work",
+    "didn t work",
+    "won t work",
+    "stopped working",
+    "never arrived",
+    "didn t arrive",
+    "hasn t arrived",
+    "still waiting",
+    "no response",
+    "no answer",
+    "no one answers",
+    "nobody answers",
+    "no one is answering",
+    "no one helps",
+    "nobody helps",
+    "nobody cares",
+    "גרוע",
+    "גרועה",
+    "גרועים",
+    "נורא",
+    "נוראי",
+    "נוראית",
+    "נוראיים",
+    "זוועה",
+    "זוועתי",
+    "זוועתית",
+    "מזעזע",
+    "מזעזעת",
+    "מחפיר",
+    "מחפירה",
+    "מביש",
+    "בושה",
+    "חוצפה",
+    "חצופים",
+    "שערורייה",
+    "שערוריה",
+    "שערורייתי",
+    "מאכזב",
+    "מאכזבת",
+    "אכזבה",
+    "מאוכזב",
+    "מאוכזבת",
+    "מתוסכל",
+    "מתוסכלת",
+    "תסכול",
+    "מתסכל",
+    "עצבני",
+    "עצבנית",
+    "עצבים",
+    "מעצבן",
+    "מעצבנת",
+    "מעצבנים",
+    "כועס",
+    "כועסת",
+    "נמאס",
+    "די כבר",
+    "מגעיל",
+    "גועל",
+    "חסר תועלת",
+    "חסרי תועלת",
+    "לא עובד",
+    "לא עובדת",
+    "לא עובדים",
+    "לא הגיע",
+    "לא הגיעה",
+    "לא הגיעו",
+    "לא עונים",
+    "לא עונה",
+    "אף אחד לא עונה",
+    "אין מענה",
+    "אין תשובה",
+    "אין מה לעשות איתכם",
+    "בזבוז",
+    "רמאות",
+    "רמאים",
+    "נוכלים",
+    "עוקץ",
+    "עקצו",
+    "גנבים",
+    "גניבה",
+    "תלונה",
+    "להתלונן",
+    "זלזול",
+    "מזלזלים",
+    "מזלזל",
+    "הפקרות",
+    "מקולקל",
+    "תקול",
+    "שבור",
+    "רע",
+    "גרוע ביותר",
+    "הכי גרוע",
+)
+# Positive words: negated ("not good", "לא מרוצה") they count as negative.
+POSITIVE = _f(
+    "good",
+    "great",
+    "happy",
+    "satisfied",
+    "helpful",
+    "ok",
+    "okay",
+    "fine",
+    "fair",
+    "acceptable",
+    "professional",
+    "reasonable",
+    "working",
+    "טוב",
+    "טובה",
+    "טובים",
+    "מרוצה",
+    "מרוצים",
+    "מעולה",
+    "נהדר",
+    "בסדר",
+    "מקצועי",
+    "מקצועית",
+    "שמח",
+    "שמחה",
+    "נחמד",
+    "נחמדה",
+    "עוזר",
+    "יעיל",
+    "הוגן",
+    "סביר",
+)
+NEGATORS = _f(
+    "not",
+    "no",
+    "never",
+    "nothing",
+    "hardly",
+    "isn",
+    "wasn",
+    "aren",
+    "weren",
+    "don",
+    "doesn",
+    "didn",
+    "won",
+    "cannot",
+    "cant",
+    "isnt",
+    "wasnt",
+    "dont",
+    "doesnt",
+    "didnt",
+    "t",
+    "לא",
+    "אין",
+    "אינו",
+    "אינה",
+    "בלי",
+    "ממש לא",
+    "בכלל לא",
+)
+# "I asked before and nothing happened": strong on their own.
+REPEATED_ASKING = _f(
+    "second time",
+    "third time",
+    "fourth time",
+    "fifth time",
+    "2nd time",
+    "3rd time",
+    "4th time",
+    "how many times",
+    "how many more times",
+    "i already told",
+    "i already said",
+    "i already asked",
+    "i already wrote",
+    "already told you",
+    "already asked",
+    "as i said",
+    "as i already said",
+    "i keep asking",
+    "keep telling you",
+    "yet again",
+    "once again",
+    "still not",
+    "still no",
+    "still haven t",
+    "still hasn t",
+    "still waiting",
+    "פעם שנייה",
+    "פעם שניה",
+    "פעם שלישית",
+    "פעם רביעית",
+    "פעם חמישית",
+    "פעם המיליון",
+    "כבר פעם",
+    "עוד פעם",
+    "כמה פעמים",
+    "כמה עוד",
+    "כבר אמרתי",
+    "כבר כתבתי",
+    "כבר ביקשתי",
+    "כבר שאלתי",
+    "כבר פניתי",
+    "כבר פנינו",
+    "כבר התקשרתי",
+    "אמרתי כבר",
+    "כתבתי כבר",
+    "ביקשתי כבר",
+    "שאלתי כבר",
+    "כמו שאמרתי",
+    "כמו שכתבתי",
+    "עדיין לא",
+    "עדיין מחכה",
+    "עדיין מחכים",
+    "עדיין אין",
+    "שוב ושוב",
+)
+# "again" / "שוב" are weaker, and not when thanking ("thanks again", "תודה שוב").
+AGAIN = _f("again", "שוב")
+_THANKS = _f("thanks", "thank", "thx", "you", "תודה", "see")
+
+# Words that may stand around a request for a person in a message that is only that request.
+_FILLER = _f(
+    *[
+        "a",
+        "an",
+        "the",
+        "i",
+        "me",
+        "to",
+        "with",
+        "some",
+        "any",
+        "your",
+        "one",
+        "hello",
+        "hi",
+        "hey",
+        "is",
+        "there",
+        "you",
+        "can",
+        "get",
+        "want",
+        "need",
+    ],
+    *["עם", "את", "ל", "אני", "היי", "שלום", "הלו", "יש", "אפשר", "רוצה"],
+)
+# Hebrew words that look prefixed but are words of their own ("מלא" is "full", not "מ+לא").
+_NEVER_STRIPPED = frozenset({"מלא", "הלא", "כלא", "בלא"})
+
+ANGRY_EMOJI = frozenset("😡🤬😤👎💢😠🖕😾🙄😒😩😫🤦")
+_SHOUT = re.compile(r"[!?！？]{3,}|(?:\?!|!\?){2,}")
+_LATIN = re.compile(r"[A-Za-z]")
+_UPPER_WORD = re.compile(r"\b[A-Z]{3,}\b")
+
+
+@dataclass(frozen=True, slots=True)
+class Cues:
+    """What the rules found in one message."""
+
+    wants_person: bool = False
+    wants_to_leave: bool = False
+    swearing: bool = False
+    negative: tuple[str, ...] = ()
+    all_caps: bool = False
+    shouting: str = ""
+    angry_emoji: bool = False
+    asked_before: bool = False
+    again: bool = False
+
+
+def tokens(text: str) -> list[str]:
+    """The folded words of a text with typos mapped and known Hebrew prefixes stripped."""
+    words: list[str] = []
+    for word in fold(text).split():
+        if word not in _VOCABULARY and word not in _SPELLINGS and word not in _NEVER_STRIPPED:
+            word = _strip_prefix(word) or _fuzzy(word) or word
+        words.extend(_SPELLINGS.get(word, word).split())
+    return words
+
+
+def read(text: str) -> Cues:
+    """The cues in one raw message."""
+    words = tokens(text)
+    padded = f" {' '.join(words)} "
+    wants_person = _any_phrase(padded, PERSON_PHRASES) or _asks_for(words, PERSON_WORDS)
+    wants_to_leave = _any_phrase(padded, LEAVE_PHRASES) or (
+        len(words) <= 2 and _any_phrase(padded, _LEAVE_SHORT)
+    )
+    return Cues(
+        wants_person=wants_person,
+        wants_to_leave=wants_to_leave,
+        swearing=_any_phrase(padded, SWEARING) or any(w.startswith("fuck") for w in words),
+        negative=_negative(words, padded),
+        all_caps=_all_caps(text),
+        shouting=_shouting(text),
+        angry_emoji=any(ch in ANGRY_EMOJI for ch in text),
+        asked_before=_any_phrase(padded, REPEATED_ASKING),
+        again=_again(words),
+    )
+
+
+def _any_phrase(padded: str, phrases: frozenset[str]) -> bool:
+    return any(f" {phrase} " in padded for phrase in phrases)
+
+
+def _phrase_at(words: list[str], i: int, phrases: frozenset[str]) -> int:
+    """Length in words of a phrase of `phrases` starting at word i, or 0."""
+    for n in (4, 3, 2, 1):
+        if i + n <= len(words) and " ".join(words[i : i + n]) in phrases:
+            return n
+    return 0
+
+
+def _asks_for(words: list[str], phrases: frozenset[str]) -> bool:
+    for i in range(len(words)):
+        n = _phrase_at(words, i, phrases)
+        if not n:
+            continue
+        others = words[:i] + words[i + n :]
+        if len(others) <= 4 and all(w in _FILLER or w in _ASKING_AFTER for w in others):
+            return True  # "human", "a human please", "נציג בבקשה", "customer service?"
+        before = words[max(0, i - 3) : i]
+        if any(w in _ASKING_BEFORE for w in before) or any(
+            " ".join(before[j : j + 2]) in _ASKING_BEFORE for j in range(len(before) - 1)
+        ):
+            return True
+        after = words[i + n : i + n + 2]
+        if after and (after[0] in _ASKING_AFTER or " ".join(after) in _ASKING_AFTER):
+            return True
+    return False
+
+
+def _negated(words: list[str], i: int) -> bool:
+    before = words[max(0, i - 3) : i]
+    return any(w in NEGATORS for w in before)
+
+
+def _negative(words: list[str], padded: str) -> tuple[str, ...]:
+    found: list[str] = []
+    i = 0
+    while i < len(words):
+        n = _phrase_at(words, i, NEGATIVE)
+        if n:
+            phrase = " ".join(words[i : i + n])
+            # Multi-word phrases carry their own negation ("not working", "לא עובד").
+            if n > 1 or not _negated(words, i):
+                found.append(phrase)
+            i += n
+            continue
+        n = _phrase_at(words, i, POSITIVE)
+        if n and _negated(words, i):
+            found.append(" ".join(words[max(0, i - 1) : i + n]))
+            i += n
+            continue
+        i += 1
+    return tuple(dict.fromkeys(found))
+
+
+def _all_caps(text: str) -> bool:
+    letters = _LATIN.findall(text)
+    if len(letters) < 8:
+        return False
+    upper = sum(1 for ch in letters if ch.isupper())
+    return upper / len(letters) >= 0.7 and len(_UPPER_WORD.findall(text)) >= 2
+
+
+def _shouting(text: str) -> str:
+    match = _SHOUT.search(text)
+    if not match:
+        return ""
+    return "!!!" if "!" in match.group() or "！" in match.group() else "???"
+
+
+def _again(words: list[str]) -> bool:
+    for i, word in enumerate(words):
+        if word in AGAIN and not any(w in _THANKS for w in words[max(0, i - 2) : i]):
+            return True
+    return False
+
+
+def _strip_prefix(word: str) -> str | None:
+    for k in (1, 2, 3):
+        if len(word) - k < 2 or word[k - 1] not in _PREFIXES:
+            return None
+        if word[k:] in _VOCABULARY or word[k:] in _SPELLINGS:
+            return word[k:]
+    return None
+
+
+def _fuzzy(word: str) -> str | None:
+    if len(word) < 7:
+        return None
+    for target in _FUZZY:
+        if abs(len(target) - len(word)) <= 2 and word[0] == target[0]:
+            limit = 2 if len(target) >= 10 else 1
+            if _distance(word, target, limit) <= limit:
+                return target
+    return None
+
+
+def _distance(a: str, b: str, limit: int) -> int:
+    """Optimal string alignment distance (adjacent swaps count one), cut off above `limit`."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+_VOCABULARY = frozenset(
+    word
+    for group in (
+        PERSON_PHRASES,
+        PERSON_WORDS,
+        _ASKING_BEFORE,
+        _ASKING_AFTER,
+        LEAVE_PHRASES,
+        SWEARING,
+        NEGATIVE,
+        POSITIVE,
+        NEGATORS,
+        REPEATED_ASKING,
+        AGAIN,
+        frozenset(_SPELLINGS.values()),
+    )
+    for phrase in group
+    for word in phrase.split()
+)

@@ -1,0 +1,299 @@
+"""Frustration scoring: one message, the conversation around it, and a verdict that explains itself.
+
+A message scores 0..1 from three kinds of evidence, added in log-odds: the tone model's
+probability (`flows.tone`), the cues on the message's face (`flows.cues`: negative words with
+negation, swearing, capitals, "!!!", angry emoji, "third time I'm asking") and the
+conversation (`History`: the same complaint again, the bot not understanding, a long wait, a
+low survey score, a recent handoff). An explicit request for a person or to cancel hands off
+whatever the score. The model, the time and the configuration are passed in.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum
+
+from flows import cues
+from flows.text import detect_language
+from flows.tone import Model, fold
+
+
+class Sensitivity(Enum):
+    """How readily a business wants a person to step in.
+
+    Cut-offs on the score, chosen on the dev splits of ../shared/datasets
+    (`python -m training.detector` prints the figures for each):
+    - sensitive, 0.45: catches most frustrated messages (recall 0.84), at ~21% false handoffs;
+    - balanced, 0.65: the best F1 on the dev splits, both languages together (~10% false
+      handoffs);
+    - conservative, 0.80: few false handoffs (~6%), for businesses with a small support team.
+    Explicit requests for a person or to leave hand off at every sensitivity.
+    """
+
+    SENSITIVE = "sensitive"
+    BALANCED = "balanced"
+    CONSERVATIVE = "conservative"
+
+    @property
+    def threshold(self) -> float:
+        return _THRESHOLDS[self]
+
+    @property
+    def uncertain_band(self) -> tuple[float, float]:
+        """Scores worth a second opinion: within 0.15 below and above the cut-off."""
+        return (max(0.0, self.threshold - 0.15), min(1.0, self.threshold + 0.15))
+
+
+_THRESHOLDS = {
+    Sensitivity.SENSITIVE: 0.45,
+    Sensitivity.BALANCED: 0.65,
+    Sensitivity.CONSERVATIVE: 0.80,
+}
+
+# Log-odds each piece of evidence adds to the tone model's.
+WEIGHTS = {
+    "negative": 0.8,
+    "more_negative": 0.4,
+    "swearing": 1.2,
+    "angry_emoji": 1.0,
+    "all_caps": 0.7,
+    "shouting": 0.6,
+    "asked_before": 1.5,
+    "again": 0.6,
+    "repeated": 1.5,
+    "misunderstood": 1.2,
+    "waiting": 1.0,
+    "low_survey": 0.8,
+    "recent_handoff": 0.6,
+}
+# Without a tone model the cues start from this probability.
+NO_MODEL_PRIOR = 0.2
+REQUEST_SCORE = 0.97
+
+
+@dataclass(frozen=True, slots=True)
+class PastMessage:
+    """A message the customer sent earlier in the conversation."""
+
+    text: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyScore:
+    """A survey answer on its own scale: NPS 0..10, CSAT 1..5."""
+
+    value: float
+    worst: float
+    best: float
+    at: datetime
+
+    @property
+    def share(self) -> float:
+        """0 for the worst answer, 1 for the best."""
+        span = self.best - self.worst
+        return (self.value - self.worst) / span if span else 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """What the conversation so far says, as the pipeline knows it."""
+
+    earlier: tuple[PastMessage, ...] = ()
+    """The customer's earlier messages, oldest first."""
+    misunderstood_in_a_row: int = 0
+    """How many of the bot's last replies in a row did not understand the customer."""
+    unanswered_since: datetime | None = None
+    """When the oldest customer message still without a human or bot answer was sent."""
+    last_survey: SurveyScore | None = None
+    last_handoff_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """When conversation signals count."""
+
+    repeat_window: timedelta = timedelta(hours=24)
+    repeat_similarity: float = 0.6
+    repeat_min_words: int = 3
+    misunderstood_limit: int = 2
+    long_wait: timedelta = timedelta(hours=1)
+    survey_window: timedelta = timedelta(days=14)
+    low_survey_share: float = 0.4
+    handoff_window: timedelta = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The detector's answer for one message."""
+
+    score: float
+    handoff: bool
+    reasons: tuple[str, ...]
+    language: str | None
+    sensitivity: Sensitivity
+    wants_person: bool = False
+    wants_to_leave: bool = False
+    tone: float | None = None
+
+    @property
+    def uncertain(self) -> bool:
+        """Close enough to the cut-off that a second opinion could change the decision."""
+        if self.wants_person or self.wants_to_leave:
+            return False
+        low, high = self.sensitivity.uncertain_band
+        return low <= self.score < high
+
+
+@dataclass(frozen=True, slots=True)
+class Detector:
+    """Scores messages; `model` None scores on cues and conversation alone."""
+
+    model: Model | None = None
+    sensitivity: Sensitivity = Sensitivity.BALANCED
+    signals: Signals = field(default_factory=Signals)
+
+    def assess(
+        self,
+        text: str,
+        *,
+        history: History | None = None,
+        now: datetime | None = None,
+        language: str | None = None,
+    ) -> Verdict:
+        """The verdict on one message; `language` forces the reported language.
+
+        Time-based signals (repeats within a window, waiting, survey and handoff age) need
+        `now`; without it they are skipped.
+        """
+        found = cues.read(text)
+        reasons: list[str] = []
+        if found.wants_person:
+            reasons.append("asks for a person")
+        if found.wants_to_leave:
+            reasons.append("wants to cancel or leave")
+
+        tone = self.model.probability(text) if self.model is not None else None
+        z = _logit(tone if tone is not None else NO_MODEL_PRIOR)
+        if found.negative:
+            z += WEIGHTS["negative"] + (WEIGHTS["more_negative"] if len(found.negative) > 1 else 0)
+            reasons.append("negative words: " + ", ".join(found.negative[:3]))
+        if found.swearing:
+            z += WEIGHTS["swearing"]
+            reasons.append("swearing")
+        if found.angry_emoji:
+            z += WEIGHTS["angry_emoji"]
+            reasons.append("angry emoji")
+        if found.all_caps:
+            z += WEIGHTS["all_caps"]
+            reasons.append("ALL CAPS")
+        if found.shouting:
+            z += WEIGHTS["shouting"]
+            reasons.append(f"repeated {found.shouting}")
+        if found.asked_before:
+            z += WEIGHTS["asked_before"]
+            reasons.append("says it asked before")
+        elif found.again:
+            z += WEIGHTS["again"]
+            reasons.append("says 'again'")
+        if history is not None:
+            z += self._conversation(text, history, now, reasons)
+        if tone is not None:
+            reasons.append(f"tone model {tone:.2f}")
+
+        score = _sigmoid(z)
+        request = found.wants_person or found.wants_to_leave
+        if request:
+            score = max(score, REQUEST_SCORE)
+        return Verdict(
+            score=round(score, 4),
+            handoff=request or score >= self.sensitivity.threshold,
+            reasons=tuple(reasons),
+            language=language or detect_language(text),
+            sensitivity=self.sensitivity,
+            wants_person=found.wants_person,
+            wants_to_leave=found.wants_to_leave,
+            tone=None if tone is None else round(tone, 4),
+        )
+
+    def _conversation(
+        self, text: str, history: History, now: datetime | None, reasons: list[str]
+    ) -> float:
+        signals = self.signals
+        z = 0.0
+        if _repeats(text, history.earlier, now, signals):
+            z += WEIGHTS["repeated"]
+            reasons.append("repeats the same complaint")
+        if history.misunderstood_in_a_row >= signals.misunderstood_limit:
+            z += WEIGHTS["misunderstood"]
+            reasons.append(f"bot misunderstood {history.misunderstood_in_a_row} times in a row")
+        if now is None:
+            return z
+        if history.unanswered_since is not None:
+            waited = now - history.unanswered_since
+            if waited >= signals.long_wait:
+                z += WEIGHTS["waiting"]
+                reasons.append(f"waiting {_duration(waited)} for an answer")
+        survey = history.last_survey
+        if (
+            survey is not None
+            and now - survey.at <= signals.survey_window
+            and survey.share <= signals.low_survey_share
+        ):
+            z += WEIGHTS["low_survey"]
+            reasons.append(f"low survey score {survey.value:g}/{survey.best:g}")
+        if (
+            history.last_handoff_at is not None
+            and now - history.last_handoff_at <= signals.handoff_window
+        ):
+            z += WEIGHTS["recent_handoff"]
+            reasons.append(f"handed off {_duration(now - history.last_handoff_at)} ago")
+        return z
+
+
+def similarity(a: str, b: str) -> float:
+    """Jaccard similarity of the character trigrams of two texts' normal forms."""
+    grams_a, grams_b = _trigrams(fold(a)), _trigrams(fold(b))
+    if not grams_a or not grams_b:
+        return 0.0
+    return len(grams_a & grams_b) / len(grams_a | grams_b)
+
+
+def _repeats(
+    text: str, earlier: tuple[PastMessage, ...], now: datetime | None, signals: Signals
+) -> bool:
+    if len(fold(text).split()) < signals.repeat_min_words:
+        return False
+    return any(
+        similarity(text, past.text) >= signals.repeat_similarity
+        for past in earlier
+        if now is None or now - past.at <= signals.repeat_window
+    )
+
+
+def _trigrams(text: str) -> set[str]:
+    padded = f" {text} "
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+def _duration(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h"
+    return f"{minutes // (24 * 60)} days"
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def _sigmoid(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)

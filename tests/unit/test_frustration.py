@@ -1,0 +1,366 @@
+"""Frustration scoring: explicit requests, tone cues and conversation signals, in both languages.
+
+Examples here are our own, written for these tests. The detector runs without the shipped
+tone model (cues and conversation alone) unless a test says otherwise, so the figures do
+not move when the model is retrained.
+"""
+
+from __future__ import annotations
+
+from array import array
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from flows.frustration import (
+    Detector,
+    History,
+    PastMessage,
+    Sensitivity,
+    SurveyScore,
+    Verdict,
+    similarity,
+)
+from flows.tone import Features, Model, dump_model, load_model
+
+NOW = datetime(2025, 3, 2, 12, 0, tzinfo=UTC)
+detector = Detector()
+
+
+def assess(text: str, **kwargs: object) -> Verdict:
+    return detector.assess(text, **kwargs)  # type: ignore[arg-type]
+
+
+ASKS_FOR_A_PERSON = [
+    "נציג",
+    "נציג בבקשה",
+    "נָצִיג בבקשה!!",
+    "אני רוצה לדבר עם נציג",
+    "אפשר נציגה?",
+    "תעבירו אותי לנציג אנושי",
+    "בן אדם אמיתי בבקשה",
+    "בנאדם אמיתי",
+    "אני רוצה לדבר עם מישהו",
+    "אני רוצה לדבר עם מישהוא",
+    "לדבר עם בן אדם",
+    "אני לא רוצה לדבר עם בוט",
+    "נצייג",
+    "שמישהו יחזור אליי",
+    "agent",
+    "AGENT!!!",
+    "human",
+    "human please",
+    "I want a real person",
+    "can I talk to someone",
+    "I need to speak to a humen",
+    "representative",
+    "reprasentative please",
+    "Can I speak with a representitive?",
+    "get me a live agent",
+    "transfer me to customer service please",
+    "I'd like to talk to a manager",
+    "Agent pls 🙏",
+    "are you a bot?",
+]
+
+WANTS_TO_LEAVE = [
+    "אני רוצה לבטל",
+    "אני רוצה לבטל את המנוי",
+    "לבטל את המנוי בבקשה",
+    "איך מבטלים?",
+    "ביטול",
+    "אני רוצה לבתל את החשבון",
+    "אני עוזב אתכם, עובר לחברה אחרת",
+    "cancel my account",
+    "cancle my subscription",
+    "I want to cancel",
+    "how do I cancel",
+    "unsubscribe",
+    "I'm leaving, switching to another provider",
+    "please close my account",
+]
+
+CALM = [
+    "שלום, מה שעות הפתיחה?",
+    "תודה רבה, הכל הגיע בזמן",
+    "השירות היה לא רע בכלל",
+    "המוקדן היה נחמד מאוד",
+    "אני צריך עוד משהו קטן",
+    "Thanks, see you next week",
+    "What time do you open on Friday?",
+    "not bad at all, thanks",
+    "The agent was very kind",
+    "She is a great person",
+    "Thanks again!",
+    "Can you send me the invoice?",
+]
+
+
+@pytest.mark.parametrize("text", ASKS_FOR_A_PERSON)
+def test_a_request_for_a_person_hands_off_at_every_sensitivity(text: str) -> None:
+    for sensitivity in Sensitivity:
+        verdict = Detector(sensitivity=sensitivity).assess(text)
+
+        assert verdict.wants_person, text
+        assert verdict.handoff
+        assert verdict.score >= 0.95
+        assert "asks for a person" in verdict.reasons
+
+
+@pytest.mark.parametrize("text", WANTS_TO_LEAVE)
+def test_a_wish_to_cancel_or_leave_hands_off(text: str) -> None:
+    verdict = Detector(sensitivity=Sensitivity.CONSERVATIVE).assess(text)
+
+    assert verdict.wants_to_leave, text
+    assert verdict.handoff
+    assert "wants to cancel or leave" in verdict.reasons
+
+
+@pytest.mark.parametrize("text", CALM)
+def test_a_calm_message_is_not_handed_off_even_when_sensitive(text: str) -> None:
+    verdict = Detector(sensitivity=Sensitivity.SENSITIVE).assess(text)
+
+    assert not verdict.handoff, verdict
+    assert not verdict.wants_person
+    assert not verdict.wants_to_leave
+
+
+def test_negation_turns_a_negative_word_neutral_and_a_positive_word_negative() -> None:
+    assert "negative" not in " ".join(assess("not bad").reasons)
+    assert "negative" not in " ".join(assess("לא רע").reasons)
+    assert assess("not good at all").reasons == ("negative words: not good",)
+    assert assess("אני ממש לא מרוצה").reasons == ("negative words: לא מרוצה",)
+    assert assess("this is terrible").score > assess("this is not terrible").score
+
+
+def test_hebrew_prefixes_and_final_letters_do_not_hide_a_word() -> None:
+    assert assess("והשירות גרוע").reasons == ("negative words: גרוע",)
+    assert assess("לנציגה").wants_person
+    assert assess("אני רוצה לדבר עמ מישהו").wants_person
+
+
+def test_shouting_capitals_swearing_and_angry_emoji_each_raise_the_score() -> None:
+    base = assess("where is my order").score
+    for text, reason in [
+        ("WHERE IS MY ORDER", "ALL CAPS"),
+        ("where is my order!!!", "repeated !!!"),
+        ("where is my order???", "repeated ???"),
+        ("where is my fucking order", "swearing"),
+        ("איפה ההזמנה שלי כוס אמק", "swearing"),
+        ("where is my order 😡", "angry emoji"),
+        ("איפה ההזמנה 🤬", "angry emoji"),
+    ]:
+        verdict = assess(text)
+        assert reason in verdict.reasons, text
+        assert verdict.score > base
+
+
+def test_an_angry_message_in_either_language_is_handed_off_when_balanced() -> None:
+    for text in [
+        "THIS IS RIDICULOUS!!! still not working 😡",
+        "שירות מזעזע!!! כבר פעם שלישית שאני כותב 🤬",
+    ]:
+        verdict = assess(text)
+        assert verdict.handoff, verdict
+        assert not verdict.wants_person
+
+
+def test_third_time_asking_counts_but_thanks_again_does_not() -> None:
+    assert "says it asked before" in assess("כבר פעם שלישית שאני שואל").reasons
+    assert "says it asked before" in assess("this is the third time I'm asking").reasons
+    assert "says 'again'" in assess("the app crashed again").reasons
+    assert "says 'again'" in assess("זה קרה שוב").reasons
+    assert assess("thanks again").reasons == ()
+    assert assess("תודה שוב").reasons == ()
+
+
+def test_the_same_complaint_repeated_within_a_day_counts() -> None:
+    history = History(earlier=(PastMessage("ההזמנה שלי לא הגיעה עדיין", NOW - timedelta(hours=2)),))
+
+    verdict = assess("ההזמנה שלי עדיין לא הגיעה!", history=history, now=NOW)
+    old = History(earlier=(PastMessage("ההזמנה שלי לא הגיעה עדיין", NOW - timedelta(days=3)),))
+
+    assert "repeats the same complaint" in verdict.reasons
+    assert (
+        "repeats the same complaint"
+        not in assess("ההזמנה שלי עדיין לא הגיעה!", history=old, now=NOW).reasons
+    )
+    assert verdict.score > assess("ההזמנה שלי עדיין לא הגיעה!").score
+
+
+def test_a_short_answer_repeated_is_not_a_complaint() -> None:
+    history = History(earlier=(PastMessage("yes", NOW - timedelta(minutes=1)),))
+
+    assert assess("yes", history=history, now=NOW).reasons == ()
+
+
+def test_similarity_ignores_punctuation_and_case() -> None:
+    assert similarity("My order didn't arrive!", "my order didn t arrive") == 1.0
+    assert similarity("my order didn't arrive", "what time do you open") < 0.3
+
+
+def test_the_bot_misunderstanding_twice_in_a_row_counts() -> None:
+    once = assess("I said the blue one", history=History(misunderstood_in_a_row=1), now=NOW)
+    twice = assess("I said the blue one", history=History(misunderstood_in_a_row=2), now=NOW)
+
+    assert once.reasons == ()
+    assert twice.reasons == ("bot misunderstood 2 times in a row",)
+
+
+def test_a_long_unanswered_wait_counts_with_its_length() -> None:
+    waiting = History(unanswered_since=NOW - timedelta(hours=3))
+    short = History(unanswered_since=NOW - timedelta(minutes=10))
+
+    assert assess("hello?", history=waiting, now=NOW).reasons == ("waiting 3 h for an answer",)
+    assert assess("hello?", history=short, now=NOW).reasons == ()
+    assert assess("hello?", history=waiting).reasons == ()  # no clock, no waiting
+
+
+def test_a_recent_low_survey_score_counts_and_an_old_one_does_not() -> None:
+    low = SurveyScore(value=2, worst=0, best=10, at=NOW - timedelta(days=1))
+    stale = SurveyScore(value=2, worst=0, best=10, at=NOW - timedelta(days=60))
+    happy = SurveyScore(value=5, worst=1, best=5, at=NOW - timedelta(days=1))
+
+    assert assess("ok", history=History(last_survey=low), now=NOW).reasons == (
+        "low survey score 2/10",
+    )
+    assert assess("ok", history=History(last_survey=stale), now=NOW).reasons == ()
+    assert assess("ok", history=History(last_survey=happy), now=NOW).reasons == ()
+
+
+def test_a_handoff_in_the_last_days_counts() -> None:
+    recent = History(last_handoff_at=NOW - timedelta(days=2))
+    old = History(last_handoff_at=NOW - timedelta(days=30))
+
+    assert assess("ok", history=recent, now=NOW).reasons == ("handed off 2 days ago",)
+    assert assess("ok", history=old, now=NOW).reasons == ()
+
+
+def test_a_scripted_hebrew_conversation_escalates_to_a_handoff() -> None:
+    first = "החבילה שלי לא הגיעה"
+    history = History(
+        earlier=(
+            PastMessage(first, NOW - timedelta(hours=5)),
+            PastMessage("מתי החבילה תגיע?", NOW - timedelta(hours=3)),
+        ),
+        misunderstood_in_a_row=2,
+        unanswered_since=NOW - timedelta(hours=3),
+    )
+
+    assert not assess(first).handoff
+    verdict = assess("החבילה שלי עדיין לא הגיעה", history=history, now=NOW)
+
+    assert verdict.handoff
+    assert verdict.language == "he"
+    assert {"repeats the same complaint", "bot misunderstood 2 times in a row"} <= set(
+        verdict.reasons
+    )
+
+
+def test_a_scripted_english_conversation_escalates_to_a_handoff() -> None:
+    history = History(
+        earlier=(PastMessage("my refund has not arrived yet", NOW - timedelta(hours=26)),),
+        last_survey=SurveyScore(value=1, worst=1, best=5, at=NOW - timedelta(days=3)),
+        unanswered_since=NOW - timedelta(hours=26),
+    )
+
+    verdict = assess("my refund has still not arrived", history=history, now=NOW)
+
+    assert verdict.handoff
+    assert verdict.language == "en"
+    assert "waiting 26 h for an answer" in verdict.reasons
+
+
+def test_thresholds_rise_from_sensitive_to_conservative() -> None:
+    cut_offs = [s.threshold for s in Sensitivity]
+
+    assert cut_offs == sorted(cut_offs)
+    assert Sensitivity("balanced") is Sensitivity.BALANCED
+
+
+def test_the_same_score_hands_off_when_sensitive_but_not_when_conservative() -> None:
+    text = "this is terrible!!!"
+    sensitive = Detector(sensitivity=Sensitivity.SENSITIVE).assess(text)
+    conservative = Detector(sensitivity=Sensitivity.CONSERVATIVE).assess(text)
+
+    assert sensitive.score == conservative.score
+    assert Sensitivity.SENSITIVE.threshold <= sensitive.score < Sensitivity.CONSERVATIVE.threshold
+    assert sensitive.handoff
+    assert not conservative.handoff
+
+
+def test_a_score_near_the_cut_off_is_uncertain_and_a_request_never_is() -> None:
+    balanced = Sensitivity.BALANCED
+    low, high = balanced.uncertain_band
+    near = Verdict(
+        score=balanced.threshold, handoff=True, reasons=(), language="en", sensitivity=balanced
+    )
+    far = Verdict(score=0.01, handoff=False, reasons=(), language="en", sensitivity=balanced)
+
+    assert low < balanced.threshold < high
+    assert near.uncertain
+    assert not far.uncertain
+    assert not assess("agent").uncertain
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "👍", "!!!???!!!", "א" * 5000, "FUCK " * 300, "נציג " * 100, "\u200f\u0591"],
+)
+def test_the_score_stays_between_zero_and_one_for_any_text(text: str) -> None:
+    verdict = assess(text)
+
+    assert 0.0 <= verdict.score <= 1.0
+    assert isinstance(verdict.reasons, tuple)
+
+
+def test_language_is_told_by_script_and_can_be_forced() -> None:
+    assert assess("נציג בבקשה, please").language == "he"
+    assert assess("I want a נציג now").language == "en"
+    assert assess("👍").language is None
+    assert assess("hello", language="he").language == "he"
+
+
+def _tiny_model() -> Model:
+    features = Features(buckets=1 << 10)
+    weights = array("f", [0.0] * features.buckets)
+    ids, _ = features.indices("awful")
+    for i in ids:
+        weights[i] = 3.0
+    return Model(weights=weights, bias=-1.0, features=features, info={"version": 7})
+
+
+def test_the_tone_model_adds_its_probability_and_a_reason() -> None:
+    with_model = Detector(model=_tiny_model())
+
+    angry = with_model.assess("awful")
+    calm = with_model.assess("lovely")
+
+    assert angry.tone is not None and calm.tone is not None
+    assert angry.tone > 0.5 > calm.tone
+    assert f"tone model {angry.tone:.2f}" in angry.reasons
+
+
+def test_a_model_survives_a_round_trip_through_bytes() -> None:
+    model = _tiny_model()
+
+    loaded = load_model(dump_model(model))
+
+    assert loaded.features == model.features
+    assert loaded.bias == model.bias
+    assert loaded.info["version"] == 7
+    assert loaded.probability("awful") == pytest.approx(model.probability("awful"))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"garbage",
+        b'{"format": "other"}\n',
+        b'{"format": "kesher-tone", "format_version": 1, "bias": 0, "features": {"buckets": 8}}\nnot zlib',
+    ],
+)
+def test_bytes_that_are_not_a_model_are_refused(data: bytes) -> None:
+    with pytest.raises(ValueError):
+        load_model(data)
