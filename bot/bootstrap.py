@@ -13,6 +13,7 @@ from taskiq import AsyncBroker, InMemoryBroker
 from taskiq_redis import RedisStreamBroker
 
 from bot.businesses import DEMO_SLUG, create_business
+from bot.detector import default_detector
 from bot.domain import ChannelName
 from bot.ports import ConversationLock, Idempotency, RateLimiter
 from bot.services import Services
@@ -99,6 +100,7 @@ def build(settings: Settings) -> Runtime:
         queue=TaskiqQueue(broker),
         clock=clock,
         channels={ChannelName.SANDBOX: SandboxChannel()},
+        detector=default_detector(),
     )
     register_tasks(broker, services)
     return Runtime(settings=settings, services=services, engine=engine, broker=broker, redis=redis)

@@ -174,6 +174,7 @@ class Business:
     language: str = "he"
     timezone: str = "Asia/Jerusalem"
     sandbox_enabled: bool = False
+    detector_sensitivity: str = "balanced"
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +236,8 @@ class Message:
     choices: tuple[Choice, ...] = ()
     channel_message_id: str | None = None
     reply_to_id: int | None = None
+    frustration: float | None = None
+    frustration_reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from bot.domain import (
@@ -28,6 +28,7 @@ from bot.services import Services
 from bot.telemetry import INBOUND, PIPELINE_SECONDS
 from flows import feedback
 from flows.consent import OPTED_IN, OPTED_OUT, ConsentCommand, consent_command
+from flows.frustration import History, PastMessage, Sensitivity
 from flows.outcome import FeedbackReceived, Outcome, Said
 from flows.text import detect_language
 
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 SEEN_TTL = timedelta(days=7)
 LOCK_TIMEOUT = timedelta(seconds=20)
 SEND_TASK = "kesher.send_outbound"
+HISTORY_WINDOW = timedelta(hours=24)
+HISTORY_MESSAGES = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +143,8 @@ async def _record(
             message_id=message.id,
             received_at=inbound.received_at,
         )
+        if inbound.text:
+            await _assess(uow, business, customer, message, inbound.text, services)
         kind, outcome = await _decide(uow, business, customer, inbound, first=first)
         replies: list[Message] = []
         outbox_ids: list[int] = []
@@ -166,6 +171,41 @@ async def _record(
             outbox_ids.append(item.id)
         await uow.commit()
     return Handled(message.id, str(customer.id), tuple(replies)), outbox_ids
+
+
+async def _assess(
+    uow: UnitOfWork,
+    business: Business,
+    customer: Customer,
+    message: Message,
+    text: str,
+    services: Services,
+) -> None:
+    """Score the message for frustration, keep the score on it, and note a handoff-worthy one."""
+    earlier = await uow.messages.from_customer(
+        message.conversation_id,
+        since=message.created_at - HISTORY_WINDOW,
+        before_id=message.id,
+        limit=HISTORY_MESSAGES,
+    )
+    history = History(earlier=tuple(PastMessage(m.text, m.created_at) for m in earlier))
+    detector = replace(services.detector, sensitivity=Sensitivity(business.detector_sensitivity))
+    verdict = detector.assess(text, history=history, now=message.created_at)
+    await uow.messages.set_frustration(message.id, verdict.score, verdict.reasons)
+    if verdict.handoff:
+        await uow.events.add(
+            business.id,
+            customer.id,
+            kind="frustration_detected",
+            occurred_at=message.created_at,
+            data={
+                "message_id": message.id,
+                "score": verdict.score,
+                "reasons": list(verdict.reasons),
+                "wants_person": verdict.wants_person,
+                "wants_to_leave": verdict.wants_to_leave,
+            },
+        )
 
 
 async def _customer_for(

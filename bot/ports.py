@@ -194,6 +194,16 @@ class MessageRepository(Protocol):
 
     async def replies_to(self, message_id: int) -> Sequence[Message]: ...
 
+    async def from_customer(
+        self, conversation_id: uuid.UUID, *, since: datetime, before_id: int, limit: int
+    ) -> Sequence[Message]:
+        """The customer's messages in a conversation since a time and before one id, oldest first."""
+        ...
+
+    async def set_frustration(
+        self, message_id: int, score: float, reasons: Sequence[str]
+    ) -> None: ...
+
     async def for_customer(self, customer_id: uuid.UUID, *, limit: int) -> Sequence[Message]: ...
 
     async def sent_to(self, identity_id: int, *, limit: int) -> Sequence[Message]:

@@ -15,6 +15,7 @@ from bot.ports import (
     TaskQueue,
     UnitOfWorkFactory,
 )
+from flows.frustration import Detector
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,3 +27,4 @@ class Services:
     queue: TaskQueue
     clock: Clock
     channels: Mapping[ChannelName, Channel]
+    detector: Detector

@@ -50,6 +50,7 @@ def _business(row: BusinessRow) -> Business:
         language=row.language,
         timezone=row.timezone,
         sandbox_enabled=row.sandbox_enabled,
+        detector_sensitivity=row.detector_sensitivity,
     )
 
 
@@ -103,6 +104,8 @@ def _message(row: MessageRow) -> Message:
         choices=tuple(Choice(id=c["id"], label=c["label"]) for c in row.choices or ()),
         channel_message_id=row.channel_message_id,
         reply_to_id=row.reply_to_id,
+        frustration=row.frustration,
+        frustration_reasons=tuple(row.frustration_reasons or ()),
     )
 
 
@@ -156,6 +159,7 @@ class SqlBusinesses(_Repository):
             sandbox_enabled=sandbox_enabled,
             language=language,
             timezone="Asia/Jerusalem",
+            detector_sensitivity="balanced",
             created_at=created_at,
         )
         return _business(await self._added(row))
@@ -387,6 +391,29 @@ class SqlMessages(_Repository):
             select(MessageRow).where(MessageRow.reply_to_id == message_id).order_by(MessageRow.id)
         )
         return [_message(r) for r in rows]
+
+    async def from_customer(
+        self, conversation_id: uuid.UUID, *, since: datetime, before_id: int, limit: int
+    ) -> Sequence[Message]:
+        rows = await self.session.scalars(
+            select(MessageRow)
+            .where(
+                MessageRow.conversation_id == conversation_id,
+                MessageRow.direction == Direction.IN.value,
+                MessageRow.created_at >= since,
+                MessageRow.id < before_id,
+            )
+            .order_by(MessageRow.id.desc())
+            .limit(limit)
+        )
+        return [_message(r) for r in reversed(rows.all())]
+
+    async def set_frustration(self, message_id: int, score: float, reasons: Sequence[str]) -> None:
+        await self.session.execute(
+            update(MessageRow)
+            .where(MessageRow.id == message_id)
+            .values(frustration=score, frustration_reasons=list(reasons))
+        )
 
     async def for_customer(self, customer_id: uuid.UUID, *, limit: int) -> Sequence[Message]:
         rows = await self.session.scalars(

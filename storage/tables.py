@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -70,6 +71,7 @@ class BusinessRow(Base):
     language: Mapped[str] = mapped_column(String(8), default="he")
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Jerusalem")
     sandbox_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    detector_sensitivity: Mapped[str] = mapped_column(String(16), default="balanced")
     created_at: Mapped[datetime]
 
 
@@ -163,6 +165,8 @@ class MessageRow(Base):
     reply_to_id: Mapped[int | None] = mapped_column(
         ForeignKey("messages.id", ondelete="SET NULL"), index=True
     )
+    frustration: Mapped[float | None] = mapped_column(Float)
+    frustration_reasons: Mapped[list[str] | None] = mapped_column(Json)
     created_at: Mapped[datetime]
     status_at: Mapped[datetime]
 

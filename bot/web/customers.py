@@ -51,6 +51,8 @@ class TimelineItem(BaseModel):
     status: str | None = None
     kind: str | None = None
     data: dict[str, Any] | None = None
+    frustration: float | None = Field(default=None, description="0..1, inbound messages only")
+    reasons: list[str] | None = None
 
 
 class Timeline(BaseModel):
@@ -193,6 +195,8 @@ def _message_item(message: Message) -> TimelineItem:
         channel=message.channel.value,
         text=message.text,
         status=message.status.value,
+        frustration=message.frustration,
+        reasons=list(message.frustration_reasons) if message.frustration is not None else None,
     )
 
 

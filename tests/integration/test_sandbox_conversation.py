@@ -283,3 +283,25 @@ async def test_a_delivery_the_shared_cache_remembers_but_the_database_lacks_is_s
     assert response.status_code == 200
     assert response.json()["duplicate"] is False
     assert len(response.json()["replies"]) == 1
+
+
+async def test_each_message_is_scored_for_frustration_and_a_request_for_a_person_is_noted(
+    client: httpx.AsyncClient, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    await client.post(_url(shop), json={"customer": "eli", "text": "תודה רבה, הכל הגיע"})
+    await client.post(_url(shop), json={"customer": "eli", "text": "אני רוצה לדבר עם נציג!!!"})
+
+    customer = await _customer(client, shop, key, "eli")
+    timeline = (
+        await client.get(
+            f"/api/v1/{shop.slug}/customers/{customer['id']}/timeline", headers=_auth(key)
+        )
+    ).json()["items"]
+    calm, angry = [i for i in timeline if i["type"] == "message" and i["direction"] == "in"]
+    assert calm["frustration"] < 0.5
+    assert angry["frustration"] >= 0.9 and "asks for a person" in angry["reasons"]
+    (noted,) = [i for i in timeline if i["type"] == "event" and i["kind"] == "frustration_detected"]
+    assert noted["data"]["wants_person"] is True
+    outbound = [i for i in timeline if i["type"] == "message" and i["direction"] == "out"]
+    assert all(i["frustration"] is None for i in outbound)
