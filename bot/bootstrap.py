@@ -15,10 +15,11 @@ from taskiq_redis import RedisStreamBroker
 from bot.businesses import DEMO_SLUG, create_business
 from bot.detector import default_detector
 from bot.domain import ChannelName
-from bot.ports import ConversationLock, Idempotency, RateLimiter
+from bot.ports import ConversationLock, Idempotency, RateLimiter, SecondOpinion
 from bot.services import Services
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.tasks import TaskiqQueue, register_tasks
+from integrations.llm import LangchainSecondOpinion, chat_model
 from integrations.sandbox import SandboxChannel
 from storage.database import create_engine, create_sessionmaker
 from storage.memory import MemoryIdempotency, MemoryLock, MemoryRateLimiter
@@ -70,7 +71,8 @@ class Runtime:
         return checks
 
 
-def build(settings: Settings) -> Runtime:
+def build(settings: Settings, *, second_opinion: SecondOpinion | None = None) -> Runtime:
+    """Everything from settings; `second_opinion` replaces the configured model (tests, tools)."""
     engine = create_engine(settings.database_url)
     sessions = create_sessionmaker(engine)
     clock = SystemClock()
@@ -101,9 +103,20 @@ def build(settings: Settings) -> Runtime:
         clock=clock,
         channels={ChannelName.SANDBOX: SandboxChannel()},
         detector=default_detector(),
+        second_opinion=second_opinion or _second_opinion(settings),
     )
     register_tasks(broker, services)
     return Runtime(settings=settings, services=services, engine=engine, broker=broker, redis=redis)
+
+
+def _second_opinion(settings: Settings) -> LangchainSecondOpinion | None:
+    if settings.llm_model is None:
+        return None
+    try:
+        model = chat_model(settings.llm_model)
+    except ValueError as error:
+        raise SettingsError(f"KESHER_LLM_MODEL: {error}") from None
+    return LangchainSecondOpinion(model, timeout=settings.llm_timeout_seconds)
 
 
 async def ensure_demo(runtime: Runtime) -> str | None:

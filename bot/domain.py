@@ -167,6 +167,16 @@ class SentReceipt:
 
 
 @dataclass(frozen=True, slots=True)
+class Opinion:
+    """A language model's second opinion on one message."""
+
+    score: float
+    wants_person: bool
+    reason: str
+    topic: str
+
+
+@dataclass(frozen=True, slots=True)
 class Business:
     id: int
     slug: str

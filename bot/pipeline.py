@@ -24,6 +24,7 @@ from bot.domain import (
     OutboxKind,
 )
 from bot.ports import UnitOfWork
+from bot.review import REVIEW_TASK
 from bot.services import Services
 from bot.telemetry import INBOUND, PIPELINE_SECONDS
 from flows import feedback
@@ -91,10 +92,14 @@ async def _handle(business: Business, inbound: Inbound, services: Services) -> H
 async def queue_sends(outbox_ids: list[int], services: Services) -> None:
     """Hand committed outbox rows to the workers; a row the queue loses is swept up later."""
     for item_id in outbox_ids:
-        try:
-            await services.queue.enqueue(SEND_TASK, outbox_id=item_id)
-        except Exception:
-            log.exception("could not queue outbox item %s; the sweeper will send it", item_id)
+        await _enqueue(SEND_TASK, services, outbox_id=item_id)
+
+
+async def _enqueue(task: str, services: Services, **kwargs: int) -> None:
+    try:
+        await services.queue.enqueue(task, **kwargs)
+    except Exception:
+        log.exception("could not queue %s %s", task, kwargs)
 
 
 async def _earlier(business: Business, inbound: Inbound, services: Services) -> Handled | None:
@@ -143,8 +148,9 @@ async def _record(
             message_id=message.id,
             received_at=inbound.received_at,
         )
-        if inbound.text:
-            await _assess(uow, business, customer, message, inbound.text, services)
+        review = bool(inbound.text) and await _assess(
+            uow, business, customer, message, inbound.text or "", services
+        )
         kind, outcome = await _decide(uow, business, customer, inbound, first=first)
         replies: list[Message] = []
         outbox_ids: list[int] = []
@@ -170,6 +176,8 @@ async def _record(
             replies.append(reply)
             outbox_ids.append(item.id)
         await uow.commit()
+    if review:
+        await _enqueue(REVIEW_TASK, services, business_id=business.id, message_id=message.id)
     return Handled(message.id, str(customer.id), tuple(replies)), outbox_ids
 
 
@@ -180,8 +188,11 @@ async def _assess(
     message: Message,
     text: str,
     services: Services,
-) -> None:
-    """Score the message for frustration, keep the score on it, and note a handoff-worthy one."""
+) -> bool:
+    """Score the message for frustration, keep the score, note a handoff-worthy one.
+
+    True when the verdict is uncertain and a second opinion should be asked.
+    """
     earlier = await uow.messages.from_customer(
         message.conversation_id,
         since=message.created_at - HISTORY_WINDOW,
@@ -206,6 +217,7 @@ async def _assess(
                 "wants_to_leave": verdict.wants_to_leave,
             },
         )
+    return verdict.uncertain and services.second_opinion is not None
 
 
 async def _customer_for(

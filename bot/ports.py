@@ -28,6 +28,7 @@ from bot.domain import (
     Identity,
     Inbound,
     Message,
+    Opinion,
     Outbound,
     OutboxItem,
     OutboxKind,
@@ -78,6 +79,14 @@ class RateLimiter(Protocol):
 
     async def retry_after(self, key: str, rate: Rate) -> float:
         """Seconds until the next hit would be allowed."""
+        ...
+
+
+class SecondOpinion(Protocol):
+    """An optional language model asked about messages the offline detector is unsure of."""
+
+    async def review(self, text: str, *, language: str | None) -> Opinion | None:
+        """The model's opinion, or None when it failed or took too long (keep the offline verdict)."""
         ...
 
 

@@ -12,6 +12,7 @@ from bot.ports import (
     ConversationLock,
     Idempotency,
     RateLimiter,
+    SecondOpinion,
     TaskQueue,
     UnitOfWorkFactory,
 )
@@ -28,3 +29,4 @@ class Services:
     clock: Clock
     channels: Mapping[ChannelName, Channel]
     detector: Detector
+    second_opinion: SecondOpinion | None = None

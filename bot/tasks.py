@@ -14,6 +14,7 @@ from taskiq.schedule_sources import LabelScheduleSource
 
 from bot.outbox import send_outbound, sweep
 from bot.pipeline import SEND_TASK
+from bot.review import REVIEW_TASK, review_message
 from bot.services import Services
 from bot.telemetry import correlation_id
 
@@ -43,6 +44,10 @@ def register_tasks(broker: AsyncBroker, services: Services) -> None:
     @broker.task(task_name=SEND_TASK)
     async def send(outbox_id: int) -> None:
         await send_outbound(outbox_id, services)
+
+    @broker.task(task_name=REVIEW_TASK)
+    async def review(business_id: int, message_id: int) -> None:
+        await review_message(business_id, message_id, services)
 
     @broker.task(task_name=TICK_TASK, schedule=[{"cron": "* * * * *"}])
     async def tick() -> int:

@@ -1,0 +1,95 @@
+"""A language model's second opinion on a message, through langchain, with a timeout and no fallout.
+
+Structured output is asked for as one tool call (`record_opinion`), which every chat model with
+tool calling supports; a model or test double that cannot bind tools is asked as it is and must
+answer with that tool call itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage, SystemMessage
+from pydantic import BaseModel, Field, ValidationError
+
+from bot.domain import Opinion
+
+log = logging.getLogger(__name__)
+
+PROVIDERS = {
+    "openai": ("langchain_openai", "ChatOpenAI"),
+    "anthropic": ("langchain_anthropic", "ChatAnthropic"),
+    "ollama": ("langchain_ollama", "ChatOllama"),
+}
+PROMPT = (
+    "You review one message a customer sent to a business, in Hebrew or English. "
+    "Call record_opinion once: score 0..1 for how frustrated the customer is, wants_person "
+    "true only if they ask for a human or to cancel/leave, a short reason in English, and a "
+    "one- or two-word topic (e.g. delivery, billing, app, staff)."
+)
+
+
+class RecordOpinion(BaseModel):
+    """Record the opinion on the customer's message."""
+
+    score: float = Field(ge=0, le=1)
+    wants_person: bool
+    reason: str = Field(max_length=300)
+    topic: str = Field(max_length=60)
+
+
+def chat_model(spec: str) -> BaseChatModel:
+    """`provider:model` (openai, anthropic, ollama); the provider's package is the `llm` extra."""
+    provider, _, name = spec.partition(":")
+    if provider not in PROVIDERS or not name:
+        raise ValueError(
+            f"KESHER_LLM_MODEL must be provider:model with provider one of {', '.join(PROVIDERS)}"
+        )
+    module_name, class_name = PROVIDERS[provider]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        raise ValueError(f"{module_name} is not installed: pip install 'kesher[llm]'") from None
+    model: BaseChatModel = getattr(module, class_name)(model=name)
+    return model
+
+
+class LangchainSecondOpinion:
+    def __init__(self, model: BaseChatModel, *, timeout: float = 3.0) -> None:
+        try:
+            self._model: Any = model.bind_tools([RecordOpinion], tool_choice="RecordOpinion")
+        except NotImplementedError:
+            self._model = model
+        self._timeout = timeout
+
+    async def review(self, text: str, *, language: str | None) -> Opinion | None:
+        messages = [SystemMessage(PROMPT), HumanMessage(text)]
+        try:
+            answer = await asyncio.wait_for(self._model.ainvoke(messages), self._timeout)
+            call = next(
+                c for c in answer.tool_calls if c["name"] in ("RecordOpinion", "record_opinion")
+            )
+            opinion = RecordOpinion.model_validate(call["args"])
+        except TimeoutError:
+            log.warning(
+                "second opinion timed out after %.1f s; keeping the offline verdict", self._timeout
+            )
+            return None
+        except (StopIteration, AttributeError, ValidationError) as error:
+            log.warning(
+                "second opinion unusable (%s); keeping the offline verdict", type(error).__name__
+            )
+            return None
+        except Exception:
+            log.exception("second opinion failed; keeping the offline verdict")
+            return None
+        return Opinion(
+            score=opinion.score,
+            wants_person=opinion.wants_person,
+            reason=opinion.reason,
+            topic=opinion.topic,
+        )

@@ -1,0 +1,141 @@
+"""A language model is asked about messages the offline detector is unsure of, and never holds us up."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from bot.domain import Business, Opinion
+from integrations.llm import LangchainSecondOpinion, chat_model
+
+UNSURE_HEBREW = "מתי אתם פתוחים בשישי?"
+
+
+def _answers(*args: dict[str, Any]) -> GenericFakeChatModel:
+    """A fake chat model that answers each call with one record_opinion tool call."""
+    return GenericFakeChatModel(
+        messages=iter(
+            AIMessage(content="", tool_calls=[{"name": "RecordOpinion", "args": a, "id": f"c{i}"}])
+            for i, a in enumerate(args)
+        )
+    )
+
+
+class SlowModel(GenericFakeChatModel):
+    async def ainvoke(self, *args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(5)
+        return await super().ainvoke(*args, **kwargs)
+
+
+async def test_a_tool_call_answer_becomes_an_opinion() -> None:
+    model = _answers(
+        {"score": 0.2, "wants_person": False, "reason": "asks opening hours", "topic": "hours"}
+    )
+
+    opinion = await LangchainSecondOpinion(model).review(UNSURE_HEBREW, language="he")
+
+    assert opinion == Opinion(
+        score=0.2, wants_person=False, reason="asks opening hours", topic="hours"
+    )
+
+
+async def test_a_slow_model_times_out_and_the_offline_verdict_stands() -> None:
+    model = SlowModel(messages=iter([AIMessage(content="late")]))
+
+    started = asyncio.get_running_loop().time()
+    assert await LangchainSecondOpinion(model, timeout=0.2).review("hi", language="en") is None
+    assert asyncio.get_running_loop().time() - started < 2
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        AIMessage(content="I think they are angry"),
+        AIMessage(
+            content="", tool_calls=[{"name": "RecordOpinion", "args": {"score": 7}, "id": "x"}]
+        ),
+    ],
+)
+async def test_an_answer_without_a_valid_tool_call_is_ignored(answer: AIMessage) -> None:
+    model = GenericFakeChatModel(messages=iter([answer]))
+    assert await LangchainSecondOpinion(model).review("hi", language="en") is None
+
+
+def test_an_unknown_provider_or_missing_package_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="provider:model"):
+        chat_model("gpt-4o")
+    with pytest.raises(ValueError, match="pip install 'kesher\\[llm\\]'"):
+        chat_model("openai:gpt-4o-mini")
+
+
+@pytest.fixture
+async def reviewed(tmp_path):  # type: ignore[no-untyped-def]
+    """Kesher on SQLite with a fake model as its second opinion, and a business."""
+    from bot.bootstrap import build
+    from bot.businesses import create_business
+    from bot.web.app import create_app
+    from tests.integration.conftest import _settings
+
+    model = _answers(
+        {"score": 0.9, "wants_person": True, "reason": "wants a callback", "topic": "hours"}
+    )
+    runtime = build(
+        _settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/k.db"),
+        second_opinion=LangchainSecondOpinion(model),
+    )
+    await runtime.start()
+    async with runtime.services.uow() as uow:
+        shop, key = await create_business(
+            uow, "shop", name="Shop", sandbox=True, now=runtime.services.clock.now()
+        )
+        await uow.commit()
+    transport = httpx.ASGITransport(app=create_app(runtime, manage_runtime=False))
+    async with httpx.AsyncClient(transport=transport, base_url="http://kesher.test") as http:
+        yield http, shop, key
+    await runtime.stop()
+
+
+async def test_an_unsure_message_is_reviewed_after_it_is_stored_and_the_review_is_kept(
+    reviewed: tuple[httpx.AsyncClient, Business, str],
+) -> None:
+    client, shop, key = reviewed
+    response = await client.post(
+        f"/api/v1/{shop.slug}/sandbox/messages", json={"customer": "ziv", "text": UNSURE_HEBREW}
+    )
+    assert response.status_code == 200
+    customer_id = response.json()["customer_id"]
+    auth = {"Authorization": f"Bearer {key}"}
+    items = (
+        await client.get(f"/api/v1/{shop.slug}/customers/{customer_id}/timeline", headers=auth)
+    ).json()["items"]
+
+    (event,) = [i for i in items if i["type"] == "event" and i["kind"] == "frustration_detected"]
+    assert event["data"]["source"] == "second_opinion" and event["data"]["topic"] == "hours"
+    (inbound,) = [i for i in items if i["type"] == "message" and i["direction"] == "in"]
+    assert inbound["frustration"] == 0.9
+    assert inbound["reasons"][-1] == "second opinion 0.90: wants a callback"
+
+
+async def test_a_sure_message_is_not_sent_for_review(
+    reviewed: tuple[httpx.AsyncClient, Business, str],
+) -> None:
+    client, shop, key = reviewed
+    response = await client.post(
+        f"/api/v1/{shop.slug}/sandbox/messages",
+        json={"customer": "ori", "text": "thank you so much!"},
+    )
+    customer_id = response.json()["customer_id"]
+    items = (
+        await client.get(
+            f"/api/v1/{shop.slug}/customers/{customer_id}/timeline",
+            headers={"Authorization": f"Bearer {key}"},
+        )
+    ).json()["items"]
+
+    (inbound,) = [i for i in items if i["type"] == "message" and i["direction"] == "in"]
+    assert not any("second opinion" in r for r in inbound["reasons"])
