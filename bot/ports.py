@@ -19,7 +19,6 @@ from bot.domain import (
     ChannelName,
     Choice,
     Conversation,
-    ConversationMode,
     Customer,
     CustomerFields,
     DeliveryStatus,
@@ -177,8 +176,6 @@ class ConversationRepository(Protocol):
     async def open_for(self, identity_id: int) -> Conversation | None: ...
 
     async def get(self, conversation_id: uuid.UUID) -> Conversation: ...
-
-    async def set_mode(self, conversation_id: uuid.UUID, mode: ConversationMode) -> None: ...
 
     async def touch(self, conversation_id: uuid.UUID, *, at: datetime) -> None: ...
 

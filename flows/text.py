@@ -6,7 +6,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-LANGUAGES = ("he", "en")
 _HEBREW_LETTER = re.compile(r"[\u05d0-\u05ea]")
 _LATIN_LETTER = re.compile(r"[A-Za-z]")
 _NIQQUD = re.compile(r"[\u0591-\u05c7]")

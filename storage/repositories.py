@@ -337,13 +337,6 @@ class SqlConversations(_Repository):
     async def get(self, conversation_id: uuid.UUID) -> Conversation:
         return _conversation(await self.session.get_one(ConversationRow, conversation_id))
 
-    async def set_mode(self, conversation_id: uuid.UUID, mode: ConversationMode) -> None:
-        await self.session.execute(
-            update(ConversationRow)
-            .where(ConversationRow.id == conversation_id)
-            .values(mode=mode.value)
-        )
-
     async def touch(self, conversation_id: uuid.UUID, *, at: datetime) -> None:
         await self.session.execute(
             update(ConversationRow)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from alembic import command
@@ -35,7 +34,3 @@ def _upgrade_on(connection: Connection, url: str) -> None:
     config = alembic_config(url)
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
-
-
-def upgrade_blocking(url: str) -> None:
-    asyncio.run(upgrade(url))
