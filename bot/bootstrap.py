@@ -92,7 +92,7 @@ def build(settings: Settings, *, second_opinion: SecondOpinion | None = None) ->
         idempotency, lock, limiter = (
             RedisIdempotency(redis),
             RedisLock(redis),
-            RedisRateLimiter(url),
+            RedisRateLimiter(redis),
         )
     services = Services(
         uow=lambda: SqlUnitOfWork(sessions, gate=gate),

@@ -1,75 +1,88 @@
-"""In-memory idempotency keys and conversation locks for the embedded single-process mode."""
+"""In-memory idempotency keys, conversation locks and rate limits for the embedded single-process mode."""
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import math
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 
-from storage.ratelimit import MemoryRateLimiter
+from limits.aio.storage import MemoryStorage
 
-__all__ = ["MemoryIdempotency", "MemoryLock", "MemoryRateLimiter"]
+from storage.ratelimit import LimitsRateLimiter
 
 
 class MemoryIdempotency:
+    """Keys with deadlines; every add first drops the keys whose deadline has passed."""
+
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._expiry: dict[str, float] = {}
-
-    def _live(self, key: str) -> bool:
-        expires = self._expiry.get(key)
-        if expires is None:
-            return False
-        if expires <= self._clock():
-            del self._expiry[key]
-            return False
-        return True
-
-    def _prune(self) -> None:
-        now = self._clock()
-        for key in [k for k, expires in self._expiry.items() if expires <= now]:
-            del self._expiry[key]
+        self._deadlines: dict[str, float] = {}
+        self._queue: list[tuple[float, str]] = []
 
     async def add(self, key: str, *, ttl: timedelta) -> bool:
-        if self._live(key):
+        now = self._clock()
+        self._drop_expired(now)
+        if key in self._deadlines:
             return False
-        if len(self._expiry) > 10_000:
-            self._prune()
-        self._expiry[key] = self._clock() + ttl.total_seconds()
+        deadline = now + ttl.total_seconds()
+        self._deadlines[key] = deadline
+        heapq.heappush(self._queue, (deadline, key))
         return True
 
     async def contains(self, key: str) -> bool:
-        return self._live(key)
+        return self._deadlines.get(key, -math.inf) > self._clock()
 
     async def discard(self, key: str) -> None:
-        self._expiry.pop(key, None)
+        self._deadlines.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._deadlines)
+
+    def _drop_expired(self, now: float) -> None:
+        while self._queue and self._queue[0][0] <= now:
+            deadline, key = heapq.heappop(self._queue)
+            # A key discarded and added again has a newer deadline than this queue entry.
+            if self._deadlines.get(key) == deadline:
+                del self._deadlines[key]
+
+
+@dataclass(slots=True)
+class _Entry:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
 
 
 class MemoryLock:
-    """One asyncio lock per key, forgotten once nobody holds or awaits it."""
+    """One asyncio lock per key, forgotten once nobody holds or waits for it."""
 
     def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._entries: dict[str, _Entry] = {}
 
     @asynccontextmanager
     async def hold(self, key: str, *, timeout: timedelta) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
+        entry = self._entries.setdefault(key, _Entry())
+        entry.users += 1
         try:
             async with asyncio.timeout(timeout.total_seconds()):
-                await lock.acquire()
+                await entry.lock.acquire()
             try:
                 yield
             finally:
-                lock.release()
+                entry.lock.release()
         finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+            entry.users -= 1
+            if entry.users == 0:
+                del self._entries[key]
 
     def __len__(self) -> int:
-        return len(self._locks)
+        return len(self._entries)
+
+
+class MemoryRateLimiter(LimitsRateLimiter):
+    def __init__(self) -> None:
+        super().__init__(MemoryStorage())

@@ -1,21 +1,20 @@
-"""The RateLimiter port on the `limits` library's moving window, over any of its storages."""
+"""The RateLimiter port on the `limits` library's moving window, over whichever storage it is given."""
 
 from __future__ import annotations
 
+import math
 import time
 
 from limits import RateLimitItem, RateLimitItemPerSecond
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from bot.domain import Rate
 
 
-def _item(rate: Rate) -> RateLimitItem:
-    return RateLimitItemPerSecond(rate.count, max(1, round(rate.per.total_seconds())))
-
-
 class LimitsRateLimiter:
+    """Memory and Redis differ only by the `limits` storage passed in."""
+
     def __init__(self, storage: Storage) -> None:
         self._limiter = MovingWindowRateLimiter(storage)
 
@@ -26,14 +25,10 @@ class LimitsRateLimiter:
         stats = await self._limiter.get_window_stats(_item(rate), key)
         if stats.remaining > 0:
             return 0.0
+        # Both limits storages stamp entries with the caller's time.time(), not Redis's clock.
         return max(0.0, stats.reset_time - time.time())
 
 
-class MemoryRateLimiter(LimitsRateLimiter):
-    def __init__(self) -> None:
-        super().__init__(MemoryStorage())
-
-
-class RedisRateLimiter(LimitsRateLimiter):
-    def __init__(self, url: str, *, prefix: str = "kesher:limits") -> None:
-        super().__init__(RedisStorage("async+" + url, implementation="redispy", key_prefix=prefix))
+def _item(rate: Rate) -> RateLimitItem:
+    # limits counts windows in whole seconds: a shorter `per` is held for one full second.
+    return RateLimitItemPerSecond(rate.count, max(1, math.ceil(rate.per.total_seconds())))

@@ -1,4 +1,4 @@
-"""Idempotency keys and conversation locks on Redis, shared by every process of a deployment."""
+"""Idempotency keys, conversation locks and rate limits on Redis, shared by every process of a deployment."""
 
 from __future__ import annotations
 
@@ -6,24 +6,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 
+from limits.aio.storage import RedisStorage
 from redis.asyncio import Redis
 from redis.exceptions import LockNotOwnedError
 
-from storage.ratelimit import RedisRateLimiter
-
-__all__ = ["RedisIdempotency", "RedisLock", "RedisRateLimiter"]
+from storage.ratelimit import LimitsRateLimiter
 
 
 class RedisIdempotency:
-    def __init__(self, client: Redis, *, prefix: str = "kesher:seen:") -> None:
+    def __init__(self, client: Redis, *, prefix: str = "kesher:") -> None:
         self._client = client
-        self._prefix = prefix
+        self._prefix = prefix + "seen:"
 
     async def add(self, key: str, *, ttl: timedelta) -> bool:
-        added = await self._client.set(
-            self._prefix + key, b"1", nx=True, px=max(1, int(ttl.total_seconds() * 1000))
-        )
-        return bool(added)
+        milliseconds = max(1, round(ttl.total_seconds() * 1000))
+        return bool(await self._client.set(self._prefix + key, b"1", nx=True, px=milliseconds))
 
     async def contains(self, key: str) -> bool:
         return bool(await self._client.exists(self._prefix + key))
@@ -33,17 +30,17 @@ class RedisIdempotency:
 
 
 class RedisLock:
-    """redis-py's lock with a lease, so a holder that dies frees the conversation in `lease`."""
+    """redis-py's lock with a lease, so a holder that dies frees the conversation after `lease`."""
 
     def __init__(
         self,
         client: Redis,
         *,
-        prefix: str = "kesher:lock:",
+        prefix: str = "kesher:",
         lease: timedelta = timedelta(seconds=30),
     ) -> None:
         self._client = client
-        self._prefix = prefix
+        self._prefix = prefix + "lock:"
         self._lease = lease
 
     @asynccontextmanager
@@ -51,14 +48,28 @@ class RedisLock:
         lock = self._client.lock(
             self._prefix + key,
             timeout=self._lease.total_seconds(),
-            blocking_timeout=timeout.total_seconds(),
             sleep=0.01,
+            blocking_timeout=timeout.total_seconds(),
+            thread_local=False,
         )
         if not await lock.acquire():
-            raise TimeoutError(f"lock {key!r} not acquired within {timeout}")
+            raise TimeoutError(f"lock {key!r} not had within {timeout}")
         try:
             yield
         finally:
             # The lease ran out while we worked and someone else may hold it now: not ours to free.
             with suppress(LockNotOwnedError):
                 await lock.release()
+
+
+class RedisRateLimiter(LimitsRateLimiter):
+    """Moving windows in Redis, over the given client's connection pool."""
+
+    def __init__(self, client: Redis, *, prefix: str = "kesher:") -> None:
+        storage = RedisStorage(
+            "async+redis://",
+            implementation="redispy",
+            key_prefix=prefix + "limits",
+            connection_pool=client.connection_pool,  # type: ignore[arg-type]
+        )
+        super().__init__(storage)

@@ -1,10 +1,8 @@
-"""Idempotency keys, conversation locks and rate limits: the same behaviour in memory and on Redis."""
+"""Idempotency keys, conversation locks and rate limits: the same assertions in memory and on Redis."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import pytest
@@ -15,143 +13,224 @@ from bot.ports import ConversationLock, Idempotency, RateLimiter
 from storage.memory import MemoryIdempotency, MemoryLock, MemoryRateLimiter
 from storage.redis import RedisIdempotency, RedisLock, RedisRateLimiter
 
-BACKENDS = ["memory", "redis"]
+MINUTE = timedelta(minutes=1)
+SECOND = timedelta(seconds=1)
 
 
-@asynccontextmanager
-async def _redis(request: pytest.FixtureRequest) -> AsyncIterator[Redis]:
-    client = Redis.from_url(request.getfixturevalue("redis_url"))
-    await client.flushdb()
-    try:
-        yield client
-    finally:
-        await client.flushdb()
-        await client.aclose()
+def _redis(request: pytest.FixtureRequest) -> Redis:
+    client: Redis = request.getfixturevalue("redis_client")
+    return client
 
 
-@pytest.fixture(params=BACKENDS)
-async def idempotency(request: pytest.FixtureRequest) -> AsyncIterator[Idempotency]:
+@pytest.fixture(params=["memory", "redis"])
+def idempotency(request: pytest.FixtureRequest) -> Idempotency:
     if request.param == "memory":
-        yield MemoryIdempotency()
-    else:
-        async with _redis(request) as client:
-            yield RedisIdempotency(client)
+        return MemoryIdempotency()
+    return RedisIdempotency(_redis(request))
 
 
-@pytest.fixture(params=BACKENDS)
-async def lock(request: pytest.FixtureRequest) -> AsyncIterator[ConversationLock]:
+@pytest.fixture(params=["memory", "redis"])
+def lock(request: pytest.FixtureRequest) -> ConversationLock:
     if request.param == "memory":
-        yield MemoryLock()
-    else:
-        async with _redis(request) as client:
-            yield RedisLock(client)
+        return MemoryLock()
+    return RedisLock(_redis(request))
 
 
-@pytest.fixture(params=BACKENDS)
-async def limiter(request: pytest.FixtureRequest) -> AsyncIterator[RateLimiter]:
+@pytest.fixture(params=["memory", "redis"])
+def limiter(request: pytest.FixtureRequest) -> RateLimiter:
     if request.param == "memory":
-        yield MemoryRateLimiter()
-    else:
-        async with _redis(request):
-            yield RedisRateLimiter(request.getfixturevalue("redis_url"))
+        return MemoryRateLimiter()
+    return RedisRateLimiter(_redis(request))
 
 
-async def test_a_key_is_new_only_the_first_time_it_is_added(idempotency: Idempotency) -> None:
-    assert await idempotency.add("d-1", ttl=timedelta(minutes=1))
-    assert not await idempotency.add("d-1", ttl=timedelta(minutes=1))
-    assert await idempotency.contains("d-1")
-    assert not await idempotency.contains("d-2")
+async def test_a_key_added_twice_is_new_only_the_first_time(idempotency: Idempotency) -> None:
+    assert await idempotency.add("delivery-1", ttl=MINUTE)
+    assert not await idempotency.add("delivery-1", ttl=MINUTE)
+    assert await idempotency.add("delivery-2", ttl=MINUTE)
 
 
-async def test_a_discarded_key_can_be_added_again(idempotency: Idempotency) -> None:
-    await idempotency.add("d-1", ttl=timedelta(minutes=1))
-    await idempotency.discard("d-1")
+async def test_only_added_keys_are_contained(idempotency: Idempotency) -> None:
+    await idempotency.add("delivery-1", ttl=MINUTE)
 
-    assert not await idempotency.contains("d-1")
-    assert await idempotency.add("d-1", ttl=timedelta(minutes=1))
+    assert await idempotency.contains("delivery-1")
+    assert not await idempotency.contains("delivery-2")
+
+
+async def test_a_discarded_key_is_gone_and_can_be_added_again(idempotency: Idempotency) -> None:
+    await idempotency.add("delivery-1", ttl=MINUTE)
+    await idempotency.discard("delivery-1")
+    await idempotency.discard("never-added")
+
+    assert not await idempotency.contains("delivery-1")
+    assert await idempotency.add("delivery-1", ttl=MINUTE)
 
 
 async def test_a_key_expires_after_its_ttl(idempotency: Idempotency) -> None:
-    await idempotency.add("d-1", ttl=timedelta(milliseconds=150))
+    await idempotency.add("delivery-1", ttl=timedelta(milliseconds=200))
+    assert await idempotency.contains("delivery-1")
     await asyncio.sleep(0.3)
 
-    assert not await idempotency.contains("d-1")
-    assert await idempotency.add("d-1", ttl=timedelta(minutes=1))
+    assert not await idempotency.contains("delivery-1")
+    assert await idempotency.add("delivery-1", ttl=MINUTE)
 
 
 async def test_of_twenty_concurrent_adds_of_one_key_exactly_one_is_new(
     idempotency: Idempotency,
 ) -> None:
-    results = await asyncio.gather(
-        *(idempotency.add("same", ttl=timedelta(minutes=1)) for _ in range(20))
-    )
+    results = await asyncio.gather(*(idempotency.add("same", ttl=MINUTE) for _ in range(20)))
+
     assert results.count(True) == 1
+
+
+async def test_memory_idempotency_follows_its_clock_and_forgets_expired_keys() -> None:
+    now = 1000.0
+    seen = MemoryIdempotency(clock=lambda: now)
+    for number in range(1000):
+        await seen.add(f"old-{number}", ttl=timedelta(seconds=10))
+    await seen.discard("old-1")
+    await seen.add("old-1", ttl=timedelta(seconds=30))
+
+    now += 10
+    assert not await seen.contains("old-0")
+    assert await seen.contains("old-1")
+    assert await seen.add("new", ttl=timedelta(seconds=10))
+    assert len(seen) == 2
 
 
 async def test_a_lock_lets_one_holder_in_at_a_time(lock: ConversationLock) -> None:
     inside = 0
-    most = 0
+    most_inside = 0
     counter = 0
 
-    async def work() -> None:
-        nonlocal inside, most, counter
-        async with lock.hold("conversation:1", timeout=timedelta(seconds=10)):
+    async def increment() -> None:
+        nonlocal inside, most_inside, counter
+        async with lock.hold("conversation-1", timeout=timedelta(seconds=5)):
             inside += 1
-            most = max(most, inside)
+            most_inside = max(most_inside, inside)
             seen = counter
             await asyncio.sleep(0.005)
             counter = seen + 1
             inside -= 1
 
-    await asyncio.gather(*(work() for _ in range(20)))
-    assert (most, counter) == (1, 20)
+    await asyncio.gather(*(increment() for _ in range(20)))
+
+    assert (counter, most_inside) == (20, 1)
 
 
 async def test_a_lock_not_had_within_the_timeout_raises_timeout_error(
     lock: ConversationLock,
 ) -> None:
-    async with lock.hold("busy", timeout=timedelta(seconds=1)):
+    async with lock.hold("busy", timeout=SECOND):
         with pytest.raises(TimeoutError):
             async with lock.hold("busy", timeout=timedelta(milliseconds=100)):
-                pass
-    async with lock.hold("busy", timeout=timedelta(seconds=1)):
+                pytest.fail("two holders at once")
+
+    async with lock.hold("busy", timeout=timedelta(milliseconds=100)):
+        pass
+
+
+async def test_a_lock_is_released_when_its_holder_fails(lock: ConversationLock) -> None:
+    with pytest.raises(RuntimeError):
+        async with lock.hold("conversation-1", timeout=SECOND):
+            raise RuntimeError("handler failed")
+
+    async with lock.hold("conversation-1", timeout=timedelta(milliseconds=100)):
         pass
 
 
 async def test_locks_on_different_keys_do_not_wait_for_each_other(lock: ConversationLock) -> None:
     async with (
-        lock.hold("a", timeout=timedelta(seconds=1)),
-        lock.hold("b", timeout=timedelta(milliseconds=200)),
+        lock.hold("conversation-1", timeout=SECOND),
+        lock.hold("conversation-2", timeout=timedelta(milliseconds=100)),
     ):
         pass
 
 
 async def test_a_released_memory_lock_leaves_nothing_behind() -> None:
     lock = MemoryLock()
-    async with lock.hold("a", timeout=timedelta(seconds=1)):
+    async with lock.hold("a", timeout=SECOND):
+        waiter = asyncio.create_task(_enter(lock, "a"))
+        await asyncio.sleep(0)
         assert len(lock) == 1
+    await waiter
     with pytest.raises(TimeoutError):
         async with (
-            lock.hold("b", timeout=timedelta(seconds=1)),
-            lock.hold("b", timeout=timedelta(milliseconds=50)),
+            lock.hold("b", timeout=SECOND),
+            lock.hold("b", timeout=timedelta(milliseconds=20)),
         ):
             pass
+    with pytest.raises(RuntimeError):
+        async with lock.hold("c", timeout=SECOND):
+            raise RuntimeError("handler failed")
+
     assert len(lock) == 0
 
 
-async def test_a_rate_allows_its_count_then_refuses_without_counting(limiter: RateLimiter) -> None:
+async def _enter(lock: MemoryLock, key: str) -> None:
+    async with lock.hold(key, timeout=SECOND):
+        pass
+
+
+async def test_a_redis_lock_held_past_its_lease_frees_the_conversation(
+    redis_client: Redis,
+) -> None:
+    lock = RedisLock(redis_client, lease=timedelta(milliseconds=200))
+    async with (
+        lock.hold("conversation-1", timeout=SECOND),
+        lock.hold("conversation-1", timeout=SECOND),
+    ):
+        pass
+
+
+async def test_a_rate_allows_its_count_then_refuses(limiter: RateLimiter) -> None:
     rate = Rate(count=3, per=timedelta(seconds=10))
-    results = [await limiter.hit("chat:1", rate) for _ in range(5)]
 
-    assert results == [True, True, True, False, False]
-    assert 0 < await limiter.retry_after("chat:1", rate) <= 10
-    assert await limiter.hit("chat:2", rate)
-    assert await limiter.retry_after("chat:2", rate) == 0
+    assert [await limiter.hit("chat-1", rate) for _ in range(5)] == [True] * 3 + [False] * 2
 
 
-async def test_a_rate_window_moves_on(limiter: RateLimiter) -> None:
-    rate = Rate(count=2, per=timedelta(seconds=1))
-    assert await limiter.hit("k", rate) and await limiter.hit("k", rate)
-    assert not await limiter.hit("k", rate)
-    await asyncio.sleep(1.1)
-    assert await limiter.hit("k", rate)
+async def test_retry_after_is_zero_while_allowed_and_positive_once_refused(
+    limiter: RateLimiter,
+) -> None:
+    rate = Rate(count=2, per=timedelta(seconds=10))
+    assert await limiter.retry_after("chat-1", rate) == 0
+    await limiter.hit("chat-1", rate)
+    assert await limiter.retry_after("chat-1", rate) == 0
+    await limiter.hit("chat-1", rate)
+
+    assert 9 < await limiter.retry_after("chat-1", rate) <= 10
+
+
+async def test_rate_limits_on_different_keys_are_independent(limiter: RateLimiter) -> None:
+    rate = Rate(count=1, per=MINUTE)
+    assert await limiter.hit("chat-1", rate)
+    assert not await limiter.hit("chat-1", rate)
+
+    assert await limiter.hit("chat-2", rate)
+
+
+async def test_refused_hits_are_not_counted(limiter: RateLimiter) -> None:
+    rate = Rate(count=2, per=SECOND)
+    assert await limiter.hit("chat-1", rate)
+    assert await limiter.hit("chat-1", rate)
+    await asyncio.sleep(0.5)
+    assert not any([await limiter.hit("chat-1", rate) for _ in range(3)])
+    await asyncio.sleep(0.6)
+
+    assert await limiter.hit("chat-1", rate)
+    assert await limiter.hit("chat-1", rate)
+
+
+async def test_a_rate_over_hours_refuses_for_hours(limiter: RateLimiter) -> None:
+    rate = Rate(count=1, per=timedelta(hours=2))
+    assert await limiter.hit("chat-1", rate)
+    assert not await limiter.hit("chat-1", rate)
+
+    assert 7199 < await limiter.retry_after("chat-1", rate) <= 7200
+
+
+async def test_a_rate_under_a_second_is_held_for_a_whole_second(limiter: RateLimiter) -> None:
+    rate = Rate(count=1, per=timedelta(milliseconds=200))
+    assert await limiter.hit("chat-1", rate)
+    assert not await limiter.hit("chat-1", rate)
+
+    assert 0.5 < await limiter.retry_after("chat-1", rate) <= 1
