@@ -21,6 +21,7 @@ from bot.settings import Settings, SettingsError
 from bot.tasks import TaskiqQueue, register_tasks
 from integrations.llm import LangchainSecondOpinion, chat_model
 from integrations.sandbox import SandboxChannel
+from integrations.telegram import TelegramChannel
 from storage.database import create_engine, create_sessionmaker
 from storage.memory import MemoryIdempotency, MemoryLock, MemoryRateLimiter
 from storage.redis import RedisIdempotency, RedisLock, RedisRateLimiter
@@ -42,6 +43,7 @@ class Runtime:
     engine: AsyncEngine
     broker: AsyncBroker
     redis: Redis | None
+    telegram: TelegramChannel
 
     async def start(self, *, worker: bool = False) -> None:
         if self.settings.is_sqlite:
@@ -51,6 +53,7 @@ class Runtime:
 
     async def stop(self) -> None:
         await self.broker.shutdown()
+        await self.telegram.aclose()
         if self.redis is not None:
             await self.redis.aclose()
         await self.engine.dispose()
@@ -94,6 +97,7 @@ def build(settings: Settings, *, second_opinion: SecondOpinion | None = None) ->
             RedisLock(redis),
             RedisRateLimiter(redis),
         )
+    telegram = TelegramChannel(str(settings.telegram_api_url), limiter=limiter)
     services = Services(
         uow=lambda: SqlUnitOfWork(sessions, gate=gate),
         idempotency=idempotency,
@@ -101,12 +105,21 @@ def build(settings: Settings, *, second_opinion: SecondOpinion | None = None) ->
         limiter=limiter,
         queue=TaskiqQueue(broker),
         clock=clock,
-        channels={ChannelName.SANDBOX: SandboxChannel()},
+        channels={ChannelName.SANDBOX: SandboxChannel(), ChannelName.TELEGRAM: telegram},
         detector=default_detector(),
         second_opinion=second_opinion or _second_opinion(settings),
+        setups={ChannelName.TELEGRAM: telegram},
+        buttons={ChannelName.TELEGRAM: telegram},
     )
     register_tasks(broker, services)
-    return Runtime(settings=settings, services=services, engine=engine, broker=broker, redis=redis)
+    return Runtime(
+        settings=settings,
+        services=services,
+        engine=engine,
+        broker=broker,
+        redis=redis,
+        telegram=telegram,
+    )
 
 
 def _second_opinion(settings: Settings) -> LangchainSecondOpinion | None:

@@ -19,6 +19,7 @@ from taskiq.api import run_receiver_task, run_scheduler_task
 
 from bot.bootstrap import Runtime, build, ensure_demo
 from bot.businesses import create_business, issue_key
+from bot.channels import business_named, connect_telegram, disconnect_telegram
 from bot.customers import csv_rows, decode_csv, import_customers
 from bot.detection import LANGUAGES, detect_lines
 from bot.detector import default_detector
@@ -33,7 +34,9 @@ app = typer.Typer(help="Kesher: keep in touch with your customers.", no_args_is_
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 business_app = typer.Typer(help="Businesses (tenants).", no_args_is_help=True)
 customers_app = typer.Typer(help="Customers of a business.", no_args_is_help=True)
+telegram_app = typer.Typer(help="A business's Telegram bot.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(telegram_app, name="telegram")
 app.add_typer(business_app, name="business")
 app.add_typer(customers_app, name="customers")
 console = Console()
@@ -256,6 +259,42 @@ def customers_import(
             console.print(f"  line {error.line}: {error.message}")
         if len(report.errors) > 50:
             console.print(f"  … and {len(report.errors) - 50} more (use --json for all)")
+
+    _run(work)
+
+
+@telegram_app.command("connect")
+def telegram_connect(
+    business: Annotated[str, typer.Option(help="the business's slug")],
+    token: Annotated[str, typer.Option(help="the bot token from @BotFather")],
+) -> None:
+    """Store the bot token and a new webhook secret; point the bot's webhook at Kesher."""
+
+    async def work(runtime: Runtime) -> None:
+        found = await business_named(runtime.services, business)
+        account = await connect_telegram(
+            runtime.services, found, token=token, public_base=runtime.settings.public_base()
+        )
+        console.print(
+            f"connected @{account.settings.get('username')} to [bold]{found.slug}[/bold]; "
+            f"webhook {account.settings.get('webhook_url')}"
+        )
+
+    _run(work)
+
+
+@telegram_app.command("disconnect")
+def telegram_disconnect(
+    business: Annotated[str, typer.Option(help="the business's slug")],
+) -> None:
+    """Remove the bot's webhook and forget its token."""
+
+    async def work(runtime: Runtime) -> None:
+        found = await business_named(runtime.services, business)
+        account = await disconnect_telegram(runtime.services, found)
+        console.print(f"disconnected Telegram from [bold]{found.slug}[/bold]")
+        if account.last_error:
+            errors.print(f"[yellow]Telegram said: {account.last_error}[/yellow]")
 
     _run(work)
 

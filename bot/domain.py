@@ -42,6 +42,22 @@ class ConversationMode(StrEnum):
     HUMAN = "human"
 
 
+class InboundKind(StrEnum):
+    """What a customer did on a channel; only messages, commands and buttons get replies."""
+
+    MESSAGE = "message"
+    EDIT = "edit"
+    BUTTON = "button"
+    BLOCKED = "blocked"
+    UNBLOCKED = "unblocked"
+    COMMAND = "command"
+
+
+class AccountStatus(StrEnum):
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+
+
 class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENDING = "sending"
@@ -86,10 +102,24 @@ class SendFailed(KesherError):
 
     code = "send_failed"
 
-    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        retry_after: float | None = None,
+        unreachable: bool = False,
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
+        self.unreachable = unreachable
+
+
+class ProviderError(KesherError):
+    """A provider refused or failed a setup call (a bad token, an unreachable API)."""
+
+    code = "provider_error"
 
 
 class DuplicateDelivery(KesherError):
@@ -127,14 +157,32 @@ class Capabilities:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelAccount:
+    """A business's account on one channel; `credentials` holds secrets and is never shown."""
+
+    id: int
+    business_id: int
+    channel: ChannelName
+    status: AccountStatus
+    credentials: Mapping[str, str] = field(default_factory=dict, repr=False)
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    last_error: str | None = None
+    updated_at: datetime | None = None
+
+    def secret(self, name: str) -> str:
+        return self.credentials.get(name, "")
+
+
+@dataclass(frozen=True, slots=True)
 class WebhookRequest:
-    """One HTTP delivery from a provider, exactly as received."""
+    """One HTTP delivery from a provider, exactly as received, with the business's account."""
 
     business: str
     url: str
     headers: Mapping[str, str]
     body: bytes
     received_at: datetime
+    account: ChannelAccount | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +197,14 @@ class Inbound:
     choice: str | None = None
     profile_name: str | None = None
     channel_message_id: str | None = None
+    kind: InboundKind = InboundKind.MESSAGE
+    # What a non-text message was ("[voice]"), or the label of the button tapped.
+    note: str | None = None
+    command: str | None = None
+    payload: str | None = None
+    callback_id: str | None = None
+    # The language of the customer's app, when the channel tells.
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +214,7 @@ class Outbound:
     address: str
     reply: Reply
     idempotency_key: str
+    account: ChannelAccount | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +305,8 @@ class Message:
     reply_to_id: int | None = None
     frustration: float | None = None
     frustration_reasons: tuple[str, ...] = ()
+    edited_text: str | None = None
+    edited_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

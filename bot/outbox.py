@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from bot.domain import (
     DeliveryStatus,
+    Identity,
     Outbound,
     OutboxKind,
     OutboxStatus,
@@ -48,6 +49,7 @@ async def send_outbound(item_id: int, services: Services) -> OutboxStatus | None
         identity = await uow.identities.get(conversation.identity_id)
         customer = await uow.customers.get(item.business_id, message.customer_id)
         business = await uow.businesses.get(item.business_id)
+        account = await uow.accounts.get(item.business_id, identity.channel)
         blocked = customer is None or (customer.opted_out and item.kind is not OutboxKind.CONSENT)
         if blocked or not identity.reachable:
             await uow.outbox.finish(item_id, OutboxStatus.SKIPPED, error="not contactable")
@@ -62,6 +64,7 @@ async def send_outbound(item_id: int, services: Services) -> OutboxStatus | None
         address=identity.address,
         reply=Reply(text=message.text, choices=message.choices),
         idempotency_key=item.idempotency_key,
+        account=account,
     )
     try:
         receipt = await services.channels[identity.channel].send(outbound)
@@ -70,6 +73,8 @@ async def send_outbound(item_id: int, services: Services) -> OutboxStatus | None
             error if isinstance(error, SendFailed) else SendFailed(repr(error), retryable=True)
         )
         outcome = await _failed(item_id, message.id, item.attempts, failure, services)
+        if failure.unreachable:
+            await _unreachable(identity, business.id, failure, services)
         OUTBOUND.labels(identity.channel.value, outcome.value).inc()
         return outcome
     async with services.uow() as uow:
@@ -104,6 +109,24 @@ async def _failed(
             )
         await uow.commit()
     return OutboxStatus.FAILED if final else OutboxStatus.PENDING
+
+
+async def _unreachable(
+    identity: Identity, business_id: int, failure: SendFailed, services: Services
+) -> None:
+    """The provider says this address cannot be messaged (Telegram: the bot was blocked)."""
+    async with services.uow() as uow:
+        current = await uow.identities.get(identity.id)
+        if current.reachable:
+            await uow.identities.set_reachable(identity.id, False)
+            await uow.events.add(
+                business_id,
+                identity.customer_id,
+                kind="channel_blocked",
+                occurred_at=services.clock.now(),
+                data={"channel": identity.channel.value, "reason": failure.message},
+            )
+        await uow.commit()
 
 
 async def sweep(services: Services) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.domain import (
     Business,
@@ -20,6 +20,7 @@ from bot.domain import (
     DuplicateDelivery,
     Identity,
     Inbound,
+    InboundKind,
     Message,
     OutboxKind,
 )
@@ -27,7 +28,7 @@ from bot.ports import UnitOfWork
 from bot.review import REVIEW_TASK
 from bot.services import Services
 from bot.telemetry import INBOUND, PIPELINE_SECONDS
-from flows import feedback
+from flows import commands, feedback
 from flows.consent import OPTED_IN, OPTED_OUT, ConsentCommand, consent_command
 from flows.frustration import History, PastMessage, Sensitivity
 from flows.outcome import FeedbackReceived, Outcome, Said
@@ -118,67 +119,170 @@ async def _earlier(business: Business, inbound: Inbound, services: Services) -> 
 async def _record(
     business: Business, inbound: Inbound, services: Services
 ) -> tuple[Handled, list[int]]:
-    now = services.clock.now()
     async with services.uow() as uow:
         if await uow.deliveries.find(business.id, inbound.channel, inbound.delivery_id) is not None:
             raise DuplicateDelivery(f"delivery {inbound.delivery_id} already stored")
-        customer, identity = await _customer_for(uow, business, inbound)
-        conversation = await uow.conversations.open_for(identity.id)
-        first = conversation is None
-        if conversation is None:
-            conversation = await uow.conversations.add(
-                business.id, customer_id=customer.id, identity_id=identity.id, started_at=now
-            )
-        else:
-            await uow.conversations.touch(conversation.id, at=now)
-        message = await uow.messages.add(
-            business.id,
-            conversation=conversation,
-            direction=Direction.IN,
-            channel=inbound.channel,
-            text=inbound.text if inbound.text is not None else (inbound.choice or ""),
-            status=DeliveryStatus.RECEIVED,
-            created_at=inbound.received_at,
-            channel_message_id=inbound.channel_message_id,
-        )
-        await uow.deliveries.add(
-            business.id,
-            channel=inbound.channel,
-            delivery_id=inbound.delivery_id,
-            message_id=message.id,
-            received_at=inbound.received_at,
-        )
-        review = bool(inbound.text) and await _assess(
-            uow, business, customer, message, inbound.text or "", services
-        )
-        kind, outcome = await _decide(uow, business, customer, inbound, first=first)
-        replies: list[Message] = []
         outbox_ids: list[int] = []
-        for index, said in enumerate(outcome.replies):
-            reply = await uow.messages.add(
-                business.id,
-                conversation=conversation,
-                direction=Direction.OUT,
-                channel=inbound.channel,
-                text=said.text,
-                status=DeliveryStatus.QUEUED,
-                created_at=now,
-                choices=[Choice(id=i, label=label) for i, label in said.choices],
-                reply_to_id=message.id,
+        review = False
+        if inbound.kind in _CHANGES:
+            handled = await _record_change(uow, business, inbound)
+        else:
+            handled, outbox_ids, review = await _record_message(
+                uow, business, inbound, now=services.clock.now(), services=services
             )
-            item = await uow.outbox.add(
-                business.id,
-                message_id=reply.id,
-                kind=kind,
-                idempotency_key=f"reply:{message.id}:{index}",
-                due_at=now,
-            )
-            replies.append(reply)
-            outbox_ids.append(item.id)
         await uow.commit()
     if review:
-        await _enqueue(REVIEW_TASK, services, business_id=business.id, message_id=message.id)
-    return Handled(message.id, str(customer.id), tuple(replies)), outbox_ids
+        await _enqueue(
+            REVIEW_TASK, services, business_id=business.id, message_id=handled.message_id
+        )
+    return handled, outbox_ids
+
+
+_CHANGES = frozenset({InboundKind.EDIT, InboundKind.BLOCKED, InboundKind.UNBLOCKED})
+
+
+async def _record_change(uow: UnitOfWork, business: Business, inbound: Inbound) -> Handled:
+    """An edit, a block or an unblock: the record changes, nothing is answered."""
+    identity = await uow.identities.find(business.id, inbound.channel, inbound.address)
+    if identity is not None:
+        if inbound.kind is InboundKind.EDIT:
+            await _record_edit(uow, business, identity, inbound)
+        else:
+            await _set_reachable(
+                uow, business, identity, inbound, reachable=inbound.kind is InboundKind.UNBLOCKED
+            )
+    await _log_delivery(uow, business, inbound, inbound.delivery_id, message_id=None)
+    return Handled(0, str(identity.customer_id) if identity else "", ())
+
+
+async def _record_edit(
+    uow: UnitOfWork, business: Business, identity: Identity, inbound: Inbound
+) -> None:
+    text = _recorded_text(inbound)
+    original = (
+        await uow.messages.find_inbound(identity.id, inbound.channel_message_id)
+        if inbound.channel_message_id
+        else None
+    )
+    if original is not None:
+        await uow.messages.record_edit(original.id, text=text, at=inbound.received_at)
+        return
+    await uow.events.add(
+        business.id,
+        identity.customer_id,
+        kind="message_edited",
+        occurred_at=inbound.received_at,
+        data={"channel_message_id": inbound.channel_message_id, "text": text},
+    )
+
+
+async def _set_reachable(
+    uow: UnitOfWork, business: Business, identity: Identity, inbound: Inbound, *, reachable: bool
+) -> None:
+    if identity.reachable == reachable:
+        return
+    await uow.identities.set_reachable(identity.id, reachable)
+    await uow.events.add(
+        business.id,
+        identity.customer_id,
+        kind="channel_unblocked" if reachable else "channel_blocked",
+        occurred_at=inbound.received_at,
+        data={"channel": inbound.channel.value},
+    )
+
+
+async def _record_message(
+    uow: UnitOfWork, business: Business, inbound: Inbound, *, now: datetime, services: Services
+) -> tuple[Handled, list[int], bool]:
+    """A message, command or button tap: stored, decided and answered through the outbox."""
+    tap = _tap_key(inbound)
+    if tap is not None and await uow.deliveries.find(business.id, inbound.channel, tap):
+        # A second tap on buttons already answered: acknowledged by the channel, else ignored.
+        await _log_delivery(uow, business, inbound, inbound.delivery_id, message_id=None)
+        return Handled(0, "", ()), [], False
+    customer, identity = await _customer_for(uow, business, inbound)
+    conversation = await uow.conversations.open_for(identity.id)
+    first = conversation is None
+    if conversation is None:
+        conversation = await uow.conversations.add(
+            business.id, customer_id=customer.id, identity_id=identity.id, started_at=now
+        )
+    else:
+        await uow.conversations.touch(conversation.id, at=now)
+    message = await uow.messages.add(
+        business.id,
+        conversation=conversation,
+        direction=Direction.IN,
+        channel=inbound.channel,
+        text=_recorded_text(inbound),
+        status=DeliveryStatus.RECEIVED,
+        created_at=inbound.received_at,
+        channel_message_id=inbound.channel_message_id,
+    )
+    await _log_delivery(uow, business, inbound, inbound.delivery_id, message_id=message.id)
+    if tap is not None:
+        await _log_delivery(uow, business, inbound, tap, message_id=message.id)
+    review = (
+        inbound.kind is InboundKind.MESSAGE
+        and bool(inbound.text)
+        and await _assess(uow, business, customer, message, inbound.text or "", services)
+    )
+    kind, outcome = await _decide(uow, business, customer, inbound, first=first)
+    replies: list[Message] = []
+    outbox_ids: list[int] = []
+    for index, said in enumerate(outcome.replies):
+        reply = await uow.messages.add(
+            business.id,
+            conversation=conversation,
+            direction=Direction.OUT,
+            channel=inbound.channel,
+            text=said.text,
+            status=DeliveryStatus.QUEUED,
+            created_at=now,
+            choices=[Choice(id=i, label=label) for i, label in said.choices],
+            reply_to_id=message.id,
+        )
+        item = await uow.outbox.add(
+            business.id,
+            message_id=reply.id,
+            kind=kind,
+            idempotency_key=f"reply:{message.id}:{index}",
+            due_at=now,
+        )
+        replies.append(reply)
+        outbox_ids.append(item.id)
+    return Handled(message.id, str(customer.id), tuple(replies)), outbox_ids, review
+
+
+def _recorded_text(inbound: Inbound) -> str:
+    """What goes on the record: the words with a note of what else came ("[photo] caption")."""
+    if inbound.kind is InboundKind.BUTTON:
+        return inbound.note or inbound.choice or ""
+    return " ".join(p for p in (inbound.note, inbound.text) if p) or (inbound.choice or "")
+
+
+def _tap_key(inbound: Inbound) -> str | None:
+    """A button message can be answered once; its key sits in the delivery log beside the tap."""
+    if inbound.kind is not InboundKind.BUTTON or not inbound.channel_message_id:
+        return None
+    return f"button:{inbound.address}:{inbound.channel_message_id}"
+
+
+async def _log_delivery(
+    uow: UnitOfWork,
+    business: Business,
+    inbound: Inbound,
+    delivery_id: str,
+    *,
+    message_id: int | None,
+) -> None:
+    await uow.deliveries.add(
+        business.id,
+        channel=inbound.channel,
+        delivery_id=delivery_id,
+        message_id=message_id,
+        received_at=inbound.received_at,
+    )
 
 
 async def _assess(
@@ -223,18 +327,75 @@ async def _assess(
 async def _customer_for(
     uow: UnitOfWork, business: Business, inbound: Inbound
 ) -> tuple[Customer, Identity]:
+    linked = await _linked_customer(uow, business, inbound)
     identity = await uow.identities.find(business.id, inbound.channel, inbound.address)
+    if identity is not None and linked is not None and linked.id != identity.customer_id:
+        await _move_identity(uow, business, identity, linked, inbound)
+        identity = replace(identity, customer_id=linked.id)
+    elif identity is None and linked is not None:
+        identity = await uow.identities.add(
+            business.id,
+            linked.id,
+            channel=inbound.channel,
+            address=inbound.address,
+            created_at=inbound.received_at,
+        )
+        await _note_link(uow, business, linked, inbound)
     if identity is not None:
         customer = await uow.customers.get(business.id, identity.customer_id)
         assert customer is not None, "an identity always belongs to a customer"
         if not customer.name and inbound.profile_name:
             await uow.customers.set_name(customer.id, inbound.profile_name)
         return customer, identity
+    return await _new_customer(uow, business, inbound)
+
+
+async def _linked_customer(
+    uow: UnitOfWork, business: Business, inbound: Inbound
+) -> Customer | None:
+    """The customer a `/start c_<token>` deep link names, if the token is known."""
+    if inbound.command != commands.START or not inbound.payload:
+        return None
+    prefix, _, token = inbound.payload.partition("_")
+    if prefix != "c" or not token:
+        return None
+    return await uow.customers.find_by_link_token(business.id, token)
+
+
+async def _move_identity(
+    uow: UnitOfWork, business: Business, identity: Identity, to: Customer, inbound: Inbound
+) -> None:
+    """Give a chat that already wrote to the customer its link names; its conversation ends."""
+    conversation = await uow.conversations.open_for(identity.id)
+    if conversation is not None:
+        await uow.conversations.close(conversation.id, at=inbound.received_at)
+    await uow.identities.move(identity.id, to.id)
+    await _note_link(uow, business, to, inbound)
+
+
+async def _note_link(
+    uow: UnitOfWork, business: Business, customer: Customer, inbound: Inbound
+) -> None:
+    # A link token is single use: a forwarded link must not join a stranger to the record.
+    await uow.customers.set_link_token(customer.id, None)
+    await uow.events.add(
+        business.id,
+        customer.id,
+        kind="identity_linked",
+        occurred_at=inbound.received_at,
+        data={"channel": inbound.channel.value, "address": inbound.address},
+    )
+
+
+async def _new_customer(
+    uow: UnitOfWork, business: Business, inbound: Inbound
+) -> tuple[Customer, Identity]:
+    written = detect_language(inbound.text or "") if inbound.kind is InboundKind.MESSAGE else None
     customer = await uow.customers.add(
         business.id,
         name=inbound.profile_name,
         phone=None,
-        language=detect_language(inbound.text or "") or business.language,
+        language=written or _known_language(inbound.language) or business.language,
         timezone=business.timezone,
         attributes={},
         created_at=inbound.received_at,
@@ -256,6 +417,21 @@ async def _customer_for(
     return customer, identity
 
 
+def _known_language(code: str | None) -> str | None:
+    """'he' or 'en' from an app's language code ('he', 'iw', 'en-US'), else None."""
+    base = (code or "").split("-")[0].lower()
+    return {"he": "he", "iw": "he", "en": "en"}.get(base)
+
+
+def _consent(inbound: Inbound) -> ConsentCommand | None:
+    if inbound.kind is InboundKind.COMMAND:
+        return {
+            commands.STOP: ConsentCommand.OPT_OUT,
+            commands.START: ConsentCommand.OPT_IN,
+        }.get(inbound.command or "")
+    return consent_command(inbound.text)
+
+
 async def _decide(
     uow: UnitOfWork,
     business: Business,
@@ -265,7 +441,7 @@ async def _decide(
     first: bool,
 ) -> tuple[OutboxKind, Outcome]:
     """Consent words first; an opted-out customer is recorded but never answered."""
-    command = consent_command(inbound.text)
+    command = _consent(inbound)
     language = customer.language
     if command is ConsentCommand.OPT_OUT:
         if customer.opted_out:
@@ -281,8 +457,12 @@ async def _decide(
         )
     if customer.opted_out:
         return OutboxKind.REPLY, Outcome()
+    if inbound.kind is InboundKind.COMMAND and inbound.command is not None:
+        return OutboxKind.REPLY, commands.answer(
+            inbound.command, language=language, business=business.name, customer_name=customer.name
+        )
     outcome = feedback.receive(
-        inbound.text,
+        inbound.text if inbound.text is not None else inbound.choice,
         language=language,
         business=business.name,
         customer_name=customer.name,

@@ -14,8 +14,10 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from bot.domain import (
+    AccountStatus,
     Business,
     Capabilities,
+    ChannelAccount,
     ChannelName,
     Choice,
     Conversation,
@@ -51,6 +53,27 @@ class Channel(Protocol):
         ...
 
     async def send(self, outbound: Outbound) -> SentReceipt: ...
+
+
+class ChannelSetup(Protocol):
+    """Connecting a business's account at the provider (Telegram's getMe and setWebhook)."""
+
+    async def connect(
+        self, credentials: Mapping[str, str], *, webhook_url: str
+    ) -> Mapping[str, Any]:
+        """Check the credentials and point the provider at `webhook_url`; returns settings to keep.
+
+        Raises InvalidInput when the provider refuses the credentials, ProviderError otherwise.
+        """
+        ...
+
+    async def disconnect(self, credentials: Mapping[str, str]) -> None: ...
+
+
+class ButtonAnswer(Protocol):
+    """Settles a button tap at the provider: stops the spinner and takes the buttons away."""
+
+    async def answer_button(self, inbound: Inbound, *, account: ChannelAccount) -> None: ...
 
 
 class Idempotency(Protocol):
@@ -147,6 +170,12 @@ class CustomerRepository(Protocol):
         self, customer_id: uuid.UUID, opted_out: bool, *, at: datetime
     ) -> None: ...
 
+    async def set_link_token(self, customer_id: uuid.UUID, token: str | None) -> None: ...
+
+    async def find_by_link_token(self, business_id: int, token: str) -> Customer | None: ...
+
+    async def link_token(self, customer_id: uuid.UUID) -> str | None: ...
+
 
 class IdentityRepository(Protocol):
     async def add(
@@ -167,6 +196,30 @@ class IdentityRepository(Protocol):
 
     async def for_customer(self, customer_id: uuid.UUID) -> Sequence[Identity]: ...
 
+    async def set_reachable(self, identity_id: int, reachable: bool) -> None: ...
+
+    async def move(self, identity_id: int, customer_id: uuid.UUID) -> None:
+        """Give the identity to another customer of the same business."""
+        ...
+
+
+class ChannelAccountRepository(Protocol):
+    async def get(self, business_id: int, channel: ChannelName) -> ChannelAccount | None: ...
+
+    async def save(
+        self,
+        business_id: int,
+        channel: ChannelName,
+        *,
+        status: AccountStatus,
+        credentials: Mapping[str, str],
+        settings: Mapping[str, Any],
+        last_error: str | None,
+        at: datetime,
+    ) -> ChannelAccount:
+        """Create or replace the business's account on the channel."""
+        ...
+
 
 class ConversationRepository(Protocol):
     async def add(
@@ -178,6 +231,8 @@ class ConversationRepository(Protocol):
     async def get(self, conversation_id: uuid.UUID) -> Conversation: ...
 
     async def touch(self, conversation_id: uuid.UUID, *, at: datetime) -> None: ...
+
+    async def close(self, conversation_id: uuid.UUID, *, at: datetime) -> None: ...
 
 
 class MessageRepository(Protocol):
@@ -197,6 +252,12 @@ class MessageRepository(Protocol):
     ) -> Message: ...
 
     async def get(self, message_id: int) -> Message: ...
+
+    async def find_inbound(self, identity_id: int, channel_message_id: str) -> Message | None:
+        """The customer's message with the channel's id, on any conversation of the identity."""
+        ...
+
+    async def record_edit(self, message_id: int, *, text: str, at: datetime) -> None: ...
 
     async def replies_to(self, message_id: int) -> Sequence[Message]: ...
 
@@ -296,6 +357,7 @@ class UnitOfWork(Protocol):
     businesses: BusinessRepository
     customers: CustomerRepository
     identities: IdentityRepository
+    accounts: ChannelAccountRepository
     conversations: ConversationRepository
     messages: MessageRepository
     events: EventRepository

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.domain import ChannelName
 from bot.ports import (
+    ButtonAnswer,
     Channel,
+    ChannelSetup,
     Clock,
     ConversationLock,
     Idempotency,
@@ -30,3 +32,5 @@ class Services:
     channels: Mapping[ChannelName, Channel]
     detector: Detector
     second_opinion: SecondOpinion | None = None
+    setups: Mapping[ChannelName, ChannelSetup] = field(default_factory=dict)
+    buttons: Mapping[ChannelName, ButtonAnswer] = field(default_factory=dict)

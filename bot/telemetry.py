@@ -58,3 +58,6 @@ def configure_logging(level: str, *, as_json: bool) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Both log request URLs, and a Telegram Bot API URL carries the bot's token.
+    for chatty in ("httpx", "telegram"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)

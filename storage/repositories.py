@@ -12,7 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import (
+    AccountStatus,
     Business,
+    ChannelAccount,
     ChannelName,
     Choice,
     Conversation,
@@ -32,6 +34,7 @@ from bot.domain import (
 from storage.tables import (
     ApiKeyRow,
     BusinessRow,
+    ChannelAccountRow,
     ConversationRow,
     CustomerRow,
     EventRow,
@@ -106,6 +109,21 @@ def _message(row: MessageRow) -> Message:
         reply_to_id=row.reply_to_id,
         frustration=row.frustration,
         frustration_reasons=tuple(row.frustration_reasons or ()),
+        edited_text=row.edited_text,
+        edited_at=row.edited_at,
+    )
+
+
+def _account(row: ChannelAccountRow) -> ChannelAccount:
+    return ChannelAccount(
+        id=row.id,
+        business_id=row.business_id,
+        channel=ChannelName(row.channel),
+        status=AccountStatus(row.status),
+        credentials={k: str(v) for k, v in (row.credentials or {}).items()},
+        settings=dict(row.settings or {}),
+        last_error=row.last_error,
+        updated_at=row.updated_at,
     )
 
 
@@ -266,6 +284,25 @@ class SqlCustomers(_Repository):
             update(CustomerRow).where(CustomerRow.id == customer_id).values(**values)
         )
 
+    async def set_link_token(self, customer_id: uuid.UUID, token: str | None) -> None:
+        await self.session.execute(
+            update(CustomerRow).where(CustomerRow.id == customer_id).values(link_token=token)
+        )
+
+    async def find_by_link_token(self, business_id: int, token: str) -> Customer | None:
+        row = await self.session.scalar(
+            select(CustomerRow).where(
+                CustomerRow.business_id == business_id, CustomerRow.link_token == token
+            )
+        )
+        return _customer(row) if row else None
+
+    async def link_token(self, customer_id: uuid.UUID) -> str | None:
+        token: str | None = await self.session.scalar(
+            select(CustomerRow.link_token).where(CustomerRow.id == customer_id)
+        )
+        return token
+
 
 class SqlIdentities(_Repository):
     async def add(
@@ -308,6 +345,53 @@ class SqlIdentities(_Repository):
         )
         return [_identity(r) for r in rows]
 
+    async def set_reachable(self, identity_id: int, reachable: bool) -> None:
+        await self.session.execute(
+            update(IdentityRow).where(IdentityRow.id == identity_id).values(reachable=reachable)
+        )
+
+    async def move(self, identity_id: int, customer_id: uuid.UUID) -> None:
+        await self.session.execute(
+            update(IdentityRow).where(IdentityRow.id == identity_id).values(customer_id=customer_id)
+        )
+
+
+class SqlChannelAccounts(_Repository):
+    async def get(self, business_id: int, channel: ChannelName) -> ChannelAccount | None:
+        row = await self._row(business_id, channel)
+        return _account(row) if row else None
+
+    async def _row(self, business_id: int, channel: ChannelName) -> ChannelAccountRow | None:
+        return await self.session.scalar(
+            select(ChannelAccountRow).where(
+                ChannelAccountRow.business_id == business_id,
+                ChannelAccountRow.channel == channel.value,
+            )
+        )
+
+    async def save(
+        self,
+        business_id: int,
+        channel: ChannelName,
+        *,
+        status: AccountStatus,
+        credentials: Mapping[str, str],
+        settings: Mapping[str, Any],
+        last_error: str | None,
+        at: datetime,
+    ) -> ChannelAccount:
+        row = await self._row(business_id, channel)
+        if row is None:
+            row = ChannelAccountRow(business_id=business_id, channel=channel.value, created_at=at)
+            self.session.add(row)
+        row.status = status.value
+        row.credentials = dict(credentials)
+        row.settings = dict(settings)
+        row.last_error = last_error
+        row.updated_at = at
+        await self.session.flush()
+        return _account(row)
+
 
 class SqlConversations(_Repository):
     async def add(
@@ -344,6 +428,13 @@ class SqlConversations(_Repository):
             .values(last_message_at=at)
         )
 
+    async def close(self, conversation_id: uuid.UUID, *, at: datetime) -> None:
+        await self.session.execute(
+            update(ConversationRow)
+            .where(ConversationRow.id == conversation_id)
+            .values(is_open=False, closed_at=at)
+        )
+
 
 class SqlMessages(_Repository):
     async def add(
@@ -378,6 +469,27 @@ class SqlMessages(_Repository):
 
     async def get(self, message_id: int) -> Message:
         return _message(await self.session.get_one(MessageRow, message_id))
+
+    async def find_inbound(self, identity_id: int, channel_message_id: str) -> Message | None:
+        row = await self.session.scalar(
+            select(MessageRow)
+            .join(ConversationRow, ConversationRow.id == MessageRow.conversation_id)
+            .where(
+                ConversationRow.identity_id == identity_id,
+                MessageRow.direction == Direction.IN.value,
+                MessageRow.channel_message_id == channel_message_id,
+            )
+            .order_by(MessageRow.id.desc())
+            .limit(1)
+        )
+        return _message(row) if row else None
+
+    async def record_edit(self, message_id: int, *, text: str, at: datetime) -> None:
+        await self.session.execute(
+            update(MessageRow)
+            .where(MessageRow.id == message_id)
+            .values(edited_text=text, edited_at=at)
+        )
 
     async def replies_to(self, message_id: int) -> Sequence[Message]:
         rows = await self.session.scalars(

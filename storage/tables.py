@@ -91,11 +91,13 @@ class CustomerRow(Base):
         Index("ix_customers_business_created", "business_id", "created_at"),
         Index("ix_customers_business_phone", "business_id", "phone"),
         UniqueConstraint("business_id", "external_id", name="uq_customer_external_id"),
+        UniqueConstraint("link_token", name="uq_customer_link_token"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
     external_id: Mapped[str | None] = mapped_column(String(128))
+    link_token: Mapped[str | None] = mapped_column(String(64))
     name: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str] = mapped_column(String(8))
@@ -122,6 +124,21 @@ class IdentityRow(Base):
     address: Mapped[str] = mapped_column(String(255))
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+
+
+class ChannelAccountRow(Base):
+    __tablename__ = "channel_accounts"
+    __table_args__ = (UniqueConstraint("business_id", "channel", name="uq_channel_account"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    credentials: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
 
 
 class ConversationRow(Base):
@@ -167,6 +184,8 @@ class MessageRow(Base):
     )
     frustration: Mapped[float | None] = mapped_column(Float)
     frustration_reasons: Mapped[list[str] | None] = mapped_column(Json)
+    edited_text: Mapped[str | None] = mapped_column(Text)
+    edited_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     status_at: Mapped[datetime]
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.domain import DuplicateDelivery
 from bot.ports import (
     BusinessRepository,
+    ChannelAccountRepository,
     ConversationRepository,
     CustomerRepository,
     DeliveryLogRepository,
@@ -22,6 +23,7 @@ from bot.ports import (
 )
 from storage.repositories import (
     SqlBusinesses,
+    SqlChannelAccounts,
     SqlConversations,
     SqlCustomers,
     SqlDeliveries,
@@ -52,6 +54,7 @@ class SqlUnitOfWork:
         self.businesses: BusinessRepository = SqlBusinesses(self.session)
         self.customers: CustomerRepository = SqlCustomers(self.session)
         self.identities: IdentityRepository = SqlIdentities(self.session)
+        self.accounts: ChannelAccountRepository = SqlChannelAccounts(self.session)
         self.conversations: ConversationRepository = SqlConversations(self.session)
         self.messages: MessageRepository = SqlMessages(self.session)
         self.events: EventRepository = SqlEvents(self.session)

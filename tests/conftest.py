@@ -100,3 +100,20 @@ async def redis_client(redis_url: str):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def _telegram_server() -> Iterator[Any]:
+    from tests.fakes.telegram_api import serve
+
+    fake, server, thread = serve()
+    yield fake
+    server.should_exit = True
+    thread.join(5)
+
+
+@pytest.fixture
+def fake_telegram(_telegram_server: Any) -> Any:
+    """The fake Telegram Bot API (tests/fakes/telegram_api.py), emptied for each test."""
+    _telegram_server.reset()
+    return _telegram_server

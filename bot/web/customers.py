@@ -53,6 +53,8 @@ class TimelineItem(BaseModel):
     data: dict[str, Any] | None = None
     frustration: float | None = Field(default=None, description="0..1, inbound messages only")
     reasons: list[str] | None = None
+    edited_text: str | None = Field(default=None, description="the customer's latest edit")
+    edited_at: datetime | None = None
 
 
 class Timeline(BaseModel):
@@ -197,6 +199,8 @@ def _message_item(message: Message) -> TimelineItem:
         status=message.status.value,
         frustration=message.frustration,
         reasons=list(message.frustration_reasons) if message.frustration is not None else None,
+        edited_text=message.edited_text,
+        edited_at=message.edited_at,
     )
 
 

@@ -11,11 +11,16 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot.domain import Forbidden, InvalidInput, KesherError, NotFound
+from bot.domain import Forbidden, InvalidInput, KesherError, NotFound, ProviderError
 
 log = logging.getLogger(__name__)
 
-_STATUS: dict[type[KesherError], int] = {InvalidInput: 400, NotFound: 404, Forbidden: 403}
+_STATUS: dict[type[KesherError], int] = {
+    InvalidInput: 400,
+    NotFound: 404,
+    Forbidden: 403,
+    ProviderError: 502,
+}
 
 
 class ApiError(KesherError):

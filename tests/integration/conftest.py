@@ -26,10 +26,12 @@ def _settings(**values: object) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
-@pytest.fixture(params=["sqlite-memory", "postgres-redis"])
-async def runtime(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[Runtime]:  # type: ignore[no-untyped-def]
+async def running(
+    request: pytest.FixtureRequest, tmp_path, **values: object
+) -> AsyncIterator[Runtime]:  # type: ignore[no-untyped-def]
+    """A started runtime on the backend named by `request.param`, with extra settings."""
     if request.param == "sqlite-memory":
-        settings = _settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/kesher.db")
+        settings = _settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/kesher.db", **values)
     else:
         database = request.getfixturevalue("postgres_database")
         redis_url = request.getfixturevalue("redis_url")
@@ -38,7 +40,9 @@ async def runtime(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[Run
         client = Redis.from_url(redis_url)
         await client.flushdb()
         await client.aclose()
-        settings = _settings(database_url=database, redis_url=redis_url, sandbox_open=True)
+        settings = _settings(
+            database_url=database, redis_url=redis_url, sandbox_open=True, **values
+        )
     built = build(settings)
     await built.start(worker=not settings.embedded)
     receiver = None
@@ -50,6 +54,12 @@ async def runtime(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[Run
         with contextlib.suppress(asyncio.CancelledError):
             await receiver
     await built.stop()
+
+
+@pytest.fixture(params=["sqlite-memory", "postgres-redis"])
+async def runtime(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[Runtime]:  # type: ignore[no-untyped-def]
+    async for built in running(request, tmp_path):
+        yield built
 
 
 @pytest.fixture

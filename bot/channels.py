@@ -1,0 +1,113 @@
+"""Connecting a business's channel accounts: keep the credentials, point the provider at Kesher."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+
+from bot.domain import (
+    AccountStatus,
+    Business,
+    ChannelAccount,
+    ChannelName,
+    InvalidInput,
+    NotFound,
+    ProviderError,
+)
+from bot.ports import ChannelSetup
+from bot.services import Services
+
+TELEGRAM = ChannelName.TELEGRAM
+_TELEGRAM_TOKEN = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$")
+
+
+async def business_named(services: Services, slug: str) -> Business:
+    async with services.uow() as uow:
+        business = await uow.businesses.get_by_slug(slug)
+    if business is None:
+        raise NotFound(f"no business '{slug}'", code="unknown_business")
+    return business
+
+
+async def connect_telegram(
+    services: Services, business: Business, *, token: str, public_base: str
+) -> ChannelAccount:
+    """Check the token (getMe), set the webhook with a fresh secret, and keep both."""
+    token = token.strip()
+    if not _TELEGRAM_TOKEN.match(token):
+        raise InvalidInput(
+            "that is not a bot token from @BotFather (it looks like 123456789:AA...)",
+            code="invalid_token",
+        )
+    # Telegram accepts secret tokens of 1-256 characters from A-Z, a-z, 0-9, _ and -.
+    credentials = {"token": token, "webhook_secret": secrets.token_urlsafe(32)}
+    webhook_url = f"{public_base.rstrip('/')}/webhooks/telegram/{business.slug}"
+    # Set first, then store: if storing fails, Telegram's deliveries are refused and retried
+    # until `connect` is run again, and no secret is kept that Telegram does not know.
+    settings = await _setup(services).connect(credentials, webhook_url=webhook_url)
+    async with services.uow() as uow:
+        account = await uow.accounts.save(
+            business.id,
+            TELEGRAM,
+            status=AccountStatus.CONNECTED,
+            credentials=credentials,
+            settings=settings,
+            last_error=None,
+            at=services.clock.now(),
+        )
+        await uow.commit()
+    return account
+
+
+async def disconnect_telegram(services: Services, business: Business) -> ChannelAccount:
+    """Remove the webhook and forget the token; a provider failure is kept as the last error."""
+    async with services.uow() as uow:
+        account = await uow.accounts.get(business.id, TELEGRAM)
+    if account is None or account.status is not AccountStatus.CONNECTED:
+        raise NotFound(f"Telegram is not connected for '{business.slug}'", code="not_connected")
+    error: str | None = None
+    try:
+        await _setup(services).disconnect(account.credentials)
+    except ProviderError as failed:
+        error = failed.message
+    async with services.uow() as uow:
+        account = await uow.accounts.save(
+            business.id,
+            TELEGRAM,
+            status=AccountStatus.DISCONNECTED,
+            credentials={},
+            settings=account.settings,
+            last_error=error,
+            at=services.clock.now(),
+        )
+        await uow.commit()
+    return account
+
+
+async def telegram_link(services: Services, business: Business, customer_id: uuid.UUID) -> str:
+    """A t.me deep link that joins whoever opens it to this customer's record (single use)."""
+    async with services.uow() as uow:
+        account = await uow.accounts.get(business.id, TELEGRAM)
+        username = account.settings.get("username") if account else None
+        if account is None or account.status is not AccountStatus.CONNECTED or not username:
+            raise InvalidInput(
+                f"connect a Telegram bot to '{business.slug}' first", code="not_connected"
+            )
+        customer = await uow.customers.get(business.id, customer_id)
+        if customer is None:
+            raise NotFound(f"no customer {customer_id}", code="unknown_customer")
+        token = await uow.customers.link_token(customer.id)
+        if token is None:
+            # Telegram's start parameter allows up to 64 characters of A-Z, a-z, 0-9, _ and -.
+            token = secrets.token_urlsafe(16)
+            await uow.customers.set_link_token(customer.id, token)
+            await uow.commit()
+    return f"https://t.me/{username}?start=c_{token}"
+
+
+def _setup(services: Services) -> ChannelSetup:
+    setup = services.setups.get(TELEGRAM)
+    if setup is None:
+        raise ProviderError("this Kesher has no Telegram client configured")
+    return setup

@@ -1,0 +1,169 @@
+"""A small fake Telegram Bot API server on loopback: records calls, answers as scripted.
+
+python-telegram-bot talks to it over real HTTP (`KESHER_TELEGRAM_API_URL`), so the code under
+test runs exactly as against api.telegram.org. Requests arrive form-encoded, each value
+JSON-encoded unless it is a plain string (python-telegram-bot's `RequestData`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+TOKEN = "123456789:AAFakeTokenForKesherTestsOnly_0123456"
+BOT_ID = 123456789
+USERNAME = "kesher_test_bot"
+
+
+@dataclass(frozen=True)
+class Call:
+    token: str
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass
+class Failure:
+    status: int
+    description: str
+    retry_after: int | None = None
+
+
+@dataclass
+class FakeTelegram:
+    url: str = ""
+    tokens: dict[str, str] = field(default_factory=lambda: {TOKEN: USERNAME})
+    calls: list[Call] = field(default_factory=list)
+    blocked: set[str] = field(default_factory=set)
+    missing: set[str] = field(default_factory=set)
+    failures: dict[str, list[Failure]] = field(default_factory=dict)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
+
+    def reset(self) -> None:
+        self.tokens = {TOKEN: USERNAME}
+        self.calls.clear()
+        self.blocked.clear()
+        self.missing.clear()
+        self.failures.clear()
+
+    def fail_next(
+        self, method: str, status: int, description: str, *, retry_after: int | None = None
+    ) -> None:
+        self.failures.setdefault(method, []).append(Failure(status, description, retry_after))
+
+    def called(self, method: str) -> list[dict[str, Any]]:
+        return [c.params for c in self.calls if c.method == method]
+
+    def wait_for(self, method: str, count: int, timeout: float = 10) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while len(self.called(method)) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.called(method)
+
+    async def handle(self, request: Request) -> JSONResponse:
+        token, method = request.path_params["token"], request.path_params["method"]
+        form = parse_qsl((await request.body()).decode(), keep_blank_values=True)
+        params = {k: _decoded(v) for k, v in form}
+        self.calls.append(Call(token, method, params))
+        if token not in self.tokens:
+            return _error(401, "Unauthorized")
+        scripted = self.failures.get(method)
+        if scripted:
+            failure = scripted.pop(0)
+            extra = {"retry_after": failure.retry_after} if failure.retry_after else None
+            return _error(failure.status, failure.description, extra)
+        answer = self._answer(token, method, params)
+        if isinstance(answer, JSONResponse):
+            return answer
+        return JSONResponse({"ok": True, "result": answer})
+
+    def _answer(self, token: str, method: str, params: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return {
+                "id": int(token.split(":")[0]),
+                "is_bot": True,
+                "first_name": "Kesher Test",
+                "username": self.tokens[token],
+            }
+        if method in ("setWebhook", "deleteWebhook", "answerCallbackQuery", "sendChatAction"):
+            return True
+        chat = str(params.get("chat_id"))
+        if method == "sendMessage":
+            if chat in self.blocked:
+                return _error(403, "Forbidden: bot was blocked by the user")
+            if chat in self.missing:
+                return _error(400, "Bad Request: chat not found")
+            return self._message(token, chat, params.get("text", ""), params.get("reply_markup"))
+        if method == "editMessageReplyMarkup":
+            return self._message(token, chat, "", None, message_id=int(params["message_id"]))
+        return _error(404, "Not Found")
+
+    def _message(
+        self,
+        token: str,
+        chat: str,
+        text: str,
+        markup: Any,
+        *,
+        message_id: int | None = None,
+    ) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "message_id": message_id or next(self._ids),
+            "date": int(time.time()),
+            "chat": {"id": int(chat), "type": "private", "first_name": "Customer"},
+            "from": {
+                "id": int(token.split(":")[0]),
+                "is_bot": True,
+                "first_name": "Kesher Test",
+                "username": self.tokens[token],
+            },
+            "text": text,
+        }
+        if markup:
+            message["reply_markup"] = markup
+        return message
+
+
+def _decoded(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _error(status: int, description: str, parameters: dict[str, Any] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return JSONResponse(body, status_code=status)
+
+
+def serve() -> tuple[FakeTelegram, uvicorn.Server, threading.Thread]:
+    """Start the fake on a free loopback port in a thread; stop with `server.should_exit`."""
+    fake = FakeTelegram()
+    app = Starlette(routes=[Route("/bot{token}/{method}", fake.handle, methods=["GET", "POST"])])
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    fake.url = f"http://127.0.0.1:{port}"
+    return fake, server, thread
