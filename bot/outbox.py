@@ -7,6 +7,7 @@ it back after `STALE_AFTER`, which trades a rare second send for never losing a 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 STALE_AFTER = timedelta(minutes=5)
 SWEEP_BATCH = 500
+ORDER_WAIT = timedelta(seconds=10)
+ORDER_POLL_SECONDS = 0.05
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
@@ -37,7 +40,9 @@ def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
 
 
 async def send_outbound(item_id: int, services: Services) -> OutboxStatus | None:
-    """Send one outbox row; None when another worker has it or it is already done."""
+    """Send one outbox row; None when another worker has it, it is done, or it must wait."""
+    if not await _turn_came(item_id, services):
+        return None
     now = services.clock.now()
     async with services.uow() as uow:
         if not await uow.outbox.claim(item_id, now=now):
@@ -89,6 +94,27 @@ async def send_outbound(item_id: int, services: Services) -> OutboxStatus | None
     OUTBOUND.labels(identity.channel.value, "sent").inc()
     log.info("sent outbox item %s on %s", item_id, identity.channel.value)
     return OutboxStatus.SENT
+
+
+async def _turn_came(item_id: int, services: Services) -> bool:
+    """Replies to one conversation leave in the order they were decided.
+
+    Workers take rows concurrently, so a row waits (briefly) while an earlier row of its
+    conversation is being sent or is due; past `ORDER_WAIT` the sweeper offers it again.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ORDER_WAIT.total_seconds()
+    while True:
+        async with services.uow() as uow:
+            waiting = await uow.outbox.earlier_unsent(item_id, now=services.clock.now())
+        if not waiting:
+            return True
+        if loop.time() >= deadline:
+            log.info(
+                "outbox item %s still waits on an earlier reply; the sweeper will retry", item_id
+            )
+            return False
+        await asyncio.sleep(ORDER_POLL_SECONDS)
 
 
 async def _failed(

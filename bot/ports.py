@@ -350,6 +350,10 @@ class OutboxRepository(Protocol):
         """Put items claimed before `stale_before` (their sender died) back to pending."""
         ...
 
+    async def earlier_unsent(self, item_id: int, *, now: datetime) -> bool:
+        """Whether an earlier item of the same conversation is being sent or is due to be."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction; repositories never commit, the caller commits once."""

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -708,3 +708,28 @@ class SqlOutbox(_Repository):
             .execution_options(synchronize_session=False)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def earlier_unsent(self, item_id: int, *, now: datetime) -> bool:
+        conversation = (
+            select(MessageRow.conversation_id)
+            .join(OutboxRow, OutboxRow.message_id == MessageRow.id)
+            .where(OutboxRow.id == item_id)
+            .scalar_subquery()
+        )
+        found = await self.session.scalar(
+            select(OutboxRow.id)
+            .join(MessageRow, MessageRow.id == OutboxRow.message_id)
+            .where(
+                MessageRow.conversation_id == conversation,
+                OutboxRow.id < item_id,
+                or_(
+                    OutboxRow.status == OutboxStatus.SENDING.value,
+                    and_(
+                        OutboxRow.status == OutboxStatus.PENDING.value,
+                        OutboxRow.next_attempt_at <= now,
+                    ),
+                ),
+            )
+            .limit(1)
+        )
+        return found is not None

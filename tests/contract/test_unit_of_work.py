@@ -216,3 +216,47 @@ async def test_a_finished_item_cannot_be_claimed_again(uow_factory) -> None:  # 
     async with uow_factory() as uow:
         assert not await uow.outbox.claim(item.id, now=NOW + timedelta(hours=1))
         assert item.id not in await uow.outbox.due(now=NOW + timedelta(hours=1), limit=100)
+
+
+async def test_an_item_waits_only_on_earlier_unsent_items_of_its_own_conversation(
+    uow_factory,
+) -> None:  # type: ignore[no-untyped-def]
+    async with uow_factory() as uow:
+        business, _, _, conversation = await _conversation(uow)
+        *_, other = await _conversation(uow, address="c-2")
+        items = []
+        for talk in (conversation, conversation, other):
+            message = await uow.messages.add(
+                business.id,
+                conversation=talk,
+                direction=Direction.OUT,
+                channel=ChannelName.SANDBOX,
+                text="hi",
+                status=DeliveryStatus.QUEUED,
+                created_at=NOW,
+            )
+            items.append(
+                await uow.outbox.add(
+                    business.id,
+                    message_id=message.id,
+                    kind=OutboxKind.REPLY,
+                    idempotency_key=f"order-{uuid.uuid4().hex}",
+                    due_at=NOW,
+                )
+            )
+        await uow.commit()
+    first, second, elsewhere = items
+
+    async with uow_factory() as uow:
+        assert await uow.outbox.earlier_unsent(second.id, now=NOW)
+        assert not await uow.outbox.earlier_unsent(first.id, now=NOW)
+        assert not await uow.outbox.earlier_unsent(elsewhere.id, now=NOW)
+        await uow.outbox.retry(first.id, error="503", next_attempt_at=NOW + timedelta(minutes=1))
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert not await uow.outbox.earlier_unsent(second.id, now=NOW)
+        assert await uow.outbox.earlier_unsent(second.id, now=NOW + timedelta(minutes=1))
+        await uow.outbox.finish(first.id, OutboxStatus.SENT)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert not await uow.outbox.earlier_unsent(second.id, now=NOW + timedelta(minutes=1))

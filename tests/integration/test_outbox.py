@@ -196,3 +196,21 @@ def test_backoff_doubles_from_five_seconds_caps_at_an_hour_and_honours_retry_aft
     assert [backoff(n).total_seconds() for n in (1, 2, 3)] == [5, 10, 20]
     assert backoff(30).total_seconds() == 3600
     assert backoff(1, retry_after=42).total_seconds() == 42
+
+
+async def test_replies_to_one_conversation_leave_in_the_order_they_were_decided(
+    started: Runtime, business: tuple[Business, str]
+) -> None:
+    channel = ScriptedChannel()
+    services, queue = _services(started, channel, SettableClock())
+    await _message(services, business[0], "hello", 1)
+    await _message(services, business[0], "and one more thing", 2)
+    earlier, later = queue.queued
+
+    later_first = asyncio.create_task(send_outbound(later, services))
+    await asyncio.sleep(0.02)
+    results = await asyncio.gather(send_outbound(earlier, services), later_first)
+
+    assert results == [OutboxStatus.SENT, OutboxStatus.SENT]
+    welcome, noted = (o.reply.text for o in channel.sent)
+    assert welcome.startswith("Hi") and noted == "Thanks, noted 🙏"
