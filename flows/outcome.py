@@ -18,7 +18,44 @@ class FeedbackReceived:
     text: str
 
 
-Effect = FeedbackReceived
+@dataclass(frozen=True, slots=True)
+class SurveyAnswered:
+    """One accepted answer: `value` is a number, a choice id, 'yes'/'no' or the text itself.
+
+    `score_kind` names the measure a score belongs to ('nps', 'csat', 'checkin'); None for
+    follow-ups and custom questions.
+    """
+
+    flow: str
+    question: str
+    value: str | int
+    score_kind: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestHandoff:
+    """Hand the conversation to a person; `reason` says what asked for it."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FlowFinished:
+    """A run ended; `completed` is False when it stopped after answers it could not read."""
+
+    flow: str
+    completed: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class FlowExpired:
+    """A run ended because `question` went unanswered after its reminder."""
+
+    flow: str
+    question: str
+
+
+Effect = FeedbackReceived | SurveyAnswered | RequestHandoff | FlowFinished | FlowExpired
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,191 @@
+"""Contact rules for every automated touch: quiet hours, Shabbat and holidays, a frequency cap, no nagging.
+
+All pure: the moment, the customer's timezone and the facts about them are passed in.
+`next_allowed` moves a planned touch out of quiet time; `may_contact` applies the frequency
+cap; `may_reach_out` applies every rule that can skip a touch and says which one did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+Window = tuple[time, time] | None
+"""Allowed local hours of one day, from the first (included) to the second (excluded)."""
+
+WORKDAY = (time(9, 0), time(20, 0))
+ISRAELI_WEEK: tuple[Window, ...] = (
+    WORKDAY,  # Monday
+    WORKDAY,
+    WORKDAY,
+    WORKDAY,  # Thursday
+    (time(9, 0), time(13, 0)),  # Friday: Shabbat begins in the afternoon
+    None,  # Saturday
+    WORKDAY,  # Sunday
+)
+# Long enough to get past the Tishrei holidays with a closed week around them.
+_SEARCH_DAYS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRules:
+    """One business's rules; the defaults are an Israeli week.
+
+    `week` is Monday to Sunday (None: no touches that day). Holidays are the public ones of
+    `holiday_country` (a holiday starts at sunset on its eve, so the day before closes at
+    `holiday_eve_closes`, None to leave it as the week says). `closed_dates` adds the
+    business's own days. At most `max_touches` automated touches per `cap_window`; none while
+    a run is active or a handoff is open, nor within `rest_after_answer` of the last answered
+    survey or `rest_after_complaint` of the last complaint.
+    """
+
+    week: tuple[Window, ...] = ISRAELI_WEEK
+    holidays: bool = True
+    holiday_country: str = "IL"
+    holiday_categories: tuple[str, ...] = ("public",)
+    holiday_eve_closes: time | None = time(13, 0)
+    closed_dates: frozenset[date] = frozenset()
+    max_touches: int = 1
+    cap_window: timedelta = timedelta(days=7)
+    rest_after_answer: timedelta = timedelta(days=14)
+    rest_after_complaint: timedelta = timedelta(days=14)
+
+    def __post_init__(self) -> None:
+        if len(self.week) != 7:
+            raise ValueError("week: must have 7 days, Monday first")
+        for window in self.week:
+            if window is not None and not window[0] < window[1]:
+                raise ValueError(f"week: {window[0]}–{window[1]} opens after it closes")
+        if self.max_touches < 0 or self.cap_window <= timedelta(0):
+            raise ValueError("max_touches must be ≥ 0 and cap_window positive")
+
+
+@lru_cache(maxsize=256)
+def _holidays(country: str, categories: tuple[str, ...], year: int) -> frozenset[date]:
+    calendar = holidays.country_holidays(country, years=year, categories=categories)
+    return frozenset(calendar.keys())
+
+
+def is_holiday(day: date, rules: ContactRules) -> bool:
+    """A public holiday of the rules' country, or one of the business's closed dates."""
+    if day in rules.closed_dates:
+        return True
+    return rules.holidays and day in _holidays(
+        rules.holiday_country, rules.holiday_categories, day.year
+    )
+
+
+def window(day: date, rules: ContactRules) -> Window:
+    """The hours touches are allowed on `day` (local), or None for none at all."""
+    if is_holiday(day, rules):
+        return None
+    hours = rules.week[day.weekday()]
+    closes = rules.holiday_eve_closes
+    if hours is None or closes is None or not is_holiday(day + timedelta(days=1), rules):
+        return hours
+    return (hours[0], min(hours[1], closes)) if hours[0] < closes else None
+
+
+def _at(day: date, moment: time, zone: ZoneInfo) -> datetime:
+    # A wall time in the spring-forward gap is read on the old clock: 02:30 becomes 03:30.
+    return datetime.combine(day, moment, tzinfo=zone).astimezone(UTC)
+
+
+def next_allowed(moment: datetime, rules: ContactRules, *, timezone: str) -> datetime:
+    """`moment` if touches are allowed then, else the start of the next allowed slot.
+
+    The answer is in the customer's timezone. ValueError when nothing is allowed for weeks.
+    """
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("moment must be timezone-aware")
+    zone = ZoneInfo(timezone)
+    instant = moment.astimezone(UTC)
+    day = instant.astimezone(zone).date()
+    for _ in range(_SEARCH_DAYS):
+        hours = window(day, rules)
+        if hours is not None:
+            opens, closes = _at(day, hours[0], zone), _at(day, hours[1], zone)
+            if instant < closes:
+                return max(instant, opens).astimezone(zone)
+        day += timedelta(days=1)
+    raise ValueError(f"no allowed time to contact within {_SEARCH_DAYS} days of {moment}")
+
+
+class Skip(StrEnum):
+    """Why a touch is not made."""
+
+    OPTED_OUT = "opted_out"
+    UNREACHABLE = "unreachable"
+    HANDOFF_OPEN = "handoff_open"
+    RUN_ACTIVE = "run_active"
+    RECENT_COMPLAINT = "recent_complaint"
+    RECENTLY_ANSWERED = "recently_answered"
+    FREQUENCY_CAP = "frequency_cap"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Go (`reason` None, truthy) or skip for `reason`; `retry_at` when skipping ends by itself."""
+
+    reason: Skip | None = None
+    retry_at: datetime | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.reason is None
+
+    def __bool__(self) -> bool:
+        return self.reason is None
+
+
+GO = Verdict()
+
+
+def may_contact(
+    now: datetime, recent_touches: Iterable[datetime], *, rules: ContactRules
+) -> Verdict:
+    """The frequency cap: fewer than `max_touches` automated touches in the `cap_window` before now."""
+    since = now - rules.cap_window
+    inside = sorted(t for t in recent_touches if since < t <= now)
+    if len(inside) < rules.max_touches:
+        return GO
+    if rules.max_touches == 0:
+        return Verdict(Skip.FREQUENCY_CAP)
+    oldest_that_counts = inside[len(inside) - rules.max_touches]
+    return Verdict(Skip.FREQUENCY_CAP, oldest_that_counts + rules.cap_window)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerFacts:
+    """What is known about one customer when a touch is due."""
+
+    recent_touches: tuple[datetime, ...] = ()
+    run_active: bool = False
+    last_answered: datetime | None = None
+    handoff_open: bool = False
+    last_complaint: datetime | None = None
+    opted_out: bool = False
+    reachable: bool = True
+
+
+def may_reach_out(now: datetime, facts: CustomerFacts, *, rules: ContactRules) -> Verdict:
+    """Every rule that can skip an automated touch, the most lasting reason first."""
+    if facts.opted_out:
+        return Verdict(Skip.OPTED_OUT)
+    if not facts.reachable:
+        return Verdict(Skip.UNREACHABLE)
+    if facts.handoff_open:
+        return Verdict(Skip.HANDOFF_OPEN)
+    if facts.run_active:
+        return Verdict(Skip.RUN_ACTIVE)
+    if facts.last_complaint and now < facts.last_complaint + rules.rest_after_complaint:
+        return Verdict(Skip.RECENT_COMPLAINT, facts.last_complaint + rules.rest_after_complaint)
+    if facts.last_answered and now < facts.last_answered + rules.rest_after_answer:
+        return Verdict(Skip.RECENTLY_ANSWERED, facts.last_answered + rules.rest_after_answer)
+    return may_contact(now, facts.recent_touches, rules=rules)
