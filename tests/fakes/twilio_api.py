@@ -1,0 +1,178 @@
+"""A small fake Twilio REST API on loopback: the Messages resource, recorded, answering as scripted.
+
+The SDK talks to it over real HTTP through `integrations.whatsapp.RootedHttpClient`
+(`KESHER_TWILIO_API_URL`), so the code under test runs exactly as against api.twilio.com.
+Errors use Twilio's legacy JSON shape (`code`, `message`, `more_info`, `status`), which the SDK
+turns into `TwilioRestException`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import secrets
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from urllib.parse import parse_qsl
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+ACCOUNT_SID = "AC" + "0" * 31 + "1"
+AUTH_TOKEN = "fake_twilio_auth_token_0123456789"
+SENDER = "whatsapp:+14155238886"
+
+
+@dataclass(frozen=True)
+class Call:
+    account_sid: str
+    username: str | None
+    password: str | None
+    pairs: tuple[tuple[str, str], ...]
+
+    @property
+    def params(self) -> dict[str, str]:
+        return dict(self.pairs)
+
+
+@dataclass
+class Script:
+    """What the next call gets instead of a created message (or before it, for a delay)."""
+
+    status: int | None = None
+    code: int | None = None
+    message: str = ""
+    retry_after: int | None = None
+    delay: float = 0.0
+
+
+@dataclass
+class FakeTwilio:
+    url: str = ""
+    accounts: dict[str, str] = field(default_factory=lambda: {ACCOUNT_SID: AUTH_TOKEN})
+    calls: list[Call] = field(default_factory=list)
+    scripts: list[Script] = field(default_factory=list)
+    status: str = "queued"
+
+    def reset(self) -> None:
+        self.accounts = {ACCOUNT_SID: AUTH_TOKEN}
+        self.calls.clear()
+        self.scripts.clear()
+        self.status = "queued"
+
+    def fail_next(
+        self, status: int, code: int, message: str, *, retry_after: int | None = None
+    ) -> None:
+        self.scripts.append(Script(status, code, message, retry_after))
+
+    def delay_next(self, seconds: float) -> None:
+        self.scripts.append(Script(delay=seconds))
+
+    async def create_message(self, request: Request) -> JSONResponse:
+        sid = request.path_params["sid"]
+        username, password = _basic(request.headers.get("authorization", ""))
+        pairs = tuple(parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True))
+        self.calls.append(Call(sid, username, password, pairs))
+        if username not in self.accounts or self.accounts[username] != password:
+            return _error(401, 20003, "Authenticate")
+        if username != sid:
+            return _error(404, 20404, f"The requested resource /Accounts/{sid} was not found")
+        script = self.scripts.pop(0) if self.scripts else Script()
+        if script.delay:
+            await asyncio.sleep(script.delay)
+        if script.status is not None:
+            headers = {"Retry-After": str(script.retry_after)} if script.retry_after else None
+            return _error(script.status, script.code, script.message, headers=headers)
+        params = dict(pairs)
+        if not params.get("To"):
+            return _error(400, 21604, "A 'To' phone number is required.")
+        if not params.get("From") and not params.get("MessagingServiceSid"):
+            return _error(400, 21603, "A 'From' phone number is required.")
+        if not params.get("Body") and not params.get("ContentSid"):
+            return _error(400, 21602, "Message body is required.")
+        return JSONResponse(self._message(sid, params), status_code=201)
+
+    def _message(self, account: str, params: dict[str, str]) -> dict[str, object]:
+        sid = "SM" + secrets.token_hex(16)
+        now = formatdate(usegmt=True)
+        service = params.get("MessagingServiceSid")
+        return {
+            "account_sid": account,
+            "api_version": "2010-04-01",
+            "body": params.get("Body", ""),
+            "date_created": now,
+            "date_sent": None,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": params.get("From"),
+            "messaging_service_sid": service,
+            "num_media": "0",
+            "num_segments": "1",
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": "accepted" if service and not params.get("From") else self.status,
+            "subresource_uris": {
+                "media": f"/2010-04-01/Accounts/{account}/Messages/{sid}/Media.json"
+            },
+            "to": params.get("To"),
+            "uri": f"/2010-04-01/Accounts/{account}/Messages/{sid}.json",
+        }
+
+
+def _basic(header: str) -> tuple[str | None, str | None]:
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None, None
+    username, _, password = base64.b64decode(encoded).decode("utf-8").partition(":")
+    return username, password
+
+
+def _error(
+    status: int, code: int | None, message: str, *, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body = {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def serve() -> tuple[FakeTwilio, uvicorn.Server, threading.Thread]:
+    """Start the fake on a free loopback port in a thread; stop with `server.should_exit`."""
+    fake = FakeTwilio()
+    app = Starlette(
+        routes=[
+            Route("/2010-04-01/Accounts/{sid}/Messages.json", fake.create_message, methods=["POST"])
+        ]
+    )
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    fake.url = f"http://127.0.0.1:{port}"
+    return fake, server, thread
