@@ -22,6 +22,7 @@ from bot.tasks import TaskiqQueue, register_tasks
 from integrations.llm import LangchainSecondOpinion, chat_model
 from integrations.sandbox import SandboxChannel
 from integrations.telegram import TelegramChannel
+from integrations.whatsapp import WhatsAppChannel
 from storage.database import create_engine, create_sessionmaker
 from storage.memory import MemoryIdempotency, MemoryLock, MemoryRateLimiter
 from storage.redis import RedisIdempotency, RedisLock, RedisRateLimiter
@@ -44,6 +45,7 @@ class Runtime:
     broker: AsyncBroker
     redis: Redis | None
     telegram: TelegramChannel
+    whatsapp: WhatsAppChannel
 
     async def start(self, *, worker: bool = False) -> None:
         if self.settings.is_sqlite:
@@ -54,6 +56,7 @@ class Runtime:
     async def stop(self) -> None:
         await self.broker.shutdown()
         await self.telegram.aclose()
+        await self.whatsapp.aclose()
         if self.redis is not None:
             await self.redis.aclose()
         await self.engine.dispose()
@@ -98,6 +101,7 @@ def build(settings: Settings, *, second_opinion: SecondOpinion | None = None) ->
             RedisRateLimiter(redis),
         )
     telegram = TelegramChannel(str(settings.telegram_api_url), limiter=limiter)
+    whatsapp = WhatsAppChannel(str(settings.twilio_api_url), public_base=settings.public_base())
     services = Services(
         uow=lambda: SqlUnitOfWork(sessions, gate=gate),
         idempotency=idempotency,
@@ -105,10 +109,14 @@ def build(settings: Settings, *, second_opinion: SecondOpinion | None = None) ->
         limiter=limiter,
         queue=TaskiqQueue(broker),
         clock=clock,
-        channels={ChannelName.SANDBOX: SandboxChannel(), ChannelName.TELEGRAM: telegram},
+        channels={
+            ChannelName.SANDBOX: SandboxChannel(),
+            ChannelName.TELEGRAM: telegram,
+            ChannelName.WHATSAPP: whatsapp,
+        },
         detector=default_detector(),
         second_opinion=second_opinion or _second_opinion(settings),
-        setups={ChannelName.TELEGRAM: telegram},
+        setups={ChannelName.TELEGRAM: telegram, ChannelName.WHATSAPP: whatsapp},
         buttons={ChannelName.TELEGRAM: telegram},
     )
     register_tasks(broker, services)
@@ -119,6 +127,7 @@ def build(settings: Settings, *, second_opinion: SecondOpinion | None = None) ->
         broker=broker,
         redis=redis,
         telegram=telegram,
+        whatsapp=whatsapp,
     )
 
 

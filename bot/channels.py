@@ -19,6 +19,7 @@ from bot.ports import ChannelSetup
 from bot.services import Services
 
 TELEGRAM = ChannelName.TELEGRAM
+WHATSAPP = ChannelName.WHATSAPP
 _TELEGRAM_TOKEN = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$")
 
 
@@ -106,8 +107,35 @@ async def telegram_link(services: Services, business: Business, customer_id: uui
     return f"https://t.me/{username}?start=c_{token}"
 
 
-def _setup(services: Services) -> ChannelSetup:
-    setup = services.setups.get(TELEGRAM)
+async def connect_whatsapp(
+    services: Services,
+    business: Business,
+    *,
+    account_sid: str,
+    auth_token: str,
+    sender: str,
+    public_base: str,
+) -> ChannelAccount:
+    """Check and keep the Twilio credentials and sender; settings hold the URLs to paste."""
+    webhook_url = f"{public_base.rstrip('/')}/webhooks/whatsapp/{business.slug}"
+    given = {"account_sid": account_sid, "auth_token": auth_token, "sender": sender}
+    settings = await _setup(services, WHATSAPP).connect(given, webhook_url=webhook_url)
+    async with services.uow() as uow:
+        account = await uow.accounts.save(
+            business.id,
+            WHATSAPP,
+            status=AccountStatus.CONNECTED,
+            credentials={"account_sid": account_sid.strip(), "auth_token": auth_token.strip()},
+            settings=settings,
+            last_error=None,
+            at=services.clock.now(),
+        )
+        await uow.commit()
+    return account
+
+
+def _setup(services: Services, channel: ChannelName = TELEGRAM) -> ChannelSetup:
+    setup = services.setups.get(channel)
     if setup is None:
-        raise ProviderError("this Kesher has no Telegram client configured")
+        raise ProviderError(f"this Kesher has no {channel.value} client configured")
     return setup

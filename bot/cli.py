@@ -19,7 +19,7 @@ from taskiq.api import run_receiver_task, run_scheduler_task
 
 from bot.bootstrap import Runtime, build, ensure_demo
 from bot.businesses import create_business, issue_key
-from bot.channels import business_named, connect_telegram, disconnect_telegram
+from bot.channels import business_named, connect_telegram, connect_whatsapp, disconnect_telegram
 from bot.customers import csv_rows, decode_csv, import_customers
 from bot.detection import LANGUAGES, detect_lines
 from bot.detector import default_detector
@@ -35,8 +35,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 business_app = typer.Typer(help="Businesses (tenants).", no_args_is_help=True)
 customers_app = typer.Typer(help="Customers of a business.", no_args_is_help=True)
 telegram_app = typer.Typer(help="A business's Telegram bot.", no_args_is_help=True)
+whatsapp_app = typer.Typer(
+    help="A business's WhatsApp sender, through Twilio.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(telegram_app, name="telegram")
+app.add_typer(whatsapp_app, name="whatsapp")
 app.add_typer(business_app, name="business")
 app.add_typer(customers_app, name="customers")
 console = Console()
@@ -320,3 +324,30 @@ def detect(
     for line in detect_lines(sys.stdin, detector=detector, language=lang):
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
+
+
+@whatsapp_app.command("connect")
+def whatsapp_connect(
+    business: Annotated[str, typer.Option(help="the business's slug")],
+    account_sid: Annotated[str, typer.Option(help="the Twilio Account SID (AC...)")],
+    auth_token: Annotated[str, typer.Option(help="the Twilio Auth Token")],
+    sender: Annotated[str, typer.Option(help="the WhatsApp sender, whatsapp:+972...")],
+) -> None:
+    """Store the Twilio credentials and sender; print the two webhook URLs to paste into Twilio."""
+
+    async def work(runtime: Runtime) -> None:
+        found = await business_named(runtime.services, business)
+        account = await connect_whatsapp(
+            runtime.services,
+            found,
+            account_sid=account_sid,
+            auth_token=auth_token,
+            sender=sender,
+            public_base=runtime.settings.public_base(),
+        )
+        console.print(f"connected {account.settings.get('sender')} to [bold]{found.slug}[/bold]")
+        console.print("paste into Twilio (method POST):")
+        console.print(f"  A message comes in:   {account.settings.get('webhook_url')}")
+        console.print(f"  Status callback URL:  {account.settings.get('status_url')}")
+
+    _run(work)

@@ -224,6 +224,18 @@ class SentReceipt:
 
 
 @dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """A provider's word on a message it was given: delivered, read, failed with a code..."""
+
+    channel: ChannelName
+    channel_message_id: str
+    status: DeliveryStatus | None
+    received_at: datetime
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Opinion:
     """A language model's second opinion on one message."""
 

@@ -261,6 +261,12 @@ class MessageRepository(Protocol):
 
     async def replies_to(self, message_id: int) -> Sequence[Message]: ...
 
+    async def find_sent(
+        self, business_id: int, channel: ChannelName, channel_message_id: str
+    ) -> Message | None:
+        """The outbound message a provider knows by `channel_message_id`."""
+        ...
+
     async def from_customer(
         self, conversation_id: uuid.UUID, *, since: datetime, before_id: int, limit: int
     ) -> Sequence[Message]:

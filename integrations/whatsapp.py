@@ -606,6 +606,29 @@ class WhatsAppChannel:
             status_callback=f"{self.public_base}/webhooks/whatsapp/{outbound.business}/status",
         )
 
+    async def connect(
+        self, credentials: Mapping[str, str], *, webhook_url: str
+    ) -> Mapping[str, Any]:
+        """Check the values; Twilio's webhook URLs are pasted in its console by the owner."""
+        if not credentials.get("auth_token", "").strip():
+            raise InvalidInput("the Twilio auth token is empty", code="invalid_account")
+        account = TwilioAccount(
+            account_sid=credentials.get("account_sid", "").strip(),
+            auth_token=credentials["auth_token"].strip(),
+            sender=credentials.get("sender", "").strip() or None,
+            messaging_service_sid=credentials.get("messaging_service_sid", "").strip() or None,
+        )
+        return {
+            "sender": account.sender,
+            "messaging_service_sid": account.messaging_service_sid,
+            "templates": {},
+            "webhook_url": webhook_url,
+            "status_url": f"{webhook_url}/status",
+        }
+
+    async def disconnect(self, credentials: Mapping[str, str]) -> None:
+        """Nothing to undo at Twilio; the stored credentials are dropped by the caller."""
+
     async def aclose(self) -> None:
         await self.sender.aclose()
 

@@ -484,6 +484,19 @@ class SqlMessages(_Repository):
         )
         return _message(row) if row else None
 
+    async def find_sent(
+        self, business_id: int, channel: ChannelName, channel_message_id: str
+    ) -> Message | None:
+        row = await self.session.scalar(
+            select(MessageRow).where(
+                MessageRow.business_id == business_id,
+                MessageRow.channel == channel.value,
+                MessageRow.direction == Direction.OUT.value,
+                MessageRow.channel_message_id == channel_message_id,
+            )
+        )
+        return _message(row) if row else None
+
     async def record_edit(self, message_id: int, *, text: str, at: datetime) -> None:
         await self.session.execute(
             update(MessageRow)

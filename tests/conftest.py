@@ -117,3 +117,20 @@ def fake_telegram(_telegram_server: Any) -> Any:
     """The fake Telegram Bot API (tests/fakes/telegram_api.py), emptied for each test."""
     _telegram_server.reset()
     return _telegram_server
+
+
+@pytest.fixture(scope="session")
+def _twilio_server() -> Iterator[Any]:
+    from tests.fakes.twilio_api import serve
+
+    fake, server, thread = serve()
+    yield fake
+    server.should_exit = True
+    thread.join(5)
+
+
+@pytest.fixture
+def fake_twilio(_twilio_server: Any) -> Any:
+    """The fake Twilio Messages API (tests/fakes/twilio_api.py), emptied for each test."""
+    _twilio_server.reset()
+    return _twilio_server

@@ -190,3 +190,43 @@ def test_detect_scores_json_lines_offline_one_line_out_per_line_in(kesher: Keshe
     assert all(0 <= o["score"] <= 1 and isinstance(o["reasons"], list) for o in out[:3])
     assert "not JSON" in out[3]["error"]
     assert kesher.run("detect", "--lang", "fr", stdin="").returncode == 2
+
+
+def test_whatsapp_connect_checks_the_values_and_prints_the_two_urls_to_paste(
+    kesher: Kesher,
+) -> None:
+    kesher.env["KESHER_PUBLIC_URL"] = "https://kesher.example.com"
+    assert kesher.run("business", "create", "--slug", "clinic", "--name", "Clinic").returncode == 0
+    sid, sender = "AC" + "0" * 31 + "1", "whatsapp:+972501234567"
+
+    connected = kesher.run(
+        "whatsapp",
+        "connect",
+        "--business",
+        "clinic",
+        "--account-sid",
+        sid,
+        "--auth-token",
+        "secret-token-123",
+        "--sender",
+        sender,
+    )
+    refused = kesher.run(
+        "whatsapp",
+        "connect",
+        "--business",
+        "clinic",
+        "--account-sid",
+        "XX1",
+        "--auth-token",
+        "t",
+        "--sender",
+        sender,
+    )
+
+    assert connected.returncode == 0, connected.stderr
+    assert "https://kesher.example.com/webhooks/whatsapp/clinic\n" in connected.stdout
+    assert "https://kesher.example.com/webhooks/whatsapp/clinic/status" in connected.stdout
+    assert "secret-token-123" not in connected.stdout + connected.stderr
+    assert refused.returncode == 1 and "starts with 'AC'" in refused.stderr
+    assert "Traceback" not in refused.stderr

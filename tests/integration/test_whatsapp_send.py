@@ -8,31 +8,22 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from bot.domain import ChannelName, Choice, DeliveryStatus, Outbound, Reply, SendFailed
 from integrations.whatsapp import MAX_TEXT, RootedHttpClient, TwilioAccount, WhatsAppSender
-from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER, FakeTwilio, serve
+from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER, FakeTwilio
 
 CUSTOMER = "whatsapp:+972501234567"
 CALLBACK = "https://kesher.example/webhooks/whatsapp/shop/status"
 ACCOUNT = TwilioAccount(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, sender=SENDER)
 
 
-@pytest.fixture(scope="module")
-def twilio_server() -> Iterator[FakeTwilio]:
-    fake, server, thread = serve()
-    yield fake
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
 @pytest.fixture
-def fake(twilio_server: FakeTwilio) -> FakeTwilio:
-    twilio_server.reset()
-    return twilio_server
+def fake(fake_twilio: FakeTwilio) -> FakeTwilio:
+    return fake_twilio
 
 
 @pytest.fixture

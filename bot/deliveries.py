@@ -1,0 +1,54 @@
+"""Delivery reports from providers: a message's status only ever moves forward.
+
+Status callbacks come late, twice and out of order; `queued < sent < delivered < read`, and
+`failed` is final, so a `sent` arriving after `read` changes nothing.
+"""
+
+from __future__ import annotations
+
+from bot.domain import Business, DeliveryReport, DeliveryStatus
+from bot.services import Services
+
+RANK = {
+    DeliveryStatus.QUEUED: 0,
+    DeliveryStatus.SENT: 1,
+    DeliveryStatus.DELIVERED: 2,
+    DeliveryStatus.READ: 3,
+}
+FINAL = (DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)
+
+
+def moves_forward(current: DeliveryStatus, new: DeliveryStatus) -> bool:
+    if current in FINAL:
+        return False
+    if new is DeliveryStatus.FAILED:
+        return current not in (DeliveryStatus.DELIVERED, DeliveryStatus.READ)
+    return RANK.get(new, -1) > RANK.get(current, -1)
+
+
+async def record_report(business: Business, report: DeliveryReport, services: Services) -> bool:
+    """Apply one report; True when the message's status changed."""
+    if report.status is None:
+        return False
+    async with services.uow() as uow:
+        message = await uow.messages.find_sent(
+            business.id, report.channel, report.channel_message_id
+        )
+        if message is None or not moves_forward(message.status, report.status):
+            return False
+        await uow.messages.set_status(message.id, report.status, at=report.received_at)
+        if report.status is DeliveryStatus.FAILED:
+            await uow.events.add(
+                business.id,
+                message.customer_id,
+                kind="delivery_failed",
+                occurred_at=report.received_at,
+                data={
+                    "channel": report.channel.value,
+                    "message_id": message.id,
+                    "error_code": report.error_code,
+                    "error": report.error_message,
+                },
+            )
+        await uow.commit()
+    return True
