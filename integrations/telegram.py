@@ -56,6 +56,7 @@ from bot.domain import (
 )
 from bot.domain import Forbidden as Refused
 from bot.ports import RateLimiter
+from integrations.chunks import split_text
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ class TelegramChannel:
     async def send(self, outbound: Outbound) -> SentReceipt:
         token = _token(outbound.account)
         bot = await self._bot(token)
-        parts = split_text(outbound.reply.text)
+        parts = split_text(outbound.reply.text, limit=MAX_TEXT)
         markup = keyboard(outbound.reply.choices)
         chat = _chat_id(outbound.address)
         sent: Message | None = None
@@ -444,36 +445,3 @@ def keyboard(choices: Sequence[Choice]) -> InlineKeyboardMarkup | None:
     per_row = -(-len(choices) // rows)
     buttons = [InlineKeyboardButton(c.label, callback_data=c.id) for c in choices]
     return InlineKeyboardMarkup([buttons[i : i + per_row] for i in range(0, len(buttons), per_row)])
-
-
-def _units(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Text cut into messages of at most `limit` UTF-16 units, at paragraphs, lines or words."""
-    if not text.strip():
-        raise SendFailed("an empty message cannot be sent", retryable=False)
-    parts: list[str] = []
-    rest = text.strip()
-    while _units(rest) > limit:
-        end = _fitting(rest, limit)
-        window = rest[:end]
-        cut = next(
-            (found for mark in ("\n\n", "\n", " ") if (found := window.rfind(mark)) > end // 2),
-            end,
-        )
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    parts.append(rest)
-    return [p for p in parts if p]
-
-
-def _fitting(text: str, limit: int) -> int:
-    """The longest prefix length (in characters) that fits in `limit` UTF-16 units."""
-    units = 0
-    for index, char in enumerate(text):
-        units += 2 if ord(char) > 0xFFFF else 1
-        if units > limit:
-            return index
-    return len(text)

@@ -40,6 +40,7 @@ from bot.domain import (
     SentReceipt,
     WebhookRequest,
 )
+from integrations.chunks import split_text
 
 DEFAULT_API_URL = "https://api.twilio.com"
 SIGNATURE_HEADER = "x-twilio-signature"
@@ -516,38 +517,6 @@ def render(reply: Reply, *, limit: int = MAX_TEXT) -> list[str]:
         listed = "\n".join(f"{n}. {c.label}" for n, c in enumerate(reply.choices, start=1))
         text = f"{text}\n\n{listed}" if text else listed
     return split_text(text, limit=limit)
-
-
-def split_text(text: str, *, limit: int = MAX_TEXT) -> list[str]:
-    """Text cut into messages of at most `limit` UTF-16 units, at paragraphs, lines or words."""
-    if not text.strip():
-        raise SendFailed("an empty message cannot be sent", retryable=False)
-    parts: list[str] = []
-    rest = text.strip()
-    while _units(rest) > limit:
-        end = _fitting(rest, limit)
-        window = rest[:end]
-        cut = next(
-            (found for mark in ("\n\n", "\n", " ") if (found := window.rfind(mark)) > end // 2),
-            end,
-        )
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    parts.append(rest)
-    return [p for p in parts if p]
-
-
-def _units(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _fitting(text: str, limit: int) -> int:
-    units = 0
-    for index, char in enumerate(text):
-        units += 2 if ord(char) > 0xFFFF else 1
-        if units > limit:
-            return index
-    return len(text)
 
 
 def account_from(account: ChannelAccount | None) -> TwilioAccount:

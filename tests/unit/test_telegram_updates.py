@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain import Choice, InboundKind, SendFailed
-from integrations.telegram import keyboard, parse_update, split_text
+from integrations.chunks import split_text
+from integrations.telegram import MAX_TEXT, keyboard, parse_update
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "telegram"
 AT = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -106,6 +107,6 @@ def test_long_text_splits_into_parts_within_the_limit_losing_nothing_but_spaces(
 
 
 def test_an_emoji_counts_as_two_of_the_4096() -> None:
-    parts = split_text("😀" * 3000)
+    parts = split_text("😀" * 3000, limit=MAX_TEXT)
 
     assert [len(p) for p in parts] == [2048, 952]
