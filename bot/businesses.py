@@ -7,12 +7,21 @@ import re
 import secrets
 from datetime import datetime
 
-from bot.domain import Business, InvalidInput
-from bot.ports import UnitOfWork
+from bot.domain import Business, InvalidInput, NotFound
+from bot.ports import UnitOfWork, UnitOfWorkFactory
 
 DEMO_SLUG = "demo"
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 KEY_PREFIX = "ksh_"
+
+
+async def business_named(uow: UnitOfWorkFactory, slug: str) -> Business:
+    """The business with this slug; NotFound (404 on the web, exit 1 in the CLI) otherwise."""
+    async with uow() as work:
+        business = await work.businesses.get_by_slug(slug)
+    if business is None:
+        raise NotFound(f"no business '{slug}'", code="unknown_business")
+    return business
 
 
 def hash_key(api_key: str) -> str:

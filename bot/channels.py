@@ -23,14 +23,6 @@ WHATSAPP = ChannelName.WHATSAPP
 _TELEGRAM_TOKEN = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$")
 
 
-async def business_named(services: Services, slug: str) -> Business:
-    async with services.uow() as uow:
-        business = await uow.businesses.get_by_slug(slug)
-    if business is None:
-        raise NotFound(f"no business '{slug}'", code="unknown_business")
-    return business
-
-
 async def connect_telegram(
     services: Services, business: Business, *, token: str, public_base: str
 ) -> ChannelAccount:

@@ -18,8 +18,8 @@ from rich.progress import Progress
 from taskiq.api import run_receiver_task, run_scheduler_task
 
 from bot.bootstrap import Runtime, build, ensure_demo
-from bot.businesses import create_business, issue_key
-from bot.channels import business_named, connect_telegram, connect_whatsapp, disconnect_telegram
+from bot.businesses import business_named, create_business, issue_key
+from bot.channels import connect_telegram, connect_whatsapp, disconnect_telegram
 from bot.customers import csv_rows, decode_csv, import_customers
 from bot.detection import LANGUAGES, detect_lines
 from bot.detector import default_detector
@@ -214,10 +214,8 @@ def business_key(
 
     async def work(runtime: Runtime) -> None:
         services = runtime.services
+        business = await business_named(services.uow, slug)
         async with services.uow() as uow:
-            business = await uow.businesses.get_by_slug(slug)
-            if business is None:
-                raise KesherError(f"no business '{slug}'")
             api_key = await issue_key(uow, business, now=services.clock.now())
             await uow.commit()
         if as_json:
@@ -239,10 +237,7 @@ def customers_import(
     async def work(runtime: Runtime) -> None:
         services = runtime.services
         text = decode_csv(file.read_bytes())
-        async with services.uow() as uow:
-            found = await uow.businesses.get_by_slug(business)
-        if found is None:
-            raise KesherError(f"no business '{business}'")
+        found = await business_named(services.uow, business)
         total = max(text.count("\n") - 1, 0)
         with Progress(console=errors, transient=as_json) as bar:
             task = bar.add_task("importing", total=total)
@@ -275,7 +270,7 @@ def telegram_connect(
     """Store the bot token and a new webhook secret; point the bot's webhook at Kesher."""
 
     async def work(runtime: Runtime) -> None:
-        found = await business_named(runtime.services, business)
+        found = await business_named(runtime.services.uow, business)
         account = await connect_telegram(
             runtime.services, found, token=token, public_base=runtime.settings.public_base()
         )
@@ -294,7 +289,7 @@ def telegram_disconnect(
     """Remove the bot's webhook and forget its token."""
 
     async def work(runtime: Runtime) -> None:
-        found = await business_named(runtime.services, business)
+        found = await business_named(runtime.services.uow, business)
         account = await disconnect_telegram(runtime.services, found)
         console.print(f"disconnected Telegram from [bold]{found.slug}[/bold]")
         if account.last_error:
@@ -336,7 +331,7 @@ def whatsapp_connect(
     """Store the Twilio credentials and sender; print the two webhook URLs to paste into Twilio."""
 
     async def work(runtime: Runtime) -> None:
-        found = await business_named(runtime.services, business)
+        found = await business_named(runtime.services.uow, business)
         account = await connect_whatsapp(
             runtime.services,
             found,

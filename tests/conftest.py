@@ -97,19 +97,19 @@ async def redis_client(redis_url: str):  # type: ignore[no-untyped-def]
     await client.aclose()
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(scope="session")
-def _telegram_server() -> Iterator[Any]:
-    from tests.fakes.telegram_api import serve
-
+def _served(serve: Any) -> Iterator[Any]:
+    """A fake provider API on a loopback port for the whole session."""
     fake, server, thread = serve()
     yield fake
     server.should_exit = True
     thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def _telegram_server() -> Iterator[Any]:
+    from tests.fakes import telegram_api
+
+    yield from _served(telegram_api.serve)
 
 
 @pytest.fixture
@@ -121,12 +121,9 @@ def fake_telegram(_telegram_server: Any) -> Any:
 
 @pytest.fixture(scope="session")
 def _twilio_server() -> Iterator[Any]:
-    from tests.fakes.twilio_api import serve
+    from tests.fakes import twilio_api
 
-    fake, server, thread = serve()
-    yield fake
-    server.should_exit = True
-    thread.join(5)
+    yield from _served(twilio_api.serve)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 
 from bot.bootstrap import Runtime
-from bot.businesses import hash_key
+from bot.businesses import business_named, hash_key
 from bot.domain import Business
 from bot.web.errors import ApiError
 
@@ -20,11 +20,7 @@ def runtime_of(request: Request) -> Runtime:
 
 
 async def named_business(request: Request, business: BusinessSlug) -> Business:
-    async with runtime_of(request).services.uow() as uow:
-        found = await uow.businesses.get_by_slug(business)
-    if found is None:
-        raise ApiError(404, "unknown_business", f"no business '{business}'")
-    return found
+    return await business_named(runtime_of(request).services.uow, business)
 
 
 async def _key_holder(request: Request) -> Business | None:
