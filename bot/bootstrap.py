@@ -15,7 +15,7 @@ from taskiq_redis import RedisStreamBroker
 from bot.businesses import DEMO_SLUG, create_business
 from bot.detector import default_detector
 from bot.domain import ChannelName
-from bot.ports import ConversationLock, Idempotency, RateLimiter, SecondOpinion
+from bot.ports import Clock, ConversationLock, Idempotency, RateLimiter, SecondOpinion
 from bot.services import Services
 from bot.settings import Settings, SettingsError
 from bot.tasks import TaskiqQueue, register_tasks
@@ -77,11 +77,16 @@ class Runtime:
         return checks
 
 
-def build(settings: Settings, *, second_opinion: SecondOpinion | None = None) -> Runtime:
-    """Everything from settings; `second_opinion` replaces the configured model (tests, tools)."""
+def build(
+    settings: Settings,
+    *,
+    second_opinion: SecondOpinion | None = None,
+    clock: Clock | None = None,
+) -> Runtime:
+    """Everything from settings; `second_opinion` and `clock` replace the real ones (tests, tools)."""
     engine = create_engine(settings.database_url)
     sessions = create_sessionmaker(engine)
-    clock = SystemClock()
+    clock = clock or SystemClock()
     gate = asyncio.Lock() if settings.is_sqlite else None
     redis: Redis | None = None
     broker: AsyncBroker

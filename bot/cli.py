@@ -13,7 +13,9 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
+import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from taskiq.api import run_receiver_task, run_scheduler_task
 
@@ -24,6 +26,7 @@ from bot.customers import csv_rows, decode_csv, import_customers
 from bot.detection import LANGUAGES, detect_lines
 from bot.detector import default_detector
 from bot.domain import KesherError
+from bot.schedules import DefinitionError, apply_document
 from bot.settings import Settings, load_settings
 from bot.tasks import scheduler_for
 from bot.telemetry import configure_logging
@@ -34,6 +37,9 @@ app = typer.Typer(help="Kesher: keep in touch with your customers.", no_args_is_
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 business_app = typer.Typer(help="Businesses (tenants).", no_args_is_help=True)
 customers_app = typer.Typer(help="Customers of a business.", no_args_is_help=True)
+schedules_app = typer.Typer(
+    help="Check-in schedules, flows and contact rules.", no_args_is_help=True
+)
 telegram_app = typer.Typer(help="A business's Telegram bot.", no_args_is_help=True)
 whatsapp_app = typer.Typer(
     help="A business's WhatsApp sender, through Twilio.", no_args_is_help=True
@@ -43,6 +49,7 @@ app.add_typer(telegram_app, name="telegram")
 app.add_typer(whatsapp_app, name="whatsapp")
 app.add_typer(business_app, name="business")
 app.add_typer(customers_app, name="customers")
+app.add_typer(schedules_app, name="schedules")
 console = Console()
 errors = Console(stderr=True)
 
@@ -74,8 +81,12 @@ def _run(work: Callable[[Runtime], Awaitable[None]], *, worker: bool = False) ->
 
     try:
         asyncio.run(go())
+    except DefinitionError as error:
+        for problem in error.problems:
+            errors.print(f"[red]{escape(problem)}[/red]", soft_wrap=True)
+        raise typer.Exit(1) from None
     except KesherError as error:
-        errors.print(f"[red]{error.message}[/red]")
+        errors.print(f"[red]{escape(error.message)}[/red]")
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         pass
@@ -258,6 +269,29 @@ def customers_import(
             console.print(f"  line {error.line}: {error.message}")
         if len(report.errors) > 50:
             console.print(f"  … and {len(report.errors) - 50} more (use --json for all)")
+
+    _run(work)
+
+
+@schedules_app.command("apply")
+def schedules_apply(
+    file: Annotated[Path, typer.Argument(help="YAML with rules, flows and schedules", exists=True)],
+    business: Annotated[str, typer.Option(help="the business's slug")],
+) -> None:
+    """Save a YAML file of schedules, custom flows and contact rules, all or nothing."""
+    try:
+        document = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        errors.print(f"[red]{file}: not readable YAML: {escape(str(error))}[/red]", soft_wrap=True)
+        raise typer.Exit(1) from None
+
+    async def work(runtime: Runtime) -> None:
+        services = runtime.services
+        found = await business_named(services.uow, business)
+        async with services.uow() as uow:
+            saved = await apply_document(uow, found, document, now=services.clock.now())
+            await uow.commit()
+        console.print(f"saved {saved['flows']} flows and {saved['schedules']} schedules")
 
     _run(work)
 

@@ -66,11 +66,26 @@ class OutboxStatus(StrEnum):
     SKIPPED = "skipped"
 
 
+class CheckinStatus(StrEnum):
+    """Where one planned touch is: waiting, taken by the dispatcher, asked, and how it ended."""
+
+    PLANNED = "planned"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    ANSWERED = "answered"
+    EXPIRED = "expired"
+    SKIPPED = "skipped"
+
+
 class OutboxKind(StrEnum):
     """Why a message goes out; only consent notices may reach an opted-out customer."""
 
     REPLY = "reply"
     CONSENT = "consent"
+    CHECKIN = "checkin"
+    NPS = "nps"
+    CSAT = "csat"
+    FOLLOW_UP = "follow_up"
 
 
 class KesherError(Exception):
@@ -254,6 +269,7 @@ class Business:
     timezone: str = "Asia/Jerusalem"
     sandbox_enabled: bool = False
     detector_sensitivity: str = "balanced"
+    contact_rules: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,3 +357,93 @@ class OutboxItem:
     attempts: int
     next_attempt_at: datetime
     last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleRecord:
+    """A stored schedule: its checked definition as the business wrote it."""
+
+    id: int
+    business_id: int
+    name: str
+    flow: str
+    definition: Mapping[str, Any]
+    active: bool
+    priority: int
+    starts_at: datetime
+    planned_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Checkin:
+    """One planned touch of one customer, and the flow run it started once sent."""
+
+    id: int
+    business_id: int
+    schedule_id: int | None
+    customer_id: uuid.UUID
+    key: str
+    flow: str
+    priority: int
+    status: CheckinStatus
+    due_at: datetime
+    send_at: datetime
+    reason: str | None = None
+    channel: ChannelName | None = None
+    conversation_id: uuid.UUID | None = None
+    run: Mapping[str, Any] | None = None
+    wake_at: datetime | None = None
+    sent_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedTouch:
+    """A check-in to add; `key` makes planning the same occurrence twice a no-op."""
+
+    customer_id: uuid.UUID
+    key: str
+    flow: str
+    due_at: datetime
+    send_at: datetime
+    schedule_id: int | None = None
+    priority: int = 0
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanningFacts:
+    """What planning one schedule needs to know about one customer."""
+
+    customer_id: uuid.UUID
+    language: str
+    timezone: str
+    attributes: Mapping[str, Any]
+    opted_out: bool
+    channels: frozenset[str]
+    last_touch: datetime | None
+    pending: bool
+    occurrences: int
+
+
+@dataclass(frozen=True, slots=True)
+class ContactHistory:
+    """What the contact rules need to know about one customer at send time."""
+
+    recent_touches: tuple[datetime, ...] = ()
+    run_active: bool = False
+    last_answered: datetime | None = None
+    handoff_open: bool = False
+    last_complaint: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    customer_id: uuid.UUID
+    flow: str
+    question: str
+    value: str
+    answered_at: datetime
+    checkin_id: int | None = None
+    score: int | None = None
+    score_kind: str | None = None

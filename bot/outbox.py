@@ -20,7 +20,7 @@ from bot.domain import (
     Reply,
     SendFailed,
 )
-from bot.pipeline import queue_sends
+from bot.replies import queue_sends
 from bot.services import Services
 from bot.telemetry import OUTBOUND
 

@@ -11,9 +11,9 @@ import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from bot import checkins
 from bot.domain import (
     Business,
-    Choice,
     Customer,
     DeliveryStatus,
     Direction,
@@ -25,6 +25,7 @@ from bot.domain import (
     OutboxKind,
 )
 from bot.ports import UnitOfWork
+from bot.replies import add_replies, enqueue, queue_sends
 from bot.review import REVIEW_TASK
 from bot.services import Services
 from bot.telemetry import INBOUND, PIPELINE_SECONDS
@@ -38,7 +39,6 @@ log = logging.getLogger(__name__)
 
 SEEN_TTL = timedelta(days=7)
 LOCK_TIMEOUT = timedelta(seconds=20)
-SEND_TASK = "kesher.send_outbound"
 HISTORY_WINDOW = timedelta(hours=24)
 HISTORY_MESSAGES = 10
 
@@ -90,19 +90,6 @@ async def _handle(business: Business, inbound: Inbound, services: Services) -> H
     return handled
 
 
-async def queue_sends(outbox_ids: list[int], services: Services) -> None:
-    """Hand committed outbox rows to the workers; a row the queue loses is swept up later."""
-    for item_id in outbox_ids:
-        await _enqueue(SEND_TASK, services, outbox_id=item_id)
-
-
-async def _enqueue(task: str, services: Services, **kwargs: int) -> None:
-    try:
-        await services.queue.enqueue(task, **kwargs)
-    except Exception:
-        log.exception("could not queue %s %s", task, kwargs)
-
-
 async def _earlier(business: Business, inbound: Inbound, services: Services) -> Handled | None:
     """What the first copy of this delivery was answered, or None if it was never stored."""
     async with services.uow() as uow:
@@ -132,9 +119,7 @@ async def _record(
             )
         await uow.commit()
     if review:
-        await _enqueue(
-            REVIEW_TASK, services, business_id=business.id, message_id=handled.message_id
-        )
+        await enqueue(REVIEW_TASK, services, business_id=business.id, message_id=handled.message_id)
     return handled, outbox_ids
 
 
@@ -227,30 +212,18 @@ async def _record_message(
         and bool(inbound.text)
         and await _assess(uow, business, customer, message, inbound.text or "", services)
     )
-    kind, outcome = await _decide(uow, business, customer, inbound, first=first)
-    replies: list[Message] = []
-    outbox_ids: list[int] = []
-    for index, said in enumerate(outcome.replies):
-        reply = await uow.messages.add(
-            business.id,
-            conversation=conversation,
-            direction=Direction.OUT,
-            channel=inbound.channel,
-            text=said.text,
-            status=DeliveryStatus.QUEUED,
-            created_at=now,
-            choices=[Choice(id=i, label=label) for i, label in said.choices],
-            reply_to_id=message.id,
-        )
-        item = await uow.outbox.add(
-            business.id,
-            message_id=reply.id,
-            kind=kind,
-            idempotency_key=f"reply:{message.id}:{index}",
-            due_at=now,
-        )
-        replies.append(reply)
-        outbox_ids.append(item.id)
+    kind, outcome = await _decide(uow, business, customer, inbound, first=first, now=now)
+    replies, outbox_ids = await add_replies(
+        uow,
+        business,
+        conversation,
+        outcome.replies,
+        channel=inbound.channel,
+        kind=kind,
+        key=f"reply:{message.id}",
+        now=now,
+        reply_to_id=message.id,
+    )
     return Handled(message.id, str(customer.id), tuple(replies)), outbox_ids, review
 
 
@@ -439,8 +412,12 @@ async def _decide(
     inbound: Inbound,
     *,
     first: bool,
+    now: datetime,
 ) -> tuple[OutboxKind, Outcome]:
-    """Consent words first; an opted-out customer is recorded but never answered."""
+    """Consent words first; an opted-out customer is recorded but never answered.
+
+    A waiting check-in question takes the message next; anything else is feedback.
+    """
     command = _consent(inbound)
     language = customer.language
     if command is ConsentCommand.OPT_OUT:
@@ -461,6 +438,9 @@ async def _decide(
         return OutboxKind.REPLY, commands.answer(
             inbound.command, language=language, business=business.name, customer_name=customer.name
         )
+    answered = await checkins.answer(uow, business, customer, inbound, now=now)
+    if answered is not None:
+        return OutboxKind.REPLY, answered
     outcome = feedback.receive(
         inbound.text if inbound.text is not None else inbound.choice,
         language=language,

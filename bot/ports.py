@@ -15,11 +15,15 @@ from typing import Any, Protocol, Self
 
 from bot.domain import (
     AccountStatus,
+    Answer,
     Business,
     Capabilities,
     ChannelAccount,
     ChannelName,
+    Checkin,
+    CheckinStatus,
     Choice,
+    ContactHistory,
     Conversation,
     Customer,
     CustomerFields,
@@ -34,7 +38,10 @@ from bot.domain import (
     OutboxItem,
     OutboxKind,
     OutboxStatus,
+    PlannedTouch,
+    PlanningFacts,
     Rate,
+    ScheduleRecord,
     SentReceipt,
     WebhookRequest,
 )
@@ -136,6 +143,8 @@ class BusinessRepository(Protocol):
     ) -> None: ...
 
     async def find_by_api_key(self, key_hash: str) -> Business | None: ...
+
+    async def set_contact_rules(self, business_id: int, rules: Mapping[str, Any]) -> None: ...
 
 
 class CustomerRepository(Protocol):
@@ -361,6 +370,123 @@ class OutboxRepository(Protocol):
         ...
 
 
+class ScheduleRepository(Protocol):
+    async def save(
+        self,
+        business_id: int,
+        *,
+        name: str,
+        flow: str,
+        definition: Mapping[str, Any],
+        active: bool,
+        priority: int,
+        now: datetime,
+    ) -> ScheduleRecord:
+        """Create or replace the schedule `name`; a replaced one keeps its start and is re-planned."""
+        ...
+
+    async def get(self, business_id: int, name: str) -> ScheduleRecord | None: ...
+
+    async def by_id(self, schedule_id: int) -> ScheduleRecord: ...
+
+    async def list(self, business_id: int) -> Sequence[ScheduleRecord]: ...
+
+    async def delete(self, business_id: int, name: str) -> bool: ...
+
+    async def to_plan(self, *, planned_before: datetime) -> Sequence[ScheduleRecord]:
+        """Active schedules never planned, or last planned before `planned_before`."""
+        ...
+
+    async def mark_planned(self, schedule_id: int, *, at: datetime) -> None: ...
+
+
+class FlowRepository(Protocol):
+    """A business's custom flows, as the definitions it wrote."""
+
+    async def save(
+        self, business_id: int, name: str, definition: Mapping[str, Any], *, now: datetime
+    ) -> None: ...
+
+    async def get(self, business_id: int, name: str) -> Mapping[str, Any] | None: ...
+
+    async def names(self, business_id: int) -> frozenset[str]: ...
+
+    async def delete(self, business_id: int, name: str) -> bool: ...
+
+
+class CheckinRepository(Protocol):
+    async def plan(
+        self, business_id: int, touches: Sequence[PlannedTouch], *, now: datetime
+    ) -> int:
+        """Add the touches whose key is new; how many were added."""
+        ...
+
+    async def planning_facts(
+        self, business_id: int, schedule_id: int, *, after: uuid.UUID | None, limit: int
+    ) -> Sequence[PlanningFacts]:
+        """Customers in id order after `after`, with what planning `schedule_id` needs."""
+        ...
+
+    async def claim_due(self, *, now: datetime, limit: int) -> Sequence[Checkin]:
+        """Planned touches due by `now`, marked claimed; rows another worker holds are skipped."""
+        ...
+
+    async def release_stale(self, *, stale_before: datetime) -> int: ...
+
+    async def get(self, checkin_id: int) -> Checkin: ...
+
+    async def active_for(self, customer_id: uuid.UUID) -> Checkin | None:
+        """The sent check-in whose flow run still waits for an answer, if any."""
+        ...
+
+    async def history(self, customer_id: uuid.UUID, *, since: datetime) -> ContactHistory: ...
+
+    async def start(
+        self,
+        checkin_id: int,
+        *,
+        channel: ChannelName,
+        conversation_id: uuid.UUID,
+        run: Mapping[str, Any],
+        wake_at: datetime | None,
+        now: datetime,
+    ) -> bool:
+        """Claimed → sent with its run; False when it was no longer claimed."""
+        ...
+
+    async def move(self, checkin_id: int, *, send_at: datetime, reason: str, now: datetime) -> None:
+        """Back to planned for a later time, with the reason."""
+        ...
+
+    async def finish(
+        self,
+        checkin_id: int,
+        status: CheckinStatus,
+        *,
+        reason: str | None,
+        now: datetime,
+        run: Mapping[str, Any] | None = None,
+    ) -> None: ...
+
+    async def update_run(
+        self, checkin_id: int, *, run: Mapping[str, Any], wake_at: datetime | None, now: datetime
+    ) -> None: ...
+
+    async def waking(self, *, now: datetime, limit: int) -> Sequence[Checkin]:
+        """Sent check-ins whose run needs a reminder or an end by `now`."""
+        ...
+
+    async def list(
+        self, business_id: int, *, status: CheckinStatus | None, limit: int, offset: int
+    ) -> Sequence[Checkin]: ...
+
+
+class AnswerRepository(Protocol):
+    async def add(self, business_id: int, answer: Answer) -> None: ...
+
+    async def for_customer(self, customer_id: uuid.UUID, *, limit: int) -> Sequence[Answer]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction; repositories never commit, the caller commits once."""
 
@@ -373,6 +499,10 @@ class UnitOfWork(Protocol):
     events: EventRepository
     deliveries: DeliveryLogRepository
     outbox: OutboxRepository
+    schedules: ScheduleRepository
+    flows: FlowRepository
+    checkins: CheckinRepository
+    answers: AnswerRepository
 
     async def __aenter__(self) -> Self: ...
 

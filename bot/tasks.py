@@ -12,8 +12,9 @@ from taskiq import AsyncBroker, TaskiqMessage, TaskiqMiddleware, TaskiqScheduler
 from taskiq.kicker import AsyncKicker
 from taskiq.schedule_sources import LabelScheduleSource
 
+from bot import checkins
 from bot.outbox import send_outbound, sweep
-from bot.pipeline import SEND_TASK
+from bot.replies import SEND_TASK
 from bot.review import REVIEW_TASK, review_message
 from bot.services import Services
 from bot.telemetry import correlation_id
@@ -49,9 +50,14 @@ def register_tasks(broker: AsyncBroker, services: Services) -> None:
     async def review(business_id: int, message_id: int) -> None:
         await review_message(business_id, message_id, services)
 
+    @broker.task(task_name=checkins.START_TASK)
+    async def start_checkin(checkin_id: int) -> None:
+        await checkins.start_checkin(checkin_id, services)
+
     @broker.task(task_name=TICK_TASK, schedule=[{"cron": "* * * * *"}])
     async def tick() -> int:
-        return await sweep(services)
+        queued = await checkins.tick(services)
+        return queued + await sweep(services)
 
 
 def scheduler_for(broker: AsyncBroker) -> TaskiqScheduler:

@@ -7,7 +7,8 @@ cap; `may_reach_out` applies every rule that can skip a touch and says which one
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -31,6 +32,15 @@ ISRAELI_WEEK: tuple[Window, ...] = (
 )
 # Long enough to get past the Tishrei holidays with a closed week around them.
 _SEARCH_DAYS = 60
+_DURATION = re.compile(r"^\s*(\d{1,4})\s*([mhdw])\s*$")
+_UNITS = {
+    "m": timedelta(minutes=1),
+    "h": timedelta(hours=1),
+    "d": timedelta(days=1),
+    "w": timedelta(weeks=1),
+}
+_HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +65,8 @@ class ContactRules:
     cap_window: timedelta = timedelta(days=7)
     rest_after_answer: timedelta = timedelta(days=14)
     rest_after_complaint: timedelta = timedelta(days=14)
+    remind_after: timedelta = timedelta(hours=24)
+    expire_after: timedelta = timedelta(hours=24)
 
     def __post_init__(self) -> None:
         if len(self.week) != 7:
@@ -127,6 +139,7 @@ class Skip(StrEnum):
     RECENT_COMPLAINT = "recent_complaint"
     RECENTLY_ANSWERED = "recently_answered"
     FREQUENCY_CAP = "frequency_cap"
+    QUIET_HOURS = "quiet_hours"
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,3 +202,123 @@ def may_reach_out(now: datetime, facts: CustomerFacts, *, rules: ContactRules) -
     if facts.last_answered and now < facts.last_answered + rules.rest_after_answer:
         return Verdict(Skip.RECENTLY_ANSWERED, facts.last_answered + rules.rest_after_answer)
     return may_contact(now, facts.recent_touches, rules=rules)
+
+
+class RulesError(ValueError):
+    """Every problem in a business's rules, each as 'path: what is wrong'."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def parse_duration(value: object, path: str, problems: list[str]) -> timedelta:
+    """'30m', '12h', '3d' or '2w'; a problem named by `path` otherwise."""
+    if isinstance(value, str) and (found := _DURATION.match(value)) and int(found.group(1)) > 0:
+        return int(found.group(1)) * _UNITS[found.group(2)]
+    problems.append(f"{path}: must be a duration such as 12h, 3d or 2w")
+    return timedelta(0)
+
+
+def _window(raw: object, path: str, problems: list[str]) -> Window:
+    if raw is None:
+        return None
+    found = _HOURS.match(raw) if isinstance(raw, str) else None
+    if found is not None:
+        h1, m1, h2, m2 = (int(g) for g in found.groups())
+        if h1 < 24 and h2 <= 24 and m1 < 60 and m2 < 60:
+            opens = time(h1, m1)
+            closes = time(23, 59, 59) if (h2, m2) == (24, 0) else time(h2 % 24, m2)
+            if (h2, m2) == (24, 0) or opens < closes:
+                return (opens, closes)
+    problems.append(f"{path}: must be hours such as 09:00-20:00, or null for none")
+    return None
+
+
+def _whole(raw: Mapping[str, object], key: str, default: int, problems: list[str]) -> int:
+    value = raw.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100:
+        problems.append(f"{key}: must be a whole number from 0 to 100")
+        return default
+    return value
+
+
+_SPANS = ("cap_window", "rest_after_answer", "rest_after_complaint", "remind_after", "expire_after")
+_RULE_KEYS = frozenset(
+    {
+        "hours",
+        "holidays",
+        "holiday_country",
+        "closed_dates",
+        "max_touches",
+        "cap_window",
+        "rest_after_answer",
+        "rest_after_complaint",
+        "remind_after",
+        "expire_after",
+    }
+)
+
+
+def parse_rules(raw: object) -> ContactRules:
+    """A business's contact rules from its settings; missing keys keep the Israeli defaults.
+
+    `hours` maps days (mon … sun) to '09:00-20:00' or null; durations are like '7d'.
+    RulesError names every problem.
+    """
+    if raw is None:
+        return ContactRules()
+    if not isinstance(raw, Mapping):
+        raise RulesError(["rules: must be a mapping"])
+    problems: list[str] = []
+    unknown = sorted(set(map(str, raw)) - _RULE_KEYS)
+    if unknown:
+        problems.append(f"rules: unknown keys {', '.join(unknown)}")
+    defaults = ContactRules()
+    week = list(defaults.week)
+    hours = raw.get("hours", {})
+    if not isinstance(hours, Mapping):
+        problems.append("hours: must map days (mon … sun) to hours such as 09:00-20:00")
+        hours = {}
+    for day, value in hours.items():
+        if day not in DAYS:
+            problems.append(f"hours.{day}: not a day; use {', '.join(DAYS)}")
+            continue
+        week[DAYS.index(day)] = _window(value, f"hours.{day}", problems)
+    use_holidays = raw.get("holidays", True)
+    if not isinstance(use_holidays, bool):
+        problems.append("holidays: must be true or false")
+        use_holidays = True
+    country = raw.get("holiday_country", defaults.holiday_country)
+    if not isinstance(country, str) or country not in holidays.list_supported_countries():
+        problems.append("holiday_country: must be a country code such as IL")
+        country = defaults.holiday_country
+    closed: set[date] = set()
+    dates = raw.get("closed_dates", [])
+    if not isinstance(dates, list):
+        problems.append("closed_dates: must be a list of dates such as 2026-12-25")
+        dates = []
+    for index, value in enumerate(dates):
+        try:
+            closed.add(value if isinstance(value, date) else date.fromisoformat(str(value)))
+        except ValueError:
+            problems.append(f"closed_dates[{index}]: must be a date such as 2026-12-25")
+    spans: dict[str, timedelta] = {
+        key: parse_duration(raw[key], key, problems) if key in raw else getattr(defaults, key)
+        for key in _SPANS
+    }
+    max_touches = _whole(raw, "max_touches", defaults.max_touches, problems)
+    if problems:
+        raise RulesError(problems)
+    return ContactRules(
+        week=tuple(week),
+        holidays=use_holidays,
+        holiday_country=country,
+        closed_dates=frozenset(closed),
+        max_touches=max_touches,
+        cap_window=spans["cap_window"],
+        rest_after_answer=spans["rest_after_answer"],
+        rest_after_complaint=spans["rest_after_complaint"],
+        remind_after=spans["remind_after"],
+        expire_after=spans["expire_after"],
+    )

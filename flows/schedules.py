@@ -12,16 +12,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
+from flows.contact import ContactRules, next_allowed, parse_duration
 from flows.text import Text
 
 FLOWS = ("checkin", "nps", "csat")
 CHANNELS = ("sandbox", "telegram", "whatsapp")
-_DURATION = re.compile(r"^\s*(\d{1,4})\s*([hdw])\s*$")
-_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 DATE_TOUCH_TIME = time(10, 0)
+LATE = timedelta(days=1)
+"""A date or campaign touch more than this late is not made at all."""
 
 
 class ScheduleError(ValueError):
@@ -93,6 +94,7 @@ class Schedule:
     when: When
     segment: Segment = field(default_factory=Segment)
     active: bool = True
+    priority: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,13 +105,6 @@ class CustomerTimes:
     events: Mapping[str, datetime] = field(default_factory=dict)
     dates: Mapping[str, date] = field(default_factory=dict)
     timezone: str = "Asia/Jerusalem"
-
-
-def parse_duration(value: object, path: str, problems: list[str]) -> timedelta:
-    if isinstance(value, str) and (found := _DURATION.match(value)) and int(found.group(1)) > 0:
-        return int(found.group(1)) * _UNITS[found.group(2)]
-    problems.append(f"{path}: must be a duration such as 12h, 3d or 2w")
-    return timedelta(0)
 
 
 def _segment(raw: object, problems: list[str]) -> Segment:
@@ -161,22 +156,34 @@ def _when(raw: object, problems: list[str]) -> When:
             days = 0
         return BeforeDate(str(raw["before_date"]), days)
     if "at" in raw:
-        try:
-            at = (
-                raw["at"]
-                if isinstance(raw["at"], datetime)
-                else datetime.fromisoformat(str(raw["at"]))
-            )
-        except ValueError:
-            at = None
-        if at is None or at.tzinfo is None:
-            problems.append(
-                "when.at: must be a date and time with its offset, e.g. 2026-12-01T10:00:00+02:00"
-            )
-            return Once(datetime.fromtimestamp(0).astimezone())
-        return Once(at)
+        return _once(raw, problems)
     problems.append("when: must say every, after_event, before_date or at")
     return Every(timedelta(days=1))
+
+
+def _once(raw: Mapping[str, Any], problems: list[str]) -> Once:
+    """`at` with its offset, or a local `at` with the `timezone` it is read in."""
+    zone = raw.get("timezone")
+    if zone is not None and (not isinstance(zone, str) or zone not in available_timezones()):
+        problems.append(
+            f"when.timezone: unknown timezone {zone!r}; use a name such as Asia/Jerusalem"
+        )
+        zone = None
+    try:
+        at = (
+            raw["at"] if isinstance(raw["at"], datetime) else datetime.fromisoformat(str(raw["at"]))
+        )
+    except ValueError:
+        at = None
+    if at is not None and at.tzinfo is None and isinstance(zone, str):
+        at = at.replace(tzinfo=ZoneInfo(zone))
+    if at is None or at.tzinfo is None:
+        problems.append(
+            "when.at: must be a date and time with its offset, e.g. 2026-12-01T10:00:00+02:00,"
+            " or a local time with when.timezone"
+        )
+        return Once(datetime.fromtimestamp(0).astimezone())
+    return Once(at)
 
 
 def parse_schedule(raw: object, *, custom_flows: frozenset[str] = frozenset()) -> Schedule:
@@ -191,17 +198,21 @@ def parse_schedule(raw: object, *, custom_flows: frozenset[str] = frozenset()) -
     allowed = (*FLOWS, *(f"custom:{c}" for c in sorted(custom_flows)))
     if flow not in allowed:
         problems.append(f"flow: must be one of {', '.join(allowed)}")
-    unknown = sorted(set(raw) - {"name", "flow", "when", "segment", "active"})
+    unknown = sorted(set(raw) - {"name", "flow", "when", "segment", "active", "priority"})
     if unknown:
         problems.append(f"schedule: unknown keys {', '.join(map(str, unknown))}")
     active = raw.get("active", True)
     if not isinstance(active, bool):
         problems.append("active: must be true or false")
+    priority = raw.get("priority", 0)
+    if not isinstance(priority, int) or isinstance(priority, bool) or not 0 <= priority <= 100:
+        problems.append("priority: must be a whole number from 0 to 100 (higher goes first)")
+        priority = 0
     when = _when(raw.get("when"), problems)
     segment = _segment(raw.get("segment"), problems)
     if problems:
         raise ScheduleError(problems)
-    return Schedule(str(name), str(flow), when, segment, bool(active))
+    return Schedule(str(name), str(flow), when, segment, bool(active), priority)
 
 
 EVERY = Text(he="כל {n} ימים מאז הפנייה האחרונה", en="every {n} days since the last touch")
@@ -259,3 +270,63 @@ def next_due(schedule: Schedule, times: CustomerTimes, *, start_of: datetime) ->
         target = day - timedelta(days=when.days)
         return datetime.combine(target, DATE_TOUCH_TIME, tzinfo=ZoneInfo(times.timezone))
     return when.at
+
+
+@dataclass(frozen=True, slots=True)
+class Touch:
+    """One planned touch: the occurrence it stands for, when it was due and when to send it."""
+
+    occurrence: str
+    due: datetime
+    send_at: datetime
+    moved: bool
+
+
+def plan_touch(
+    schedule: Schedule,
+    times: CustomerTimes,
+    *,
+    start_of: datetime,
+    now: datetime,
+    occurrences: int,
+    rules: ContactRules,
+) -> Touch | None:
+    """The customer's next touch by this schedule, moved out of quiet time; None if none.
+
+    Touches after an event are planned when the event is posted, not here. A cadence names
+    its occurrences 1, 2, 3 …; a date touch by the date; a campaign is 'once'.
+    """
+    when = schedule.when
+    if isinstance(when, AfterEvent):
+        return None
+    due = next_due(schedule, times, start_of=start_of)
+    if due is None or (not isinstance(when, Every) and due < now - LATE):
+        return None
+    if isinstance(when, Every):
+        occurrence = str(occurrences + 1)
+    elif isinstance(when, BeforeDate):
+        occurrence = times.dates[when.attribute].isoformat()
+    else:
+        occurrence = "once"
+    return touch_at(occurrence, due, now=now, rules=rules, timezone=times.timezone)
+
+
+def touch_at(
+    occurrence: str, due: datetime, *, now: datetime, rules: ContactRules, timezone: str
+) -> Touch:
+    """A touch due at `due` (or now, if that has passed), moved to the customer's next allowed time."""
+    earliest = max(due, now)
+    send_at = next_allowed(earliest, rules, timezone=timezone)
+    return Touch(occurrence, due, send_at, moved=send_at > earliest)
+
+
+def dates_in(attributes: Mapping[str, Any]) -> dict[str, date]:
+    """The attributes that hold a date ('2026-12-31'), as dates."""
+    found = {}
+    for name, value in attributes.items():
+        if isinstance(value, str) and len(value) == 10:
+            try:
+                found[name] = date.fromisoformat(value)
+            except ValueError:
+                continue
+    return found

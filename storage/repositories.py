@@ -54,6 +54,7 @@ def _business(row: BusinessRow) -> Business:
         timezone=row.timezone,
         sandbox_enabled=row.sandbox_enabled,
         detector_sensitivity=row.detector_sensitivity,
+        contact_rules=dict(row.contact_rules or {}),
     )
 
 
@@ -178,6 +179,7 @@ class SqlBusinesses(_Repository):
             language=language,
             timezone="Asia/Jerusalem",
             detector_sensitivity="balanced",
+            contact_rules={},
             created_at=created_at,
         )
         return _business(await self._added(row))
@@ -201,6 +203,13 @@ class SqlBusinesses(_Repository):
             .where(ApiKeyRow.key_hash == key_hash, ApiKeyRow.revoked_at.is_(None))
         )
         return _business(row) if row else None
+
+    async def set_contact_rules(self, business_id: int, rules: Mapping[str, Any]) -> None:
+        await self.session.execute(
+            update(BusinessRow)
+            .where(BusinessRow.id == business_id)
+            .values(contact_rules=dict(rules))
+        )
 
 
 class SqlCustomers(_Repository):

@@ -72,6 +72,7 @@ class BusinessRow(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Jerusalem")
     sandbox_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     detector_sensitivity: Mapped[str] = mapped_column(String(16), default="balanced")
+    contact_rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
 
 
@@ -231,3 +232,87 @@ class OutboxRow(Base):
     claimed_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class ScheduleRow(Base):
+    __tablename__ = "schedules"
+    __table_args__ = (UniqueConstraint("business_id", "name", name="uq_schedule_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    flow: Mapped[str] = mapped_column(String(80))
+    definition: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    starts_at: Mapped[datetime]
+    planned_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class CustomFlowRow(Base):
+    __tablename__ = "custom_flows"
+    __table_args__ = (UniqueConstraint("business_id", "name", name="uq_custom_flow_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    definition: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class CheckinRow(Base):
+    """One planned touch; `key` names the occurrence, so planning it twice plans it once."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (
+        UniqueConstraint("business_id", "key", name="uq_checkin_key"),
+        Index("ix_checkins_due", "status", "send_at"),
+        Index("ix_checkins_wake", "status", "wake_at"),
+        Index("ix_checkins_customer", "customer_id", "status"),
+        Index("ix_checkins_schedule_customer", "schedule_id", "customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"))
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    flow: Mapped[str] = mapped_column(String(80))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    due_at: Mapped[datetime]
+    send_at: Mapped[datetime]
+    channel: Mapped[str | None] = mapped_column(String(16))
+    conversation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL")
+    )
+    run: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    wake_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class AnswerRow(Base):
+    __tablename__ = "survey_answers"
+    __table_args__ = (
+        Index("ix_survey_answers_business", "business_id", "score_kind", "answered_at"),
+        Index("ix_survey_answers_customer", "customer_id", "answered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkins.id", ondelete="SET NULL"))
+    flow: Mapped[str] = mapped_column(String(80))
+    question: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(Text)
+    score: Mapped[int | None] = mapped_column(Integer)
+    score_kind: Mapped[str | None] = mapped_column(String(16))
+    answered_at: Mapped[datetime]

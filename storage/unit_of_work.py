@@ -11,16 +11,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain import DuplicateDelivery
 from bot.ports import (
+    AnswerRepository,
     BusinessRepository,
     ChannelAccountRepository,
+    CheckinRepository,
     ConversationRepository,
     CustomerRepository,
     DeliveryLogRepository,
     EventRepository,
+    FlowRepository,
     IdentityRepository,
     MessageRepository,
     OutboxRepository,
+    ScheduleRepository,
 )
+from storage.checkins import SqlAnswers, SqlCheckins, SqlFlows, SqlSchedules
 from storage.repositories import (
     SqlBusinesses,
     SqlChannelAccounts,
@@ -60,6 +65,10 @@ class SqlUnitOfWork:
         self.events: EventRepository = SqlEvents(self.session)
         self.deliveries: DeliveryLogRepository = SqlDeliveries(self.session)
         self.outbox: OutboxRepository = SqlOutbox(self.session)
+        self.schedules: ScheduleRepository = SqlSchedules(self.session)
+        self.flows: FlowRepository = SqlFlows(self.session)
+        self.checkins: CheckinRepository = SqlCheckins(self.session)
+        self.answers: AnswerRepository = SqlAnswers(self.session)
         return self
 
     async def __aexit__(

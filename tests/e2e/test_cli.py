@@ -230,3 +230,57 @@ def test_whatsapp_connect_checks_the_values_and_prints_the_two_urls_to_paste(
     assert "secret-token-123" not in connected.stdout + connected.stderr
     assert refused.returncode == 1 and "starts with 'AC'" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+SCHEDULES_YAML = """\
+rules:
+  hours: {fri: null}
+  max_touches: 1
+  cap_window: 7d
+flows:
+  - name: visit
+    questions:
+      - type: scale
+        min: 1
+        max: 5
+        text: {he: "איך היה הביקור?", en: "How was your visit?"}
+schedules:
+  - name: weekly
+    flow: checkin
+    when: {every: 7d}
+  - name: after-visit
+    flow: custom:visit
+    when: {after_event: visit, delay: 3h}
+    segment: {language: he}
+  - name: launch
+    flow: nps
+    when: {at: 2026-12-01 10:00, timezone: Asia/Jerusalem}
+"""
+
+
+def test_schedules_apply_saves_a_yaml_file_whole_or_not_at_all(kesher: Kesher) -> None:
+    assert kesher.run("business", "create", "--slug", "spa", "--name", "Spa").returncode == 0
+    good = kesher.directory / "schedules.yaml"
+    good.write_text(SCHEDULES_YAML, encoding="utf-8")
+    bad = kesher.directory / "bad.yaml"
+    bad.write_text(
+        SCHEDULES_YAML.replace("every: 7d", "every: sometimes").replace(
+            "Asia/Jerusalem", "Asia/Atlantis"
+        ),
+        encoding="utf-8",
+    )
+    broken = kesher.directory / "broken.yaml"
+    broken.write_text("schedules: [\n", encoding="utf-8")
+
+    refused = kesher.run("schedules", "apply", str(bad), "--business", "spa")
+    unreadable = kesher.run("schedules", "apply", str(broken), "--business", "spa")
+    saved = kesher.run("schedules", "apply", str(good), "--business", "spa")
+    again = kesher.run("schedules", "apply", str(good), "--business", "spa")
+
+    assert refused.returncode == 1
+    assert "schedules[0].when.every: must be a duration" in refused.stderr
+    assert "schedules[2].when.timezone: unknown timezone 'Asia/Atlantis'" in refused.stderr
+    assert unreadable.returncode == 1 and "not readable YAML" in unreadable.stderr
+    assert saved.returncode == 0, saved.stderr
+    assert "saved 1 flows and 3 schedules" in saved.stdout
+    assert again.returncode == 0

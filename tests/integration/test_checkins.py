@@ -1,0 +1,459 @@
+"""Scheduled check-ins walked over simulated weeks with a settable clock, on both backends.
+
+The tests drive the scheduler's tick by hand and run each queued task in place, so an hour
+of simulated time is one loop; the channel is a recording sandbox.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot import checkins
+from bot.bootstrap import Runtime
+from bot.businesses import create_business
+from bot.domain import (
+    Business,
+    Capabilities,
+    ChannelName,
+    CheckinStatus,
+    DeliveryStatus,
+    Inbound,
+    InboundKind,
+    Outbound,
+    SentReceipt,
+    WebhookRequest,
+)
+from bot.outbox import send_outbound
+from bot.pipeline import handle_inbound
+from bot.replies import SEND_TASK
+from bot.schedules import apply_document, post_event, save_schedule
+from bot.services import Services
+from tests.integration.conftest import running
+
+ISRAEL = ZoneInfo("Asia/Jerusalem")
+SUNDAY_MORNING = datetime(2026, 11, 22, 10, 0, tzinfo=ISRAEL)
+
+
+class SettableClock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at.astimezone(UTC)
+
+    def now(self) -> datetime:
+        return self.at
+
+
+class RecordingChannel:
+    """The sandbox as the customers' phones: every message sent to this business's customers.
+
+    The dispatcher serves every business in the database, and on PostgreSQL earlier tests'
+    businesses share it, so messages are kept per business.
+    """
+
+    name = ChannelName.SANDBOX
+    capabilities = Capabilities(buttons=True, max_text=4096, can_initiate=True)
+
+    def __init__(self, clock: SettableClock, business: str) -> None:
+        self.clock = clock
+        self.business = business
+        self.sent: list[tuple[str, str, datetime]] = []
+
+    async def parse(self, request: WebhookRequest) -> list[Inbound]:
+        raise NotImplementedError
+
+    async def send(self, outbound: Outbound) -> SentReceipt:
+        if outbound.business == self.business:
+            self.sent.append((outbound.address, outbound.reply.text, self.clock.now()))
+        return SentReceipt(f"sb-{len(self.sent)}", DeliveryStatus.DELIVERED)
+
+    def to(self, address: str) -> list[tuple[str, datetime]]:
+        return [(text, at) for who, text, at in self.sent if who == address]
+
+
+class InPlaceQueue:
+    """Runs each queued task at once; `lose_starts` drops that many, as a killed worker would."""
+
+    def __init__(self) -> None:
+        self.services: Services | None = None
+        self.lose_starts = 0
+        self.lost: list[int] = []
+
+    async def enqueue(self, task: str, /, **kwargs: int) -> None:
+        assert self.services is not None
+        if task == checkins.START_TASK:
+            if self.lose_starts:
+                self.lose_starts -= 1
+                self.lost.append(kwargs["checkin_id"])
+                return
+            await checkins.start_checkin(kwargs["checkin_id"], self.services)
+        elif task == SEND_TASK:
+            await send_outbound(kwargs["outbox_id"], self.services)
+
+
+@dataclasses.dataclass
+class World:
+    services: Services
+    clock: SettableClock
+    phone: RecordingChannel
+    queue: InPlaceQueue
+    business: Business
+
+    async def say(self, address: str, text: str) -> None:
+        inbound = Inbound(
+            channel=ChannelName.SANDBOX,
+            delivery_id=uuid.uuid4().hex,
+            address=address,
+            received_at=self.clock.now(),
+            text=text,
+        )
+        await handle_inbound(self.business, inbound, self.services)
+
+    async def tap(self, address: str, choice: str) -> None:
+        inbound = Inbound(
+            channel=ChannelName.SANDBOX,
+            delivery_id=uuid.uuid4().hex,
+            address=address,
+            received_at=self.clock.now(),
+            kind=InboundKind.BUTTON,
+            choice=choice,
+        )
+        await handle_inbound(self.business, inbound, self.services)
+
+    async def walk(self, until: datetime, *, step: timedelta = timedelta(hours=1)) -> None:
+        while self.clock.at < until:
+            self.clock.at += step
+            await checkins.tick(self.services)
+
+    async def apply(self, document: dict) -> None:  # type: ignore[type-arg]
+        async with self.services.uow() as uow:
+            await apply_document(uow, self.business, document, now=self.clock.now())
+            await uow.commit()
+
+    async def customer_id(self, address: str) -> uuid.UUID:
+        async with self.services.uow() as uow:
+            identity = await uow.identities.find(self.business.id, ChannelName.SANDBOX, address)
+        assert identity is not None
+        return identity.customer_id
+
+    async def checkins(self, address: str) -> list:  # type: ignore[type-arg]
+        customer = await self.customer_id(address)
+        async with self.services.uow() as uow:
+            found = await uow.checkins.list(self.business.id, status=None, limit=500, offset=0)
+        return [c for c in found if c.customer_id == customer]
+
+
+@pytest.fixture(params=["sqlite-memory", "postgres-redis"])
+async def world(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[World]:  # type: ignore[no-untyped-def]
+    clock = SettableClock(SUNDAY_MORNING)
+    async for runtime in running(request, tmp_path, clock=clock):
+        yield await _world(runtime, clock)
+
+
+async def _world(runtime: Runtime, clock: SettableClock) -> World:
+    async with runtime.services.uow() as uow:
+        business, _ = await create_business(
+            uow, f"clinic-{uuid.uuid4().hex[:8]}", name="Clinic", sandbox=True, now=clock.now()
+        )
+        await uow.commit()
+    phone = RecordingChannel(clock, business.slug)
+    queue = InPlaceQueue()
+    services = dataclasses.replace(
+        runtime.services, channels={ChannelName.SANDBOX: phone}, queue=queue
+    )
+    queue.services = services
+    return World(services, clock, phone, queue, business)
+
+
+WEEKLY = {"name": "weekly", "flow": "checkin", "when": {"every": "7d"}}
+HOW_EN = "How is everything with Clinic?"
+HOW_HE = "איך הכל עם Clinic?"
+REMINDERS = ("Just a quick reminder", "רק מזכירים")
+
+
+async def test_a_weekly_cadence_asks_each_customer_once_a_week_at_allowed_local_times(
+    world: World,
+) -> None:
+    await world.say("dana", "שלום")
+    await world.say("sam", "hello")
+    await world.apply({"schedules": [WEEKLY]})
+
+    await world.walk(SUNDAY_MORNING + timedelta(days=22))
+
+    for address, question in (("dana", HOW_HE), ("sam", HOW_EN)):
+        asked = [
+            at.astimezone(ISRAEL)
+            for text, at in world.phone.to(address)
+            if question in text and not text.startswith(REMINDERS)
+        ]
+        assert [a.date().isoformat() for a in asked] == ["2026-11-29", "2026-12-06", "2026-12-13"]
+        assert all(9 <= a.hour < 20 and a.weekday() != 5 for a in asked)
+        statuses = [c.status for c in await world.checkins(address)]
+        # Two weeks reminded once and then ended; the third reminded; the fourth planned.
+        assert statuses == [
+            CheckinStatus.EXPIRED,
+            CheckinStatus.EXPIRED,
+            CheckinStatus.SENT,
+            CheckinStatus.PLANNED,
+        ]
+
+
+async def test_a_reminder_comes_once_after_a_day_and_then_the_run_expires(world: World) -> None:
+    await world.say("sam", "hello")
+    await world.apply({"schedules": [WEEKLY]})
+
+    await world.walk(SUNDAY_MORNING + timedelta(days=9, hours=1))
+
+    texts = [text for text, _ in world.phone.to("sam")][1:]
+    assert len(texts) == 2
+    assert texts[0].startswith(HOW_EN.split(" with")[0]) or HOW_EN in texts[0]
+    assert texts[1].startswith("Just a quick reminder") and HOW_EN in texts[1]
+    (first, _) = await world.checkins("sam")
+    assert first.status is CheckinStatus.EXPIRED and first.reason == "unanswered"
+
+
+async def test_answers_by_tap_and_in_words_land_on_the_record_and_end_the_run(
+    world: World,
+) -> None:
+    await world.say("dana", "שלום")
+    await world.apply({"schedules": [{"name": "nps", "flow": "nps", "when": {"every": "3d"}}]})
+    await world.walk(SUNDAY_MORNING + timedelta(days=3))
+    assert any("0" in text and "10" in text for text, _ in world.phone.to("dana"))
+
+    await world.say("dana", "תשע")
+    await world.say("dana", "השירות מהיר ואדיב")
+
+    customer = await world.customer_id("dana")
+    async with world.services.uow() as uow:
+        answers = await uow.answers.for_customer(customer, limit=10)
+        events = await uow.events.for_customer(customer, limit=50)
+    assert [(a.question, a.value, a.score, a.score_kind) for a in answers] == [
+        ("score", "9", 9, "nps"),
+        ("why", "השירות מהיר ואדיב", None, None),
+    ]
+    assert [e.kind for e in events].count("survey_answered") == 2
+    (done, *_) = await world.checkins("dana")
+    assert done.status is CheckinStatus.ANSWERED
+
+
+async def test_a_problem_in_a_checkin_asks_what_happened_and_a_yes_requests_a_person(
+    world: World,
+) -> None:
+    await world.say("sam", "hello")
+    await world.apply({"schedules": [WEEKLY]})
+    await world.walk(SUNDAY_MORNING + timedelta(days=7))
+
+    await world.tap("sam", "problem")
+    await world.say("sam", "My order arrived broken")
+    await world.say("sam", "yes")
+
+    texts = [text for text, _ in world.phone.to("sam")]
+    assert "What happened?" in texts[-3] and "get back to you" in texts[-2]
+    customer = await world.customer_id("sam")
+    async with world.services.uow() as uow:
+        kinds = [e.kind for e in await uow.events.for_customer(customer, limit=50)]
+    assert "handoff_requested" in kinds
+
+
+async def test_a_campaign_planned_in_quiet_time_moves_to_the_customers_next_morning(
+    world: World,
+) -> None:
+    await world.say("sam", "hello")
+    customer = await world.customer_id("sam")
+    async with world.services.uow() as uow:
+        from bot.domain import CustomerFields
+
+        await uow.customers.update(customer, CustomerFields(timezone="America/New_York"))
+        await uow.commit()
+    # Tuesday 03:00 in Israel is Monday 20:00 in New York, just after its day closes.
+    campaign = {
+        "name": "launch",
+        "flow": "csat",
+        "when": {"at": "2026-11-24T03:00:00+02:00"},
+    }
+    await world.apply({"schedules": [campaign]})
+
+    await world.walk(datetime(2026, 11, 25, 0, 0, tzinfo=ISRAEL))
+
+    (touch,) = await world.checkins("sam")
+    assert touch.reason == "quiet_hours"
+    (asked,) = [at for _, at in world.phone.to("sam")][1:]
+    assert asked.astimezone(ZoneInfo("America/New_York")) == datetime(
+        2026, 11, 24, 9, 0, tzinfo=ZoneInfo("America/New_York")
+    )
+
+
+async def test_two_schedules_at_once_make_one_touch_and_the_other_waits_out_the_cap(
+    world: World,
+) -> None:
+    await world.say("sam", "hello")
+    await world.apply(
+        {
+            "schedules": [
+                {"name": "low", "flow": "checkin", "when": {"every": "2d"}},
+                {
+                    "name": "high",
+                    "flow": "csat",
+                    "priority": 50,
+                    "when": {"at": "2026-11-24T10:00:00+02:00"},
+                },
+            ]
+        }
+    )
+
+    await world.walk(datetime(2026, 11, 27, 12, 0, tzinfo=ISRAEL))
+
+    asked = [text for text, _ in world.phone.to("sam")][1:]
+    assert len(asked) == 2  # the CSAT question and its reminder; the check-in waits
+    assert "1 to 5" in asked[0] or "1–5" in asked[0] or "5" in asked[0]
+    touches = {c.flow: c for c in await world.checkins("sam")}
+    assert touches["checkin"].status is CheckinStatus.PLANNED
+    assert touches["checkin"].reason == "frequency_cap"
+    assert touches["checkin"].send_at >= datetime(2026, 12, 1, 10, 0, tzinfo=ISRAEL)
+
+
+async def test_an_opted_out_customer_is_never_contacted_and_the_touch_says_why(
+    world: World,
+) -> None:
+    await world.say("sam", "hello")
+    await world.apply({"schedules": [WEEKLY]})
+    await world.walk(SUNDAY_MORNING + timedelta(hours=2))
+    await world.say("sam", "STOP")
+    before = len(world.phone.to("sam"))
+
+    await world.walk(SUNDAY_MORNING + timedelta(days=15))
+
+    assert len(world.phone.to("sam")) == before
+    (touch,) = await world.checkins("sam")
+    assert touch.status is CheckinStatus.SKIPPED and touch.reason == "opted_out"
+
+
+async def test_an_event_plans_a_touch_its_delay_later(world: World) -> None:
+    await world.say("sam", "hello")
+    await world.apply(
+        {
+            "schedules": [
+                {
+                    "name": "after-purchase",
+                    "flow": "csat",
+                    "when": {"after_event": "purchase", "delay": "2d"},
+                }
+            ]
+        }
+    )
+    customer = await world.customer_id("sam")
+    async with world.services.uow() as uow:
+        found = await uow.customers.get(world.business.id, customer)
+        assert found is not None
+        planned = await post_event(
+            uow,
+            world.business,
+            found,
+            kind="purchase",
+            occurred_at=world.clock.now(),
+            now=world.clock.now(),
+            data={},
+        )
+        again = await post_event(
+            uow,
+            world.business,
+            found,
+            kind="ticket_closed",
+            occurred_at=world.clock.now(),
+            now=world.clock.now(),
+            data={},
+        )
+        await uow.commit()
+    assert (planned, again) == (1, 0)
+
+    await world.walk(SUNDAY_MORNING + timedelta(days=2, hours=1))
+
+    asked = [at.astimezone(ISRAEL) for _, at in world.phone.to("sam")][1:]
+    assert [a.isoformat() for a in asked] == ["2026-11-24T10:00:00+02:00"]
+
+
+async def test_touches_lost_with_a_killed_worker_are_made_once_after_the_sweep(
+    world: World,
+) -> None:
+    addresses = [f"c{n}" for n in range(12)]
+    for address in addresses:
+        await world.say(address, "hello")
+    await world.apply({"schedules": [WEEKLY]})
+    await world.walk(SUNDAY_MORNING + timedelta(days=7) - timedelta(hours=1))
+    world.queue.lose_starts = 5  # the worker dies holding five claimed touches
+
+    await world.walk(SUNDAY_MORNING + timedelta(days=7))
+    assert len(world.queue.lost) == 5
+    stuck = [c for a in addresses for c in await world.checkins(a) if c.id in world.queue.lost]
+    assert {c.status for c in stuck} == {CheckinStatus.CLAIMED}
+
+    await world.walk(SUNDAY_MORNING + timedelta(days=7, minutes=10), step=timedelta(minutes=1))
+
+    for address in addresses:
+        questions = [t for t, _ in world.phone.to(address) if t.startswith("Hi! How")]
+        assert len(questions) == 1, address
+
+
+async def test_the_same_claimed_touch_started_twice_is_made_once(world: World) -> None:
+    await world.say("sam", "hello")
+    await world.apply({"schedules": [WEEKLY]})
+    await world.walk(SUNDAY_MORNING + timedelta(days=7) - timedelta(hours=1))
+    world.queue.lose_starts = 1
+    await world.walk(SUNDAY_MORNING + timedelta(days=7))
+    (lost,) = world.queue.lost
+
+    first = await checkins.start_checkin(lost, world.services)
+    second = await checkins.start_checkin(lost, world.services)
+
+    assert (first, second) == (CheckinStatus.SENT, None)
+    assert len([t for t, _ in world.phone.to("sam") if t.startswith("Hi! How")]) == 1
+
+
+async def test_a_schedule_saved_twice_keeps_one_touch_per_customer(world: World) -> None:
+    await world.say("sam", "hello")
+    await world.apply({"schedules": [WEEKLY]})
+    await world.walk(SUNDAY_MORNING + timedelta(hours=2))
+    async with world.services.uow() as uow:
+        await save_schedule(uow, world.business, WEEKLY, now=world.clock.now())
+        await uow.commit()
+
+    await world.walk(SUNDAY_MORNING + timedelta(hours=4))
+
+    assert len(await world.checkins("sam")) == 1
+
+
+async def test_a_custom_flow_runs_from_yaml_and_its_answers_are_recorded(world: World) -> None:
+    await world.say("dana", "שלום")
+    await world.apply(
+        {
+            "flows": [
+                {
+                    "name": "visit",
+                    "questions": [
+                        {
+                            "type": "scale",
+                            "min": 1,
+                            "max": 5,
+                            "text": {"he": "איך היה הביקור?", "en": "How was your visit?"},
+                        }
+                    ],
+                }
+            ],
+            "schedules": [
+                {"name": "visits", "flow": "custom:visit", "when": {"every": "1d"}},
+            ],
+        }
+    )
+    await world.walk(SUNDAY_MORNING + timedelta(days=1))
+    assert "איך היה הביקור?" in world.phone.to("dana")[-1][0]
+
+    await world.say("dana", "ארבע")
+
+    customer = await world.customer_id("dana")
+    async with world.services.uow() as uow:
+        (answer,) = await uow.answers.for_customer(customer, limit=5)
+    assert (answer.flow, answer.value, answer.score) == ("custom:visit", "4", 4)
