@@ -447,3 +447,19 @@ class Answer:
     checkin_id: int | None = None
     score: int | None = None
     score_kind: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerSignals:
+    """What a customer's health is judged from: scores, complaints, handoffs and silence."""
+
+    customer_id: uuid.UUID
+    name: str | None
+    language: str
+    opted_out: bool
+    nps: tuple[tuple[datetime, int], ...] = ()
+    csat: tuple[tuple[datetime, int], ...] = ()
+    complaints: tuple[datetime, ...] = ()
+    handoffs: tuple[datetime, ...] = ()
+    unanswered: int = 0
+    last_contact: datetime | None = None

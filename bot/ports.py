@@ -27,6 +27,7 @@ from bot.domain import (
     Conversation,
     Customer,
     CustomerFields,
+    CustomerSignals,
     DeliveryStatus,
     Direction,
     Event,
@@ -487,6 +488,24 @@ class AnswerRepository(Protocol):
     async def for_customer(self, customer_id: uuid.UUID, *, limit: int) -> Sequence[Answer]: ...
 
 
+class InsightRepository(Protocol):
+    async def scores(
+        self, business_id: int, *, kind: str, since: datetime
+    ) -> Sequence[tuple[datetime, int, int | None]]:
+        """(answered at, score, schedule id) of every `kind` score since then."""
+        ...
+
+    async def outcomes(
+        self, business_id: int, *, since: datetime
+    ) -> Sequence[tuple[int | None, str, int]]:
+        """(schedule id, status, count) of the touches due since then."""
+        ...
+
+    async def signals(self, business_id: int, *, since: datetime) -> Sequence[CustomerSignals]:
+        """Every customer with their scores, complaints and handoffs since then."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction; repositories never commit, the caller commits once."""
 
@@ -503,6 +522,7 @@ class UnitOfWork(Protocol):
     flows: FlowRepository
     checkins: CheckinRepository
     answers: AnswerRepository
+    insights: InsightRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -21,11 +21,13 @@ from bot.ports import (
     EventRepository,
     FlowRepository,
     IdentityRepository,
+    InsightRepository,
     MessageRepository,
     OutboxRepository,
     ScheduleRepository,
 )
 from storage.checkins import SqlAnswers, SqlCheckins, SqlFlows, SqlSchedules
+from storage.insights import SqlInsights
 from storage.repositories import (
     SqlBusinesses,
     SqlChannelAccounts,
@@ -69,6 +71,7 @@ class SqlUnitOfWork:
         self.flows: FlowRepository = SqlFlows(self.session)
         self.checkins: CheckinRepository = SqlCheckins(self.session)
         self.answers: AnswerRepository = SqlAnswers(self.session)
+        self.insights: InsightRepository = SqlInsights(self.session)
         return self
 
     async def __aexit__(

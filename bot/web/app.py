@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from bot.bootstrap import Runtime
-from bot.web import channels, customers, health, sandbox, schedules, webhooks
+from bot.web import channels, customers, health, insights, sandbox, schedules, webhooks
 from bot.web.body_limit import BodyLimit
 from bot.web.correlation import Correlation
 from bot.web.errors import install_error_handlers
@@ -40,6 +40,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     app.include_router(customers.router)
     app.include_router(channels.router)
     app.include_router(schedules.router)
+    app.include_router(insights.router)
     app.include_router(webhooks.router)
     app.add_middleware(BodyLimit, max_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(Correlation)

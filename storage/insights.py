@@ -1,0 +1,113 @@
+"""Read-only queries behind the insights: scores over time, touch outcomes, customer signals."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from bot.domain import CheckinStatus, CustomerSignals, Direction
+from storage.checkins import COMPLAINTS, _utc
+from storage.repositories import _Repository
+from storage.tables import AnswerRow, CheckinRow, CustomerRow, EventRow, MessageRow
+
+HANDOFF = "handoff_requested"
+
+
+class SqlInsights(_Repository):
+    async def scores(
+        self, business_id: int, *, kind: str, since: datetime
+    ) -> Sequence[tuple[datetime, int, int | None]]:
+        rows = await self.session.execute(
+            select(AnswerRow.answered_at, AnswerRow.score, CheckinRow.schedule_id)
+            .outerjoin(CheckinRow, CheckinRow.id == AnswerRow.checkin_id)
+            .where(
+                AnswerRow.business_id == business_id,
+                AnswerRow.score_kind == kind,
+                AnswerRow.score.is_not(None),
+                AnswerRow.answered_at >= since,
+            )
+            .order_by(AnswerRow.answered_at)
+        )
+        return [(at, score, schedule) for at, score, schedule in rows if score is not None]
+
+    async def outcomes(
+        self, business_id: int, *, since: datetime
+    ) -> Sequence[tuple[int | None, str, int]]:
+        rows = await self.session.execute(
+            select(CheckinRow.schedule_id, CheckinRow.status, func.count())
+            .where(CheckinRow.business_id == business_id, CheckinRow.due_at >= since)
+            .group_by(CheckinRow.schedule_id, CheckinRow.status)
+        )
+        return [(schedule, status, int(count)) for schedule, status, count in rows]
+
+    async def signals(self, business_id: int, *, since: datetime) -> Sequence[CustomerSignals]:
+        scores: dict[tuple[uuid.UUID, str], list[tuple[datetime, int]]] = defaultdict(list)
+        for customer, kind, at, score in await self.session.execute(
+            select(
+                AnswerRow.customer_id, AnswerRow.score_kind, AnswerRow.answered_at, AnswerRow.score
+            )
+            .where(
+                AnswerRow.business_id == business_id,
+                AnswerRow.score_kind.in_(("nps", "csat")),
+                AnswerRow.score.is_not(None),
+            )
+            .order_by(AnswerRow.answered_at)
+        ):
+            if kind is not None and score is not None:
+                scores[(customer, kind)].append((at, score))
+        events: dict[tuple[uuid.UUID, str], list[datetime]] = defaultdict(list)
+        for customer, kind, at in await self.session.execute(
+            select(EventRow.customer_id, EventRow.kind, EventRow.occurred_at).where(
+                EventRow.business_id == business_id,
+                EventRow.kind.in_(COMPLAINTS),
+                EventRow.occurred_at >= since,
+            )
+        ):
+            events[(customer, kind)].append(at)
+        unanswered = {
+            customer: int(count)
+            for customer, count in await self.session.execute(
+                select(CheckinRow.customer_id, func.count())
+                .where(
+                    CheckinRow.business_id == business_id,
+                    CheckinRow.status == CheckinStatus.EXPIRED.value,
+                    CheckinRow.due_at >= since,
+                )
+                .group_by(CheckinRow.customer_id)
+            )
+        }
+        contact = {
+            customer: _utc(at)
+            for customer, at in await self.session.execute(
+                select(MessageRow.customer_id, func.max(MessageRow.created_at))
+                .where(
+                    MessageRow.business_id == business_id,
+                    MessageRow.direction == Direction.IN.value,
+                )
+                .group_by(MessageRow.customer_id)
+            )
+        }
+        customers = await self.session.execute(
+            select(CustomerRow.id, CustomerRow.name, CustomerRow.language, CustomerRow.opted_out)
+            .where(CustomerRow.business_id == business_id)
+            .order_by(CustomerRow.created_at)
+        )
+        return [
+            CustomerSignals(
+                customer_id=customer,
+                name=name,
+                language=language,
+                opted_out=opted_out,
+                nps=tuple(scores[(customer, "nps")]),
+                csat=tuple(scores[(customer, "csat")]),
+                complaints=tuple(events[(customer, "frustration_detected")]),
+                handoffs=tuple(events[(customer, HANDOFF)]),
+                unanswered=unanswered.get(customer, 0),
+                last_contact=contact.get(customer),
+            )
+            for customer, name, language, opted_out in customers
+        ]

@@ -1,0 +1,84 @@
+"""The insights API on seeded answers and events, against values worked out by hand."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+
+from bot.bootstrap import Runtime
+from bot.domain import Answer, Business, ChannelName
+
+
+def _auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+async def _customer(client: httpx.AsyncClient, runtime: Runtime, shop: Business, who: str):  # type: ignore[no-untyped-def]
+    await client.post(
+        f"/api/v1/{shop.slug}/sandbox/messages", json={"customer": who, "text": "hello"}
+    )
+    async with runtime.services.uow() as uow:
+        identity = await uow.identities.find(shop.id, ChannelName.SANDBOX, who)
+    assert identity is not None
+    return identity.customer_id
+
+
+async def test_nps_csat_and_churn_risk_match_the_hand_worked_figures(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    now = runtime.services.clock.now()
+    falling = await _customer(client, runtime, shop, "falling")
+    happy = await _customer(client, runtime, shop, "happy")
+    async with runtime.services.uow() as uow:
+        for customer, days_ago, kind, score in [
+            (falling, 30, "nps", 9),
+            (falling, 1, "nps", 4),
+            (happy, 2, "nps", 10),
+            (happy, 2, "csat", 5),
+            (falling, 1, "csat", 2),
+        ]:
+            await uow.answers.add(
+                shop.id,
+                Answer(
+                    customer_id=customer,
+                    flow=kind,
+                    question="score",
+                    value=str(score),
+                    score=score,
+                    score_kind=kind,
+                    answered_at=now - timedelta(days=days_ago),
+                ),
+            )
+        await uow.events.add(
+            shop.id, falling, kind="frustration_detected", occurred_at=now, data={}
+        )
+        await uow.commit()
+
+    nps = (await client.get(f"/api/v1/{shop.slug}/insights/nps", headers=_auth(key))).json()
+    csat = (await client.get(f"/api/v1/{shop.slug}/insights/csat", headers=_auth(key))).json()
+    risk = (
+        await client.get(
+            f"/api/v1/{shop.slug}/insights/churn-risk", params={"lang": "en"}, headers=_auth(key)
+        )
+    ).json()
+
+    # 9 and 10 are promoters, 4 a detractor: 100 × (2 − 1) / 3 = 33.
+    assert (nps["score"], nps["promoters"], nps["detractors"], nps["total"]) == (33, 2, 1, 3)
+    assert sum(w["total"] for w in nps["weeks"]) == 3
+    assert (csat["average"], csat["satisfied"]) == (3.5, 0.5)
+    worst = risk[0]
+    assert worst["customer_id"] == str(falling)
+    # 100 − 25 (detractor) − 20 (CSAT 2) − 15 (fell 9 → 4) − 10 (one complaint) = 30.
+    assert (worst["health"], worst["risk"]) == (30, "high")
+    assert "NPS fell from 9 to 4" in worst["reasons"]
+    assert risk[1]["health"] == 100
+
+
+async def test_insights_need_the_business_key(
+    client: httpx.AsyncClient, business: tuple[Business, str]
+) -> None:
+    shop, _ = business
+    response = await client.get(f"/api/v1/{shop.slug}/insights/nps")
+    assert response.status_code == 401
