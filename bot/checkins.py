@@ -57,6 +57,8 @@ START_TASK = "kesher.start_checkin"
 PLAN_EVERY = timedelta(hours=1)
 PLAN_BATCH = 2000
 CLAIM_BATCH = 500
+MAX_PER_TICK = 60_000
+TICK = timedelta(minutes=1)
 WAKE_BATCH = 500
 STALE_AFTER = timedelta(minutes=5)
 TRY_AGAIN_AFTER = timedelta(days=1)
@@ -189,26 +191,36 @@ async def plan(services: Services, *, now: datetime) -> int:
 
 
 async def dispatch(services: Services, *, now: datetime) -> int:
-    """Claim the touches due now and queue a task for each; how many were queued.
+    """Claim the touches due now, batch after batch, and queue a task for each; how many.
 
     When two touches of one customer are due in the same batch, the higher priority goes
     and the other waits for the next tick, where the frequency cap decides about it.
     """
     async with services.uow() as uow:
         await uow.checkins.release_stale(stale_before=now - STALE_AFTER)
-        claimed = await uow.checkins.claim_due(now=now, limit=CLAIM_BATCH)
-        going: dict[object, Checkin] = {}
-        for checkin in sorted(claimed, key=lambda c: (-c.priority, c.send_at, c.id)):
-            if checkin.customer_id in going:
-                await uow.checkins.move(
-                    checkin.id, send_at=checkin.send_at, reason=Skip.FREQUENCY_CAP.value, now=now
-                )
-            else:
-                going[checkin.customer_id] = checkin
         await uow.commit()
-    for checkin in going.values():
-        await enqueue(START_TASK, services, checkin_id=checkin.id)
-    return len(going)
+    queued = 0
+    while queued < MAX_PER_TICK:
+        async with services.uow() as uow:
+            claimed = await uow.checkins.claim_due(now=now, limit=CLAIM_BATCH)
+            going: dict[object, Checkin] = {}
+            for checkin in sorted(claimed, key=lambda c: (-c.priority, c.send_at, c.id)):
+                if checkin.customer_id in going:
+                    await uow.checkins.move(
+                        checkin.id,
+                        send_at=checkin.send_at + TICK,
+                        reason=Skip.FREQUENCY_CAP.value,
+                        now=now,
+                    )
+                else:
+                    going[checkin.customer_id] = checkin
+            await uow.commit()
+        for checkin in going.values():
+            await enqueue(START_TASK, services, checkin_id=checkin.id)
+        queued += len(going)
+        if len(claimed) < CLAIM_BATCH:
+            break
+    return queued
 
 
 def _facts(customer: Customer, history: ContactHistory, *, reachable: bool) -> CustomerFacts:

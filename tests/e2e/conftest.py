@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
 
 KESHER = str(Path(sys.executable).with_name("kesher"))
 
@@ -118,3 +121,18 @@ def kesher(tmp_path: Path) -> Iterator[Kesher]:
     runner = Kesher(tmp_path, clean_env())
     yield runner
     runner.stop()
+
+
+@pytest.fixture
+def empty_postgres(postgres_url: str):  # type: ignore[no-untyped-def]
+    name = f"kesher_e2e_{uuid.uuid4().hex[:8]}"
+
+    async def admin(statement: str) -> None:
+        engine = create_async_engine(postgres_url, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            await connection.exec_driver_sql(statement)
+        await engine.dispose()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    yield postgres_url.rsplit("/", 1)[0] + "/" + name
+    asyncio.run(admin(f'DROP DATABASE "{name}" WITH (FORCE)'))

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-import uuid
 
 import httpx
-import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.e2e.conftest import Kesher, demo_key
 
@@ -108,21 +104,6 @@ def test_invalid_settings_stop_the_start_with_a_message_naming_the_variable(kesh
     assert result.returncode == 2
     assert "KESHER_DATABASE_URL" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
-
-
-@pytest.fixture
-def empty_postgres(postgres_url: str):  # type: ignore[no-untyped-def]
-    name = f"kesher_e2e_{uuid.uuid4().hex[:8]}"
-
-    async def admin(statement: str) -> None:
-        engine = create_async_engine(postgres_url, isolation_level="AUTOCOMMIT")
-        async with engine.connect() as connection:
-            await connection.exec_driver_sql(statement)
-        await engine.dispose()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    yield postgres_url.rsplit("/", 1)[0] + "/" + name
-    asyncio.run(admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
 def test_web_and_a_separate_worker_on_postgres_and_redis_answer_the_same_conversation(

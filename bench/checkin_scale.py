@@ -1,0 +1,202 @@
+"""Check-ins at scale: plan a cadence for N customers, then make M due touches with K workers.
+
+On PostgreSQL and Redis: a fresh database, N customers with a sandbox identity seeded in
+SQL, contact rules open every hour (the figures measure the machinery, not the calendar),
+a weekly cadence whose start lies 8 days back so everyone is due. Reports planning time,
+then the dispatch rate of M touches made by K `kesher worker` processes (the bench claims
+as the scheduler's tick does, back to back), and counts per customer that every touch was
+made exactly once.
+
+    .venv/bin/python -m bench.checkin_scale --customers 1000000 --due 20000 --workers 1
+    .venv/bin/python -m bench.checkin_scale --customers 1000000 --due 20000 --workers 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from redis.asyncio import Redis
+from sqlalchemy import text
+
+from bot import checkins
+from bot.bootstrap import build
+from bot.businesses import create_business
+from bot.schedules import save_rules, save_schedule
+from bot.settings import Settings
+from storage.schema import upgrade
+
+KESHER = str(Path(sys.executable).with_name("kesher"))
+POSTGRES = os.environ.get(
+    "KESHER_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+REDIS = os.environ.get("KESHER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
+OPEN = {
+    "hours": {day: "00:00-24:00" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+    "holidays": False,
+}
+
+
+async def _admin_sql(statement: str) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        await connection.exec_driver_sql(statement)
+    await engine.dispose()
+
+
+async def _seed(runtime, business_id: int, customers: int) -> None:  # type: ignore[no-untyped-def]
+    async with runtime.engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO customers (id, business_id, name, language, timezone, attributes,"
+                " opted_out, created_at) SELECT gen_random_uuid(), :b, 'c' || g, 'en',"
+                " 'Asia/Jerusalem', '{}'::jsonb, false, now() FROM generate_series(1, :n) g"
+            ),
+            {"b": business_id, "n": customers},
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO channel_identities (business_id, customer_id, channel, address,"
+                " reachable, created_at) SELECT :b, id, 'sandbox', name, true, now()"
+                " FROM customers WHERE business_id = :b"
+            ),
+            {"b": business_id},
+        )
+
+
+def _workers(count: int, env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
+    logs = Path(tempfile.mkdtemp(prefix="kesher-checkins-"))
+    return [
+        subprocess.Popen(
+            [KESHER, "worker"],
+            env=env,
+            stdout=(logs / f"worker-{n}.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        for n in range(count)
+    ]
+
+
+async def _count(runtime, sql: str) -> int:  # type: ignore[no-untyped-def]
+    async with runtime.engine.connect() as connection:
+        return int((await connection.execute(text(sql))).scalar_one())
+
+
+async def run(customers: int, due: int, workers: int) -> None:
+    database = f"kesher_checkins_{uuid.uuid4().hex[:8]}"
+    url = POSTGRES.rsplit("/", 1)[0] + "/" + database
+    await _admin_sql(f'CREATE DATABASE "{database}"')
+    redis = Redis.from_url(REDIS)
+    await redis.flushdb()
+    processes: list[subprocess.Popen[bytes]] = []
+    settings = Settings(_env_file=None, database_url=url, redis_url=REDIS)  # type: ignore[call-arg]
+    runtime = build(settings)
+    try:
+        await upgrade(url)
+        await runtime.start()
+        services = runtime.services
+        async with services.uow() as uow:
+            business, _ = await create_business(
+                uow, "bench", name="Bench", sandbox=True, now=services.clock.now()
+            )
+            await save_rules(uow, business, OPEN)
+            await uow.commit()
+        started = time.perf_counter()
+        await _seed(runtime, business.id, customers)
+        print(f"seeded {customers} customers in {time.perf_counter() - started:.1f} s")
+        async with services.uow() as uow:
+            await save_schedule(
+                uow,
+                business,
+                {"name": "weekly", "flow": "checkin", "when": {"every": "7d"}},
+                now=services.clock.now(),
+            )
+            await uow.commit()
+        async with runtime.engine.begin() as connection:
+            await connection.execute(
+                text("UPDATE schedules SET starts_at = now() - interval '8 days'")
+            )
+
+        started = time.perf_counter()
+        planned = await checkins.plan(services, now=services.clock.now())
+        took = time.perf_counter() - started
+        print(f"planned {planned} touches in {took:.1f} s ({planned / took:,.0f}/s)")
+
+        # Only `due` of them are due now; the rest wait a week, as in a real cadence.
+        async with runtime.engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "UPDATE checkins SET send_at = now() + interval '7 days' WHERE id NOT IN"
+                    " (SELECT id FROM checkins ORDER BY id LIMIT :m)"
+                ),
+                {"m": due},
+            )
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KESHER_")}
+        env |= {
+            "KESHER_DATABASE_URL": url,
+            "KESHER_REDIS_URL": REDIS,
+            "KESHER_LOG_LEVEL": "WARNING",
+        }
+        processes += _workers(workers, env)
+        await asyncio.sleep(3)
+
+        started = time.perf_counter()
+        sent = 0
+        deadline = time.monotonic() + 1800
+        while time.monotonic() < deadline:
+            await checkins.dispatch(services, now=services.clock.now())
+            sent = await _count(
+                runtime, "SELECT count(*) FROM outbox WHERE status = 'sent' AND kind = 'checkin'"
+            )
+            if sent >= due:
+                break
+            await asyncio.sleep(0.5)
+        took = time.perf_counter() - started
+        made = await _count(runtime, "SELECT count(*) FROM checkins WHERE status = 'sent'")
+        twice = await _count(
+            runtime,
+            "SELECT count(*) FROM (SELECT customer_id FROM messages WHERE direction = 'out'"
+            " GROUP BY customer_id HAVING count(*) > 1) AS t",
+        )
+        rows = await _count(
+            runtime,
+            "SELECT count(*) FROM (SELECT customer_id FROM checkins GROUP BY customer_id"
+            " HAVING count(*) > 1) AS t",
+        )
+        print(
+            f"workers={workers}: {sent} touches made and sent in {took:.1f} s"
+            f" ({sent / took:,.0f}/s); check-ins sent {made} of {due} due;"
+            f" customers messaged twice {twice}; customers with two rows {rows};"
+            f" missed {due - made}"
+        )
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(10)
+        await runtime.stop()
+        await redis.flushdb()
+        await redis.aclose()
+        await _admin_sql(f'DROP DATABASE "{database}" WITH (FORCE)')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--due", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    asyncio.run(run(args.customers, args.due, args.workers))
+
+
+if __name__ == "__main__":
+    main()
