@@ -35,6 +35,8 @@ class DeliveryStatus(StrEnum):
     READ = "read"
     FAILED = "failed"
     SKIPPED = "skipped"
+    # Outside WhatsApp's 24-hour window with no approved template: held, never sent to fail.
+    NEEDS_TEMPLATE = "needs_template"
 
 
 class ConversationMode(StrEnum):
@@ -64,13 +66,23 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     SKIPPED = "skipped"
+    NEEDS_TEMPLATE = "needs_template"
 
 
 class OutboxKind(StrEnum):
-    """Why a message goes out; only consent notices may reach an opted-out customer."""
+    """Why a message goes out; only consent notices may reach an opted-out customer.
+
+    The proactive kinds (check-in to handoff notice) are the ones a business approves a
+    WhatsApp template for, to reach a customer outside the 24-hour window.
+    """
 
     REPLY = "reply"
     CONSENT = "consent"
+    CHECKIN = "checkin"
+    NPS = "nps"
+    CSAT = "csat"
+    FOLLOW_UP = "follow_up"
+    HANDOFF_NOTICE = "handoff_notice"
 
 
 class KesherError(Exception):
@@ -208,6 +220,15 @@ class Inbound:
 
 
 @dataclass(frozen=True, slots=True)
+class FilledTemplate:
+    """An approved template to send instead of free text, with its variables filled in."""
+
+    sid: str
+    # Twilio's ContentVariables: "1", "2", ... → value.
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Outbound:
     channel: ChannelName
     business: str
@@ -215,6 +236,7 @@ class Outbound:
     reply: Reply
     idempotency_key: str
     account: ChannelAccount | None = None
+    template: FilledTemplate | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +312,7 @@ class Identity:
     channel: ChannelName
     address: str
     reachable: bool = True
+    last_inbound_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,3 +364,4 @@ class OutboxItem:
     attempts: int
     next_attempt_at: datetime
     last_error: str | None = None
+    template_only: bool = False

@@ -201,6 +201,8 @@ async def _record_message(
         await _log_delivery(uow, business, inbound, inbound.delivery_id, message_id=None)
         return Handled(0, "", ()), [], False
     customer, identity = await _customer_for(uow, business, inbound)
+    # Any message from the customer opens (or keeps open) WhatsApp's 24-hour window.
+    await uow.identities.touch_inbound(identity.id, at=inbound.received_at)
     conversation = await uow.conversations.open_for(identity.id)
     first = conversation is None
     if conversation is None:
