@@ -89,7 +89,10 @@ def test_a_bare_sid_is_a_template_without_variables_and_round_trips_through_sett
         ({"checkin": {"fr": CHECKIN_HE}}, "templates.checkin.fr"),
         ({"checkin": {"he": "HX123"}}, "templates.checkin.he.sid"),
         ({"checkin": {"he": "MG" + "a" * 32}}, "templates.checkin.he.sid"),
-        ({"csat": {"en": {"sid": CHECKIN_HE, "variables": ["age"]}}}, "templates.csat.en.variables"),
+        (
+            {"csat": {"en": {"sid": CHECKIN_HE, "variables": ["age"]}}},
+            "templates.csat.en.variables",
+        ),
         ({"csat": {"en": {"sid": CHECKIN_HE, "colour": "red"}}}, "templates.csat.en.colour"),
         ({"nps": ["he"]}, "templates.nps"),
         (["checkin"], "templates"),
