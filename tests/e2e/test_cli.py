@@ -230,3 +230,38 @@ def test_whatsapp_connect_checks_the_values_and_prints_the_two_urls_to_paste(
     assert "secret-token-123" not in connected.stdout + connected.stderr
     assert refused.returncode == 1 and "starts with 'AC'" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_whatsapp_templates_from_a_file_are_checked_and_disconnect_forgets_the_account(
+    kesher: Kesher,
+) -> None:
+    assert kesher.run("business", "create", "--slug", "spa", "--name", "Spa").returncode == 0
+    connect = ["whatsapp", "connect", "--business", "spa", "--account-sid", "AC" + "0" * 32]
+    assert (
+        kesher.run(*connect, "--auth-token", "tok", "--sender", "whatsapp:+97231234567").returncode
+        == 0
+    )
+    good = kesher.directory / "templates.yaml"
+    good.write_text(
+        "checkin:\n"
+        f"  he: {{sid: HX{'a' * 32}, variables: [customer_name, business]}}\n"
+        f"  en: HX{'b' * 32}\n",
+        encoding="utf-8",
+    )
+    bad = kesher.directory / "bad.yaml"
+    bad.write_text(f"checkin:\n  fr: HX{'a' * 32}\n", encoding="utf-8")
+
+    stored = kesher.run("whatsapp", "templates", "--business", "spa", "--file", str(good))
+    refused = kesher.run("whatsapp", "templates", "--business", "spa", "--file", str(bad))
+    option = kesher.run(
+        "whatsapp", "templates", "--business", "spa", "--template", f"nps:he=HX{'c' * 32}"
+    )
+    gone = kesher.run("whatsapp", "disconnect", "--business", "spa")
+    again = kesher.run("whatsapp", "disconnect", "--business", "spa")
+
+    assert stored.returncode == 0, stored.stderr
+    assert f"HX{'a' * 32}" in stored.stdout and "customer_name" in stored.stdout
+    assert refused.returncode == 1 and "templates.checkin.fr" in refused.stderr
+    assert option.returncode == 0 and "nps" in option.stdout
+    assert gone.returncode == 0 and "disconnected" in gone.stdout
+    assert again.returncode == 1 and "not connected" in again.stderr
