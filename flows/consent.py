@@ -13,7 +13,18 @@ class ConsentCommand(StrEnum):
 
 
 OPT_OUT_WORDS = frozenset(
-    {"stop", "stopall", "unsubscribe", "הסר", "הסירו", "הסירו אותי", "הסר אותי", "תסירו אותי"}
+    {
+        "stop",
+        "stopall",
+        "unsubscribe",
+        "הסר",
+        "הסירו",
+        "הסירו אותי",
+        "הסר אותי",
+        "תסירו אותי",
+        # "Enough": only as the whole message ("די טוב", "pretty good", is not a command).
+        "די",
+    }
 )
 OPT_IN_WORDS = frozenset({"start", "unstop", "התחל", "חידוש"})
 

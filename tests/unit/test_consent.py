@@ -9,7 +9,21 @@ from flows.consent import OPTED_IN, OPTED_OUT, ConsentCommand, consent_command
 
 @pytest.mark.parametrize(
     "text",
-    ["STOP", "stop", "Stop!", " stop. ", "הסר", "הָסֵר", "הסירו אותי", "הסירו אותי!!", "Unsubscribe"],
+    [
+        "STOP",
+        "stop",
+        "Stop!",
+        " stop. ",
+        "הסר",
+        "הָסֵר",
+        "הסירו אותי",
+        "הסירו  אותי!!",
+        "Unsubscribe",
+        "UNSUBSCRIBE",
+        "די",
+        "דִּי!",
+        " די ",
+    ],
 )
 def test_stop_words_opt_the_customer_out(text: str) -> None:
     assert consent_command(text) is ConsentCommand.OPT_OUT
@@ -30,6 +44,8 @@ def test_start_words_opt_the_customer_back_in(text: str) -> None:
         "stopwatch",
         "הסרה של הזמנה",
         "start over?",
+        "די טוב",
+        "די כבר עם ההודעות האלה",
     ],
 )
 def test_words_inside_a_longer_message_are_not_commands(text: str | None) -> None:

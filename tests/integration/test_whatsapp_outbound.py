@@ -1,5 +1,7 @@
-"""WhatsApp's 24-hour window on the record: free text inside it, the approved template outside it,
-held as needs_template without one, and one template resend when Twilio says 63016.
+"""WhatsApp outbound on the record: free text inside the 24-hour window, the approved template
+outside it, held as needs_template without one, one template resend when Twilio says 63016;
+opted-out customers get one confirmation and nothing else; refusals that will never succeed
+fail at once, throttling is retried.
 
 The sender is driven by hand with a settable clock; Twilio is the loopback fake the SDK talks
 to over real HTTP. Both backends: SQLite + memory, PostgreSQL + Redis.
@@ -327,3 +329,93 @@ async def test_a_63016_status_callback_resends_once_and_a_repeat_of_it_changes_n
 
     await record_report(shop, failed(template_sid), services)
     assert (await _state(services, item_id))[:2] == (OutboxStatus.SENT, DeliveryStatus.FAILED)
+
+
+async def _customer_says(
+    services: Services, shop: Business, text: str, n: int, *, first: int | None = None
+) -> None:
+    """The customer's message is handled; `first`, a row queued earlier, is sent before replies."""
+    inbound = Inbound(
+        channel=ChannelName.WHATSAPP,
+        delivery_id=f"SM{n:032d}",
+        address=CUSTOMER,
+        received_at=services.clock.now(),
+        text=text,
+    )
+    handled = await handle_inbound(shop, inbound, services)
+    if first is not None:
+        assert await send_outbound(first, services) is OutboxStatus.SKIPPED
+    for reply in handled.replies:
+        await send_outbound(await _item_of(services, reply.id), services)
+
+
+@pytest.mark.parametrize("word", ["STOP", "unsubscribe", "הָסֵר", "הסירו  אותי", "די!"])
+async def test_an_opted_out_customer_gets_one_confirmation_and_nothing_else_even_if_queued(
+    services: Services, shop: Business, fake_twilio: FakeTwilio, word: str
+) -> None:
+    await _customer_writes(services, shop)
+    await set_whatsapp_templates(services, shop, TEMPLATES)
+    queued = await _queue_checkin(services, shop)
+    before = len(fake_twilio.calls)
+
+    await _customer_says(services, shop, word, 2, first=queued)
+    await _customer_says(services, shop, "עוד משהו?", 3)
+    await _customer_says(services, shop, "stop", 4)
+
+    bodies = [call.params.get("Body", "") for call in fake_twilio.calls[before:]]
+    assert len(bodies) == 1 and "הוסרתם" in bodies[0]
+    assert (await _state(services, queued))[:2] == (OutboxStatus.SKIPPED, DeliveryStatus.SKIPPED)
+
+
+async def test_start_opts_back_in_with_one_confirmation_and_replies_resume(
+    services: Services, shop: Business, fake_twilio: FakeTwilio
+) -> None:
+    await _customer_writes(services, shop)
+    await _customer_says(services, shop, "הסר", 2)
+    before = len(fake_twilio.calls)
+
+    await _customer_says(services, shop, "התחל", 3)
+    await _customer_says(services, shop, "START", 4)
+    await _customer_says(services, shop, "איפה ההזמנה שלי?", 5)
+
+    bodies = [call.params["Body"] for call in fake_twilio.calls[before:]]
+    assert "ברוכים השבים" in bodies[0]
+    assert len(bodies) == 3 and not any("ברוכים השבים" in b for b in bodies[1:])
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"), [(21610, "blocked messages"), (21211, "not a valid phone number")]
+)
+async def test_a_refusal_that_will_never_succeed_fails_once_with_the_reason(
+    services: Services, shop: Business, fake_twilio: FakeTwilio, code: int, reason: str
+) -> None:
+    await _customer_writes(services, shop)
+    item_id = await _queue_checkin(services, shop)
+    fake_twilio.fail_next(400, code, "refused")
+
+    assert await send_outbound(item_id, services) is OutboxStatus.FAILED
+    async with services.uow() as uow:
+        item = await uow.outbox.get(item_id)
+        identity = await uow.identities.find(shop.id, ChannelName.WHATSAPP, CUSTOMER)
+    assert item.last_error is not None and reason in item.last_error
+    assert identity is not None and not identity.reachable
+    assert (await _state(services, item_id))[1] is DeliveryStatus.FAILED
+
+
+@pytest.mark.parametrize(("status", "code"), [(429, 20429), (503, 20503)])
+async def test_throttling_and_twilio_outages_are_retried_later_then_sent(
+    services: Services,
+    shop: Business,
+    clock: SettableClock,
+    fake_twilio: FakeTwilio,
+    status: int,
+    code: int,
+) -> None:
+    await _customer_writes(services, shop)
+    item_id = await _queue_checkin(services, shop)
+    fake_twilio.fail_next(status, code, "try later", retry_after=30)
+
+    assert await send_outbound(item_id, services) is OutboxStatus.PENDING
+    assert await send_outbound(item_id, services) is None
+    clock.at += timedelta(seconds=30)
+    assert await send_outbound(item_id, services) is OutboxStatus.SENT
