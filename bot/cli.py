@@ -19,7 +19,7 @@ from rich.progress import Progress
 from taskiq.api import run_receiver_task, run_scheduler_task
 
 from bot.bootstrap import Runtime, build, ensure_demo
-from bot.businesses import business_named, create_business, issue_key
+from bot.businesses import business_named, create_business, issue_key, set_consent_words
 from bot.channels import (
     connect_telegram,
     connect_whatsapp,
@@ -301,6 +301,31 @@ def telegram_disconnect(
         console.print(f"disconnected Telegram from [bold]{found.slug}[/bold]")
         if account.last_error:
             errors.print(f"[yellow]Telegram said: {account.last_error}[/yellow]")
+
+    _run(work)
+
+
+@business_app.command("consent-words")
+def business_consent_words(
+    slug: Annotated[str, typer.Option(help="the business's slug")],
+    opt_out: Annotated[
+        list[str] | None, typer.Option(help="an extra opt-out word or phrase (repeatable)")
+    ] = None,
+    opt_in: Annotated[
+        list[str] | None, typer.Option(help="an extra opt-in word or phrase (repeatable)")
+    ] = None,
+) -> None:
+    """Set the business's own opt-out/opt-in words, on top of STOP, הסר, START, התחל, ..."""
+
+    async def work(runtime: Runtime) -> None:
+        found = await business_named(runtime.services.uow, slug)
+        async with runtime.services.uow() as uow:
+            out, back = await set_consent_words(
+                uow, found, opt_out=opt_out or [], opt_in=opt_in or []
+            )
+            await uow.commit()
+        console.print(f"opt-out: {', '.join(out) or '-'}")
+        console.print(f"opt-in:  {', '.join(back) or '-'}")
 
     _run(work)
 

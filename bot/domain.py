@@ -276,6 +276,9 @@ class Business:
     timezone: str = "Asia/Jerusalem"
     sandbox_enabled: bool = False
     detector_sensitivity: str = "balanced"
+    # Opt-out and opt-in words of this business's own, on top of the standard ones.
+    opt_out_words: tuple[str, ...] = ()
+    opt_in_words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

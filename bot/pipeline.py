@@ -425,13 +425,15 @@ def _known_language(code: str | None) -> str | None:
     return {"he": "he", "iw": "he", "en": "en"}.get(base)
 
 
-def _consent(inbound: Inbound) -> ConsentCommand | None:
+def _consent(business: Business, inbound: Inbound) -> ConsentCommand | None:
     if inbound.kind is InboundKind.COMMAND:
         return {
             commands.STOP: ConsentCommand.OPT_OUT,
             commands.START: ConsentCommand.OPT_IN,
         }.get(inbound.command or "")
-    return consent_command(inbound.text)
+    return consent_command(
+        inbound.text, opt_out=business.opt_out_words, opt_in=business.opt_in_words
+    )
 
 
 async def _decide(
@@ -443,7 +445,7 @@ async def _decide(
     first: bool,
 ) -> tuple[OutboxKind, Outcome]:
     """Consent words first; an opted-out customer is recorded but never answered."""
-    command = _consent(inbound)
+    command = _consent(business, inbound)
     language = customer.language
     if command is ConsentCommand.OPT_OUT:
         if customer.opted_out:

@@ -131,6 +131,12 @@ class BusinessRepository(Protocol):
 
     async def get(self, business_id: int) -> Business: ...
 
+    async def set_consent_words(
+        self, business_id: int, *, opt_out: Sequence[str], opt_in: Sequence[str]
+    ) -> None:
+        """The business's own opt-out and opt-in words, on top of the standard ones."""
+        ...
+
     async def add_api_key(
         self, business_id: int, *, key_hash: str, created_at: datetime
     ) -> None: ...

@@ -54,6 +54,8 @@ def _business(row: BusinessRow) -> Business:
         timezone=row.timezone,
         sandbox_enabled=row.sandbox_enabled,
         detector_sensitivity=row.detector_sensitivity,
+        opt_out_words=tuple((row.consent_words or {}).get("opt_out", ())),
+        opt_in_words=tuple((row.consent_words or {}).get("opt_in", ())),
     )
 
 
@@ -180,9 +182,19 @@ class SqlBusinesses(_Repository):
             language=language,
             timezone="Asia/Jerusalem",
             detector_sensitivity="balanced",
+            consent_words={},
             created_at=created_at,
         )
         return _business(await self._added(row))
+
+    async def set_consent_words(
+        self, business_id: int, *, opt_out: Sequence[str], opt_in: Sequence[str]
+    ) -> None:
+        await self.session.execute(
+            update(BusinessRow)
+            .where(BusinessRow.id == business_id)
+            .values(consent_words={"opt_out": list(opt_out), "opt_in": list(opt_in)})
+        )
 
     async def get_by_slug(self, slug: str) -> Business | None:
         row = await self.session.scalar(select(BusinessRow).where(BusinessRow.slug == slug))

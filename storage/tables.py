@@ -72,6 +72,8 @@ class BusinessRow(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Jerusalem")
     sandbox_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     detector_sensitivity: Mapped[str] = mapped_column(String(16), default="balanced")
+    # The business's own words on top of the standard ones: {"opt_out": [...], "opt_in": [...]}.
+    consent_words: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
 
 

@@ -232,7 +232,7 @@ def test_whatsapp_connect_checks_the_values_and_prints_the_two_urls_to_paste(
     assert "Traceback" not in refused.stderr
 
 
-def test_whatsapp_templates_from_a_file_are_checked_and_disconnect_forgets_the_account(
+def test_whatsapp_templates_consent_words_and_disconnect_from_the_command_line(
     kesher: Kesher,
 ) -> None:
     assert kesher.run("business", "create", "--slug", "spa", "--name", "Spa").returncode == 0
@@ -256,6 +256,12 @@ def test_whatsapp_templates_from_a_file_are_checked_and_disconnect_forgets_the_a
     option = kesher.run(
         "whatsapp", "templates", "--business", "spa", "--template", f"nps:he=HX{'c' * 32}"
     )
+    words = kesher.run(
+        "business", "consent-words", "--slug", "spa", "--opt-out", "עָצוּר!", "--opt-in", "Back"
+    )
+    clash = kesher.run(
+        "business", "consent-words", "--slug", "spa", "--opt-out", "x", "--opt-in", "X"
+    )
     gone = kesher.run("whatsapp", "disconnect", "--business", "spa")
     again = kesher.run("whatsapp", "disconnect", "--business", "spa")
 
@@ -263,5 +269,7 @@ def test_whatsapp_templates_from_a_file_are_checked_and_disconnect_forgets_the_a
     assert f"HX{'a' * 32}" in stored.stdout and "customer_name" in stored.stdout
     assert refused.returncode == 1 and "templates.checkin.fr" in refused.stderr
     assert option.returncode == 0 and "nps" in option.stdout
+    assert words.returncode == 0 and "opt-out: עצור" in words.stdout and "back" in words.stdout
+    assert clash.returncode == 1 and "also an opt-out word" in clash.stderr
     assert gone.returncode == 0 and "disconnected" in gone.stdout
     assert again.returncode == 1 and "not connected" in again.stderr

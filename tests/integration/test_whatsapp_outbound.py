@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from bot.bootstrap import Runtime
+from bot.businesses import set_consent_words
 from bot.channels import connect_whatsapp, set_whatsapp_templates
 from bot.deliveries import record_report
 from bot.domain import (
@@ -28,6 +29,7 @@ from bot.domain import (
     DeliveryStatus,
     Direction,
     Inbound,
+    InvalidInput,
     OutboxKind,
     OutboxStatus,
 )
@@ -419,3 +421,23 @@ async def test_throttling_and_twilio_outages_are_retried_later_then_sent(
     assert await send_outbound(item_id, services) is None
     clock.at += timedelta(seconds=30)
     assert await send_outbound(item_id, services) is OutboxStatus.SENT
+
+
+async def test_a_business_s_own_words_opt_out_and_back_in_on_whatsapp(
+    services: Services, shop: Business, fake_twilio: FakeTwilio
+) -> None:
+    async with services.uow() as uow:
+        with pytest.raises(InvalidInput, match="opt_out: '!!!'"):
+            await set_consent_words(uow, shop, opt_out=["!!!"], opt_in=[])
+        await set_consent_words(uow, shop, opt_out=["עצור", "Basta"], opt_in=["חזרתי"])
+        await uow.commit()
+        own = await uow.businesses.get(shop.id)
+    await _customer_writes(services, own)
+    before = len(fake_twilio.calls)
+
+    await _customer_says(services, own, "עָצוּר!", 2)
+    await _customer_says(services, own, "BASTA", 3)
+    await _customer_says(services, own, "חזרתי", 4)
+
+    bodies = [call.params["Body"] for call in fake_twilio.calls[before:]]
+    assert len(bodies) == 2 and "הוסרתם" in bodies[0] and "ברוכים השבים" in bodies[1]

@@ -57,3 +57,12 @@ def test_both_notices_exist_in_hebrew_and_english_and_name_the_business() -> Non
         assert "Café" in notice.render("he", business="Café")
         assert "Café" in notice.render("en", business="Café")
         assert notice.he != notice.en
+
+
+def test_a_business_can_add_its_own_words_matched_the_same_way() -> None:
+    words = {"opt_out": ["עצור"], "opt_in": ["חזרתי"]}
+
+    assert consent_command("עָצוּר!", **words) is ConsentCommand.OPT_OUT
+    assert consent_command("חזרתי", **words) is ConsentCommand.OPT_IN
+    assert consent_command("עצור רגע", **words) is None
+    assert consent_command("עצור") is None

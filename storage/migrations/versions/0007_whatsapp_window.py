@@ -1,4 +1,5 @@
-"""whatsapp window: each identity's last inbound time; outbox rows that must use a template
+"""whatsapp window: each identity's last inbound time; outbox rows that must use a template;
+a business's own opt-out and opt-in words
 
 Revision ID: 0007
 Revises: 0004
@@ -7,6 +8,7 @@ Create Date: 2026-11-22
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import storage.tables
 
@@ -27,9 +29,20 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("template_only", sa.Boolean(), nullable=False, server_default=sa.false())
         )
+    with op.batch_alter_table("businesses") as batch:
+        batch.add_column(
+            sa.Column(
+                "consent_words",
+                sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+                nullable=False,
+                server_default=sa.text("'{}'"),
+            )
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("businesses") as batch:
+        batch.drop_column("consent_words")
     with op.batch_alter_table("outbox") as batch:
         batch.drop_column("template_only")
     with op.batch_alter_table("channel_identities") as batch:
