@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot.domain import Business, InvalidInput, NotFound
 from bot.ports import UnitOfWork, UnitOfWorkFactory
+from flows.text import normalise
 
 DEMO_SLUG = "demo"
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -53,3 +55,35 @@ async def create_business(
         slug, name=name.strip(), sandbox_enabled=sandbox, created_at=now
     )
     return business, await issue_key(uow, business, now=now)
+
+
+async def set_consent_words(
+    uow: UnitOfWork, business: Business, *, opt_out: Sequence[str], opt_in: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """Keep the business's own opt-out and opt-in words (whole-message matches); caller commits.
+
+    Returns them as matched: case-folded, without niqqud or punctuation.
+    """
+    out = _consent_words("opt_out", opt_out)
+    back = _consent_words("opt_in", opt_in)
+    both = set(out) & set(back)
+    if both:
+        raise InvalidInput(
+            f"opt_in: '{sorted(both)[0]}' is also an opt-out word", code="invalid_consent_words"
+        )
+    await uow.businesses.set_consent_words(business.id, opt_out=out, opt_in=back)
+    return out, back
+
+
+def _consent_words(field: str, words: Sequence[str]) -> list[str]:
+    kept: list[str] = []
+    for word in words:
+        plain = normalise(word)
+        if not plain or len(plain) > 40:
+            raise InvalidInput(
+                f"{field}: {word!r} must be 1 to 40 letters once punctuation is dropped",
+                code="invalid_consent_words",
+            )
+        if plain not in kept:
+            kept.append(plain)
+    return kept

@@ -16,7 +16,9 @@ from bot.domain import (
     ProviderError,
 )
 from bot.ports import ChannelSetup
+from bot.replies import queue_sends
 from bot.services import Services
+from bot.templates import parse_templates, templates_settings
 
 TELEGRAM = ChannelName.TELEGRAM
 WHATSAPP = ChannelName.WHATSAPP
@@ -113,12 +115,62 @@ async def connect_whatsapp(
     given = {"account_sid": account_sid, "auth_token": auth_token, "sender": sender}
     settings = await _setup(services, WHATSAPP).connect(given, webhook_url=webhook_url)
     async with services.uow() as uow:
+        earlier = await uow.accounts.get(business.id, WHATSAPP)
+        # Reconnecting (a new token, a new sender) keeps the approved templates.
+        settings = {
+            **settings,
+            "templates": dict(earlier.settings.get("templates") or {}) if earlier else {},
+        }
         account = await uow.accounts.save(
             business.id,
             WHATSAPP,
             status=AccountStatus.CONNECTED,
             credentials={"account_sid": account_sid.strip(), "auth_token": auth_token.strip()},
             settings=settings,
+            last_error=None,
+            at=services.clock.now(),
+        )
+        await uow.commit()
+    return account
+
+
+async def set_whatsapp_templates(
+    services: Services, business: Business, templates: object
+) -> ChannelAccount:
+    """Validate and keep the business's approved templates; messages held for one go again."""
+    parsed = parse_templates(templates)
+    now = services.clock.now()
+    async with services.uow() as uow:
+        account = await uow.accounts.get(business.id, WHATSAPP)
+        if account is None or account.status is not AccountStatus.CONNECTED:
+            raise NotFound(f"WhatsApp is not connected for '{business.slug}'", code="not_connected")
+        account = await uow.accounts.save(
+            business.id,
+            WHATSAPP,
+            status=account.status,
+            credentials=account.credentials,
+            settings={**account.settings, "templates": templates_settings(parsed)},
+            last_error=account.last_error,
+            at=now,
+        )
+        held = await uow.outbox.release_held(business.id, now=now)
+        await uow.commit()
+    await queue_sends(list(held), services)
+    return account
+
+
+async def disconnect_whatsapp(services: Services, business: Business) -> ChannelAccount:
+    """Forget the Twilio credentials; the sender and templates stay for a later reconnect."""
+    async with services.uow() as uow:
+        account = await uow.accounts.get(business.id, WHATSAPP)
+        if account is None or account.status is not AccountStatus.CONNECTED:
+            raise NotFound(f"WhatsApp is not connected for '{business.slug}'", code="not_connected")
+        account = await uow.accounts.save(
+            business.id,
+            WHATSAPP,
+            status=AccountStatus.DISCONNECTED,
+            credentials={},
+            settings=account.settings,
             last_error=None,
             at=services.clock.now(),
         )

@@ -20,8 +20,14 @@ from rich.progress import Progress
 from taskiq.api import run_receiver_task, run_scheduler_task
 
 from bot.bootstrap import Runtime, build, ensure_demo
-from bot.businesses import business_named, create_business, issue_key
-from bot.channels import connect_telegram, connect_whatsapp, disconnect_telegram
+from bot.businesses import business_named, create_business, issue_key, set_consent_words
+from bot.channels import (
+    connect_telegram,
+    connect_whatsapp,
+    disconnect_telegram,
+    disconnect_whatsapp,
+    set_whatsapp_templates,
+)
 from bot.customers import csv_rows, decode_csv, import_customers
 from bot.detection import LANGUAGES, detect_lines
 from bot.detector import default_detector
@@ -328,6 +334,87 @@ def telegram_disconnect(
         console.print(f"disconnected Telegram from [bold]{found.slug}[/bold]")
         if account.last_error:
             errors.print(f"[yellow]Telegram said: {account.last_error}[/yellow]")
+
+    _run(work)
+
+
+@business_app.command("consent-words")
+def business_consent_words(
+    slug: Annotated[str, typer.Option(help="the business's slug")],
+    opt_out: Annotated[
+        list[str] | None, typer.Option(help="an extra opt-out word or phrase (repeatable)")
+    ] = None,
+    opt_in: Annotated[
+        list[str] | None, typer.Option(help="an extra opt-in word or phrase (repeatable)")
+    ] = None,
+) -> None:
+    """Set the business's own opt-out/opt-in words, on top of STOP, הסר, START, התחל, ..."""
+
+    async def work(runtime: Runtime) -> None:
+        found = await business_named(runtime.services.uow, slug)
+        async with runtime.services.uow() as uow:
+            out, back = await set_consent_words(
+                uow, found, opt_out=opt_out or [], opt_in=opt_in or []
+            )
+            await uow.commit()
+        console.print(f"opt-out: {', '.join(out) or '-'}")
+        console.print(f"opt-in:  {', '.join(back) or '-'}")
+
+    _run(work)
+
+
+@whatsapp_app.command("templates")
+def whatsapp_templates(
+    business: Annotated[str, typer.Option(help="the business's slug")],
+    file: Annotated[
+        Path | None,
+        typer.Option(help="YAML: kind → language → Content SID or {sid, variables}"),
+    ] = None,
+    template: Annotated[
+        list[str] | None,
+        typer.Option(help="KIND:LANGUAGE=HX... (repeatable), instead of or on top of --file"),
+    ] = None,
+) -> None:
+    """Set the approved Content templates used outside WhatsApp's 24-hour window."""
+    raw: dict[str, Any] = {}
+    if file is not None:
+        try:
+            loaded = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as error:
+            errors.print(f"[red]cannot read {file}: {error}[/red]")
+            raise typer.Exit(2) from None
+        if not isinstance(loaded, dict):
+            errors.print(f"[red]{file}: templates must be a mapping of message kind to languages")
+            raise typer.Exit(2)
+        raw = loaded
+    for given in template or []:
+        where, _, sid = given.partition("=")
+        kind, _, language = where.partition(":")
+        raw.setdefault(kind.strip(), {})[language.strip()] = sid.strip()
+    if not raw:
+        errors.print("[red]give --file or at least one --template KIND:LANGUAGE=HX...[/red]")
+        raise typer.Exit(2)
+
+    async def work(runtime: Runtime) -> None:
+        found = await business_named(runtime.services.uow, business)
+        account = await set_whatsapp_templates(runtime.services, found, raw)
+        for kind, languages in account.settings["templates"].items():
+            for language, chosen in languages.items():
+                console.print(f"{kind:15} {language}  {chosen['sid']}  {chosen['variables']}")
+
+    _run(work)
+
+
+@whatsapp_app.command("disconnect")
+def whatsapp_disconnect(
+    business: Annotated[str, typer.Option(help="the business's slug")],
+) -> None:
+    """Forget the Twilio credentials; webhooks for this business are refused until reconnected."""
+
+    async def work(runtime: Runtime) -> None:
+        found = await business_named(runtime.services.uow, business)
+        await disconnect_whatsapp(runtime.services, found)
+        console.print(f"disconnected WhatsApp from [bold]{found.slug}[/bold]")
 
     _run(work)
 

@@ -1,13 +1,18 @@
 """Delivery reports from providers: a message's status only ever moves forward.
 
 Status callbacks come late, twice and out of order; `queued < sent < delivered < read`, and
-`failed` is final, so a `sent` arriving after `read` changes nothing.
+`failed` is final, so a `sent` arriving after `read` changes nothing. A failure because the
+24-hour window had closed (63016) sends the message again once, as the approved template.
 """
 
 from __future__ import annotations
 
 from bot.domain import Business, DeliveryReport, DeliveryStatus
+from bot.outbox import resend_as_template
 from bot.services import Services
+
+# Twilio: the message was free text outside WhatsApp's 24-hour window.
+OUTSIDE_WINDOW = "63016"
 
 RANK = {
     DeliveryStatus.QUEUED: 0,
@@ -15,7 +20,7 @@ RANK = {
     DeliveryStatus.DELIVERED: 2,
     DeliveryStatus.READ: 3,
 }
-FINAL = (DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)
+FINAL = (DeliveryStatus.FAILED, DeliveryStatus.SKIPPED, DeliveryStatus.NEEDS_TEMPLATE)
 
 
 def moves_forward(current: DeliveryStatus, new: DeliveryStatus) -> bool:
@@ -34,8 +39,20 @@ async def record_report(business: Business, report: DeliveryReport, services: Se
         message = await uow.messages.find_sent(
             business.id, report.channel, report.channel_message_id
         )
-        if message is None or not moves_forward(message.status, report.status):
-            return False
+    if message is None or not moves_forward(message.status, report.status):
+        return False
+    if (
+        report.status is DeliveryStatus.FAILED
+        and report.error_code == OUTSIDE_WINDOW
+        and await resend_as_template(
+            business.id,
+            message.id,
+            reason=f"error {OUTSIDE_WINDOW}: outside the 24-hour window",
+            services=services,
+        )
+    ):
+        return True
+    async with services.uow() as uow:
         await uow.messages.set_status(message.id, report.status, at=report.received_at)
         if report.status is DeliveryStatus.FAILED:
             await uow.events.add(

@@ -35,6 +35,8 @@ class DeliveryStatus(StrEnum):
     READ = "read"
     FAILED = "failed"
     SKIPPED = "skipped"
+    # Outside WhatsApp's 24-hour window with no approved template: held, never sent to fail.
+    NEEDS_TEMPLATE = "needs_template"
 
 
 class ConversationMode(StrEnum):
@@ -64,6 +66,7 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     SKIPPED = "skipped"
+    NEEDS_TEMPLATE = "needs_template"
 
 
 class CheckinStatus(StrEnum):
@@ -78,7 +81,11 @@ class CheckinStatus(StrEnum):
 
 
 class OutboxKind(StrEnum):
-    """Why a message goes out; only consent notices may reach an opted-out customer."""
+    """Why a message goes out; only consent notices may reach an opted-out customer.
+
+    The proactive kinds (check-in to handoff notice) are the ones a business approves a
+    WhatsApp template for, to reach a customer outside the 24-hour window.
+    """
 
     REPLY = "reply"
     CONSENT = "consent"
@@ -86,6 +93,7 @@ class OutboxKind(StrEnum):
     NPS = "nps"
     CSAT = "csat"
     FOLLOW_UP = "follow_up"
+    HANDOFF_NOTICE = "handoff_notice"
 
 
 class KesherError(Exception):
@@ -223,6 +231,15 @@ class Inbound:
 
 
 @dataclass(frozen=True, slots=True)
+class FilledTemplate:
+    """An approved template to send instead of free text, with its variables filled in."""
+
+    sid: str
+    # Twilio's ContentVariables: "1", "2", ... → value.
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Outbound:
     channel: ChannelName
     business: str
@@ -230,6 +247,7 @@ class Outbound:
     reply: Reply
     idempotency_key: str
     account: ChannelAccount | None = None
+    template: FilledTemplate | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +288,9 @@ class Business:
     sandbox_enabled: bool = False
     detector_sensitivity: str = "balanced"
     contact_rules: Mapping[str, Any] = field(default_factory=dict)
+    # Opt-out and opt-in words of this business's own, on top of the standard ones.
+    opt_out_words: tuple[str, ...] = ()
+    opt_in_words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +327,7 @@ class Identity:
     channel: ChannelName
     address: str
     reachable: bool = True
+    last_inbound_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,6 +379,7 @@ class OutboxItem:
     attempts: int
     next_attempt_at: datetime
     last_error: str | None = None
+    template_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)

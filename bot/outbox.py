@@ -1,7 +1,8 @@
 """Sending what the outbox holds: claim a row, check the customer may be contacted, send once.
 
 A row is claimed in the database before the channel is called, so two workers given the same
-row send it once. A worker that dies after claiming leaves the row `sending`; the sweeper puts
+row send it once. On a channel with a reply window (WhatsApp) the row goes as free text inside
+it, as the business's approved template outside it, or is held as `needs_template`. A worker that dies after claiming leaves the row `sending`; the sweeper puts
 it back after `STALE_AFTER`, which trades a rare second send for never losing a reply.
 """
 
@@ -23,6 +24,7 @@ from bot.domain import (
 from bot.replies import queue_sends
 from bot.services import Services
 from bot.telemetry import OUTBOUND
+from bot.templates import HoldForTemplate, UseTemplate, delivery_for, stored_templates
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,8 @@ STALE_AFTER = timedelta(minutes=5)
 SWEEP_BATCH = 500
 ORDER_WAIT = timedelta(seconds=10)
 ORDER_POLL_SECONDS = 0.05
+# A channel's SendFailed code when the provider refused free text outside its window.
+OUTSIDE_WINDOW = "outside_window"
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
@@ -62,7 +66,30 @@ async def send_outbound(item_id: int, services: Services) -> OutboxStatus | None
             await uow.commit()
             OUTBOUND.labels(identity.channel.value, "skipped").inc()
             return OutboxStatus.SKIPPED
+        assert customer is not None
+        channel = services.channels[identity.channel]
+        delivery = delivery_for(
+            item.kind.value,
+            customer.language,
+            templates=stored_templates(account),
+            last_inbound_at=identity.last_inbound_at,
+            now=now,
+            window=channel.capabilities.reply_window,
+            template_only=item.template_only,
+        )
+        if isinstance(delivery, HoldForTemplate):
+            await uow.outbox.finish(item_id, OutboxStatus.NEEDS_TEMPLATE, error=delivery.reason)
+            await uow.messages.set_status(message.id, DeliveryStatus.NEEDS_TEMPLATE, at=now)
+            await uow.commit()
+            OUTBOUND.labels(identity.channel.value, "needs_template").inc()
+            log.info("outbox item %s held: %s", item_id, delivery.reason)
+            return OutboxStatus.NEEDS_TEMPLATE
         await uow.commit()
+    template = None
+    if isinstance(delivery, UseTemplate):
+        template = delivery.template.filled(
+            {"customer_name": customer.name or "", "business": business.name, "text": message.text}
+        )
     outbound = Outbound(
         channel=identity.channel,
         business=business.slug,
@@ -70,14 +97,18 @@ async def send_outbound(item_id: int, services: Services) -> OutboxStatus | None
         reply=Reply(text=message.text, choices=message.choices),
         idempotency_key=item.idempotency_key,
         account=account,
+        template=template,
     )
     try:
-        receipt = await services.channels[identity.channel].send(outbound)
+        receipt = await channel.send(outbound)
     except Exception as error:
         failure = (
             error if isinstance(error, SendFailed) else SendFailed(repr(error), retryable=True)
         )
-        outcome = await _failed(item_id, message.id, item.attempts, failure, services)
+        if failure.code == OUTSIDE_WINDOW and not item.template_only:
+            outcome = await _use_template(item_id, failure, services)
+        else:
+            outcome = await _failed(item_id, message.id, item.attempts, failure, services)
         if failure.unreachable:
             await _unreachable(identity, business.id, failure, services)
         OUTBOUND.labels(identity.channel.value, outcome.value).inc()
@@ -94,6 +125,36 @@ async def send_outbound(item_id: int, services: Services) -> OutboxStatus | None
     OUTBOUND.labels(identity.channel.value, "sent").inc()
     log.info("sent outbox item %s on %s", item_id, identity.channel.value)
     return OutboxStatus.SENT
+
+
+async def _use_template(item_id: int, failure: SendFailed, services: Services) -> OutboxStatus:
+    """The provider says the window has closed: try once more, as a template (or be held)."""
+    async with services.uow() as uow:
+        await uow.outbox.use_template(item_id, error=failure.message, now=services.clock.now())
+        await uow.commit()
+    await queue_sends([item_id], services)
+    return OutboxStatus.PENDING
+
+
+async def resend_as_template(
+    business_id: int, message_id: int, *, reason: str, services: Services
+) -> bool:
+    """A status callback said 63016 for a sent message: send it again once, as a template.
+
+    True when handled (resent now, or already being resent); False when the failure stands:
+    the message went as a template and still failed.
+    """
+    async with services.uow() as uow:
+        item = await uow.outbox.for_message(message_id)
+        if item is None or item.business_id != business_id:
+            return False
+        if item.template_only:
+            return item.status is not OutboxStatus.SENT
+        await uow.outbox.use_template(item.id, error=reason, now=services.clock.now())
+        await uow.messages.set_status(message_id, DeliveryStatus.QUEUED, at=services.clock.now())
+        await uow.commit()
+    await queue_sends([item.id], services)
+    return True
 
 
 async def _turn_came(item_id: int, services: Services) -> bool:

@@ -186,6 +186,8 @@ async def _record_message(
         await _log_delivery(uow, business, inbound, inbound.delivery_id, message_id=None)
         return Handled(0, "", ()), [], False
     customer, identity = await _customer_for(uow, business, inbound)
+    # Any message from the customer opens (or keeps open) WhatsApp's 24-hour window.
+    await uow.identities.touch_inbound(identity.id, at=inbound.received_at)
     conversation = await uow.conversations.open_for(identity.id)
     first = conversation is None
     if conversation is None:
@@ -396,13 +398,15 @@ def _known_language(code: str | None) -> str | None:
     return {"he": "he", "iw": "he", "en": "en"}.get(base)
 
 
-def _consent(inbound: Inbound) -> ConsentCommand | None:
+def _consent(business: Business, inbound: Inbound) -> ConsentCommand | None:
     if inbound.kind is InboundKind.COMMAND:
         return {
             commands.STOP: ConsentCommand.OPT_OUT,
             commands.START: ConsentCommand.OPT_IN,
         }.get(inbound.command or "")
-    return consent_command(inbound.text)
+    return consent_command(
+        inbound.text, opt_out=business.opt_out_words, opt_in=business.opt_in_words
+    )
 
 
 async def _decide(
@@ -418,7 +422,7 @@ async def _decide(
 
     A waiting check-in question takes the message next; anything else is feedback.
     """
-    command = _consent(inbound)
+    command = _consent(business, inbound)
     language = customer.language
     if command is ConsentCommand.OPT_OUT:
         if customer.opted_out:

@@ -139,6 +139,12 @@ class BusinessRepository(Protocol):
 
     async def get(self, business_id: int) -> Business: ...
 
+    async def set_consent_words(
+        self, business_id: int, *, opt_out: Sequence[str], opt_in: Sequence[str]
+    ) -> None:
+        """The business's own opt-out and opt-in words, on top of the standard ones."""
+        ...
+
     async def add_api_key(
         self, business_id: int, *, key_hash: str, created_at: datetime
     ) -> None: ...
@@ -203,6 +209,10 @@ class IdentityRepository(Protocol):
     ) -> Identity | None: ...
 
     async def get(self, identity_id: int) -> Identity: ...
+
+    async def touch_inbound(self, identity_id: int, *, at: datetime) -> None:
+        """The customer wrote at `at` (it opens WhatsApp's window); never moves back in time."""
+        ...
 
     async def for_customer(self, customer_id: uuid.UUID) -> Sequence[Identity]: ...
 
@@ -357,6 +367,16 @@ class OutboxRepository(Protocol):
     ) -> None: ...
 
     async def retry(self, item_id: int, *, error: str, next_attempt_at: datetime) -> None: ...
+
+    async def for_message(self, message_id: int) -> OutboxItem | None: ...
+
+    async def use_template(self, item_id: int, *, error: str, now: datetime) -> None:
+        """Send the row again now, as an approved template only (Twilio said 63016)."""
+        ...
+
+    async def release_held(self, business_id: int, *, now: datetime) -> Sequence[int]:
+        """Rows held for a template go back to pending (the business set templates)."""
+        ...
 
     async def due(self, *, now: datetime, limit: int) -> Sequence[int]:
         """Pending items whose next attempt is due, oldest first."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 from flows.text import Text, normalise
@@ -13,7 +14,18 @@ class ConsentCommand(StrEnum):
 
 
 OPT_OUT_WORDS = frozenset(
-    {"stop", "stopall", "unsubscribe", "הסר", "הסירו", "הסירו אותי", "הסר אותי", "תסירו אותי"}
+    {
+        "stop",
+        "stopall",
+        "unsubscribe",
+        "הסר",
+        "הסירו",
+        "הסירו אותי",
+        "הסר אותי",
+        "תסירו אותי",
+        # "Enough": only as the whole message ("די טוב", "pretty good", is not a command).
+        "די",
+    }
 )
 OPT_IN_WORDS = frozenset({"start", "unstop", "התחל", "חידוש"})
 
@@ -27,13 +39,18 @@ OPTED_IN = Text(
 )
 
 
-def consent_command(text: str | None) -> ConsentCommand | None:
-    """The consent command a whole message amounts to, if any ('Stop!' yes, 'stop it now' no)."""
+def consent_command(
+    text: str | None, *, opt_out: Iterable[str] = (), opt_in: Iterable[str] = ()
+) -> ConsentCommand | None:
+    """The consent command a whole message amounts to, if any ('Stop!' yes, 'stop it now' no).
+
+    `opt_out` and `opt_in` are a business's own words on top of the standard ones.
+    """
     if not text:
         return None
     words = normalise(text)
-    if words in OPT_OUT_WORDS:
+    if words in OPT_OUT_WORDS or words in {normalise(w) for w in opt_out}:
         return ConsentCommand.OPT_OUT
-    if words in OPT_IN_WORDS:
+    if words in OPT_IN_WORDS or words in {normalise(w) for w in opt_in}:
         return ConsentCommand.OPT_IN
     return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
@@ -83,13 +84,12 @@ _retry_after: ContextVar[float | None] = ContextVar("twilio_retry_after", defaul
 
 @dataclass(frozen=True, slots=True)
 class TwilioAccount:
-    """A business's Twilio account and WhatsApp sender; `templates` is kind → language → SID."""
+    """A business's Twilio account and WhatsApp sender (or Messaging Service)."""
 
     account_sid: str
     auth_token: str = field(repr=False)
     sender: str | None = None
     messaging_service_sid: str | None = None
-    templates: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.account_sid.startswith("AC"):
@@ -104,10 +104,6 @@ class TwilioAccount:
                 f"the sender must look like whatsapp:+972..., not {self.sender!r}",
                 code="invalid_account",
             )
-
-    def template(self, kind: str, language: str) -> str | None:
-        """The Content SID approved for this kind of message in this language, if any."""
-        return self.templates.get(kind, {}).get(language)
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,12 +392,24 @@ class WhatsAppSender:
         account: TwilioAccount,
         status_callback: str | None = None,
     ) -> SentReceipt:
-        """Send the reply (choices as a numbered list, long text in several messages).
+        """Send the reply (choices as a numbered list, long text in several messages), or the
+        approved template the outbound names (ContentSid with ContentVariables as JSON).
 
         Returns the last message's SID and status; raises SendFailed saying whether to retry.
         """
         to = whatsapp_address(outbound.address)
-        parts = render(outbound.reply)
+        parts: list[dict[str, str]]
+        if outbound.template is not None:
+            parts = [
+                {
+                    "content_sid": outbound.template.sid,
+                    "content_variables": json.dumps(
+                        dict(outbound.template.variables), ensure_ascii=False
+                    ),
+                }
+            ]
+        else:
+            parts = [{"body": text} for text in render(outbound.reply)]
         client = Client(account.account_sid, account.auth_token, http_client=self._client())
         options: dict[str, Any] = {"to": to}
         if account.sender:
@@ -414,7 +422,7 @@ class WhatsAppSender:
         for part in parts:
             _retry_after.set(None)
             try:
-                created = await client.messages.create_async(body=part, **options)
+                created = await client.messages.create_async(**part, **options)
             except TwilioException as error:
                 raise failure(error, retry_after=_retry_after.get()) from None
             except (TimeoutError, aiohttp.ClientError) as error:
@@ -522,17 +530,15 @@ def render(reply: Reply, *, limit: int = MAX_TEXT) -> list[str]:
 def account_from(account: ChannelAccount | None) -> TwilioAccount:
     """A stored channel account as a TwilioAccount.
 
-    Credentials: account_sid, auth_token. Settings: sender, messaging_service_sid, templates.
+    Credentials: account_sid, auth_token. Settings: sender, messaging_service_sid.
     """
     if account is None:
         raise Forbidden("WhatsApp is not connected for this business", code="not_connected")
-    templates = account.settings.get("templates") or {}
     return TwilioAccount(
         account_sid=account.secret("account_sid") or str(account.settings.get("account_sid", "")),
         auth_token=account.secret("auth_token"),
         sender=account.settings.get("sender") or None,
         messaging_service_sid=account.settings.get("messaging_service_sid") or None,
-        templates=templates if isinstance(templates, Mapping) else {},
     )
 
 
@@ -590,7 +596,6 @@ class WhatsAppChannel:
         return {
             "sender": account.sender,
             "messaging_service_sid": account.messaging_service_sid,
-            "templates": {},
             "webhook_url": webhook_url,
             "status_url": f"{webhook_url}/status",
         }

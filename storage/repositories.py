@@ -55,6 +55,8 @@ def _business(row: BusinessRow) -> Business:
         sandbox_enabled=row.sandbox_enabled,
         detector_sensitivity=row.detector_sensitivity,
         contact_rules=dict(row.contact_rules or {}),
+        opt_out_words=tuple((row.consent_words or {}).get("opt_out", ())),
+        opt_in_words=tuple((row.consent_words or {}).get("opt_in", ())),
     )
 
 
@@ -81,6 +83,7 @@ def _identity(row: IdentityRow) -> Identity:
         channel=ChannelName(row.channel),
         address=row.address,
         reachable=row.reachable,
+        last_inbound_at=row.last_inbound_at,
     )
 
 
@@ -149,6 +152,7 @@ def _outbox(row: OutboxRow) -> OutboxItem:
         attempts=row.attempts,
         next_attempt_at=row.next_attempt_at,
         last_error=row.last_error,
+        template_only=row.template_only,
     )
 
 
@@ -180,9 +184,19 @@ class SqlBusinesses(_Repository):
             timezone="Asia/Jerusalem",
             detector_sensitivity="balanced",
             contact_rules={},
+            consent_words={},
             created_at=created_at,
         )
         return _business(await self._added(row))
+
+    async def set_consent_words(
+        self, business_id: int, *, opt_out: Sequence[str], opt_in: Sequence[str]
+    ) -> None:
+        await self.session.execute(
+            update(BusinessRow)
+            .where(BusinessRow.id == business_id)
+            .values(consent_words={"opt_out": list(opt_out), "opt_in": list(opt_in)})
+        )
 
     async def get_by_slug(self, slug: str) -> Business | None:
         row = await self.session.scalar(select(BusinessRow).where(BusinessRow.slug == slug))
@@ -345,6 +359,17 @@ class SqlIdentities(_Repository):
 
     async def get(self, identity_id: int) -> Identity:
         return _identity(await self.session.get_one(IdentityRow, identity_id))
+
+    async def touch_inbound(self, identity_id: int, *, at: datetime) -> None:
+        await self.session.execute(
+            update(IdentityRow)
+            .where(
+                IdentityRow.id == identity_id,
+                or_(IdentityRow.last_inbound_at.is_(None), IdentityRow.last_inbound_at < at),
+            )
+            .values(last_inbound_at=at)
+            .execution_options(synchronize_session=False)
+        )
 
     async def for_customer(self, customer_id: uuid.UUID) -> Sequence[Identity]:
         rows = await self.session.scalars(
@@ -666,6 +691,7 @@ class SqlOutbox(_Repository):
             idempotency_key=idempotency_key,
             status=OutboxStatus.PENDING.value,
             attempts=0,
+            template_only=False,
             next_attempt_at=due_at,
             created_at=due_at,
         )
@@ -709,6 +735,44 @@ class SqlOutbox(_Repository):
             )
             .execution_options(synchronize_session=False)
         )
+
+    async def for_message(self, message_id: int) -> OutboxItem | None:
+        row = await self.session.scalar(
+            select(OutboxRow).where(OutboxRow.message_id == message_id).limit(1)
+        )
+        return _outbox(row) if row else None
+
+    async def use_template(self, item_id: int, *, error: str, now: datetime) -> None:
+        await self.session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == item_id)
+            .values(
+                status=OutboxStatus.PENDING.value,
+                template_only=True,
+                last_error=error,
+                next_attempt_at=now,
+                claimed_at=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    async def release_held(self, business_id: int, *, now: datetime) -> Sequence[int]:
+        held = OutboxStatus.NEEDS_TEMPLATE.value
+        ids = list(
+            await self.session.scalars(
+                select(OutboxRow.id)
+                .where(OutboxRow.business_id == business_id, OutboxRow.status == held)
+                .order_by(OutboxRow.id)
+            )
+        )
+        if ids:
+            await self.session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_(ids))
+                .values(status=OutboxStatus.PENDING.value, next_attempt_at=now, claimed_at=None)
+                .execution_options(synchronize_session=False)
+            )
+        return ids
 
     async def due(self, *, now: datetime, limit: int) -> Sequence[int]:
         rows = await self.session.scalars(

@@ -73,6 +73,8 @@ class BusinessRow(Base):
     sandbox_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     detector_sensitivity: Mapped[str] = mapped_column(String(16), default="balanced")
     contact_rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The business's own words on top of the standard ones: {"opt_out": [...], "opt_in": [...]}.
+    consent_words: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
 
 
@@ -125,6 +127,7 @@ class IdentityRow(Base):
     address: Mapped[str] = mapped_column(String(255))
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    last_inbound_at: Mapped[datetime | None]
 
 
 class ChannelAccountRow(Base):
@@ -228,6 +231,8 @@ class OutboxRow(Base):
     kind: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Send only as an approved template (Twilio said 63016: the window had closed).
+    template_only: Mapped[bool] = mapped_column(Boolean, default=False)
     next_attempt_at: Mapped[datetime]
     claimed_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -265,3 +265,46 @@ def test_schedules_apply_saves_a_yaml_file_whole_or_not_at_all(kesher: Kesher) -
     assert saved.returncode == 0, saved.stderr
     assert "saved 1 flows and 3 schedules" in saved.stdout
     assert again.returncode == 0
+
+
+def test_whatsapp_templates_consent_words_and_disconnect_from_the_command_line(
+    kesher: Kesher,
+) -> None:
+    assert kesher.run("business", "create", "--slug", "spa", "--name", "Spa").returncode == 0
+    connect = ["whatsapp", "connect", "--business", "spa", "--account-sid", "AC" + "0" * 32]
+    assert (
+        kesher.run(*connect, "--auth-token", "tok", "--sender", "whatsapp:+97231234567").returncode
+        == 0
+    )
+    good = kesher.directory / "templates.yaml"
+    good.write_text(
+        "checkin:\n"
+        f"  he: {{sid: HX{'a' * 32}, variables: [customer_name, business]}}\n"
+        f"  en: HX{'b' * 32}\n",
+        encoding="utf-8",
+    )
+    bad = kesher.directory / "bad.yaml"
+    bad.write_text(f"checkin:\n  fr: HX{'a' * 32}\n", encoding="utf-8")
+
+    stored = kesher.run("whatsapp", "templates", "--business", "spa", "--file", str(good))
+    refused = kesher.run("whatsapp", "templates", "--business", "spa", "--file", str(bad))
+    option = kesher.run(
+        "whatsapp", "templates", "--business", "spa", "--template", f"nps:he=HX{'c' * 32}"
+    )
+    words = kesher.run(
+        "business", "consent-words", "--slug", "spa", "--opt-out", "עָצוּר!", "--opt-in", "Back"
+    )
+    clash = kesher.run(
+        "business", "consent-words", "--slug", "spa", "--opt-out", "x", "--opt-in", "X"
+    )
+    gone = kesher.run("whatsapp", "disconnect", "--business", "spa")
+    again = kesher.run("whatsapp", "disconnect", "--business", "spa")
+
+    assert stored.returncode == 0, stored.stderr
+    assert f"HX{'a' * 32}" in stored.stdout and "customer_name" in stored.stdout
+    assert refused.returncode == 1 and "templates.checkin.fr" in refused.stderr
+    assert option.returncode == 0 and "nps" in option.stdout
+    assert words.returncode == 0 and "opt-out: עצור" in words.stdout and "back" in words.stdout
+    assert clash.returncode == 1 and "also an opt-out word" in clash.stderr
+    assert gone.returncode == 0 and "disconnected" in gone.stdout
+    assert again.returncode == 1 and "not connected" in again.stderr

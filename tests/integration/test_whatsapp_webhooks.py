@@ -181,7 +181,7 @@ async def test_statuses_move_forward_only_and_a_failure_lands_on_the_timeline(
     async with runtime.services.uow() as uow:
         messages = await uow.messages.for_customer(identity.customer_id, limit=10)
     reply = [m for m in messages if m.direction == "out"][-1]
-    assert await report("undelivered", ErrorCode="63016", ErrorMessage="outside window") == 204
+    assert await report("undelivered", ErrorCode="30008", ErrorMessage="Unknown error") == 204
     assert await status_now() is DeliveryStatus.FAILED
     assert await report("delivered") == 204
     assert await status_now() is DeliveryStatus.FAILED
@@ -192,7 +192,7 @@ async def test_statuses_move_forward_only_and_a_failure_lands_on_the_timeline(
         )
     ).json()["items"]
     (failed,) = [i for i in timeline if i["type"] == "event" and i["kind"] == "delivery_failed"]
-    assert failed["data"]["error_code"] == "63016"
+    assert failed["data"]["error_code"] == "30008"
 
 
 async def test_connect_refuses_values_twilio_would_refuse(
