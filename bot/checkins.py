@@ -37,7 +37,9 @@ from flows.contact import ContactRules, CustomerFacts, Skip, may_reach_out, next
 from flows.contact import parse_rules as _parse_rules
 from flows.csat import CSAT
 from flows.custom import parse_flow
-from flows.engine import Flow, Run, Status, Turn, advance, expire, remind, start
+from flows.engine import Ask, Flow, Run, Status, Turn, advance, expire, remind, start
+from flows.follow_up import FOLLOW_UP, OFFER
+from flows.handoff import LowScore, is_low_score, parse_handoff_rules
 from flows.nps import NPS
 from flows.outcome import FlowFinished, Outcome, RequestHandoff, SurveyAnswered
 from flows.schedules import (
@@ -64,8 +66,18 @@ STALE_AFTER = timedelta(minutes=5)
 TRY_AGAIN_AFTER = timedelta(days=1)
 LATE_EVENT = timedelta(days=1)
 LOCK_TIMEOUT = timedelta(seconds=20)
-BUILT_IN: Mapping[str, Flow] = {flow.name: flow for flow in (CHECKIN, NPS, CSAT)}
-KINDS = {CHECKIN.name: OutboxKind.CHECKIN, NPS.name: OutboxKind.NPS, CSAT.name: OutboxKind.CSAT}
+BUILT_IN: Mapping[str, Flow] = {flow.name: flow for flow in (CHECKIN, NPS, CSAT, FOLLOW_UP, OFFER)}
+KINDS = {
+    CHECKIN.name: OutboxKind.CHECKIN,
+    NPS.name: OutboxKind.NPS,
+    CSAT.name: OutboxKind.CSAT,
+    FOLLOW_UP.name: OutboxKind.FOLLOW_UP,
+    OFFER.name: OutboxKind.FOLLOW_UP,
+}
+# Service touches ("did we solve it?" after a handoff, the offer of a person after a low
+# score) finish a conversation the customer started: quiet hours, consent and open handoffs
+# apply, the frequency cap and rests do not.
+SERVICE_FLOWS = frozenset({FOLLOW_UP.name, OFFER.name})
 CUSTOM = "custom:"
 
 
@@ -223,19 +235,21 @@ async def dispatch(services: Services, *, now: datetime) -> int:
     return queued
 
 
-def _facts(customer: Customer, history: ContactHistory, *, reachable: bool) -> CustomerFacts:
+def _facts(
+    customer: Customer, history: ContactHistory, *, reachable: bool, service: bool = False
+) -> CustomerFacts:
     return CustomerFacts(
-        recent_touches=history.recent_touches,
+        recent_touches=() if service else history.recent_touches,
         run_active=history.run_active,
-        last_answered=history.last_answered,
+        last_answered=None if service else history.last_answered,
         handoff_open=history.handoff_open,
-        last_complaint=history.last_complaint,
+        last_complaint=None if service else history.last_complaint,
         opted_out=customer.opted_out,
         reachable=reachable,
     )
 
 
-async def _channel_for(uow: UnitOfWork, customer: Customer) -> Identity | None:
+async def channel_for(uow: UnitOfWork, customer: Customer) -> Identity | None:
     """The customer's preferred channel if reachable, else the one they wrote on last."""
     reachable = [i for i in await uow.identities.for_customer(customer.id) if i.reachable]
     if not reachable:
@@ -282,10 +296,17 @@ async def _touch(
     if customer is None:
         return None
     rules = contact_rules(business)
-    identity = await _channel_for(uow, customer)
+    identity = await channel_for(uow, customer)
     history = await uow.checkins.history(customer.id, since=now - rules.cap_window)
     verdict = may_reach_out(
-        now, _facts(customer, history, reachable=identity is not None), rules=rules
+        now,
+        _facts(
+            customer,
+            history,
+            reachable=identity is not None,
+            service=checkin.flow in SERVICE_FLOWS,
+        ),
+        rules=rules,
     )
     if verdict.reason is not None:
         if verdict.reason in (Skip.OPTED_OUT, Skip.UNREACHABLE):
@@ -378,14 +399,6 @@ async def _performed(
                     "score_kind": effect.score_kind,
                 },
             )
-        elif isinstance(effect, RequestHandoff):
-            await uow.events.add(
-                business.id,
-                customer.id,
-                kind="handoff_requested",
-                occurred_at=now,
-                data={"reason": effect.reason, "checkin_id": checkin.id},
-            )
         elif isinstance(effect, FlowFinished) and not effect.completed:
             await uow.events.add(
                 business.id,
@@ -443,7 +456,43 @@ async def answer(
             checkin.id, run=turn.run.as_dict(), wake_at=now + rules.remind_after, now=now
         )
     await _performed(uow, business, customer, checkin, turn, now=now)
+    low = _low_score(flow, turn)
+    if low is None:
+        return Outcome(replies=turn.replies, effects=turn.effects)
+    if parse_handoff_rules(business.handoff_rules or None).low_score is LowScore.HAND_OFF:
+        request = RequestHandoff(low, trigger="low_score")
+        return Outcome(replies=turn.replies, effects=(*turn.effects, request))
+    await uow.checkins.plan(
+        business.id,
+        [
+            PlannedTouch(
+                customer_id=customer.id,
+                key=f"offer:{checkin.id}",
+                flow=OFFER.name,
+                due_at=now,
+                send_at=now,
+                priority=100,
+                reason="low_score",
+            )
+        ],
+        now=now,
+    )
     return Outcome(replies=turn.replies, effects=turn.effects)
+
+
+def _low_score(flow: Flow, turn: Turn) -> str | None:
+    """'nps score 3' when a survey just ended with an NPS detractor or a CSAT of 2 or less."""
+    if turn.run.status is Status.ACTIVE:
+        return None
+    for step in flow.steps:
+        value = turn.run.answers.get(step.key) if isinstance(step, Ask) else None
+        if (
+            isinstance(step, Ask)
+            and isinstance(value, int)
+            and is_low_score(step.score_kind, value)
+        ):
+            return f"{step.score_kind} score {value}"
+    return None
 
 
 async def wake(services: Services, *, now: datetime) -> int:
@@ -626,7 +675,7 @@ async def preview(
     async with services.uow() as uow:
         for touch in found[:limit]:
             customer = await uow.customers.get(business.id, touch.customer_id)
-            identity = await _channel_for(uow, customer) if customer else None
+            identity = await channel_for(uow, customer) if customer else None
             if customer is not None and identity is not None:
                 shown.append((customer, touch.send_at, identity.channel))
     return len(found), shown

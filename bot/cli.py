@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.progress import Progress
 from taskiq.api import run_receiver_task, run_scheduler_task
 
+from bot.agents import create_agent
 from bot.bootstrap import Runtime, build, ensure_demo
 from bot.businesses import business_named, create_business, issue_key, set_consent_words
 from bot.channels import (
@@ -31,7 +32,7 @@ from bot.channels import (
 from bot.customers import csv_rows, decode_csv, import_customers
 from bot.detection import LANGUAGES, detect_lines
 from bot.detector import default_detector
-from bot.domain import KesherError
+from bot.domain import AgentRole, KesherError
 from bot.schedules import DefinitionError, apply_document
 from bot.settings import Settings, load_settings
 from bot.tasks import scheduler_for
@@ -56,6 +57,8 @@ app.add_typer(whatsapp_app, name="whatsapp")
 app.add_typer(business_app, name="business")
 app.add_typer(customers_app, name="customers")
 app.add_typer(schedules_app, name="schedules")
+agent_app = typer.Typer(help="Agents who answer handoffs in the inbox.", no_args_is_help=True)
+app.add_typer(agent_app, name="agent")
 console = Console()
 errors = Console(stderr=True)
 
@@ -465,5 +468,51 @@ def whatsapp_connect(
         console.print("paste into Twilio (method POST):")
         console.print(f"  A message comes in:   {account.settings.get('webhook_url')}")
         console.print(f"  Status callback URL:  {account.settings.get('status_url')}")
+
+    _run(work)
+
+
+@agent_app.command("create")
+def agent_create(
+    business: Annotated[str, typer.Option(help="the business's slug")],
+    email: Annotated[str, typer.Option(help="the agent's email, their login")],
+    name: Annotated[str, typer.Option(help="the name customers and colleagues see")],
+    role: Annotated[AgentRole, typer.Option(help="admins also get late-handoff alerts")] = (
+        AgentRole.AGENT
+    ),
+    language: Annotated[str | None, typer.Option(help="inbox language, he or en")] = None,
+    capacity: Annotated[int, typer.Option(help="open handoffs at once")] = 5,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from stdin")
+    ] = False,
+) -> None:
+    """Create an inbox login (the password is asked for, or read from stdin)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    if language not in (None, "he", "en"):
+        errors.print("[red]language: must be he or en[/red]")
+        raise typer.Exit(2)
+
+    async def work(runtime: Runtime) -> None:
+        found = await business_named(runtime.services.uow, business)
+        async with runtime.services.uow() as uow:
+            agent = await create_agent(
+                uow,
+                found,
+                email=email,
+                name=name,
+                password=password,
+                role=role,
+                language=language,
+                capacity=capacity,
+                now=runtime.services.clock.now(),
+            )
+            await uow.commit()
+        console.print(
+            f"created {agent.role.value} [bold]{escape(agent.email)}[/bold] for {found.slug}; "
+            f"sign in at {runtime.settings.public_base()}/inbox"
+        )
 
     _run(work)

@@ -291,6 +291,16 @@ class Business:
     # Opt-out and opt-in words of this business's own, on top of the standard ones.
     opt_out_words: tuple[str, ...] = ()
     opt_in_words: tuple[str, ...] = ()
+    handoff_rules: Mapping[str, Any] = field(default_factory=dict)
+    canned_replies: tuple[CannedReply, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CannedReply:
+    """A ready answer agents pick in the inbox: a short title and its text."""
+
+    title: str
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -486,3 +496,50 @@ class CustomerSignals:
     handoffs: tuple[datetime, ...] = ()
     unanswered: int = 0
     last_contact: datetime | None = None
+
+
+class AgentRole(StrEnum):
+    AGENT = "agent"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """A person who answers handed-off customers of one business from the inbox."""
+
+    id: int
+    business_id: int
+    email: str
+    name: str
+    role: AgentRole
+    language: str
+    capacity: int
+    online: bool = False
+    telegram_chat: str | None = None
+    failed_logins: int = 0
+    locked_until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    """One conversation handed to a person, from the request until it is the bot's again."""
+
+    id: int
+    business_id: int
+    customer_id: uuid.UUID
+    conversation_id: uuid.UUID
+    state: str
+    trigger: str
+    reason: str
+    requested_at: datetime
+    sla_due_at: datetime
+    agent_id: int | None = None
+    assigned_at: datetime | None = None
+    first_reply_at: datetime | None = None
+    sla_noticed_at: datetime | None = None
+    resolved_at: datetime | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def open(self) -> bool:
+        return self.resolved_at is None

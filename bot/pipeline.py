@@ -11,9 +11,10 @@ import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot import checkins
+from bot import checkins, handoffs
 from bot.domain import (
     Business,
+    ConversationMode,
     Customer,
     DeliveryStatus,
     Direction,
@@ -31,8 +32,9 @@ from bot.services import Services
 from bot.telemetry import INBOUND, PIPELINE_SECONDS
 from flows import commands, feedback
 from flows.consent import OPTED_IN, OPTED_OUT, ConsentCommand, consent_command
-from flows.frustration import History, PastMessage, Sensitivity
-from flows.outcome import FeedbackReceived, Outcome, Said
+from flows.frustration import History, PastMessage, Sensitivity, Verdict
+from flows.handoff import Trigger
+from flows.outcome import FeedbackReceived, FlowFinished, Outcome, RequestHandoff, Said
 from flows.text import detect_language
 
 log = logging.getLogger(__name__)
@@ -209,12 +211,35 @@ async def _record_message(
     await _log_delivery(uow, business, inbound, inbound.delivery_id, message_id=message.id)
     if tap is not None:
         await _log_delivery(uow, business, inbound, tap, message_id=message.id)
-    review = (
-        inbound.kind is InboundKind.MESSAGE
-        and bool(inbound.text)
-        and await _assess(uow, business, customer, message, inbound.text or "", services)
+    verdict = (
+        await _assess(uow, business, customer, message, inbound.text or "", services)
+        if inbound.kind is InboundKind.MESSAGE and inbound.text
+        else None
     )
-    kind, outcome = await _decide(uow, business, customer, inbound, first=first, now=now)
+    review = verdict is not None and verdict.uncertain and services.second_opinion is not None
+    human = conversation.mode is ConversationMode.HUMAN
+    kind, outcome, answering = await _decide(
+        uow, business, customer, inbound, first=first, now=now, human=human
+    )
+    # A customer telling a check-in what went wrong is heard by the flow, which offers a
+    # person itself; only an explicit request for one skips ahead.
+    if answering and verdict is not None and not (verdict.wants_person or verdict.wants_to_leave):
+        verdict = None
+    trigger = None if human or kind is OutboxKind.CONSENT else _trigger(outcome, verdict)
+    if trigger is not None and not customer.opted_out:
+        # The acknowledgement, with the expected wait, answers the message instead of the bot.
+        _, replies, outbox_ids = await handoffs.request(
+            uow,
+            business,
+            customer,
+            conversation,
+            trigger=trigger[0],
+            reason=trigger[1],
+            details=trigger[2],
+            now=now,
+            reply_to_id=message.id,
+        )
+        return Handled(message.id, str(customer.id), tuple(replies)), outbox_ids, review
     replies, outbox_ids = await add_replies(
         uow,
         business,
@@ -267,18 +292,19 @@ async def _assess(
     message: Message,
     text: str,
     services: Services,
-) -> bool:
-    """Score the message for frustration, keep the score, note a handoff-worthy one.
-
-    True when the verdict is uncertain and a second opinion should be asked.
-    """
+) -> Verdict:
+    """Score the message for frustration, keep the score, note a handoff-worthy one."""
     earlier = await uow.messages.from_customer(
         message.conversation_id,
         since=message.created_at - HISTORY_WINDOW,
         before_id=message.id,
         limit=HISTORY_MESSAGES,
     )
-    history = History(earlier=tuple(PastMessage(m.text, m.created_at) for m in earlier))
+    last = await uow.handoffs.list(business.id, open_only=False, customer_id=customer.id, limit=1)
+    history = History(
+        earlier=tuple(PastMessage(m.text, m.created_at) for m in earlier),
+        last_handoff_at=last[0].requested_at if last else None,
+    )
     detector = replace(services.detector, sensitivity=Sensitivity(business.detector_sensitivity))
     verdict = detector.assess(text, history=history, now=message.created_at)
     await uow.messages.set_frustration(message.id, verdict.score, verdict.reasons)
@@ -296,7 +322,25 @@ async def _assess(
                 "wants_to_leave": verdict.wants_to_leave,
             },
         )
-    return verdict.uncertain and services.second_opinion is not None
+    return verdict
+
+
+def _trigger(
+    outcome: Outcome, verdict: Verdict | None
+) -> tuple[Trigger, str, dict[str, object]] | None:
+    """What, if anything, in this turn asks for a person: a flow's request, a misunderstanding,
+    a low score, or the detector."""
+    for effect in outcome.effects:
+        if isinstance(effect, RequestHandoff):
+            return Trigger(effect.trigger), effect.reason, {}
+        if isinstance(effect, FlowFinished) and not effect.completed:
+            return Trigger.NOT_UNDERSTOOD, f"{effect.flow}: not understood twice", {}
+    if verdict is None or not verdict.handoff:
+        return None
+    asked = verdict.wants_person or verdict.wants_to_leave
+    details = {"score": verdict.score, "reasons": list(verdict.reasons)}
+    reason = "; ".join(verdict.reasons) or "frustrated"
+    return (Trigger.REQUEST if asked else Trigger.DETECTOR), reason, details
 
 
 async def _customer_for(
@@ -417,34 +461,35 @@ async def _decide(
     *,
     first: bool,
     now: datetime,
-) -> tuple[OutboxKind, Outcome]:
+    human: bool = False,
+) -> tuple[OutboxKind, Outcome, bool]:
     """Consent words first; an opted-out customer is recorded but never answered.
 
-    A waiting check-in question takes the message next; anything else is feedback.
+    In `human` mode a person answers, so the bot says nothing more. A waiting check-in
+    question takes the message next (the flag says so); anything else is feedback.
     """
     command = _consent(business, inbound)
     language = customer.language
     if command is ConsentCommand.OPT_OUT:
         if customer.opted_out:
-            return OutboxKind.REPLY, Outcome()
+            return OutboxKind.REPLY, Outcome(), False
         await _set_consent(uow, business, customer, inbound, opted_out=True)
-        return OutboxKind.CONSENT, Outcome(
-            replies=(Said(OPTED_OUT.render(language, business=business.name)),)
-        )
+        said = Said(OPTED_OUT.render(language, business=business.name))
+        return OutboxKind.CONSENT, Outcome(replies=(said,)), False
     if command is ConsentCommand.OPT_IN and customer.opted_out:
         await _set_consent(uow, business, customer, inbound, opted_out=False)
-        return OutboxKind.CONSENT, Outcome(
-            replies=(Said(OPTED_IN.render(language, business=business.name)),)
-        )
-    if customer.opted_out:
-        return OutboxKind.REPLY, Outcome()
+        said = Said(OPTED_IN.render(language, business=business.name))
+        return OutboxKind.CONSENT, Outcome(replies=(said,)), False
+    if customer.opted_out or human:
+        return OutboxKind.REPLY, Outcome(), False
     if inbound.kind is InboundKind.COMMAND and inbound.command is not None:
-        return OutboxKind.REPLY, commands.answer(
+        answer = commands.answer(
             inbound.command, language=language, business=business.name, customer_name=customer.name
         )
+        return OutboxKind.REPLY, answer, False
     answered = await checkins.answer(uow, business, customer, inbound, now=now)
     if answered is not None:
-        return OutboxKind.REPLY, answered
+        return OutboxKind.REPLY, answered, True
     outcome = feedback.receive(
         inbound.text if inbound.text is not None else inbound.choice,
         language=language,
@@ -461,7 +506,7 @@ async def _decide(
                 occurred_at=inbound.received_at,
                 data={"text": effect.text},
             )
-    return OutboxKind.REPLY, outcome
+    return OutboxKind.REPLY, outcome, False
 
 
 async def _set_consent(

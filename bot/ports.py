@@ -15,8 +15,11 @@ from typing import Any, Protocol, Self
 
 from bot.domain import (
     AccountStatus,
+    Agent,
+    AgentRole,
     Answer,
     Business,
+    CannedReply,
     Capabilities,
     ChannelAccount,
     ChannelName,
@@ -25,12 +28,14 @@ from bot.domain import (
     Choice,
     ContactHistory,
     Conversation,
+    ConversationMode,
     Customer,
     CustomerFields,
     CustomerSignals,
     DeliveryStatus,
     Direction,
     Event,
+    Handoff,
     Identity,
     Inbound,
     Message,
@@ -153,6 +158,12 @@ class BusinessRepository(Protocol):
 
     async def set_contact_rules(self, business_id: int, rules: Mapping[str, Any]) -> None: ...
 
+    async def set_handoff_rules(self, business_id: int, rules: Mapping[str, Any]) -> None: ...
+
+    async def set_canned_replies(
+        self, business_id: int, replies: Sequence[CannedReply]
+    ) -> None: ...
+
 
 class CustomerRepository(Protocol):
     async def add(
@@ -253,6 +264,8 @@ class ConversationRepository(Protocol):
     async def touch(self, conversation_id: uuid.UUID, *, at: datetime) -> None: ...
 
     async def close(self, conversation_id: uuid.UUID, *, at: datetime) -> None: ...
+
+    async def set_mode(self, conversation_id: uuid.UUID, mode: ConversationMode) -> None: ...
 
 
 class MessageRepository(Protocol):
@@ -526,6 +539,93 @@ class InsightRepository(Protocol):
         ...
 
 
+class AgentRepository(Protocol):
+    async def add(
+        self,
+        business_id: int,
+        *,
+        email: str,
+        name: str,
+        role: AgentRole,
+        language: str,
+        password_hash: str,
+        capacity: int,
+        created_at: datetime,
+    ) -> Agent: ...
+
+    async def get(self, agent_id: int) -> Agent | None: ...
+
+    async def credentials(self, email: str) -> tuple[Agent, str] | None:
+        """The agent with this email and their password hash."""
+        ...
+
+    async def list(self, business_id: int) -> Sequence[Agent]: ...
+
+    async def set_password(self, agent_id: int, password_hash: str) -> None: ...
+
+    async def record_login(
+        self, agent_id: int, *, failed_logins: int, locked_until: datetime | None
+    ) -> None: ...
+
+    async def set_online(self, agent_id: int, online: bool, *, at: datetime) -> None: ...
+
+    async def set_telegram_chat(self, agent_id: int, chat: str | None) -> None: ...
+
+    async def holding(self, business_id: int) -> Mapping[int, int]: ...
+
+    async def add_session(
+        self,
+        token_hash: str,
+        *,
+        agent_id: int,
+        csrf: str,
+        created_at: datetime,
+        expires_at: datetime,
+    ) -> None: ...
+
+    async def session_for(self, token_hash: str, *, now: datetime) -> tuple[Agent, str] | None: ...
+
+    async def drop_session(self, token_hash: str) -> None: ...
+
+
+class HandoffRepository(Protocol):
+    async def add(
+        self,
+        business_id: int,
+        *,
+        customer_id: uuid.UUID,
+        conversation_id: uuid.UUID,
+        state: str,
+        trigger: str,
+        reason: str,
+        details: dict[str, Any],
+        requested_at: datetime,
+        sla_due_at: datetime,
+    ) -> Handoff: ...
+
+    async def get(self, business_id: int, handoff_id: int) -> Handoff | None: ...
+
+    async def open_for(self, conversation_id: uuid.UUID) -> Handoff | None: ...
+
+    async def save(self, handoff: Handoff, *, at: datetime) -> None: ...
+
+    async def list(
+        self,
+        business_id: int,
+        *,
+        open_only: bool = True,
+        agent_id: int | None = None,
+        customer_id: uuid.UUID | None = None,
+        limit: int = 200,
+    ) -> Sequence[Handoff]: ...
+
+    async def overdue(self, *, now: datetime, limit: int) -> Sequence[Handoff]: ...
+
+    async def last_assigned_agent(self, business_id: int) -> int | None: ...
+
+    async def changes(self, business_id: int) -> str: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction; repositories never commit, the caller commits once."""
 
@@ -543,6 +643,8 @@ class UnitOfWork(Protocol):
     checkins: CheckinRepository
     answers: AnswerRepository
     insights: InsightRepository
+    agents: AgentRepository
+    handoffs: HandoffRepository
 
     async def __aenter__(self) -> Self: ...
 

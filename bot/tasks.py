@@ -12,7 +12,7 @@ from taskiq import AsyncBroker, TaskiqMessage, TaskiqMiddleware, TaskiqScheduler
 from taskiq.kicker import AsyncKicker
 from taskiq.schedule_sources import LabelScheduleSource
 
-from bot import checkins
+from bot import checkins, handoffs
 from bot.outbox import send_outbound, sweep
 from bot.replies import SEND_TASK
 from bot.review import REVIEW_TASK, review_message
@@ -57,7 +57,8 @@ def register_tasks(broker: AsyncBroker, services: Services) -> None:
     @broker.task(task_name=TICK_TASK, schedule=[{"cron": "* * * * *"}])
     async def tick() -> int:
         queued = await checkins.tick(services)
-        return queued + await sweep(services)
+        late = await handoffs.watch_sla(services, now=services.clock.now())
+        return queued + late + await sweep(services)
 
 
 def scheduler_for(broker: AsyncBroker) -> TaskiqScheduler:

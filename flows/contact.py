@@ -129,6 +129,16 @@ def next_allowed(moment: datetime, rules: ContactRules, *, timezone: str) -> dat
     raise ValueError(f"no allowed time to contact within {_SEARCH_DAYS} days of {moment}")
 
 
+def closes_at(moment: datetime, rules: ContactRules, *, timezone: str) -> datetime:
+    """When the allowed hours `moment` falls in end (`moment` itself if they are closed)."""
+    zone = ZoneInfo(timezone)
+    day = moment.astimezone(zone).date()
+    hours = window(day, rules)
+    if hours is None:
+        return moment
+    return max(moment, _at(day, hours[1], zone).astimezone(zone))
+
+
 class Skip(StrEnum):
     """Why a touch is not made."""
 

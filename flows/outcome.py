@@ -34,9 +34,13 @@ class SurveyAnswered:
 
 @dataclass(frozen=True, slots=True)
 class RequestHandoff:
-    """Hand the conversation to a person; `reason` says what asked for it."""
+    """Hand the conversation to a person; `reason` says what asked for it.
+
+    `trigger` is 'request' when the customer asked, 'low_score' after a low survey score.
+    """
 
     reason: str
+    trigger: str = "request"
 
 
 @dataclass(frozen=True, slots=True)

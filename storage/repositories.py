@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import (
     AccountStatus,
     Business,
+    CannedReply,
     ChannelAccount,
     ChannelName,
     Choice,
@@ -57,6 +58,11 @@ def _business(row: BusinessRow) -> Business:
         contact_rules=dict(row.contact_rules or {}),
         opt_out_words=tuple((row.consent_words or {}).get("opt_out", ())),
         opt_in_words=tuple((row.consent_words or {}).get("opt_in", ())),
+        handoff_rules=dict(row.handoff_rules or {}),
+        canned_replies=tuple(
+            CannedReply(title=str(c["title"]), text=str(c["text"]))
+            for c in (row.canned_replies or {}).get("replies", ())
+        ),
     )
 
 
@@ -185,6 +191,8 @@ class SqlBusinesses(_Repository):
             detector_sensitivity="balanced",
             contact_rules={},
             consent_words={},
+            handoff_rules={},
+            canned_replies={},
             created_at=created_at,
         )
         return _business(await self._added(row))
@@ -223,6 +231,19 @@ class SqlBusinesses(_Repository):
             update(BusinessRow)
             .where(BusinessRow.id == business_id)
             .values(contact_rules=dict(rules))
+        )
+
+    async def set_handoff_rules(self, business_id: int, rules: Mapping[str, Any]) -> None:
+        await self.session.execute(
+            update(BusinessRow)
+            .where(BusinessRow.id == business_id)
+            .values(handoff_rules=dict(rules))
+        )
+
+    async def set_canned_replies(self, business_id: int, replies: Sequence[CannedReply]) -> None:
+        stored = {"replies": [{"title": r.title, "text": r.text} for r in replies]}
+        await self.session.execute(
+            update(BusinessRow).where(BusinessRow.id == business_id).values(canned_replies=stored)
         )
 
 
@@ -460,6 +481,13 @@ class SqlConversations(_Repository):
             update(ConversationRow)
             .where(ConversationRow.id == conversation_id)
             .values(last_message_at=at)
+        )
+
+    async def set_mode(self, conversation_id: uuid.UUID, mode: ConversationMode) -> None:
+        await self.session.execute(
+            update(ConversationRow)
+            .where(ConversationRow.id == conversation_id)
+            .values(mode=mode.value)
         )
 
     async def close(self, conversation_id: uuid.UUID, *, at: datetime) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -73,6 +74,8 @@ class BusinessRow(Base):
     sandbox_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     detector_sensitivity: Mapped[str] = mapped_column(String(16), default="balanced")
     contact_rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    handoff_rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    canned_replies: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # The business's own words on top of the standard ones: {"opt_out": [...], "opt_in": [...]}.
     consent_words: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
@@ -321,3 +324,72 @@ class AnswerRow(Base):
     score: Mapped[int | None] = mapped_column(Integer)
     score_kind: Mapped[str | None] = mapped_column(String(16))
     answered_at: Mapped[datetime]
+
+
+class AgentRow(Base):
+    __tablename__ = "agents"
+    __table_args__ = (UniqueConstraint("email", name="uq_agents_email"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    business_id: Mapped[int] = mapped_column(
+        ForeignKey("businesses.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    capacity: Mapped[int] = mapped_column(Integer)
+    online: Mapped[bool] = mapped_column(Boolean, default=False)
+    telegram_chat: Mapped[str | None] = mapped_column(String(64))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    last_seen_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class AgentSessionRow(Base):
+    __tablename__ = "agent_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class HandoffRow(Base):
+    __tablename__ = "handoffs"
+    __table_args__ = (
+        Index("ix_handoffs_business_open", "business_id", "is_open", "requested_at"),
+        # One open handoff per conversation, whatever asks for it and however often.
+        Index(
+            "uq_handoffs_open_conversation",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text("is_open"),
+            postgresql_where=text("is_open"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    conversation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    state: Mapped[str] = mapped_column(String(16))
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    trigger: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    requested_at: Mapped[datetime]
+    assigned_at: Mapped[datetime | None]
+    first_reply_at: Mapped[datetime | None]
+    sla_due_at: Mapped[datetime]
+    sla_noticed_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain import DuplicateDelivery
 from bot.ports import (
+    AgentRepository,
     AnswerRepository,
     BusinessRepository,
     ChannelAccountRepository,
@@ -20,6 +21,7 @@ from bot.ports import (
     DeliveryLogRepository,
     EventRepository,
     FlowRepository,
+    HandoffRepository,
     IdentityRepository,
     InsightRepository,
     MessageRepository,
@@ -27,6 +29,7 @@ from bot.ports import (
     ScheduleRepository,
 )
 from storage.checkins import SqlAnswers, SqlCheckins, SqlFlows, SqlSchedules
+from storage.handoffs import SqlAgents, SqlHandoffs
 from storage.insights import SqlInsights
 from storage.repositories import (
     SqlBusinesses,
@@ -72,6 +75,8 @@ class SqlUnitOfWork:
         self.checkins: CheckinRepository = SqlCheckins(self.session)
         self.answers: AnswerRepository = SqlAnswers(self.session)
         self.insights: InsightRepository = SqlInsights(self.session)
+        self.agents: AgentRepository = SqlAgents(self.session)
+        self.handoffs: HandoffRepository = SqlHandoffs(self.session)
         return self
 
     async def __aexit__(
