@@ -255,6 +255,11 @@ async def reply(
     if len(text) > AGENT_REPLY_MAX:
         raise InvalidInput(f"the reply is longer than {AGENT_REPLY_MAX} characters")
     handoff = await open_handoff(uow, business, handoff_id)
+    idempotency = f"agent:{handoff.id}:{key or uuid.uuid4().hex}"
+    earlier = await uow.outbox.by_key(f"{idempotency}:0")
+    if earlier is not None:
+        # The same form sent twice (a double click, a retry): it was sent once already.
+        return await uow.messages.get(earlier.message_id), []
     if handoff.agent_id is None:
         handoff = await _give(uow, business, handoff, agent.id, action=Action.ASSIGN, now=now)
     elif handoff.agent_id != agent.id and agent.role is not AgentRole.ADMIN:
@@ -275,7 +280,7 @@ async def reply(
         (Said(text),),
         channel=identity.channel,
         kind=kind,
-        key=f"agent:{handoff.id}:{key or uuid.uuid4().hex}",
+        key=idempotency,
         now=now,
     )
     await uow.events.add(

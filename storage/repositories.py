@@ -725,6 +725,14 @@ class SqlOutbox(_Repository):
         )
         return _outbox(await self._added(row))
 
+    async def by_key(self, idempotency_key: str) -> OutboxItem | None:
+        row = (
+            await self.session.execute(
+                select(OutboxRow).where(OutboxRow.idempotency_key == idempotency_key)
+            )
+        ).scalar_one_or_none()
+        return _outbox(row) if row is not None else None
+
     async def get(self, item_id: int) -> OutboxItem:
         return _outbox(await self.session.get_one(OutboxRow, item_id))
 

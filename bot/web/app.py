@@ -1,4 +1,4 @@
-"""The web application: webhooks, the sandbox, the REST API and health endpoints."""
+"""The web application: webhooks, the sandbox, the agent inbox, the REST API and health endpoints."""
 
 from __future__ import annotations
 
@@ -8,7 +8,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from bot.bootstrap import Runtime
-from bot.web import channels, customers, health, insights, sandbox, schedules, webhooks
+from bot.web import (
+    channels,
+    customers,
+    handoffs,
+    health,
+    inbox,
+    insights,
+    sandbox,
+    schedules,
+    webhooks,
+)
 from bot.web.body_limit import BodyLimit
 from bot.web.correlation import Correlation
 from bot.web.errors import install_error_handlers
@@ -41,6 +51,8 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     app.include_router(channels.router)
     app.include_router(schedules.router)
     app.include_router(insights.router)
+    app.include_router(handoffs.router)
+    inbox.install(app)
     app.include_router(webhooks.router)
     app.add_middleware(BodyLimit, max_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(Correlation)

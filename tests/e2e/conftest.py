@@ -1,4 +1,6 @@
-"""Kesher as a user runs it: the `kesher` command in subprocesses, talked to over real HTTP."""
+"""Kesher as a user runs it: the `kesher` command in subprocesses, over real HTTP, and in a real
+headless Chromium (Debian's, driven by Playwright; missing, the browser tests skip saying why,
+or fail under KESHER_REQUIRE_SERVERS=1)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.conftest import REQUIRE_SERVERS
 
 KESHER = str(Path(sys.executable).with_name("kesher"))
 
@@ -136,3 +141,34 @@ def empty_postgres(postgres_url: str):  # type: ignore[no-untyped-def]
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
     yield postgres_url.rsplit("/", 1)[0] + "/" + name
     asyncio.run(admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _unavailable(reason: str) -> None:
+    if REQUIRE_SERVERS:
+        pytest.fail(reason + " (KESHER_REQUIRE_SERVERS=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        launched.close()

@@ -17,51 +17,15 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import REQUIRE_SERVERS
 from tests.e2e.conftest import Kesher, clean_env, demo_key
-
-try:
-    from playwright.sync_api import Browser, Page, expect, sync_playwright
-except ImportError:  # the browser fixture skips, saying why
-    sync_playwright = None
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOT = Path("/tmp/sandbox-he.png")
 MIXED = "שָׁלוֹם! the app לא עובד 😡"
 OPTED_OUT = re.compile("unsubscribed|הוסרתם")
-
-
-def _unavailable(reason: str) -> None:
-    if REQUIRE_SERVERS:
-        pytest.fail(reason + " (KESHER_REQUIRE_SERVERS=1)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if sync_playwright is None:
-        _unavailable("the playwright package is not installed (pip install playwright)")
-    if not CHROMIUM.exists():
-        _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield launched
-        launched.close()
 
 
 @dataclass(frozen=True)

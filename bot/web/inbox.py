@@ -1,0 +1,355 @@
+"""The agent inbox: sign in, the queue of handoffs, one customer's whole record, reply and resolve.
+
+Server-rendered pages (Jinja2, escaped) with htmx; the queue and the open conversation refresh
+live over server-sent events. Every form and htmx request carries the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sse_starlette.sse import EventSourceResponse
+
+from bot import agents, handoffs
+from bot.domain import Agent, Business, Handoff, KesherError, NotFound
+from bot.ports import UnitOfWork
+from bot.replies import queue_sends
+from bot.services import Services
+from bot.templates import KINDS, stored_templates
+from bot.web.access import runtime_of
+
+router = APIRouter(prefix="/inbox", include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+
+SESSION_COOKIE = "kesher_session"
+LOGIN_COOKIE = "kesher_login"
+STREAM_EVERY = 1.0
+
+
+class SignInNeeded(Exception):
+    """No valid session: pages go to the login form, htmx requests are told to."""
+
+
+@dataclass(frozen=True, slots=True)
+class Desk:
+    """The signed-in agent, their business and the session's CSRF token."""
+
+    agent: Agent
+    business: Business
+    csrf: str
+    services: Services
+
+
+async def desk(request: Request) -> Desk:
+    services = runtime_of(request).services
+    token = request.cookies.get(SESSION_COOKIE, "")
+    async with services.uow() as uow:
+        found = await agents.session(uow, token, now=services.clock.now())
+        if found is None:
+            raise SignInNeeded()
+        agent, csrf = found
+        business = await uow.businesses.get(agent.business_id)
+    if request.method == "POST":
+        given = request.headers.get("x-csrf-token")
+        if given is None:
+            form = await request.form()
+            value = form.get("csrf")
+            given = value if isinstance(value, str) else None
+        if not agents.same_token(given, csrf):
+            raise KesherError("the form expired; reload the page", code="csrf")
+    return Desk(agent=agent, business=business, csrf=csrf, services=services)
+
+
+Signed = Annotated[Desk, Depends(desk)]
+
+
+def _secure(request: Request) -> bool:
+    return runtime_of(request).settings.public_base().startswith("https://")
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def _login_page(request: Request, *, error: str | None = None, status: int = 200) -> HTMLResponse:
+    token = secrets.token_urlsafe(24)
+    language = "en" if request.query_params.get("lang") == "en" else "he"
+    response = _page(
+        request,
+        "inbox_login.html",
+        {"lang": language, "csrf": token, "error": error},
+        status,
+    )
+    response.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+        path="/inbox",
+    )
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(request: Request) -> HTMLResponse:
+    return _login_page(request)
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(
+    request: Request,
+    email: Annotated[str, Form(max_length=254)] = "",
+    password: Annotated[str, Form(max_length=200)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    if not agents.same_token(csrf, request.cookies.get(LOGIN_COOKIE, "")):
+        return _login_page(request, error="expired", status=400)
+    services = runtime_of(request).services
+    now = services.clock.now()
+    async with services.uow() as uow:
+        try:
+            signed = await agents.sign_in(uow, email, password, now=now)
+        except agents.LoginRefused as refused:
+            await uow.commit()
+            locked = refused.locked_until is not None
+            return _login_page(
+                request, error="locked" if locked else "wrong", status=429 if locked else 401
+            )
+        business = await uow.businesses.get(signed.agent.business_id)
+        await handoffs.set_online(uow, business, signed.agent, True, now=now)
+        await uow.commit()
+    response = RedirectResponse("/inbox", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        signed.token,
+        max_age=int(agents.SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+        path="/",
+    )
+    response.delete_cookie(LOGIN_COOKIE, path="/inbox")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, signed: Signed) -> Response:
+    now = signed.services.clock.now()
+    async with signed.services.uow() as uow:
+        await handoffs.set_online(uow, signed.business, signed.agent, False, now=now)
+        await agents.sign_out(uow, request.cookies.get(SESSION_COOKIE, ""))
+        await uow.commit()
+    response = RedirectResponse("/inbox/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.post("/status")
+async def status(signed: Signed, online: Annotated[str, Form()] = "") -> Response:
+    async with signed.services.uow() as uow:
+        await handoffs.set_online(
+            uow, signed.business, signed.agent, online == "on", now=signed.services.clock.now()
+        )
+        await uow.commit()
+    return RedirectResponse("/inbox", status_code=303)
+
+
+def _context(signed: Desk, **more: Any) -> dict[str, Any]:
+    return {
+        "agent": signed.agent,
+        "business": signed.business,
+        "csrf": signed.csrf,
+        "lang": signed.agent.language,
+        "now": signed.services.clock.now(),
+        **more,
+    }
+
+
+@router.get("", response_class=HTMLResponse)
+async def inbox(request: Request, signed: Signed, h: int | None = None) -> HTMLResponse:
+    async with signed.services.uow() as uow:
+        me = await uow.agents.get(signed.agent.id)
+    return _page(request, "inbox.html", _context(signed, selected=h, online=bool(me and me.online)))
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    handoff: Handoff
+    customer: str
+    agent: str | None
+    waited: int
+    late: bool
+
+
+async def _rows(uow: UnitOfWork, signed: Desk) -> list[Row]:
+    now = signed.services.clock.now()
+    names = {a.id: a.name for a in await uow.agents.list(signed.business.id)}
+    rows = []
+    for handoff in handoffs.visible(await uow.handoffs.list(signed.business.id), signed.agent):
+        customer = await uow.customers.get(signed.business.id, handoff.customer_id)
+        rows.append(
+            Row(
+                handoff=handoff,
+                customer=(customer.name if customer and customer.name else "")
+                or str(handoff.customer_id)[:8],
+                agent=names.get(handoff.agent_id) if handoff.agent_id else None,
+                waited=int((now - handoff.requested_at).total_seconds() // 60),
+                late=handoff.first_reply_at is None and now >= handoff.sla_due_at,
+            )
+        )
+    return rows
+
+
+@router.get("/queue", response_class=HTMLResponse)
+async def queue(request: Request, signed: Signed, h: int | None = None) -> HTMLResponse:
+    async with signed.services.uow() as uow:
+        rows = await _rows(uow, signed)
+    return _page(request, "inbox_queue.html", _context(signed, rows=rows, selected=h))
+
+
+async def _mine(uow: UnitOfWork, signed: Desk, handoff_id: int) -> Handoff:
+    # Scoped to the agent's own business: another business's handoff is simply not found.
+    handoff = await uow.handoffs.get(signed.business.id, handoff_id)
+    if handoff is None:
+        raise NotFound(f"no handoff {handoff_id}", code="handoff_not_found")
+    return handoff
+
+
+@router.get("/handoffs/{handoff_id}", response_class=HTMLResponse)
+async def conversation(
+    request: Request, signed: Signed, handoff_id: int, error: str | None = None
+) -> HTMLResponse:
+    now = signed.services.clock.now()
+    async with signed.services.uow() as uow:
+        handoff = await _mine(uow, signed, handoff_id)
+        customer = await uow.customers.get(signed.business.id, handoff.customer_id)
+        messages = await uow.messages.for_customer(handoff.customer_id, limit=200)
+        events = await uow.events.for_customer(handoff.customer_id, limit=200)
+        answers = await uow.answers.for_customer(handoff.customer_id, limit=20)
+        past = await uow.handoffs.list(
+            signed.business.id, open_only=False, customer_id=handoff.customer_id, limit=20
+        )
+        summary = await handoffs.summary(uow, handoff)
+        window = handoff.resolved_at is not None or await handoffs.window_open(
+            uow, signed.services, signed.business, handoff, now=now
+        )
+        conversation = await uow.conversations.get(handoff.conversation_id)
+        identity = await uow.identities.get(conversation.identity_id)
+        approved = stored_templates(await uow.accounts.get(signed.business.id, identity.channel))
+        team = await uow.agents.list(signed.business.id)
+    language = customer.language if customer else signed.business.language
+    return _page(
+        request,
+        "inbox_conversation.html",
+        _context(
+            signed,
+            handoff=handoff,
+            customer=customer,
+            messages=messages,
+            notes=[e for e in events if e.kind == "note"],
+            answers=answers,
+            past=[p for p in past if p.id != handoff.id],
+            summary=summary,
+            window=window,
+            channel=identity.channel.value,
+            templates=[k for k in KINDS if language in approved.get(k, {})],
+            team=[a for a in team if a.id != handoff.agent_id],
+            canned=signed.business.canned_replies,
+            error=error,
+            key=secrets.token_hex(8),
+        ),
+    )
+
+
+async def _act(request: Request, signed: Signed, handoff_id: int, form: dict[str, str]) -> Response:
+    """Do the form's action on the handoff, then show the conversation again (with any error)."""
+    services, now = signed.services, signed.services.clock.now()
+    action = request.url.path.rsplit("/", 1)[-1]
+    outbox_ids: list[int] = []
+    error = None
+    try:
+        async with services.uow() as uow:
+            await _mine(uow, signed, handoff_id)
+            if action == "reply":
+                _, outbox_ids = await handoffs.reply(
+                    uow,
+                    services,
+                    signed.business,
+                    handoff_id,
+                    signed.agent,
+                    form.get("text", ""),
+                    now=now,
+                    template=form.get("template") or None,
+                    key=form.get("key") or None,
+                )
+            elif action == "note":
+                await handoffs.note(
+                    uow, signed.business, handoff_id, signed.agent, form.get("text", ""), now=now
+                )
+            elif action == "claim":
+                await handoffs.claim(uow, signed.business, handoff_id, signed.agent, now=now)
+            elif action == "transfer":
+                target = int(form.get("agent") or 0)
+                await handoffs.transfer(uow, signed.business, handoff_id, target, now=now)
+            elif action == "resolve":
+                await handoffs.resolve(
+                    uow, signed.business, handoff_id, agent=signed.agent, now=now
+                )
+            await uow.commit()
+    except KesherError as refused:
+        error = refused.message
+    await queue_sends(outbox_ids, services)
+    return await conversation(request, signed, handoff_id, error=error)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+@router.post("/handoffs/{handoff_id}/reply", response_class=HTMLResponse)
+@router.post("/handoffs/{handoff_id}/note", response_class=HTMLResponse)
+@router.post("/handoffs/{handoff_id}/claim", response_class=HTMLResponse)
+@router.post("/handoffs/{handoff_id}/transfer", response_class=HTMLResponse)
+@router.post("/handoffs/{handoff_id}/resolve", response_class=HTMLResponse)
+async def act(request: Request, signed: Signed, handoff_id: int) -> Response:
+    return await _act(request, signed, handoff_id, await _form(request))
+
+
+@router.get("/stream")
+async def stream(request: Request, signed: Signed) -> EventSourceResponse:
+    """'changed' whenever a handoff or a message of the agent's business changes."""
+
+    async def changes() -> AsyncIterator[dict[str, str]]:
+        seen = None
+        while not await request.is_disconnected():
+            async with signed.services.uow() as uow:
+                marker = await uow.handoffs.changes(signed.business.id)
+            if marker != seen:
+                seen = marker
+                yield {"event": "changed", "data": marker}
+            await asyncio.sleep(STREAM_EVERY)
+
+    return EventSourceResponse(changes(), ping=15)
+
+
+def install(app: FastAPI) -> None:
+    """The inbox's routes, its static files and what a missing session leads to."""
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
+
+    @app.exception_handler(SignInNeeded)
+    async def _sign_in(request: Request, _: SignInNeeded) -> Response:
+        if request.headers.get("hx-request"):
+            return Response(status_code=401, headers={"HX-Redirect": "/inbox/login"})
+        return RedirectResponse("/inbox/login", status_code=303)

@@ -1,0 +1,256 @@
+"""The agent inbox and the handoff API over HTTP: sign-in, CSRF, lockout, tenancy and escaping."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+
+import httpx
+
+from bot.agents import create_agent
+from bot.bootstrap import Runtime
+from bot.businesses import create_business
+from bot.domain import AgentRole, Business
+
+PASSWORD = "correct horse battery"
+ASK_PERSON = "I want to talk to a real person"
+
+
+async def _agent(runtime: Runtime, business: Business, *, role: AgentRole = AgentRole.AGENT) -> str:
+    email = f"agent-{uuid.uuid4().hex[:8]}@shop.test"
+    async with runtime.services.uow() as uow:
+        await create_agent(
+            uow,
+            business,
+            email=email,
+            name="Noa",
+            password=PASSWORD,
+            role=role,
+            language="en",
+            now=runtime.services.clock.now(),
+        )
+        await uow.commit()
+    return email
+
+
+def _hidden(page: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]+)"', page)
+    assert found, f"no {name} on the page"
+    return found.group(1)
+
+
+async def _sign_in(
+    client: httpx.AsyncClient, email: str, password: str = PASSWORD
+) -> httpx.Response:
+    form = await client.get("/inbox/login")
+    return await client.post(
+        "/inbox/login",
+        data={"email": email, "password": password, "csrf": _hidden(form.text, "csrf")},
+    )
+
+
+async def _csrf(client: httpx.AsyncClient) -> str:
+    return _hidden((await client.get("/inbox")).text, "csrf")
+
+
+async def _ask(client: httpx.AsyncClient, business: Business, customer: str, text: str) -> None:
+    response = await client.post(
+        f"/api/v1/{business.slug}/sandbox/messages", json={"customer": customer, "text": text}
+    )
+    assert response.status_code == 200, response.text
+
+
+async def _sent_to(
+    client: httpx.AsyncClient, business: Business, customer: str, count: int
+) -> list[str]:
+    """The sandbox transcript once it holds `count` messages (a worker may still be sending)."""
+    texts: list[str] = []
+    for _ in range(100):
+        found = await client.get(
+            f"/api/v1/{business.slug}/sandbox/messages", params={"customer": customer}
+        )
+        texts = [m["text"] for m in found.json()["messages"]]
+        if len(texts) >= count:
+            break
+        await asyncio.sleep(0.05)
+    return texts
+
+
+async def _open_handoffs(client: httpx.AsyncClient, business: Business, key: str) -> list[dict]:  # type: ignore[type-arg]
+    response = await client.get(
+        f"/api/v1/{business.slug}/handoffs", headers={"Authorization": f"Bearer {key}"}
+    )
+    assert response.status_code == 200, response.text
+    return list(response.json())
+
+
+async def test_the_inbox_without_a_session_sends_to_the_login_form(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/inbox")
+    assert response.status_code == 303 and response.headers["location"] == "/inbox/login"
+    htmx = await client.get("/inbox/queue", headers={"HX-Request": "true"})
+    assert htmx.status_code == 401 and htmx.headers["hx-redirect"] == "/inbox/login"
+
+
+async def test_signing_in_sets_an_httponly_session_and_shows_the_queue(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, _ = business
+    email = await _agent(runtime, shop)
+    response = await _sign_in(client, email)
+
+    assert response.status_code == 303 and response.headers["location"] == "/inbox"
+    cookie = response.headers["set-cookie"]
+    assert "kesher_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    page = await client.get("/inbox")
+    assert page.status_code == 200 and "Agent inbox" in page.text
+
+
+async def test_a_post_without_the_csrf_token_is_refused(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    await _sign_in(client, await _agent(runtime, shop))
+    await _ask(client, shop, "maya", ASK_PERSON)
+    (handoff,) = await _open_handoffs(client, shop, key)
+
+    forged = await client.post(f"/inbox/handoffs/{handoff['id']}/resolve")
+    assert forged.status_code == 400 and forged.json()["error"]["code"] == "csrf"
+    assert (await _open_handoffs(client, shop, key))[0]["state"] != "resolved"
+
+
+async def test_five_wrong_passwords_lock_the_login_even_for_the_right_one(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, _ = business
+    email = await _agent(runtime, shop)
+    codes = [(await _sign_in(client, email, "wrong password!")).status_code for _ in range(5)]
+    right = await _sign_in(client, email)
+
+    assert codes == [401, 401, 401, 401, 429]
+    assert right.status_code == 429 and "יותר מדי ניסיונות כושלים" in right.text
+    assert "kesher_session" not in right.headers.get("set-cookie", "")
+
+
+async def test_an_agent_replies_and_resolves_and_a_script_from_a_customer_shows_as_text(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    await _sign_in(client, await _agent(runtime, shop))
+    await _ask(client, shop, "maya", "<script>alert(1)</script>")
+    await _ask(client, shop, "maya", ASK_PERSON)
+    (handoff,) = await _open_handoffs(client, shop, key)
+    token = await _csrf(client)
+
+    view = await client.get(f"/inbox/handoffs/{handoff['id']}")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in view.text
+    assert "<script>alert(1)</script>" not in view.text
+    replied = await client.post(
+        f"/inbox/handoffs/{handoff['id']}/reply",
+        data={"text": "Hi Maya, Noa here.", "key": "k1"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert replied.status_code == 200 and "Hi Maya, Noa here." in replied.text
+    assert "Hi Maya, Noa here." in await _sent_to(client, shop, "maya", 3)
+
+    await client.post(f"/inbox/handoffs/{handoff['id']}/resolve", headers={"X-CSRF-Token": token})
+    assert await _open_handoffs(client, shop, key) == []
+    after = await client.post(
+        f"/api/v1/{shop.slug}/sandbox/messages", json={"customer": "maya", "text": "thanks!"}
+    )
+    assert after.json()["replies"], "the bot answers again once the handoff is resolved"
+
+
+async def test_agents_of_one_business_never_see_another_business_handoffs(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    async with runtime.services.uow() as uow:
+        other, other_key = await create_business(
+            uow,
+            f"other-{uuid.uuid4().hex[:8]}",
+            name="Other",
+            sandbox=True,
+            now=runtime.services.clock.now(),
+        )
+        await uow.commit()
+    await _ask(client, shop, "secret-customer", ASK_PERSON)
+    (handoff,) = await _open_handoffs(client, shop, key)
+    await _sign_in(client, await _agent(runtime, other))
+
+    queue = await client.get("/inbox/queue")
+    assert (
+        "secret-customer" not in queue.text and f'data-handoff="{handoff["id"]}"' not in queue.text
+    )
+    view = await client.get(f"/inbox/handoffs/{handoff['id']}")
+    assert view.status_code == 404
+    api = await client.get(
+        f"/api/v1/{shop.slug}/handoffs/{handoff['id']}",
+        headers={"Authorization": f"Bearer {other_key}"},
+    )
+    assert api.status_code == 403
+    own = await client.get(
+        f"/api/v1/{other.slug}/handoffs/{handoff['id']}",
+        headers={"Authorization": f"Bearer {other_key}"},
+    )
+    assert own.status_code == 404
+
+
+async def test_the_rest_api_opens_claims_notes_replies_and_resolves_a_handoff(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    auth = {"Authorization": f"Bearer {key}"}
+    await _ask(client, shop, "avi", "hello")
+    customers = (await client.get(f"/api/v1/{shop.slug}/customers", headers=auth)).json()
+    (customer,) = customers["customers"]
+    agent = (
+        await client.post(
+            f"/api/v1/{shop.slug}/agents",
+            json={
+                "email": f"api-{uuid.uuid4().hex[:6]}@shop.test",
+                "name": "Dor",
+                "password": PASSWORD,
+            },
+            headers=auth,
+        )
+    ).json()
+    base = f"/api/v1/{shop.slug}/handoffs"
+
+    opened = await client.post(
+        base, json={"customer": customer["id"], "reason": "VIP"}, headers=auth
+    )
+    again = await client.post(base, json={"customer": customer["id"]}, headers=auth)
+    assert (opened.status_code, again.status_code) == (201, 200)
+    assert opened.json()["state"] == "waiting" and again.json()["id"] == opened.json()["id"]
+    handoff = opened.json()["id"]
+    claimed = await client.post(
+        f"{base}/{handoff}/claim", json={"agent": agent["id"]}, headers=auth
+    )
+    assert claimed.json()["state"] == "assigned" and claimed.json()["agent_id"] == agent["id"]
+    noted = await client.post(
+        f"{base}/{handoff}/notes", json={"agent": agent["id"], "text": "VIP, be nice"}, headers=auth
+    )
+    assert noted.status_code == 201
+    replied = await client.post(
+        f"{base}/{handoff}/reply",
+        json={"agent": agent["id"], "text": "Hello from Dor", "key": "once"},
+        headers=auth,
+    )
+    twice = await client.post(
+        f"{base}/{handoff}/reply",
+        json={"agent": agent["id"], "text": "Hello from Dor", "key": "once"},
+        headers=auth,
+    )
+    assert replied.status_code == twice.status_code == 202
+    assert replied.json()["message_id"] == twice.json()["message_id"]
+    detail = (await client.get(f"{base}/{handoff}", headers=auth)).json()
+    assert [m["text"] for m in detail["messages"]].count("Hello from Dor") == 1
+    resolved = await client.post(
+        f"{base}/{handoff}/resolve", json={"agent": agent["id"]}, headers=auth
+    )
+    assert resolved.json()["state"] == "resolved"
+    late = await client.post(f"{base}/{handoff}/resolve", headers=auth)
+    assert late.status_code == 400 and late.json()["error"]["code"] == "handoff_state"
