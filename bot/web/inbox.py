@@ -196,18 +196,25 @@ async def _rows(uow: UnitOfWork, signed: Desk) -> list[Row]:
     names = {a.id: a.name for a in await uow.agents.list(signed.business.id)}
     rows = []
     for handoff in handoffs.visible(await uow.handoffs.list(signed.business.id), signed.agent):
-        customer = await uow.customers.get(signed.business.id, handoff.customer_id)
         rows.append(
             Row(
                 handoff=handoff,
-                customer=(customer.name if customer and customer.name else "")
-                or str(handoff.customer_id)[:8],
+                customer=await _who(uow, signed.business, handoff),
                 agent=names.get(handoff.agent_id) if handoff.agent_id else None,
                 waited=int((now - handoff.requested_at).total_seconds() // 60),
                 late=handoff.first_reply_at is None and now >= handoff.sla_due_at,
             )
         )
     return rows
+
+
+async def _who(uow: UnitOfWork, business: Business, handoff: Handoff) -> str:
+    """The customer's name, else the address they wrote from (a phone number, a chat)."""
+    customer = await uow.customers.get(business.id, handoff.customer_id)
+    if customer is not None and customer.name:
+        return customer.name
+    conversation = await uow.conversations.get(handoff.conversation_id)
+    return (await uow.identities.get(conversation.identity_id)).address
 
 
 @router.get("/queue", response_class=HTMLResponse)
@@ -255,6 +262,7 @@ async def conversation(
             signed,
             handoff=handoff,
             customer=customer,
+            who=customer.name if customer and customer.name else identity.address,
             messages=messages,
             notes=[e for e in events if e.kind == "note"],
             answers=answers,

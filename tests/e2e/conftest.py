@@ -121,6 +121,18 @@ def demo_key(process: Process) -> str:
     raise AssertionError(f"no demo API key printed:\n{process.output()}")
 
 
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Kesher, Process, str]]:
+    """`kesher serve` on the embedded default (SQLite, no Redis) in a fresh folder, per module."""
+    home = tmp_path_factory.mktemp("kesher-serve")
+    kesher = Kesher(home, clean_env(KESHER_DATABASE_URL=f"sqlite+aiosqlite:///{home}/k.db"))
+    try:
+        process, base = kesher.serve()
+        yield kesher, process, base
+    finally:
+        kesher.stop()
+
+
 @pytest.fixture
 def kesher(tmp_path: Path) -> Iterator[Kesher]:
     runner = Kesher(tmp_path, clean_env())

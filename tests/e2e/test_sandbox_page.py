@@ -1,8 +1,6 @@
 """The sandbox chat page in a real headless Chromium against a real `kesher serve`.
 
-The browser is the system Chromium driven by Playwright. Without it (or without the
-playwright package) these tests are skipped with the reason; with KESHER_REQUIRE_SERVERS=1 a
-missing browser is a failure instead.
+The browser is the system Chromium driven by Playwright (the `browser` fixture in conftest).
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import Kesher, clean_env, demo_key
+from tests.e2e.conftest import Kesher, Process, demo_key
 
 pytestmark = pytest.mark.browser
 
@@ -61,15 +59,9 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`kesher serve` on the embedded default (SQLite, no Redis) in a fresh folder."""
-    home = tmp_path_factory.mktemp("kesher-serve")
-    kesher = Kesher(home, clean_env(KESHER_DATABASE_URL=f"sqlite+aiosqlite:///{home}/k.db"))
-    try:
-        process, base = kesher.serve()
-        yield Server(base, demo_key(process))
-    finally:
-        kesher.stop()
+def server(embedded: tuple[Kesher, Process, str]) -> Server:
+    _, process, base = embedded
+    return Server(base, demo_key(process))
 
 
 @pytest.fixture

@@ -1,0 +1,135 @@
+"""The agent inbox in a real headless Chromium against a real `kesher serve` (embedded default).
+
+An agent signs in; a sandbox customer asks for a person; the handoff appears live (no reload);
+the agent replies and the customer receives it; the agent resolves and the bot answers again.
+Screenshots of the inbox in Hebrew and English are kept as artefacts.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import Kesher, Process
+
+pytestmark = pytest.mark.browser
+
+ARTEFACTS = Path("/tmp/kesher-artefacts")
+PASSWORD = "correct horse battery"
+
+
+@dataclass(frozen=True)
+class Inbox:
+    base: str
+    kesher: Kesher
+
+    def agent(self, name: str, *, language: str) -> str:
+        email = f"agent-{uuid.uuid4().hex[:8]}@demo.test"
+        done = self.kesher.run(
+            "agent", "create", "--business", "demo", "--email", email, "--name", name,
+            "--language", language, "--password-stdin",
+            stdin=PASSWORD + "\n",
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr + done.stdout
+        return email
+
+    def say(self, customer: str, text: str) -> list[str]:
+        response = httpx.post(
+            f"{self.base}/api/v1/demo/sandbox/messages",
+            json={"customer": customer, "text": text},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        return [r["text"] for r in response.json()["replies"]]
+
+    def sent_to(self, customer: str) -> list[str]:
+        response = httpx.get(
+            f"{self.base}/api/v1/demo/sandbox/messages", params={"customer": customer}, timeout=5
+        )
+        return [m["text"] for m in response.json()["messages"]]
+
+
+@pytest.fixture(scope="module")
+def inbox(embedded: tuple[Kesher, Process, str]) -> Inbox:
+    kesher, _, base = embedded
+    return Inbox(base, kesher)
+
+
+def _signed_in(browser: Browser, inbox: Inbox, email: str) -> Page:
+    context = browser.new_context(base_url=inbox.base, viewport={"width": 1280, "height": 860})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.on("dialog", lambda dialog: pytest.fail(f"a script ran: {dialog.message}"))
+    page.goto("/inbox")
+    expect(page).to_have_url(f"{inbox.base}/inbox/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{inbox.base}/inbox")
+    return page
+
+
+def _wait_for(condition: Callable[[], bool], *, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not in time"
+        time.sleep(0.1)
+
+
+def test_a_handoff_appears_live_is_answered_resolved_and_the_bot_takes_over_again(
+    browser: Browser, inbox: Inbox
+) -> None:
+    page = _signed_in(browser, inbox, inbox.agent("Noa", language="en"))
+    expect(page.locator("#queue")).to_contain_text("No open handoffs")
+
+    customer = f"e2e-{uuid.uuid4().hex[:8]}"
+    inbox.say(customer, "<script>alert(1)</script>")
+    (ack,) = inbox.say(customer, "I want to talk to a real person")
+    assert "A person from the" in ack
+
+    entry = page.locator("#queue a", has_text=customer)
+    expect(entry).to_be_visible()  # arrived over the event stream, with no reload
+    entry.click()
+    thread = page.locator("#thread")
+    expect(thread).to_contain_text("<script>alert(1)</script>")
+    expect(thread).to_contain_text("I want to talk to a real person")
+
+    page.fill("#reply-text", "Hi, I'm Noa. What happened?")
+    page.click("#reply button[type=submit]")
+    expect(page.locator("#thread")).to_contain_text("Hi, I'm Noa. What happened?")
+    _wait_for(lambda: "Hi, I'm Noa. What happened?" in inbox.sent_to(customer))
+
+    inbox.say(customer, "My order never came")
+    expect(page.locator("#thread")).to_contain_text("My order never came")
+    assert inbox.sent_to(customer)[-1] == "Hi, I'm Noa. What happened?", "the bot stayed quiet"
+
+    ARTEFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTEFACTS / "inbox-en.png"), full_page=True)
+    page.click("#resolve")
+    expect(page.locator("#handoff")).to_have_attribute("data-state", "resolved")
+    assert inbox.say(customer, "thanks!") == ["Thanks, noted 🙏"]
+    page.context.close()
+
+
+def test_the_inbox_in_hebrew_is_right_to_left_and_shows_hebrew_text_intact(
+    browser: Browser, inbox: Inbox
+) -> None:
+    page = _signed_in(browser, inbox, inbox.agent("נועה", language="he"))
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    customer = f"לקוחה-{uuid.uuid4().hex[:4]}"
+    text = "שָׁלוֹם, אני רוצה לדבר עם נציג 🙏"
+    inbox.say(customer, text)
+
+    page.locator("#queue a", has_text=customer).click()
+    expect(page.locator("#thread")).to_contain_text(text)
+    expect(page.locator("h2").first).to_contain_text("תור")
+    ARTEFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTEFACTS / "inbox-he.png"), full_page=True)
+    page.context.close()
