@@ -77,8 +77,9 @@ async def test_hebrew_with_niqqud_emoji_and_zero_width_marks_round_trips_exactly
 
     assert response.status_code == 200, response.text
     (reply,) = response.json()["replies"]
-    # "the app doesn't work 😡" is frustrated: a person is promised, in Hebrew.
-    assert "מישהו מהצוות של Café Kesher יענה לך" in reply["text"]
+    # "the app doesn't work 😡" is frustrated: a person is promised, in Hebrew (when depends on
+    # the hour the test runs at: soon, or when the team is back).
+    assert reply["text"].startswith("קיבלנו.") and "יענה לך כאן" in reply["text"]
     customer = await _customer(client, shop, key, "נועה")
     assert customer["language"] == "he"
     timeline = (
