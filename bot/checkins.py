@@ -462,19 +462,14 @@ async def answer(
     if parse_handoff_rules(business.handoff_rules or None).low_score is LowScore.HAND_OFF:
         request = RequestHandoff(low, trigger="low_score")
         return Outcome(replies=turn.replies, effects=(*turn.effects, request))
-    await uow.checkins.plan(
-        business.id,
-        [
-            PlannedTouch(
-                customer_id=customer.id,
-                key=f"offer:{checkin.id}",
-                flow=OFFER.name,
-                due_at=now,
-                send_at=now,
-                priority=100,
-                reason="low_score",
-            )
-        ],
+    await plan_service_touch(
+        uow,
+        business,
+        customer,
+        flow=OFFER.name,
+        key=f"offer:{checkin.id}",
+        due=now,
+        reason="low_score",
         now=now,
     )
     return Outcome(replies=turn.replies, effects=turn.effects)
@@ -485,14 +480,39 @@ def _low_score(flow: Flow, turn: Turn) -> str | None:
     if turn.run.status is Status.ACTIVE:
         return None
     for step in flow.steps:
-        value = turn.run.answers.get(step.key) if isinstance(step, Ask) else None
-        if (
-            isinstance(step, Ask)
-            and isinstance(value, int)
-            and is_low_score(step.score_kind, value)
-        ):
+        if not isinstance(step, Ask):
+            continue
+        value = turn.run.answers.get(step.key)
+        if isinstance(value, int) and is_low_score(step.score_kind, value):
             return f"{step.score_kind} score {value}"
     return None
+
+
+async def plan_service_touch(
+    uow: UnitOfWork,
+    business: Business,
+    customer: Customer,
+    *,
+    flow: str,
+    key: str,
+    due: datetime,
+    reason: str,
+    now: datetime,
+) -> None:
+    """Plan a service touch (SERVICE_FLOWS) at `due`, moved to the customer's allowed hours."""
+    if customer.opted_out:
+        return
+    touch = touch_at(key, due, now=now, rules=contact_rules(business), timezone=customer.timezone)
+    planned = PlannedTouch(
+        customer_id=customer.id,
+        key=key,
+        flow=flow,
+        due_at=touch.due,
+        send_at=touch.send_at,
+        priority=100,
+        reason=reason,
+    )
+    await uow.checkins.plan(business.id, [planned], now=now)
 
 
 async def wake(services: Services, *, now: datetime) -> int:

@@ -11,10 +11,10 @@ import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from bot.checkins import channel_for, contact_rules
+from bot.checkins import channel_for, contact_rules, plan_service_touch
 from bot.domain import (
     Agent,
     AgentRole,
@@ -23,18 +23,26 @@ from bot.domain import (
     Conversation,
     ConversationMode,
     Customer,
+    Direction,
     Forbidden,
     Handoff,
+    Identity,
     InvalidInput,
     Message,
     NotFound,
     OutboxKind,
-    PlannedTouch,
 )
 from bot.ports import UnitOfWork
 from bot.replies import add_replies, queue_sends
 from bot.services import Services
-from bot.templates import KINDS, HoldForTemplate, UseTemplate, delivery_for, stored_templates
+from bot.templates import (
+    KINDS,
+    HoldForTemplate,
+    UseTemplate,
+    approved_kinds,
+    delivery_for,
+    stored_templates,
+)
 from flows import follow_up
 from flows.handoff import SLA_UPDATE as SLA_UPDATE_TEXT
 from flows.handoff import (
@@ -51,7 +59,6 @@ from flows.handoff import (
     sla_due,
 )
 from flows.outcome import Said
-from flows.schedules import touch_at
 
 log = logging.getLogger(__name__)
 
@@ -268,7 +275,7 @@ async def reply(
     identity = await uow.identities.get(conversation.identity_id)
     customer = await uow.customers.get(business.id, handoff.customer_id)
     assert customer is not None, "a handoff always belongs to a customer"
-    kind = await _reply_kind(uow, services, business, identity.channel, customer, template, now=now)
+    kind = await _reply_kind(uow, services, business, identity, customer, template, now=now)
     replied = _moved(handoff, Action.REPLY)
     if replied.first_reply_at is None:
         replied = replace(replied, first_reply_at=now)
@@ -293,14 +300,14 @@ async def reply(
     return messages[0], outbox_ids
 
 
-async def window_open(
-    uow: UnitOfWork, services: Services, business: Business, handoff: Handoff, *, now: datetime
-) -> bool:
+def _reply_window(services: Services, channel: ChannelName) -> timedelta | None:
+    sender = services.channels.get(channel)
+    return sender.capabilities.reply_window if sender is not None else None
+
+
+def window_open(services: Services, identity: Identity, *, now: datetime) -> bool:
     """Whether free text reaches the customer now (always, except on WhatsApp after 24 hours)."""
-    conversation = await uow.conversations.get(handoff.conversation_id)
-    identity = await uow.identities.get(conversation.identity_id)
-    channel = services.channels.get(identity.channel)
-    window = channel.capabilities.reply_window if channel is not None else None
+    window = _reply_window(services, identity.channel)
     if window is None:
         return True
     return identity.last_inbound_at is not None and now - identity.last_inbound_at < window
@@ -310,28 +317,25 @@ async def _reply_kind(
     uow: UnitOfWork,
     services: Services,
     business: Business,
-    channel: ChannelName,
+    identity: Identity,
     customer: Customer,
     template: str | None,
     *,
     now: datetime,
 ) -> OutboxKind:
-    sender = services.channels.get(channel)
-    window = sender.capabilities.reply_window if sender is not None else None
-    templates = stored_templates(await uow.accounts.get(business.id, channel))
-    identities = [i for i in await uow.identities.for_customer(customer.id) if i.channel is channel]
-    last_inbound = identities[0].last_inbound_at if identities else None
+    window = _reply_window(services, identity.channel)
+    templates = stored_templates(await uow.accounts.get(business.id, identity.channel))
     if template is None:
         delivery = delivery_for(
             OutboxKind.REPLY,
             customer.language,
             templates=templates,
-            last_inbound_at=last_inbound,
+            last_inbound_at=identity.last_inbound_at,
             now=now,
             window=window,
         )
         if isinstance(delivery, HoldForTemplate):
-            usable = [k for k in KINDS if customer.language in templates.get(k, {})]
+            usable = approved_kinds(templates, customer.language)
             raise InvalidInput(
                 "the customer's 24-hour WhatsApp window is closed: free text would not arrive; "
                 + (
@@ -399,27 +403,15 @@ async def resolve(
     )
     after = handoff_rules(business).follow_up_after
     customer = await uow.customers.get(business.id, handoff.customer_id)
-    if after is not None and customer is not None and not customer.opted_out:
-        touch = touch_at(
-            f"follow_up:{handoff.id}",
-            now + after,
-            now=now,
-            rules=contact_rules(business),
-            timezone=customer.timezone,
-        )
-        await uow.checkins.plan(
-            business.id,
-            [
-                PlannedTouch(
-                    customer_id=customer.id,
-                    key=touch.occurrence,
-                    flow=follow_up.NAME,
-                    due_at=touch.due,
-                    send_at=touch.send_at,
-                    priority=100,
-                    reason="after_handoff",
-                )
-            ],
+    if after is not None and customer is not None:
+        await plan_service_touch(
+            uow,
+            business,
+            customer,
+            flow=follow_up.NAME,
+            key=f"follow_up:{handoff.id}",
+            due=now + after,
+            reason="after_handoff",
             now=now,
         )
     return resolved
@@ -487,7 +479,7 @@ async def summary(uow: UnitOfWork, handoff: Handoff, *, messages: int = 3) -> Su
     said = [
         m.text
         for m in await uow.messages.for_customer(handoff.customer_id, limit=50)
-        if m.direction.value == "in" and m.text
+        if m.direction is Direction.IN and m.text
     ]
     answers = [
         f"{a.flow}: {a.question} = {a.value}"
@@ -499,10 +491,6 @@ async def summary(uow: UnitOfWork, handoff: Handoff, *, messages: int = 3) -> Su
         answers=tuple(answers),
         text=handoff.details.get("summary"),
     )
-
-
-def may_see(agent: Agent, business: Business) -> bool:
-    return agent.business_id == business.id
 
 
 def visible(handoffs: Sequence[Handoff], agent: Agent) -> list[Handoff]:

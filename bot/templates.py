@@ -120,6 +120,11 @@ def stored_templates(account: ChannelAccount | None) -> Templates:
     return parse_templates(account.settings.get("templates") or {})
 
 
+def approved_kinds(templates: Templates, language: str) -> list[str]:
+    """The message kinds with an approved template in `language`."""
+    return [kind for kind in KINDS if language in templates.get(kind, {})]
+
+
 def templates_settings(templates: Templates) -> dict[str, dict[str, dict[str, Any]]]:
     """Templates as stored in the account's settings (and shown by the API)."""
     return {

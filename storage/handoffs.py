@@ -209,7 +209,7 @@ class SqlHandoffs(_Repository):
             .where(HandoffRow.id == handoff.id)
             .values(
                 state=handoff.state,
-                is_open=handoff.resolved_at is None,
+                is_open=handoff.open,
                 agent_id=handoff.agent_id,
                 assigned_at=handoff.assigned_at,
                 first_reply_at=handoff.first_reply_at,

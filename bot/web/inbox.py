@@ -24,7 +24,7 @@ from bot.domain import Agent, Business, Handoff, KesherError, NotFound
 from bot.ports import UnitOfWork
 from bot.replies import queue_sends
 from bot.services import Services
-from bot.templates import KINDS, stored_templates
+from bot.templates import approved_kinds, stored_templates
 from bot.web.access import runtime_of
 
 router = APIRouter(prefix="/inbox", include_in_schema=False)
@@ -247,9 +247,6 @@ async def conversation(
             signed.business.id, open_only=False, customer_id=handoff.customer_id, limit=20
         )
         summary = await handoffs.summary(uow, handoff)
-        window = handoff.resolved_at is not None or await handoffs.window_open(
-            uow, signed.services, signed.business, handoff, now=now
-        )
         conversation = await uow.conversations.get(handoff.conversation_id)
         identity = await uow.identities.get(conversation.identity_id)
         approved = stored_templates(await uow.accounts.get(signed.business.id, identity.channel))
@@ -268,9 +265,10 @@ async def conversation(
             answers=answers,
             past=[p for p in past if p.id != handoff.id],
             summary=summary,
-            window=window,
+            window=handoff.resolved_at is not None
+            or handoffs.window_open(signed.services, identity, now=now),
             channel=identity.channel.value,
-            templates=[k for k in KINDS if language in approved.get(k, {})],
+            templates=approved_kinds(approved, language),
             team=[a for a in team if a.id != handoff.agent_id],
             canned=signed.business.canned_replies,
             error=error,

@@ -270,9 +270,9 @@ async def test_outside_the_whatsapp_window_free_text_from_an_agent_is_refused_wi
     world.clock.at += timedelta(hours=25)
 
     async with world.services.uow() as uow:
-        assert not await handoffs.window_open(
-            uow, world.services, world.business, handoff, now=world.clock.now()
-        )
+        conversation = await uow.conversations.get(handoff.conversation_id)
+        identity = await uow.identities.get(conversation.identity_id)
+        assert not handoffs.window_open(world.services, identity, now=world.clock.now())
         with pytest.raises(InvalidInput) as refused:
             await handoffs.reply(
                 uow, world.services, world.business, handoff.id, noa, "hi", now=world.clock.now()
