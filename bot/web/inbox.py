@@ -305,7 +305,8 @@ async def _act(request: Request, signed: Signed, handoff_id: int, form: dict[str
             elif action == "claim":
                 await handoffs.claim(uow, signed.business, handoff_id, signed.agent, now=now)
             elif action == "transfer":
-                target = int(form.get("agent") or 0)
+                chosen = form.get("agent", "")
+                target = int(chosen) if chosen.isdigit() else 0
                 await handoffs.transfer(uow, signed.business, handoff_id, target, now=now)
             elif action == "resolve":
                 await handoffs.resolve(

@@ -308,3 +308,20 @@ def test_whatsapp_templates_consent_words_and_disconnect_from_the_command_line(
     assert clash.returncode == 1 and "also an opt-out word" in clash.stderr
     assert gone.returncode == 0 and "disconnected" in gone.stdout
     assert again.returncode == 1 and "not connected" in again.stderr
+
+
+def test_agent_create_refuses_a_short_password_a_taken_email_and_a_bad_language(
+    kesher: Kesher,
+) -> None:
+    kesher.run("business", "create", "--slug", "cafe", "--name", "קפה")
+    args = ("agent", "create", "--business", "cafe", "--email", "noa@cafe.test", "--name", "Noa")
+
+    short = kesher.run(*args, "--password-stdin", stdin="short\n")
+    made = kesher.run(*args, "--role", "admin", "--password-stdin", stdin="correct horse battery\n")
+    taken = kesher.run(*args, "--password-stdin", stdin="correct horse battery\n")
+    language = kesher.run(*args, "--language", "fr", "--password-stdin", stdin="long enough pw\n")
+
+    assert short.returncode == 1 and "at least 10 characters" in short.stderr
+    assert made.returncode == 0 and "created admin noa@cafe.test" in made.stdout
+    assert taken.returncode == 1 and "already exists" in taken.stderr
+    assert language.returncode == 2 and "he or en" in language.stderr

@@ -254,3 +254,67 @@ async def test_the_rest_api_opens_claims_notes_replies_and_resolves_a_handoff(
     assert resolved.json()["state"] == "resolved"
     late = await client.post(f"{base}/{handoff}/resolve", headers=auth)
     assert late.status_code == 400 and late.json()["error"]["code"] == "handoff_state"
+
+
+async def test_bad_handoff_input_gets_a_clear_400_and_changes_nothing(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    auth = {"Authorization": f"Bearer {key}"}
+    await _ask(client, shop, "lea", ASK_PERSON)
+    (handoff,) = await _open_handoffs(client, shop, key)
+    agent = (
+        await client.post(
+            f"/api/v1/{shop.slug}/agents",
+            json={
+                "email": f"a-{uuid.uuid4().hex[:6]}@shop.test",
+                "name": "Dor",
+                "password": PASSWORD,
+            },
+            headers=auth,
+        )
+    ).json()
+    base = f"/api/v1/{shop.slug}/handoffs/{handoff['id']}"
+
+    cases = [
+        (f"{base}/reply", {"agent": agent["id"], "text": "   "}, "empty_reply"),
+        (
+            f"{base}/reply",
+            {"agent": agent["id"], "text": "hi", "template": "poem"},
+            "invalid_template",
+        ),
+        (f"{base}/notes", {"agent": agent["id"], "text": " \n "}, "empty_note"),
+        (f"{base}/transfer", {"agent": 999_999}, "agent_not_found"),
+        (
+            f"/api/v1/{shop.slug}/agents",
+            {"email": "x@shop.test", "name": "X", "password": "short"},
+            "weak_password",
+        ),
+        (
+            f"/api/v1/{shop.slug}/agents",
+            {"email": "not-an-email", "name": "X", "password": PASSWORD},
+            "invalid_email",
+        ),
+    ]
+    for path, body, code in cases:
+        response = await client.post(path, json=body, headers=auth)
+        assert response.status_code in (400, 404), (path, response.text)
+        assert response.json()["error"]["code"] == code
+    rules = await client.put(
+        f"/api/v1/{shop.slug}/handoff-rules",
+        json={"sla": "soon", "low_score": "maybe"},
+        headers=auth,
+    )
+    assert rules.status_code == 400 and "sla" in rules.json()["error"]["message"]
+    assert (await client.get(f"/api/v1/{shop.slug}/handoff-rules", headers=auth)).json() == {}
+    (still,) = await _open_handoffs(client, shop, key)
+    assert still["state"] == "waiting" and still["first_reply_at"] is None
+
+    await _sign_in(client, await _agent(runtime, shop))
+    token = await _csrf(client)
+    odd = await client.post(
+        f"/inbox/handoffs/{handoff['id']}/transfer",
+        data={"agent": "'; drop table agents"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert odd.status_code == 200 and "no agent 0" in odd.text
