@@ -14,14 +14,18 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from bot.domain import Agent, AgentRole, Business, InvalidInput
+from bot.channels import telegram_username
+from bot.domain import Agent, AgentRole, Business, ChannelName, Inbound, InvalidInput
 from bot.ports import UnitOfWork
+from flows import commands
 
 MIN_PASSWORD = 10
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=12)
 DEFAULT_CAPACITY = 5
+TELEGRAM_LINK_LIFETIME = timedelta(hours=1)
+TELEGRAM_LINK_PREFIX = "a"
 
 _hasher = PasswordHasher()
 
@@ -135,3 +139,32 @@ async def sign_out(uow: UnitOfWork, token: str) -> None:
 
 def same_token(given: str | None, expected: str) -> bool:
     return given is not None and secrets.compare_digest(given.encode(), expected.encode())
+
+
+async def telegram_link(uow: UnitOfWork, business: Business, agent: Agent, *, now: datetime) -> str:
+    """A one-time t.me link: the agent opens it in their own Telegram and the business's bot
+    sends them new handoffs from then on. Only its SHA-256 is kept, for an hour."""
+    username = await telegram_username(uow, business)
+    token = secrets.token_urlsafe(16)
+    await uow.agents.set_telegram_link(
+        agent.id, _digest(token), expires_at=now + TELEGRAM_LINK_LIFETIME
+    )
+    return f"https://t.me/{username}?start={TELEGRAM_LINK_PREFIX}_{token}"
+
+
+def telegram_link_token(inbound: Inbound) -> str | None:
+    """The token of an agent's `/start a_<token>`, which is not a customer talking."""
+    if inbound.channel is not ChannelName.TELEGRAM or inbound.command != commands.START:
+        return None
+    prefix, _, token = (inbound.payload or "").partition("_")
+    return token if prefix == TELEGRAM_LINK_PREFIX and token else None
+
+
+async def link_telegram(
+    uow: UnitOfWork, business: Business, token: str, *, chat: str, now: datetime
+) -> Agent | None:
+    """Link the chat to the agent whose unexpired link this is (the link is then used up)."""
+    agent = await uow.agents.by_telegram_link(business.id, _digest(token), now=now)
+    if agent is not None:
+        await uow.agents.set_telegram_chat(agent.id, chat)
+    return agent

@@ -15,11 +15,18 @@ from taskiq_redis import RedisStreamBroker
 from bot.businesses import DEMO_SLUG, create_business
 from bot.detector import default_detector
 from bot.domain import ChannelName
-from bot.ports import Clock, ConversationLock, Idempotency, RateLimiter, SecondOpinion
+from bot.ports import (
+    Clock,
+    ConversationLock,
+    Idempotency,
+    RateLimiter,
+    SecondOpinion,
+    Summarizer,
+)
 from bot.services import Services
 from bot.settings import Settings, SettingsError
 from bot.tasks import TaskiqQueue, register_tasks
-from integrations.llm import LangchainSecondOpinion, chat_model
+from integrations.llm import LangchainSecondOpinion, LangchainSummarizer, chat_model
 from integrations.sandbox import SandboxChannel
 from integrations.telegram import TelegramChannel
 from integrations.whatsapp import WhatsAppChannel
@@ -81,9 +88,11 @@ def build(
     settings: Settings,
     *,
     second_opinion: SecondOpinion | None = None,
+    summarizer: Summarizer | None = None,
     clock: Clock | None = None,
 ) -> Runtime:
-    """Everything from settings; `second_opinion` and `clock` replace the real ones (tests, tools)."""
+    """Everything from settings; the language model's parts and `clock` replace the real ones
+    (tests, tools)."""
     engine = create_engine(settings.database_url)
     sessions = create_sessionmaker(engine)
     clock = clock or SystemClock()
@@ -106,6 +115,7 @@ def build(
             RedisRateLimiter(redis),
         )
     telegram = TelegramChannel(str(settings.telegram_api_url), limiter=limiter)
+    model = _language_model(settings)
     whatsapp = WhatsAppChannel(str(settings.twilio_api_url), public_base=settings.public_base())
     services = Services(
         uow=lambda: SqlUnitOfWork(sessions, gate=gate),
@@ -120,7 +130,9 @@ def build(
             ChannelName.WHATSAPP: whatsapp,
         },
         detector=default_detector(),
-        second_opinion=second_opinion or _second_opinion(settings),
+        second_opinion=second_opinion or model.second_opinion,
+        summarizer=summarizer or model.summarizer,
+        public_base=settings.public_base(),
         setups={ChannelName.TELEGRAM: telegram, ChannelName.WHATSAPP: whatsapp},
         buttons={ChannelName.TELEGRAM: telegram},
     )
@@ -136,14 +148,25 @@ def build(
     )
 
 
-def _second_opinion(settings: Settings) -> LangchainSecondOpinion | None:
+@dataclass(frozen=True, slots=True)
+class LanguageModel:
+    """What `KESHER_LLM_MODEL` gives: a second opinion on messages and handoff summaries."""
+
+    second_opinion: SecondOpinion | None = None
+    summarizer: Summarizer | None = None
+
+
+def _language_model(settings: Settings) -> LanguageModel:
     if settings.llm_model is None:
-        return None
+        return LanguageModel()
     try:
         model = chat_model(settings.llm_model)
     except ValueError as error:
         raise SettingsError(f"KESHER_LLM_MODEL: {error}") from None
-    return LangchainSecondOpinion(model, timeout=settings.llm_timeout_seconds)
+    return LanguageModel(
+        second_opinion=LangchainSecondOpinion(model, timeout=settings.llm_timeout_seconds),
+        summarizer=LangchainSummarizer(model, timeout=settings.llm_summary_timeout_seconds),
+    )
 
 
 async def ensure_demo(runtime: Runtime) -> str | None:

@@ -15,7 +15,7 @@ from bot.domain import (
     NotFound,
     ProviderError,
 )
-from bot.ports import ChannelSetup
+from bot.ports import ChannelSetup, UnitOfWork
 from bot.replies import queue_sends
 from bot.services import Services
 from bot.templates import parse_templates, templates_settings
@@ -80,15 +80,21 @@ async def disconnect_telegram(services: Services, business: Business) -> Channel
     return account
 
 
+async def telegram_username(uow: UnitOfWork, business: Business) -> str:
+    """The username of the business's connected Telegram bot, for t.me links."""
+    account = await uow.accounts.get(business.id, TELEGRAM)
+    username = account.settings.get("username") if account else None
+    if account is None or account.status is not AccountStatus.CONNECTED or not username:
+        raise InvalidInput(
+            f"connect a Telegram bot to '{business.slug}' first", code="not_connected"
+        )
+    return str(username)
+
+
 async def telegram_link(services: Services, business: Business, customer_id: uuid.UUID) -> str:
     """A t.me deep link that joins whoever opens it to this customer's record (single use)."""
     async with services.uow() as uow:
-        account = await uow.accounts.get(business.id, TELEGRAM)
-        username = account.settings.get("username") if account else None
-        if account is None or account.status is not AccountStatus.CONNECTED or not username:
-            raise InvalidInput(
-                f"connect a Telegram bot to '{business.slug}' first", code="not_connected"
-            )
+        username = await telegram_username(uow, business)
         customer = await uow.customers.get(business.id, customer_id)
         if customer is None:
             raise NotFound(f"no customer {customer_id}", code="unknown_customer")

@@ -538,6 +538,7 @@ class Handoff:
     first_reply_at: datetime | None = None
     sla_noticed_at: datetime | None = None
     resolved_at: datetime | None = None
+    announced_at: datetime | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot import alerts
 from bot.checkins import channel_for, contact_rules, plan_service_touch
 from bot.domain import (
     Agent,
@@ -418,7 +419,8 @@ async def resolve(
 
 
 async def watch_sla(services: Services, *, now: datetime) -> int:
-    """Tell each customer left unanswered past the SLA, once, and alert the business's admins."""
+    """Tell each customer left unanswered past the SLA, once, and alert the business's admins
+    (the inbox's banner, and Telegram for admins who linked it)."""
     async with services.uow() as uow:
         late = await uow.handoffs.overdue(now=now, limit=LATE_BATCH)
     told = 0
@@ -432,6 +434,7 @@ async def watch_sla(services: Services, *, now: datetime) -> int:
             await uow.commit()
         told += 1
         await queue_sends(outbox_ids, services)
+        await alerts.overdue(handoff.business_id, handoff.id, services, now=now)
     return told
 
 

@@ -11,7 +11,8 @@ import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot import checkins, handoffs
+from bot import agents, checkins, handoffs
+from bot.alerts import ALERT_TASK, TELL_TASK
 from bot.domain import (
     Business,
     ConversationMode,
@@ -33,7 +34,7 @@ from bot.telemetry import INBOUND, PIPELINE_SECONDS
 from flows import commands, feedback
 from flows.consent import OPTED_IN, OPTED_OUT, ConsentCommand, consent_command
 from flows.frustration import History, PastMessage, Sensitivity, Verdict
-from flows.handoff import Trigger
+from flows.handoff import AGENT_LINK_UNKNOWN, AGENT_LINKED, Trigger
 from flows.outcome import FeedbackReceived, FlowFinished, Outcome, RequestHandoff, Said
 from flows.text import detect_language
 
@@ -112,18 +113,21 @@ async def _record(
         if await uow.deliveries.find(business.id, inbound.channel, inbound.delivery_id) is not None:
             raise DuplicateDelivery(f"delivery {inbound.delivery_id} already stored")
         outbox_ids: list[int] = []
-        review = False
+        later: list[Later] = []
         if inbound.kind in _CHANGES:
             handled = await _record_change(uow, business, inbound)
         else:
-            handled, outbox_ids, review = await _record_message(
+            handled, outbox_ids, later = await _record_message(
                 uow, business, inbound, now=services.clock.now(), services=services
             )
         await uow.commit()
-    if review:
-        await enqueue(REVIEW_TASK, services, business_id=business.id, message_id=handled.message_id)
+    for task, arguments in later:
+        await enqueue(task, services, **arguments)
     return handled, outbox_ids
 
+
+# A task to queue once the delivery is committed: its name and arguments.
+Later = tuple[str, dict[str, int | str]]
 
 _CHANGES = frozenset({InboundKind.EDIT, InboundKind.BLOCKED, InboundKind.UNBLOCKED})
 
@@ -180,13 +184,16 @@ async def _set_reachable(
 
 async def _record_message(
     uow: UnitOfWork, business: Business, inbound: Inbound, *, now: datetime, services: Services
-) -> tuple[Handled, list[int], bool]:
+) -> tuple[Handled, list[int], list[Later]]:
     """A message, command or button tap: stored, decided and answered through the outbox."""
     tap = _tap_key(inbound)
     if tap is not None and await uow.deliveries.find(business.id, inbound.channel, tap):
         # A second tap on buttons already answered: acknowledged by the channel, else ignored.
         await _log_delivery(uow, business, inbound, inbound.delivery_id, message_id=None)
-        return Handled(0, "", ()), [], False
+        return Handled(0, "", ()), [], []
+    token = agents.telegram_link_token(inbound)
+    if token is not None:
+        return Handled(0, "", ()), [], [await _link_agent(uow, business, inbound, token, now=now)]
     customer, identity = await _customer_for(uow, business, inbound)
     # Any message from the customer opens (or keeps open) WhatsApp's 24-hour window.
     await uow.identities.touch_inbound(identity.id, at=inbound.received_at)
@@ -216,7 +223,9 @@ async def _record_message(
         if inbound.kind is InboundKind.MESSAGE and inbound.text
         else None
     )
-    review = verdict is not None and verdict.uncertain and services.second_opinion is not None
+    later: list[Later] = []
+    if verdict is not None and verdict.uncertain and services.second_opinion is not None:
+        later.append((REVIEW_TASK, {"business_id": business.id, "message_id": message.id}))
     human = conversation.mode is ConversationMode.HUMAN
     kind, outcome, answering = await _decide(
         uow, business, customer, inbound, first=first, now=now, human=human
@@ -228,7 +237,7 @@ async def _record_message(
     trigger = None if human or kind is OutboxKind.CONSENT else _trigger(outcome, verdict)
     if trigger is not None and not customer.opted_out:
         # The acknowledgement, with the expected wait, answers the message instead of the bot.
-        _, replies, outbox_ids = await handoffs.request(
+        handoff, replies, outbox_ids = await handoffs.request(
             uow,
             business,
             customer,
@@ -239,7 +248,8 @@ async def _record_message(
             now=now,
             reply_to_id=message.id,
         )
-        return Handled(message.id, str(customer.id), tuple(replies)), outbox_ids, review
+        later.append((ALERT_TASK, {"business_id": business.id, "handoff_id": handoff.id}))
+        return Handled(message.id, str(customer.id), tuple(replies)), outbox_ids, later
     replies, outbox_ids = await add_replies(
         uow,
         business,
@@ -251,7 +261,28 @@ async def _record_message(
         now=now,
         reply_to_id=message.id,
     )
-    return Handled(message.id, str(customer.id), tuple(replies)), outbox_ids, review
+    return Handled(message.id, str(customer.id), tuple(replies)), outbox_ids, later
+
+
+async def _link_agent(
+    uow: UnitOfWork, business: Business, inbound: Inbound, token: str, *, now: datetime
+) -> Later:
+    """An agent opened their one-time link: their chat now gets new handoffs (no customer is
+    made of it); whoever opens a used or expired link is told so."""
+    await _log_delivery(uow, business, inbound, inbound.delivery_id, message_id=None)
+    agent = await agents.link_telegram(uow, business, token, chat=inbound.address, now=now)
+    text = (
+        AGENT_LINKED.render(agent.language, business=business.name)
+        if agent is not None
+        else AGENT_LINK_UNKNOWN
+    )
+    key = f"tell:{business.id}:{inbound.delivery_id}"
+    return TELL_TASK, {
+        "business_id": business.id,
+        "chat": inbound.address,
+        "text": text,
+        "key": key,
+    }
 
 
 def _recorded_text(inbound: Inbound) -> str:

@@ -125,6 +125,14 @@ class SecondOpinion(Protocol):
         ...
 
 
+class Summarizer(Protocol):
+    """An optional language model that sums up a handed-off conversation for the agent."""
+
+    async def summarize(self, lines: Sequence[str], *, language: str) -> str | None:
+        """A few sentences on the customer's issue, or None when it failed or took too long."""
+        ...
+
+
 class TaskQueue(Protocol):
     async def enqueue(self, task: str, /, **kwargs: Any) -> None: ...
 
@@ -571,7 +579,19 @@ class AgentRepository(Protocol):
 
     async def set_online(self, agent_id: int, online: bool, *, at: datetime) -> None: ...
 
-    async def set_telegram_chat(self, agent_id: int, chat: str | None) -> None: ...
+    async def set_telegram_chat(self, agent_id: int, chat: str | None) -> None:
+        """Link (or unlink) the agent's own Telegram chat; any pending link is used up."""
+        ...
+
+    async def set_telegram_link(
+        self, agent_id: int, token_hash: str, *, expires_at: datetime
+    ) -> None: ...
+
+    async def by_telegram_link(
+        self, business_id: int, token_hash: str, *, now: datetime
+    ) -> Agent | None:
+        """The agent of the business whose unexpired Telegram link this is."""
+        ...
 
     async def holding(self, business_id: int) -> Mapping[int, int]: ...
 
@@ -622,6 +642,17 @@ class HandoffRepository(Protocol):
     ) -> Sequence[Handoff]: ...
 
     async def overdue(self, *, now: datetime, limit: int) -> Sequence[Handoff]: ...
+
+    async def note_announcement(
+        self, handoff_id: int, *, summary: str | None, announced_at: datetime | None
+    ) -> None:
+        """Keep the language model's summary in the handoff's details; with `announced_at`,
+        the agents were told and the tick stops retrying."""
+        ...
+
+    async def unannounced(self, *, before: datetime, limit: int) -> Sequence[Handoff]:
+        """Open handoffs requested before `before` whose agents were not yet told."""
+        ...
 
     async def last_assigned_agent(self, business_id: int) -> int | None: ...
 

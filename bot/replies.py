@@ -74,7 +74,7 @@ async def queue_sends(outbox_ids: Sequence[int], services: Services) -> None:
         await enqueue(SEND_TASK, services, outbox_id=item_id)
 
 
-async def enqueue(task: str, services: Services, **kwargs: int) -> None:
+async def enqueue(task: str, services: Services, **kwargs: int | str) -> None:
     """Queue a task; a failure is logged, as the tick finds the work again."""
     try:
         await services.queue.enqueue(task, **kwargs)

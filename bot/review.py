@@ -1,14 +1,20 @@
 """The second opinion: a message the offline detector was unsure of, asked of a language model.
 
 It runs as a task after the message is stored, so a slow model never holds up a webhook;
-when the model fails or is slow the offline verdict simply stands.
+when the model fails or is slow the offline verdict simply stands. When the model finds the
+customer frustrated (or asking for a person) where the offline detector was unsure, the
+conversation is handed to a person then, with the acknowledgement as for any handoff.
 """
 
 from __future__ import annotations
 
-from bot.domain import Opinion
+from bot import handoffs
+from bot.alerts import ALERT_TASK
+from bot.domain import ConversationMode, Handoff, Opinion
+from bot.replies import enqueue, queue_sends
 from bot.services import Services
 from flows.frustration import Sensitivity
+from flows.handoff import Trigger
 
 REVIEW_TASK = "kesher.review_message"
 
@@ -32,6 +38,9 @@ async def review_message(business_id: int, message_id: int, services: Services) 
         *message.frustration_reasons,
         f"second opinion {opinion.score:.2f}: {opinion.reason}",
     )
+    now = services.clock.now()
+    opened: Handoff | None = None
+    outbox_ids: list[int] = []
     async with services.uow() as uow:
         await uow.messages.set_frustration(message.id, opinion.score, reasons)
         if handoff:
@@ -39,7 +48,7 @@ async def review_message(business_id: int, message_id: int, services: Services) 
                 business.id,
                 customer.id,
                 kind="frustration_detected",
-                occurred_at=services.clock.now(),
+                occurred_at=now,
                 data={
                     "message_id": message.id,
                     "score": opinion.score,
@@ -49,5 +58,20 @@ async def review_message(business_id: int, message_id: int, services: Services) 
                     "source": "second_opinion",
                 },
             )
+            conversation = await uow.conversations.get(message.conversation_id)
+            if conversation.mode is ConversationMode.BOT and not customer.opted_out:
+                opened, _, outbox_ids = await handoffs.request(
+                    uow,
+                    business,
+                    customer,
+                    conversation,
+                    trigger=Trigger.REQUEST if opinion.wants_person else Trigger.DETECTOR,
+                    reason="; ".join(reasons),
+                    details={"score": opinion.score, "reasons": list(reasons)},
+                    now=now,
+                )
         await uow.commit()
+    await queue_sends(outbox_ids, services)
+    if opened is not None and outbox_ids:
+        await enqueue(ALERT_TASK, services, business_id=business.id, handoff_id=opened.id)
     return opinion

@@ -15,6 +15,7 @@ from bot.ports import (
     Idempotency,
     RateLimiter,
     SecondOpinion,
+    Summarizer,
     TaskQueue,
     UnitOfWorkFactory,
 )
@@ -32,5 +33,8 @@ class Services:
     channels: Mapping[ChannelName, Channel]
     detector: Detector
     second_opinion: SecondOpinion | None = None
+    summarizer: Summarizer | None = None
+    # Where Kesher is reached from outside: links in agents' alerts point into its inbox.
+    public_base: str = "http://localhost:8000"
     setups: Mapping[ChannelName, ChannelSetup] = field(default_factory=dict)
     buttons: Mapping[ChannelName, ButtonAnswer] = field(default_factory=dict)

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     twilio_api_url: AnyHttpUrl = AnyHttpUrl("https://api.twilio.com")
     llm_model: str | None = None
     llm_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    llm_summary_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
     sandbox_open: bool | None = Field(
         default=None, description="Sandbox without an API key; default: on without Redis only"
     )

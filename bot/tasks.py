@@ -12,7 +12,7 @@ from taskiq import AsyncBroker, TaskiqMessage, TaskiqMiddleware, TaskiqScheduler
 from taskiq.kicker import AsyncKicker
 from taskiq.schedule_sources import LabelScheduleSource
 
-from bot import checkins, handoffs
+from bot import alerts, checkins, handoffs
 from bot.outbox import send_outbound, sweep
 from bot.replies import SEND_TASK
 from bot.review import REVIEW_TASK, review_message
@@ -54,11 +54,21 @@ def register_tasks(broker: AsyncBroker, services: Services) -> None:
     async def start_checkin(checkin_id: int) -> None:
         await checkins.start_checkin(checkin_id, services)
 
+    @broker.task(task_name=alerts.ALERT_TASK)
+    async def announce(business_id: int, handoff_id: int) -> int:
+        return await alerts.announce(business_id, handoff_id, services)
+
+    @broker.task(task_name=alerts.TELL_TASK)
+    async def tell(business_id: int, chat: str, text: str, key: str) -> None:
+        await alerts.tell_chat(business_id, chat, text, key, services)
+
     @broker.task(task_name=TICK_TASK, schedule=[{"cron": "* * * * *"}])
     async def tick() -> int:
         queued = await checkins.tick(services)
-        late = await handoffs.watch_sla(services, now=services.clock.now())
-        return queued + late + await sweep(services)
+        now = services.clock.now()
+        late = await handoffs.watch_sla(services, now=now)
+        told = await alerts.announce_missed(services, now=now)
+        return queued + late + told + await sweep(services)
 
 
 def scheduler_for(broker: AsyncBroker) -> TaskiqScheduler:

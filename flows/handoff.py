@@ -174,6 +174,24 @@ SLA_UPDATE = Text(
     he="לא שכחנו אותך: הצוות של {business} עסוק כרגע, ומישהו יענה לך כאן ברגע שיתפנה. תודה על הסבלנות 🙏",
     en="We haven't forgotten you: the {business} team is busy right now, and someone will answer you here as soon as they are free. Thanks for your patience 🙏",
 )
+AGENT_ALERT = Text(
+    he="פנייה חדשה ב־{business}: {customer} ({channel})\nלמה: {reason}\n{link}",
+    en="New handoff at {business}: {customer} ({channel})\nWhy: {reason}\n{link}",
+)
+AGENT_LATE = Text(
+    he="פנייה ב־{business} ממתינה {minutes} דק׳ בלי מענה: {customer} ({channel})\n{link}",
+    en="A handoff at {business} has waited {minutes} min without an answer: {customer} ({channel})\n{link}",
+)
+AGENT_LINKED = Text(
+    he="מעכשיו פניות חדשות של {business} יגיעו אלייך גם כאן ✔",
+    en="From now on new handoffs at {business} reach you here too ✔",
+)
+SOMEONE = Text(he="לקוח/ה", en="a customer")
+# Sent to whoever opens an expired or used link: who they are is not known, so both languages.
+AGENT_LINK_UNKNOWN = (
+    "הקישור הזה כבר שומש או שפג תוקפו; צרו קישור חדש בתיבת הפניות.\n"
+    "This link was used already or has expired; make a new one in the inbox."
+)
 _TODAY = Text(he="היום ב־{time}", en="today at {time}")
 _TOMORROW = Text(he="מחר ב־{time}", en="tomorrow at {time}")
 _ON_DAY = Text(he="ביום {day} ב־{time}", en="on {day} at {time}")

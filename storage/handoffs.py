@@ -46,6 +46,7 @@ def _handoff(row: HandoffRow) -> Handoff:
         first_reply_at=row.first_reply_at,
         sla_noticed_at=row.sla_noticed_at,
         resolved_at=row.resolved_at,
+        announced_at=row.announced_at,
         details=dict(row.details or {}),
     )
 
@@ -105,7 +106,30 @@ class SqlAgents(_Repository):
         await self._set(agent_id, online=online, last_seen_at=at)
 
     async def set_telegram_chat(self, agent_id: int, chat: str | None) -> None:
-        await self._set(agent_id, telegram_chat=chat)
+        await self._set(
+            agent_id, telegram_chat=chat, telegram_link_hash=None, telegram_link_expires_at=None
+        )
+
+    async def set_telegram_link(
+        self, agent_id: int, token_hash: str, *, expires_at: datetime
+    ) -> None:
+        await self._set(
+            agent_id, telegram_link_hash=token_hash, telegram_link_expires_at=expires_at
+        )
+
+    async def by_telegram_link(
+        self, business_id: int, token_hash: str, *, now: datetime
+    ) -> Agent | None:
+        row = (
+            await self.session.execute(
+                select(AgentRow).where(
+                    AgentRow.business_id == business_id,
+                    AgentRow.telegram_link_hash == token_hash,
+                    AgentRow.telegram_link_expires_at > now,
+                )
+            )
+        ).scalar_one_or_none()
+        return _agent(row) if row is not None else None
 
     async def holding(self, business_id: int) -> Mapping[int, int]:
         """How many open handoffs each agent of the business holds (agents with none left out)."""
@@ -250,6 +274,32 @@ class SqlHandoffs(_Repository):
                 HandoffRow.sla_due_at <= now,
             )
             .order_by(HandoffRow.sla_due_at)
+            .limit(limit)
+        )
+        return [_handoff(r) for r in rows.scalars()]
+
+    async def note_announcement(
+        self, handoff_id: int, *, summary: str | None, announced_at: datetime | None
+    ) -> None:
+        row = await self.session.get(HandoffRow, handoff_id)
+        if row is None:
+            return
+        if summary:
+            row.details = {**(row.details or {}), "summary": summary}
+        if announced_at is not None:
+            row.announced_at = announced_at
+            row.updated_at = announced_at
+        await self.session.flush()
+
+    async def unannounced(self, *, before: datetime, limit: int) -> Sequence[Handoff]:
+        rows = await self.session.execute(
+            select(HandoffRow)
+            .where(
+                HandoffRow.is_open.is_(True),
+                HandoffRow.announced_at.is_(None),
+                HandoffRow.requested_at < before,
+            )
+            .order_by(HandoffRow.requested_at)
             .limit(limit)
         )
         return [_handoff(r) for r in rows.scalars()]

@@ -328,7 +328,10 @@ class AnswerRow(Base):
 
 class AgentRow(Base):
     __tablename__ = "agents"
-    __table_args__ = (UniqueConstraint("email", name="uq_agents_email"),)
+    __table_args__ = (
+        UniqueConstraint("email", name="uq_agents_email"),
+        UniqueConstraint("telegram_link_hash", name="uq_agents_telegram_link"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     business_id: Mapped[int] = mapped_column(
@@ -342,6 +345,9 @@ class AgentRow(Base):
     capacity: Mapped[int] = mapped_column(Integer)
     online: Mapped[bool] = mapped_column(Boolean, default=False)
     telegram_chat: Mapped[str | None] = mapped_column(String(64))
+    # The SHA-256 of the one-time /start link that joins the agent's Telegram chat, and its end.
+    telegram_link_hash: Mapped[str | None] = mapped_column(String(64))
+    telegram_link_expires_at: Mapped[datetime | None]
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
     last_seen_at: Mapped[datetime | None]
@@ -391,5 +397,7 @@ class HandoffRow(Base):
     first_reply_at: Mapped[datetime | None]
     sla_due_at: Mapped[datetime]
     sla_noticed_at: Mapped[datetime | None]
+    # When the agents were told (Telegram alerts, the summary written); the tick retries until set.
+    announced_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]

@@ -11,9 +11,10 @@ from pydantic import BaseModel, Field
 
 from bot import handoffs
 from bot.agents import create_agent
+from bot.alerts import ALERT_TASK
 from bot.domain import Agent, AgentRole, CannedReply, Handoff, InvalidInput, NotFound
 from bot.ports import UnitOfWork
-from bot.replies import queue_sends
+from bot.replies import enqueue, queue_sends
 from bot.services import Services
 from bot.web.access import AdminBusiness, runtime_of
 from flows.contact import RulesError
@@ -152,7 +153,9 @@ async def open_handoff(
         )
         await uow.commit()
     await queue_sends(outbox_ids, services)
-    if not outbox_ids:
+    if outbox_ids:
+        await enqueue(ALERT_TASK, services, business_id=business.id, handoff_id=handoff.id)
+    else:
         response.status_code = 200
     return _out(handoff)
 

@@ -48,6 +48,7 @@ class FakeTelegram:
     calls: list[Call] = field(default_factory=list)
     blocked: set[str] = field(default_factory=set)
     missing: set[str] = field(default_factory=set)
+    down: set[str] = field(default_factory=set)
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
 
@@ -56,6 +57,7 @@ class FakeTelegram:
         self.calls.clear()
         self.blocked.clear()
         self.missing.clear()
+        self.down.clear()
         self.failures.clear()
 
     def fail_next(
@@ -105,6 +107,8 @@ class FakeTelegram:
                 return _error(403, "Forbidden: bot was blocked by the user")
             if chat in self.missing:
                 return _error(400, "Bad Request: chat not found")
+            if chat in self.down:
+                return _error(502, "Bad Gateway")
             return self._message(token, chat, params.get("text", ""), params.get("reply_markup"))
         if method == "editMessageReplyMarkup":
             return self._message(token, chat, "", None, message_id=int(params["message_id"]))

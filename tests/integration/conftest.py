@@ -18,7 +18,7 @@ from taskiq.api import run_receiver_task
 from bot.bootstrap import Runtime, build
 from bot.businesses import create_business
 from bot.domain import Business
-from bot.ports import Clock
+from bot.ports import Clock, Summarizer
 from bot.settings import Settings
 from bot.web.app import create_app
 
@@ -28,7 +28,12 @@ def _settings(**values: object) -> Settings:
 
 
 async def running(
-    request: pytest.FixtureRequest, tmp_path, *, clock: Clock | None = None, **values: object
+    request: pytest.FixtureRequest,
+    tmp_path,
+    *,
+    clock: Clock | None = None,
+    summarizer: Summarizer | None = None,
+    **values: object,
 ) -> AsyncIterator[Runtime]:  # type: ignore[no-untyped-def]
     """A started runtime on the backend named by `request.param`, with extra settings."""
     if request.param == "sqlite-memory":
@@ -44,7 +49,7 @@ async def running(
         settings = _settings(
             database_url=database, redis_url=redis_url, sandbox_open=True, **values
         )
-    built = build(settings, clock=clock)
+    built = build(settings, clock=clock, summarizer=summarizer)
     await built.start(worker=not settings.embedded)
     receiver = None
     if not settings.embedded:

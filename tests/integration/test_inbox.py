@@ -17,7 +17,13 @@ PASSWORD = "correct horse battery"
 ASK_PERSON = "I want to talk to a real person"
 
 
-async def _agent(runtime: Runtime, business: Business, *, role: AgentRole = AgentRole.AGENT) -> str:
+async def _agent(
+    runtime: Runtime,
+    business: Business,
+    *,
+    role: AgentRole = AgentRole.AGENT,
+    language: str = "en",
+) -> str:
     email = f"agent-{uuid.uuid4().hex[:8]}@shop.test"
     async with runtime.services.uow() as uow:
         await create_agent(
@@ -27,7 +33,7 @@ async def _agent(runtime: Runtime, business: Business, *, role: AgentRole = Agen
             name="Noa",
             password=PASSWORD,
             role=role,
-            language="en",
+            language=language,
             now=runtime.services.clock.now(),
         )
         await uow.commit()
@@ -161,6 +167,23 @@ async def test_an_agent_replies_and_resolves_and_a_script_from_a_customer_shows_
         f"/api/v1/{shop.slug}/sandbox/messages", json={"customer": "maya", "text": "thanks!"}
     )
     assert after.json()["replies"], "the bot answers again once the handoff is resolved"
+
+
+async def test_a_hebrew_speaking_agent_reads_why_in_hebrew(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    await _sign_in(client, await _agent(runtime, shop, language="he"))
+    await _ask(client, shop, "dana", "I WANT A HUMAN NOW, this is useless!!!")
+    (handoff,) = await _open_handoffs(client, shop, key)
+
+    queue = await client.get("/inbox/queue")
+    view = await client.get(f"/inbox/handoffs/{handoff['id']}")
+
+    assert "asks for a person" in handoff["reason"]  # the API keeps the English
+    for page in (queue.text, view.text):
+        assert "מבקש/ת לדבר עם נציג" in page and "asks for a person" not in page
+    assert "מילים שליליות: useless" in view.text and "סימנים חוזרים !!!" in view.text
 
 
 async def test_agents_of_one_business_never_see_another_business_handoffs(

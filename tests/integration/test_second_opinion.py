@@ -11,7 +11,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from bot.domain import Business, Opinion
-from integrations.llm import LangchainSecondOpinion, chat_model
+from integrations.llm import LangchainSecondOpinion, LangchainSummarizer, chat_model
 
 UNSURE_HEBREW = "מתי אתם פתוחים בשישי?"
 
@@ -64,6 +64,25 @@ async def test_a_slow_model_times_out_and_the_offline_verdict_stands() -> None:
 async def test_an_answer_without_a_valid_tool_call_is_ignored(answer: AIMessage) -> None:
     model = GenericFakeChatModel(messages=iter([answer]))
     assert await LangchainSecondOpinion(model).review("hi", language="en") is None
+
+
+async def test_a_summary_is_the_models_words_tidied_and_kept_short() -> None:
+    model = GenericFakeChatModel(
+        messages=iter([AIMessage(content="  Late order.\n\nWants " + "a" * 900)])
+    )
+
+    summary = await LangchainSummarizer(model).summarize(["customer: hi"], language="he")
+
+    assert summary is not None and summary.startswith("Late order. Wants aaa")
+    assert len(summary) == 600
+
+
+async def test_a_slow_or_failing_summary_is_none_and_no_error() -> None:
+    slow = SlowModel(messages=iter([AIMessage(content="late")]))
+    broken = GenericFakeChatModel(messages=iter([]))
+
+    assert await LangchainSummarizer(slow, timeout=0.2).summarize(["x"], language="en") is None
+    assert await LangchainSummarizer(broken).summarize(["x"], language="en") is None
 
 
 def test_an_unknown_provider_or_missing_package_is_a_clear_error() -> None:
@@ -119,6 +138,11 @@ async def test_an_unsure_message_is_reviewed_after_it_is_stored_and_the_review_i
     (inbound,) = [i for i in items if i["type"] == "message" and i["direction"] == "in"]
     assert inbound["frustration"] == 0.9
     assert inbound["reasons"][-1] == "second opinion 0.90: wants a callback"
+    # The model heard a wish for a person the offline detector was unsure of: handed off.
+    (opened,) = [i for i in items if i["type"] == "event" and i["kind"] == "handoff_requested"]
+    assert opened["data"]["trigger"] == "request"
+    replies = [i["text"] for i in items if i["type"] == "message" and i["direction"] == "out"]
+    assert any("צוות של Shop" in text for text in replies), replies
 
 
 async def test_a_sure_message_is_not_sent_for_review(
