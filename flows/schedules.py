@@ -216,6 +216,7 @@ def parse_schedule(raw: object, *, custom_flows: frozenset[str] = frozenset()) -
 
 
 EVERY = Text(he="כל {n} ימים מאז הפנייה האחרונה", en="every {n} days since the last touch")
+EVERY_DAY = Text(he="כל יום מאז הפנייה האחרונה", en="every day since the last touch")
 AFTER = Text(he="{delay} אחרי כל {event}", en="{delay} after every {event}")
 BEFORE = Text(he="{n} ימים לפני {attribute}", en="{n} days before {attribute}")
 ONCE = Text(he="פעם אחת, ב־{at}", en="once, on {at}")
@@ -238,6 +239,8 @@ def describe(schedule: Schedule, language: str) -> str:
     """Plain words for the console: '3 days after every purchase', '3 ימים אחרי כל רכישה'."""
     when = schedule.when
     if isinstance(when, Every):
+        if when.period == timedelta(days=1):
+            return EVERY_DAY.render(language)
         return EVERY.render(language, n=str(when.period.days))
     if isinstance(when, AfterEvent):
         event = EVENTS.get(when.event)

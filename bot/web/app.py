@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from bot.bootstrap import Runtime
 from bot.web import (
     channels,
+    console,
     customers,
     handoffs,
     health,
@@ -53,6 +54,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     app.include_router(insights.router)
     app.include_router(handoffs.router)
     inbox.install(app)
+    app.include_router(console.router)
     app.include_router(webhooks.router)
     app.add_middleware(BodyLimit, max_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(Correlation)

@@ -26,9 +26,11 @@ from bot.replies import queue_sends
 from bot.services import Services
 from bot.templates import approved_kinds, stored_templates
 from bot.web.access import runtime_of
+from flows.reasons import reasons_shown
 
 router = APIRouter(prefix="/inbox", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+templates.env.filters["reasons"] = reasons_shown
 
 SESSION_COOKIE = "kesher_session"
 LOGIN_COOKIE = "kesher_login"
@@ -76,14 +78,14 @@ def _secure(request: Request) -> bool:
     return runtime_of(request).settings.public_base().startswith("https://")
 
 
-def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
     return templates.TemplateResponse(request, name, context, status_code=status)
 
 
 def _login_page(request: Request, *, error: str | None = None, status: int = 200) -> HTMLResponse:
     token = secrets.token_urlsafe(24)
     language = "en" if request.query_params.get("lang") == "en" else "he"
-    response = _page(
+    response = render(
         request,
         "inbox_login.html",
         {"lang": language, "csrf": token, "error": error},
@@ -164,7 +166,7 @@ async def status(signed: Signed, online: Annotated[str, Form()] = "") -> Respons
     return RedirectResponse("/inbox", status_code=303)
 
 
-def _context(signed: Desk, **more: Any) -> dict[str, Any]:
+def context(signed: Desk, **more: Any) -> dict[str, Any]:
     return {
         "agent": signed.agent,
         "business": signed.business,
@@ -179,7 +181,39 @@ def _context(signed: Desk, **more: Any) -> dict[str, Any]:
 async def inbox(request: Request, signed: Signed, h: int | None = None) -> HTMLResponse:
     async with signed.services.uow() as uow:
         me = await uow.agents.get(signed.agent.id)
-    return _page(request, "inbox.html", _context(signed, selected=h, online=bool(me and me.online)))
+    return render(
+        request,
+        "inbox.html",
+        context(
+            signed,
+            selected=h,
+            online=bool(me and me.online),
+            linked=bool(me and me.telegram_chat),
+        ),
+    )
+
+
+@router.post("/telegram", response_class=HTMLResponse)
+async def telegram_link(request: Request, signed: Signed) -> HTMLResponse:
+    """A one-time link that joins the agent's own Telegram chat to the business's bot."""
+    url = error = None
+    try:
+        async with signed.services.uow() as uow:
+            url = await agents.telegram_link(
+                uow, signed.business, signed.agent, now=signed.services.clock.now()
+            )
+            await uow.commit()
+    except KesherError as refused:
+        error = refused.message
+    return render(request, "inbox_telegram.html", context(signed, url=url, error=error))
+
+
+@router.post("/telegram/unlink", response_class=HTMLResponse)
+async def telegram_unlink(request: Request, signed: Signed) -> HTMLResponse:
+    async with signed.services.uow() as uow:
+        await uow.agents.set_telegram_chat(signed.agent.id, None)
+        await uow.commit()
+    return render(request, "inbox_telegram.html", context(signed))
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +255,7 @@ async def _who(uow: UnitOfWork, business: Business, handoff: Handoff) -> str:
 async def queue(request: Request, signed: Signed, h: int | None = None) -> HTMLResponse:
     async with signed.services.uow() as uow:
         rows = await _rows(uow, signed)
-    return _page(request, "inbox_queue.html", _context(signed, rows=rows, selected=h))
+    return render(request, "inbox_queue.html", context(signed, rows=rows, selected=h))
 
 
 async def _mine(uow: UnitOfWork, signed: Desk, handoff_id: int) -> Handoff:
@@ -252,10 +286,10 @@ async def conversation(
         approved = stored_templates(await uow.accounts.get(signed.business.id, identity.channel))
         team = await uow.agents.list(signed.business.id)
     language = customer.language if customer else signed.business.language
-    return _page(
+    return render(
         request,
         "inbox_conversation.html",
-        _context(
+        context(
             signed,
             handoff=handoff,
             customer=customer,
@@ -319,7 +353,7 @@ async def _act(request: Request, signed: Signed, handoff_id: int, form: dict[str
     return await conversation(request, signed, handoff_id, error=error)
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def form_fields(request: Request) -> dict[str, str]:
     form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
@@ -330,7 +364,7 @@ async def _form(request: Request) -> dict[str, str]:
 @router.post("/handoffs/{handoff_id}/transfer", response_class=HTMLResponse)
 @router.post("/handoffs/{handoff_id}/resolve", response_class=HTMLResponse)
 async def act(request: Request, signed: Signed, handoff_id: int) -> Response:
-    return await _act(request, signed, handoff_id, await _form(request))
+    return await _act(request, signed, handoff_id, await form_fields(request))
 
 
 @router.get("/stream")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import httpx
 
 from bot.bootstrap import Runtime
-from bot.domain import Answer, Business, ChannelName
+from bot.domain import Business, ChannelName
+from tests.seeds import add_answers, hand_worked
 
 
 def _auth(key: str) -> dict[str, str]:
@@ -32,25 +31,7 @@ async def test_nps_csat_and_churn_risk_match_the_hand_worked_figures(
     falling = await _customer(client, runtime, shop, "falling")
     happy = await _customer(client, runtime, shop, "happy")
     async with runtime.services.uow() as uow:
-        for customer, days_ago, kind, score in [
-            (falling, 30, "nps", 9),
-            (falling, 1, "nps", 4),
-            (happy, 2, "nps", 10),
-            (happy, 2, "csat", 5),
-            (falling, 1, "csat", 2),
-        ]:
-            await uow.answers.add(
-                shop.id,
-                Answer(
-                    customer_id=customer,
-                    flow=kind,
-                    question="score",
-                    value=str(score),
-                    score=score,
-                    score_kind=kind,
-                    answered_at=now - timedelta(days=days_ago),
-                ),
-            )
+        await add_answers(uow, shop.id, hand_worked(falling, happy), now=now)
         await uow.events.add(
             shop.id, falling, kind="frustration_detected", occurred_at=now, data={}
         )

@@ -1,0 +1,219 @@
+"""The business console for admins: insights at a glance, and schedules set up from a form.
+
+Same stack and login as the inbox (an admin's session); the numbers come from the insights
+API's own functions, so the page and the API never disagree. Charts are SVG from the server.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from bot import checkins
+from bot.domain import AgentRole, Forbidden, KesherError
+from bot.schedules import DefinitionError, save_schedule
+from bot.web import charts
+from bot.web.inbox import Desk, Signed, context, form_fields, render, templates
+from bot.web.insights import churn_risk, csat_report, nps_report, response_rates
+from flows.schedules import FLOWS, ScheduleError, describe, parse_schedule
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+WEEKS = 12
+PREVIEW_DAYS = 7
+PREVIEW_SHOWN = 20
+WHEN_KINDS = ("every", "after_event", "before_date")
+
+
+async def admin(signed: Signed) -> Desk:
+    if signed.agent.role is not AgentRole.ADMIN:
+        raise Forbidden("the console is for the business's admins", code="admins_only")
+    return signed
+
+
+Admin = Annotated[Desk, Depends(admin)]
+
+
+@router.get("", response_class=HTMLResponse)
+async def insights(request: Request, signed: Admin) -> HTMLResponse:
+    """NPS and CSAT with their weekly trend, answers per schedule, who is about to leave."""
+    business, language = signed.business, signed.agent.language
+    nps = await nps_report(request, business, weeks=WEEKS)
+    csat = await csat_report(request, business, weeks=WEEKS)
+    rates = await response_rates(request, business, weeks=WEEKS)
+    risk = await churn_risk(request, business, lang=language, limit=10)  # type: ignore[arg-type]
+    t = _words(language)
+    pictures = {
+        "nps_split": charts.split(
+            [
+                (t["promoters"], nps.promoters, charts.GOOD),
+                (t["passives"], nps.passives, charts.MIDDLE),
+                (t["detractors"], nps.detractors, charts.BAD),
+            ],
+            empty=t["no_answers"],
+        ),
+        "nps_trend": charts.trend(
+            "NPS",
+            [(w.week.strftime("%d/%m"), w.score) for w in nps.weeks],
+            low=-100,
+            high=100,
+            empty=t["no_answers"],
+        ),
+        "csat_trend": charts.trend(
+            "CSAT",
+            [(w.week.strftime("%d/%m"), w.average) for w in csat.weeks],
+            low=1,
+            high=5,
+            empty=t["no_answers"],
+        ),
+        "rates": charts.bars(
+            t["answered"],
+            [(r.schedule, round(r.rate * 100) if r.rate is not None else None) for r in rates],
+            high=100,
+            empty=t["no_answers"],
+        ),
+    }
+    return render(
+        request,
+        "console.html",
+        context(signed, nps=nps, csat=csat, rates=rates, risk=risk, charts=pictures),
+    )
+
+
+def _words(language: str) -> dict[str, Any]:
+    """The pages' own words (inbox_strings.html), for the charts' labels."""
+    strings: dict[str, dict[str, Any]] = templates.env.get_template(
+        "inbox_strings.html"
+    ).module.strings  # type: ignore[attr-defined]
+    return strings.get(language, strings["he"])
+
+
+@router.get("/schedules", response_class=HTMLResponse)
+async def schedules(request: Request, signed: Admin, error: str | None = None) -> HTMLResponse:
+    async with signed.services.uow() as uow:
+        records = await uow.schedules.list(signed.business.id)
+        custom = sorted(await uow.flows.names(signed.business.id))
+    language = signed.agent.language
+    listed = [
+        {
+            "record": r,
+            "says": describe(
+                parse_schedule(r.definition, custom_flows=frozenset(custom)), language
+            ),
+        }
+        for r in records
+    ]
+    return render(
+        request,
+        "console_schedules.html",
+        context(
+            signed,
+            schedules=listed,
+            flows=[*FLOWS, *(f"{checkins.CUSTOM}{c}" for c in custom)],
+            error=error,
+        ),
+    )
+
+
+def definition_from(form: dict[str, str]) -> dict[str, Any]:
+    """The schedule the console's form describes, in the YAML/API shape."""
+    kind = form.get("when", "every")
+    when: dict[str, Any]
+    if kind == "after_event":
+        when = {"after_event": form.get("event", "").strip(), "delay": f"{_days(form)}d"}
+    elif kind == "before_date":
+        when = {"before_date": form.get("attribute", "").strip(), "days": _days(form)}
+    else:
+        when = {"every": f"{_days(form)}d"}
+    definition: dict[str, Any] = {
+        "name": form.get("name", "").strip(),
+        "flow": form.get("flow", ""),
+        "when": when,
+    }
+    tags = [t.strip() for t in form.get("tags", "").split(",") if t.strip()]
+    if tags:
+        definition["segment"] = {"tags": tags}
+    return definition
+
+
+def _days(form: dict[str, str]) -> int:
+    value = form.get("days", "").strip()
+    return int(value) if value.isdigit() else 0
+
+
+@router.post("/schedules/preview", response_class=HTMLResponse)
+async def preview(request: Request, signed: Admin) -> HTMLResponse:
+    """Who the form's schedule would contact in the next week, and when; nothing is saved."""
+    definition = definition_from(await form_fields(request))
+    services = signed.services
+    async with services.uow() as uow:
+        custom = await uow.flows.names(signed.business.id)
+    problems: list[str] = []
+    total, shown, says = 0, [], ""
+    try:
+        schedule = parse_schedule(definition, custom_flows=custom)
+    except ScheduleError as error:
+        problems = error.problems
+    else:
+        says = describe(schedule, signed.agent.language)
+        total, found = await checkins.preview(
+            services,
+            signed.business,
+            schedule,
+            now=services.clock.now(),
+            days=PREVIEW_DAYS,
+            limit=PREVIEW_SHOWN,
+        )
+        shown = [
+            (c.name or str(c.id)[:8], at.astimezone(ZoneInfo(c.timezone)), channel.value)
+            for c, at, channel in found
+        ]
+    return render(
+        request,
+        "console_preview.html",
+        context(
+            signed,
+            problems=problems,
+            total=total,
+            shown=shown,
+            says=says,
+            days=PREVIEW_DAYS,
+            after_event="after_event" in definition["when"],
+        ),
+    )
+
+
+@router.post("/schedules")
+async def create(request: Request, signed: Admin) -> Response:
+    definition = definition_from(await form_fields(request))
+    try:
+        async with signed.services.uow() as uow:
+            await save_schedule(uow, signed.business, definition, now=signed.services.clock.now())
+            await uow.commit()
+    except DefinitionError as refused:
+        return await schedules(request, signed, error="; ".join(refused.problems))
+    return RedirectResponse("/console/schedules", status_code=303)
+
+
+@router.post("/schedules/{name}/pause")
+@router.post("/schedules/{name}/resume")
+async def pause(request: Request, signed: Admin, name: str) -> Response:
+    active = request.url.path.endswith("/resume")
+    try:
+        async with signed.services.uow() as uow:
+            record = await uow.schedules.get(signed.business.id, name)
+            if record is None:
+                raise KesherError(f"no schedule named {name!r}", code="unknown_schedule")
+            await save_schedule(
+                uow,
+                signed.business,
+                {**record.definition, "active": active},
+                now=signed.services.clock.now(),
+            )
+            await uow.commit()
+    except KesherError as refused:
+        return await schedules(request, signed, error=refused.message)
+    return RedirectResponse("/console/schedules", status_code=303)

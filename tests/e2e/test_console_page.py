@@ -1,0 +1,134 @@
+"""The business console in a real headless Chromium against a real `kesher serve` (embedded).
+
+An admin signs in, sees the insights of seeded answers with their charts, builds a schedule in
+the form, previews who it would contact and saves it. Screenshots in Hebrew and English are
+kept as artefacts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from bot.bootstrap import build
+from bot.settings import Settings
+from tests.e2e.conftest import Kesher, Process
+from tests.seeds import add_answers, hand_worked
+
+pytestmark = pytest.mark.browser
+
+ARTEFACTS = Path("/tmp/kesher-artefacts")
+PASSWORD = "correct horse battery"
+
+
+def _admin(kesher: Kesher, name: str, language: str) -> str:
+    email = f"admin-{uuid.uuid4().hex[:8]}@demo.test"
+    done = kesher.run(
+        "agent", "create", "--business", "demo", "--email", email, "--name", name,
+        "--role", "admin", "--language", language, "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr + done.stdout
+    return email
+
+
+def _seed(kesher: Kesher, base: str) -> None:
+    """Two customers write in; their NPS and CSAT answers are put on record, as surveys would."""
+    ids = []
+    for who in ("dana", "avi"):
+        response = httpx.post(
+            f"{base}/api/v1/demo/sandbox/messages",
+            json={"customer": who, "text": "hello"},
+            timeout=10,
+        )
+        ids.append(uuid.UUID(response.json()["customer_id"]))
+    now = datetime.now(UTC)
+
+    async def write() -> None:
+        runtime = build(
+            Settings(_env_file=None, database_url=str(kesher.env["KESHER_DATABASE_URL"]))  # type: ignore[call-arg]
+        )
+        async with runtime.services.uow() as uow:
+            business = await uow.businesses.get_by_slug("demo")
+            assert business is not None
+            await add_answers(uow, business.id, hand_worked(*ids), now=now)
+            await uow.commit()
+        await runtime.engine.dispose()
+
+    # Its own thread: Playwright's event loop owns this one.
+    seeding = threading.Thread(target=lambda: asyncio.run(write()))
+    seeding.start()
+    seeding.join(30)
+
+
+@pytest.fixture(scope="module")
+def console(embedded: tuple[Kesher, Process, str]) -> tuple[Kesher, str]:
+    kesher, _, base = embedded
+    _seed(kesher, base)
+    return kesher, base
+
+
+def _signed_in(browser: Browser, base: str, email: str) -> Page:
+    context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 1000})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.on("dialog", lambda dialog: pytest.fail(f"a script ran: {dialog.message}"))
+    page.goto("/inbox/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{base}/inbox")
+    return page
+
+
+def test_an_admin_sees_the_insights_and_makes_a_schedule_with_its_preview_in_hebrew(
+    browser: Browser, console: tuple[Kesher, str]
+) -> None:
+    kesher, base = console
+    page = _signed_in(browser, base, _admin(kesher, "רות", "he"))
+    page.click("a[href='/console']")
+
+    expect(page).to_have_url(f"{base}/console")
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    # 9 and 10 are promoters, 4 a detractor: 100 × (2 − 1) / 3 = 33; CSAT (5 + 2) / 2 = 3.5.
+    expect(page.locator("#nps-score")).to_have_text("33")
+    expect(page.locator("#csat-average")).to_have_text("3.5")
+    expect(page.locator(".chart svg")).to_have_count(4)
+    assert page.locator("#nps-trend svg").bounding_box()["height"] > 100  # type: ignore[index]
+    ARTEFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTEFACTS / "console-he.png"), full_page=True)
+
+    page.click("a[href='/console/schedules']")
+    page.fill("input[name=name]", "weekly-checkin")
+    page.fill("input[name=days]", "1")
+    page.click("button[hx-post='/console/schedules/preview']")
+    expect(page.locator("#preview-total")).to_contain_text("2 לקוחות ייפנו אליהם")
+    expect(page.locator("#preview")).to_contain_text("כל יום מאז הפנייה האחרונה")
+    page.click("#new-schedule button[type=submit]")
+
+    card = page.locator("[data-schedule='weekly-checkin']")
+    expect(card).to_contain_text("כל יום מאז הפנייה האחרונה")
+    card.locator("button").click()
+    expect(page.locator("[data-schedule='weekly-checkin']")).to_contain_text("מושהה")
+    page.screenshot(path=str(ARTEFACTS / "console-schedules-he.png"), full_page=True)
+    page.context.close()
+
+
+def test_the_console_in_english(browser: Browser, console: tuple[Kesher, str]) -> None:
+    kesher, base = console
+    page = _signed_in(browser, base, _admin(kesher, "Ruth", "en"))
+    page.goto("/console")
+
+    expect(page.locator("html")).to_have_attribute("dir", "ltr")
+    expect(page.locator("h2").first).to_have_text("NPS")
+    expect(page.locator("#risk")).to_contain_text("NPS fell from 9 to 4")
+    ARTEFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTEFACTS / "console-en.png"), full_page=True)
+    page.context.close()

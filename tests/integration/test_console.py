@@ -1,0 +1,116 @@
+"""The business console over HTTP: admins only, insights that match the hand-worked figures,
+charts without scripts, and schedules made from the form with a preview."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from bot.bootstrap import Runtime
+from bot.domain import AgentRole, Business
+from tests.integration.test_inbox import _agent, _csrf, _sign_in
+from tests.integration.test_insights_api import _customer
+from tests.seeds import add_answers, hand_worked
+
+
+async def _admin(client: httpx.AsyncClient, runtime: Runtime, shop: Business, **kw: str) -> str:
+    await _sign_in(client, await _agent(runtime, shop, role=AgentRole.ADMIN, **kw))
+    return await _csrf(client)
+
+
+async def test_the_console_is_for_admins_only(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, _ = business
+    away = await client.get("/console")
+    assert away.status_code == 303 and away.headers["location"] == "/inbox/login"
+    await _sign_in(client, await _agent(runtime, shop))
+
+    refused = await client.get("/console")
+
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "admins_only"
+    assert 'href="/console"' not in (await client.get("/inbox")).text
+
+
+async def test_insights_show_the_hand_worked_numbers_and_charts_without_scripts(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, _ = business
+    now = runtime.services.clock.now()
+    falling = await _customer(client, runtime, shop, "falling")
+    happy = await _customer(client, runtime, shop, "happy")
+    async with runtime.services.uow() as uow:
+        await add_answers(uow, shop.id, hand_worked(falling, happy), now=now)
+        await uow.commit()
+    await _admin(client, runtime, shop)
+
+    page = await client.get("/console")
+
+    assert page.status_code == 200
+    text = page.text
+    # 9 and 10 promoters, 4 a detractor: 100 × (2 − 1) / 3 = 33; CSAT (5 + 2) / 2 = 3.5.
+    assert re.search(r'id="nps-score">33<', text)
+    assert re.search(r'id="csat-average">3\.5<', text)
+    # Four charts, and no script but the two vendored htmx files in the head.
+    assert text.count("<svg") == 4 and text.count("<script") == 2
+    assert "Promoters" in text and "NPS fell from 9 to 4" in text
+    risk = text[text.index('id="risk"') :]
+    assert risk.index(str(falling)[:8]) < risk.index(str(happy)[:8])  # lowest health first
+    assert "40 (high)" in risk  # 100 − 25 (detractor) − 20 (CSAT 2) − 15 (fell 9 → 4)
+
+
+async def test_an_admin_previews_saves_and_pauses_a_schedule_from_the_form(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    for who in ("Dana", "Avi"):
+        found = await _customer(client, runtime, shop, who)
+        async with runtime.services.uow() as uow:
+            await uow.customers.set_name(found, who)
+            await uow.commit()
+    csrf = await _admin(client, runtime, shop, language="he")
+    form = {"name": "monthly", "flow": "checkin", "when": "every", "days": "1", "csrf": csrf}
+
+    preview = await client.post("/console/schedules/preview", data=form)
+    saved = await client.post("/console/schedules", data=form)
+
+    # A new cadence counts from now: both are due in a day (business hours may move it a few).
+    assert "2 לקוחות ייפנו אליהם ב־7 הימים הקרובים" in preview.text
+    assert "כל יום מאז הפנייה האחרונה" in preview.text
+    assert "<bdi>Dana</bdi>" in preview.text and "<bdi>Avi</bdi>" in preview.text
+    assert saved.status_code == 303
+    listed = await client.get(
+        f"/api/v1/{shop.slug}/schedules", headers={"Authorization": f"Bearer {key}"}
+    )
+    (schedule,) = listed.json()
+    assert schedule["definition"]["when"] == {"every": "1d"} and schedule["active"] is True
+    await client.post("/console/schedules/monthly/pause", data={"csrf": csrf})
+    page = await client.get("/console/schedules")
+    assert 'data-schedule="monthly"' in page.text and "מושהה" in page.text
+    listed = await client.get(
+        f"/api/v1/{shop.slug}/schedules", headers={"Authorization": f"Bearer {key}"}
+    )
+    assert listed.json()[0]["active"] is False
+
+
+async def test_a_bad_schedule_form_is_a_clear_error_and_saves_nothing(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    csrf = await _admin(client, runtime, shop)
+    form = {"name": "Bad Name!", "flow": "nps", "when": "after_event", "days": "2", "csrf": csrf}
+
+    preview = await client.post("/console/schedules/preview", data=form)
+    saved = await client.post("/console/schedules", data=form)
+    unknown = await client.post("/console/schedules/nothing/pause", data={"csrf": csrf})
+
+    assert preview.status_code == 200 and "name: 1 to 63 lowercase letters" in preview.text
+    assert "when.after_event: must be an event type" in preview.text
+    assert saved.status_code == 200 and 'role="alert"' in saved.text
+    assert unknown.status_code == 200 and "no schedule named" in unknown.text
+    listed = await client.get(
+        f"/api/v1/{shop.slug}/schedules", headers={"Authorization": f"Bearer {key}"}
+    )
+    assert listed.json() == []
