@@ -471,6 +471,18 @@ class ContactHistory:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """Who did what to whose record, and when: an export, a permanent delete."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     customer_id: uuid.UUID
     flow: str

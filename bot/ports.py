@@ -18,6 +18,7 @@ from bot.domain import (
     Agent,
     AgentRole,
     Answer,
+    AuditEntry,
     Business,
     CannedReply,
     Capabilities,
@@ -198,6 +199,10 @@ class CustomerRepository(Protocol):
         ...
 
     async def list(self, business_id: int, *, limit: int, offset: int) -> Sequence[Customer]: ...
+
+    async def delete(self, business_id: int, customer_id: uuid.UUID) -> bool:
+        """Remove the customer and, by the foreign keys, everything recorded about them."""
+        ...
 
     async def set_name(self, customer_id: uuid.UUID, name: str) -> None: ...
 
@@ -521,7 +526,13 @@ class CheckinRepository(Protocol):
         ...
 
     async def list(
-        self, business_id: int, *, status: CheckinStatus | None, limit: int, offset: int
+        self,
+        business_id: int,
+        *,
+        status: CheckinStatus | None,
+        limit: int,
+        offset: int,
+        customer_id: uuid.UUID | None = None,
     ) -> Sequence[Checkin]: ...
 
 
@@ -659,6 +670,23 @@ class HandoffRepository(Protocol):
     async def changes(self, business_id: int) -> str: ...
 
 
+class AuditRepository(Protocol):
+    async def add(
+        self,
+        business_id: int,
+        *,
+        at: datetime,
+        actor: str,
+        action: str,
+        subject: str,
+        details: Mapping[str, Any],
+    ) -> AuditEntry: ...
+
+    async def list(self, business_id: int, *, limit: int) -> Sequence[AuditEntry]:
+        """Newest first."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction; repositories never commit, the caller commits once."""
 
@@ -678,6 +706,7 @@ class UnitOfWork(Protocol):
     insights: InsightRepository
     agents: AgentRepository
     handoffs: HandoffRepository
+    audit: AuditRepository
 
     async def __aenter__(self) -> Self: ...
 

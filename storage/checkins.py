@@ -461,11 +461,19 @@ class SqlCheckins(_Repository):
         return [_checkin(r) for r in rows]
 
     async def list(
-        self, business_id: int, *, status: CheckinStatus | None, limit: int, offset: int
+        self,
+        business_id: int,
+        *,
+        status: CheckinStatus | None,
+        limit: int,
+        offset: int,
+        customer_id: uuid.UUID | None = None,
     ) -> Sequence[Checkin]:
         query = select(CheckinRow).where(CheckinRow.business_id == business_id)
         if status is not None:
             query = query.where(CheckinRow.status == status.value)
+        if customer_id is not None:
+            query = query.where(CheckinRow.customer_id == customer_id)
         rows = await self.session.scalars(
             query.order_by(CheckinRow.send_at, CheckinRow.id).limit(limit).offset(offset)
         )

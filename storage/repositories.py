@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -314,6 +314,14 @@ class SqlCustomers(_Repository):
             .offset(offset)
         )
         return [_customer(r) for r in rows]
+
+    async def delete(self, business_id: int, customer_id: uuid.UUID) -> bool:
+        result = await self.session.execute(
+            delete(CustomerRow).where(
+                CustomerRow.business_id == business_id, CustomerRow.id == customer_id
+            )
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def set_name(self, customer_id: uuid.UUID, name: str) -> None:
         await self.session.execute(

@@ -401,3 +401,18 @@ class HandoffRow(Base):
     announced_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+
+
+class AuditRow(Base):
+    """Who did what to whose record: exports and permanent deletes (privacy requests)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_business_at", "business_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(80))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)

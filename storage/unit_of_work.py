@@ -13,6 +13,7 @@ from bot.domain import DuplicateDelivery
 from bot.ports import (
     AgentRepository,
     AnswerRepository,
+    AuditRepository,
     BusinessRepository,
     ChannelAccountRepository,
     CheckinRepository,
@@ -28,6 +29,7 @@ from bot.ports import (
     OutboxRepository,
     ScheduleRepository,
 )
+from storage.audit import SqlAudit
 from storage.checkins import SqlAnswers, SqlCheckins, SqlFlows, SqlSchedules
 from storage.handoffs import SqlAgents, SqlHandoffs
 from storage.insights import SqlInsights
@@ -77,6 +79,7 @@ class SqlUnitOfWork:
         self.insights: InsightRepository = SqlInsights(self.session)
         self.agents: AgentRepository = SqlAgents(self.session)
         self.handoffs: HandoffRepository = SqlHandoffs(self.session)
+        self.audit: AuditRepository = SqlAudit(self.session)
         return self
 
     async def __aexit__(

@@ -63,5 +63,11 @@ async def sandbox_business(
     return business
 
 
+def actor_of(request: Request) -> str:
+    """Who is calling, for the audit log: the API key by the start of its hash, never the key."""
+    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    return f"api-key:{hash_key(token)[:12]}"
+
+
 AdminBusiness = Annotated[Business, Depends(admin_business)]
 SandboxBusiness = Annotated[Business, Depends(sandbox_business)]

@@ -7,15 +7,18 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, Field
 
+from bot import privacy
 from bot.customers import csv_rows, decode_csv, import_customers, parse_customer, upsert_customer
 from bot.domain import ChannelName, Customer, Event, Identity, Message
 from bot.ports import UnitOfWork
-from bot.web.access import AdminBusiness, runtime_of
+from bot.web.access import AdminBusiness, actor_of, runtime_of
 from bot.web.errors import ApiError
 
 router = APIRouter(prefix="/api/v1/{business}/customers", tags=["customers"])
+audit_router = APIRouter(prefix="/api/v1/{business}", tags=["customers"])
 
 
 class IdentityOut(BaseModel):
@@ -208,6 +211,37 @@ def _event_item(event: Event) -> TimelineItem:
     return TimelineItem(type="event", at=event.occurred_at, kind=event.kind, data=dict(event.data))
 
 
+@router.get("/{customer_id}/export")
+async def export(request: Request, business: AdminBusiness, customer_id: uuid.UUID) -> Any:
+    """Everything kept about the customer (a privacy request): the profile, identities,
+    messages, events and notes, answers, check-ins and handoffs; written to the audit log."""
+    services = runtime_of(request).services
+    async with services.uow() as uow:
+        record = await privacy.export_customer(
+            uow, business, customer_id, actor=actor_of(request), now=services.clock.now()
+        )
+        await uow.commit()
+    return jsonable_encoder(record)
+
+
+class Deleted(BaseModel):
+    customer_id: uuid.UUID
+    deleted: dict[str, int] = Field(description="how many of each were removed")
+
+
+@router.delete("/{customer_id}", response_model=Deleted)
+async def delete(request: Request, business: AdminBusiness, customer_id: uuid.UUID) -> Deleted:
+    """Delete the customer and everything about them for good (a privacy request); the audit
+    log keeps only the id, who asked, when and the counts."""
+    services = runtime_of(request).services
+    async with services.uow() as uow:
+        counts = await privacy.delete_customer(
+            uow, business, customer_id, actor=actor_of(request), now=services.clock.now()
+        )
+        await uow.commit()
+    return Deleted(customer_id=customer_id, deleted=counts)
+
+
 @router.get("/{customer_id}/timeline", response_model=Timeline)
 async def timeline(
     request: Request,
@@ -223,3 +257,26 @@ async def timeline(
     items = [_message_item(m) for m in messages] + [_event_item(e) for e in events]
     items.sort(key=lambda item: item.at)
     return Timeline(customer_id=customer.id, items=items)
+
+
+class AuditOut(BaseModel):
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    details: dict[str, Any]
+
+
+@audit_router.get("/audit", response_model=list[AuditOut])
+async def audit(
+    request: Request, business: AdminBusiness, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[AuditOut]:
+    """Exports and deletes of customers' records, newest first."""
+    async with runtime_of(request).services.uow() as uow:
+        entries = await uow.audit.list(business.id, limit=limit)
+    return [
+        AuditOut(
+            at=e.at, actor=e.actor, action=e.action, subject=e.subject, details=dict(e.details)
+        )
+        for e in entries
+    ]
