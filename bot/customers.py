@@ -22,6 +22,8 @@ from bot.ports import UnitOfWork, UnitOfWorkFactory
 
 LANGUAGES = {"he": "he", "en": "en", "hebrew": "he", "english": "en", "עברית": "he", "אנגלית": "en"}
 KNOWN_COLUMNS = ("external_id", "name", "phone", "language", "timezone", "tags")
+# Columns of Kesher's own in an export (its id, opt-out, creation time): an import skips them.
+READ_ONLY_PREFIX = "kesher_"
 MAX_ATTRIBUTE_LENGTH = 1000
 BATCH = 500
 
@@ -79,6 +81,8 @@ def parse_customer(record: Mapping[str, Any]) -> CustomerFields:
         raise InvalidInput("attributes: must be an object", code="invalid_field")
     for key, value in record.items():
         if key in KNOWN_COLUMNS or key == "attributes" or value in (None, ""):
+            continue
+        if str(key).startswith(READ_ONLY_PREFIX):
             continue
         attributes[str(key).strip()] = _text(record, key, limit=MAX_ATTRIBUTE_LENGTH)
     tags = _text(record, "tags", limit=MAX_ATTRIBUTE_LENGTH)

@@ -541,6 +541,12 @@ class AnswerRepository(Protocol):
 
     async def for_customer(self, customer_id: uuid.UUID, *, limit: int) -> Sequence[Answer]: ...
 
+    async def page(
+        self, business_id: int, *, after_id: int, limit: int
+    ) -> Sequence[tuple[int, Answer]]:
+        """The business's answers with ids above `after_id`, by id, with their ids."""
+        ...
+
 
 class InsightRepository(Protocol):
     async def scores(

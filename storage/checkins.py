@@ -480,6 +480,19 @@ class SqlCheckins(_Repository):
         return [_checkin(r) for r in rows]
 
 
+def _answer(r: AnswerRow) -> Answer:
+    return Answer(
+        customer_id=r.customer_id,
+        flow=r.flow,
+        question=r.question,
+        value=r.value,
+        answered_at=r.answered_at,
+        checkin_id=r.checkin_id,
+        score=r.score,
+        score_kind=r.score_kind,
+    )
+
+
 class SqlAnswers(_Repository):
     async def add(self, business_id: int, answer: Answer) -> None:
         await self._added(
@@ -503,19 +516,18 @@ class SqlAnswers(_Repository):
             .order_by(AnswerRow.answered_at.desc(), AnswerRow.id.desc())
             .limit(limit)
         )
-        return [
-            Answer(
-                customer_id=r.customer_id,
-                flow=r.flow,
-                question=r.question,
-                value=r.value,
-                answered_at=r.answered_at,
-                checkin_id=r.checkin_id,
-                score=r.score,
-                score_kind=r.score_kind,
-            )
-            for r in reversed(rows.all())
-        ]
+        return [_answer(r) for r in reversed(rows.all())]
+
+    async def page(
+        self, business_id: int, *, after_id: int, limit: int
+    ) -> Sequence[tuple[int, Answer]]:
+        rows = await self.session.scalars(
+            select(AnswerRow)
+            .where(AnswerRow.business_id == business_id, AnswerRow.id > after_id)
+            .order_by(AnswerRow.id)
+            .limit(limit)
+        )
+        return [(r.id, _answer(r)) for r in rows]
 
 
 def _utc(moment: datetime) -> datetime:

@@ -49,7 +49,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     app.include_router(health.router)
     app.include_router(sandbox.router)
     app.include_router(customers.router)
-    app.include_router(customers.audit_router)
+    app.include_router(customers.data_router)
     app.include_router(channels.router)
     app.include_router(schedules.router)
     app.include_router(insights.router)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from bot import privacy
+from bot import exports, privacy
 from bot.customers import csv_rows, decode_csv, import_customers, parse_customer, upsert_customer
 from bot.domain import ChannelName, Customer, Event, Identity, Message
 from bot.ports import UnitOfWork
@@ -18,7 +20,7 @@ from bot.web.access import AdminBusiness, actor_of, runtime_of
 from bot.web.errors import ApiError
 
 router = APIRouter(prefix="/api/v1/{business}/customers", tags=["customers"])
-audit_router = APIRouter(prefix="/api/v1/{business}", tags=["customers"])
+data_router = APIRouter(prefix="/api/v1/{business}", tags=["data"])
 
 
 class IdentityOut(BaseModel):
@@ -267,7 +269,7 @@ class AuditOut(BaseModel):
     details: dict[str, Any]
 
 
-@audit_router.get("/audit", response_model=list[AuditOut])
+@data_router.get("/audit", response_model=list[AuditOut])
 async def audit(
     request: Request, business: AdminBusiness, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[AuditOut]:
@@ -280,3 +282,26 @@ async def audit(
         )
         for e in entries
     ]
+
+
+def _csv(chunks: AsyncIterator[str], filename: str) -> StreamingResponse:
+    return StreamingResponse(
+        chunks,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@data_router.get("/export/customers.csv", response_class=StreamingResponse)
+async def export_customers(request: Request, business: AdminBusiness) -> StreamingResponse:
+    """Every customer as CSV in the import's columns (edit and import it again), then Kesher's
+    own `kesher_id`, `kesher_opted_out`, `kesher_created_at`, which an import skips."""
+    services = runtime_of(request).services
+    return _csv(exports.customers_csv(services, business), f"{business.slug}-customers.csv")
+
+
+@data_router.get("/export/answers.csv", response_class=StreamingResponse)
+async def export_answers(request: Request, business: AdminBusiness) -> StreamingResponse:
+    """Every survey answer as CSV: customer, flow, question, value, score, kind, when."""
+    services = runtime_of(request).services
+    return _csv(exports.answers_csv(services, business), f"{business.slug}-answers.csv")
