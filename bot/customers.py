@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -112,6 +112,12 @@ async def upsert_customer(
         updated = await uow.customers.get(business.id, existing.id)
         assert updated is not None
         return updated, False
+    return await _create(uow, business, fields, now=now, source=source), True
+
+
+async def _create(
+    uow: UnitOfWork, business: Business, fields: CustomerFields, *, now: datetime, source: str
+) -> Customer:
     customer = await uow.customers.add(
         business.id,
         name=fields.name,
@@ -125,7 +131,37 @@ async def upsert_customer(
     await uow.events.add(
         business.id, customer.id, kind="customer_created", occurred_at=now, data={"source": source}
     )
-    return customer, True
+    return customer
+
+
+async def _upsert_batch(
+    uow: UnitOfWork, business: Business, batch: Sequence[CustomerFields], *, now: datetime
+) -> tuple[int, int]:
+    """`upsert_customer` for a batch, with one lookup for all its rows: (created, updated)."""
+    known = await uow.customers.find_refs(
+        business.id,
+        external_ids=[f.external_id for f in batch if f.external_id],
+        phones=[f.phone for f in batch if f.phone],
+    )
+    # Oldest last, so the oldest wins, as find_by_phone's does.
+    by_external = {c.external_id: c for c in known if c.external_id}
+    by_phone = {c.phone: c for c in known if c.phone}
+    created = updated = 0
+    for fields in batch:
+        existing = by_external.get(fields.external_id) if fields.external_id else None
+        if existing is None and fields.phone:
+            existing = by_phone.get(fields.phone)
+        if existing is not None:
+            await uow.customers.update(existing.id, fields)
+            updated += 1
+            continue
+        customer = await _create(uow, business, fields, now=now, source="import")
+        if customer.external_id:
+            by_external[customer.external_id] = customer
+        if customer.phone:
+            by_phone.setdefault(customer.phone, customer)
+        created += 1
+    return created, updated
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,15 +229,12 @@ async def import_customers(
 
     async def flush() -> None:
         async with uow_factory() as uow:
-            for _, fields in batch:
-                _, created = await upsert_customer(
-                    uow, business, fields, now=now(), source="import"
-                )
-                if created:
-                    report.created += 1
-                else:
-                    report.updated += 1
+            created, updated = await _upsert_batch(
+                uow, business, [fields for _, fields in batch], now=now()
+            )
             await uow.commit()
+        report.created += created
+        report.updated += updated
         progress(len(batch))
         batch.clear()
 

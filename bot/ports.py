@@ -194,6 +194,12 @@ class CustomerRepository(Protocol):
 
     async def find_by_phone(self, business_id: int, phone: str) -> Customer | None: ...
 
+    async def find_refs(
+        self, business_id: int, *, external_ids: Sequence[str], phones: Sequence[str]
+    ) -> Sequence[Customer]:
+        """The customers with any of these external ids or phones, newest first."""
+        ...
+
     async def update(self, customer_id: uuid.UUID, fields: CustomerFields) -> None:
         """Set every field that is not None; attributes are merged into the existing ones."""
         ...

@@ -295,6 +295,19 @@ class SqlCustomers(_Repository):
         )
         return _customer(row) if row else None
 
+    async def find_refs(
+        self, business_id: int, *, external_ids: Sequence[str], phones: Sequence[str]
+    ) -> Sequence[Customer]:
+        rows = await self.session.scalars(
+            select(CustomerRow)
+            .where(
+                CustomerRow.business_id == business_id,
+                or_(CustomerRow.external_id.in_(external_ids), CustomerRow.phone.in_(phones)),
+            )
+            .order_by(CustomerRow.created_at.desc())
+        )
+        return [_customer(r) for r in rows]
+
     async def update(self, customer_id: uuid.UUID, fields: CustomerFields) -> None:
         row = await self.session.get_one(CustomerRow, customer_id)
         for name in ("name", "phone", "language", "timezone", "external_id"):

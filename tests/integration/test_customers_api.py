@@ -87,6 +87,36 @@ async def test_an_import_keeps_the_good_rows_and_names_the_bad_lines(
     assert dana["name"] == "דנה כהן" and dana["attributes"] == {"plan": "gold"}
 
 
+async def test_a_customer_twice_in_one_file_is_created_once_and_then_updated(
+    client: httpx.AsyncClient, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    body = (
+        "external_id,name,phone,plan\n"
+        "c-1,Dana,054-765-4321,silver\n"
+        "c-2,Avi,,bronze\n"
+        "c-1,Dana Cohen,,gold\n"  # the same external id: an update
+        ",,+972547654321,platinum\n"  # the same phone, no external id: an update too
+    )
+
+    report = (
+        await client.post(
+            f"/api/v1/{shop.slug}/customers/import",
+            content=body.encode(),
+            headers={**_auth(key), "content-type": "text/csv"},
+        )
+    ).json()
+
+    assert (report["created"], report["updated"], report["errors"]) == (2, 2, [])
+    customers = (await client.get(f"/api/v1/{shop.slug}/customers", headers=_auth(key))).json()
+    dana = next(c for c in customers["customers"] if c["external_id"] == "c-1")
+    assert (dana["name"], dana["phone"], dana["attributes"]) == (
+        "Dana Cohen",
+        "+972547654321",
+        {"plan": "platinum"},
+    )
+
+
 async def test_an_import_that_is_not_utf8_is_refused_and_stores_nothing(
     client: httpx.AsyncClient, business: tuple[Business, str]
 ) -> None:
