@@ -9,13 +9,22 @@ from __future__ import annotations
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from bot import checkins
-from bot.domain import AgentRole, Forbidden, KesherError
+from bot import checkins, exports
+from bot.channels import (
+    connect_telegram,
+    connect_whatsapp,
+    disconnect_telegram,
+    disconnect_whatsapp,
+)
+from bot.customers import csv_rows, decode_csv, import_customers
+from bot.domain import AgentRole, ChannelName, Forbidden, KesherError, NotFound
 from bot.schedules import DefinitionError, save_schedule
 from bot.web import charts
+from bot.web.access import runtime_of
+from bot.web.customers import csv_download
 from bot.web.inbox import Desk, Signed, context, form_fields, render, templates
 from bot.web.insights import churn_risk, csat_report, nps_report, response_rates
 from flows.schedules import FLOWS, ScheduleError, describe, parse_schedule
@@ -217,3 +226,82 @@ async def pause(request: Request, signed: Admin, name: str) -> Response:
     except KesherError as refused:
         return await schedules(request, signed, error=refused.message)
     return RedirectResponse("/console/schedules", status_code=303)
+
+
+@router.get("/channels", response_class=HTMLResponse)
+async def channels(request: Request, signed: Admin, error: str | None = None) -> HTMLResponse:
+    """Telegram and WhatsApp: connected or not, the bot or sender, the last error, the URLs."""
+    async with signed.services.uow() as uow:
+        accounts = {
+            channel.value: await uow.accounts.get(signed.business.id, channel)
+            for channel in (ChannelName.TELEGRAM, ChannelName.WHATSAPP)
+        }
+    return render(
+        request,
+        "console_channels.html",
+        context(signed, accounts=accounts, error=error),
+    )
+
+
+@router.post("/channels/{channel}/{action}")
+async def change_channel(request: Request, signed: Admin, channel: str, action: str) -> Response:
+    """Connect or disconnect, with the same steps as `kesher telegram|whatsapp connect`."""
+    form = await form_fields(request)
+    services, business = signed.services, signed.business
+    public = runtime_of(request).settings.public_base()
+    try:
+        if (channel, action) == ("telegram", "connect"):
+            await connect_telegram(
+                services, business, token=form.get("token", ""), public_base=public
+            )
+        elif (channel, action) == ("telegram", "disconnect"):
+            await disconnect_telegram(services, business)
+        elif (channel, action) == ("whatsapp", "connect"):
+            await connect_whatsapp(
+                services,
+                business,
+                account_sid=form.get("account_sid", ""),
+                auth_token=form.get("auth_token", ""),
+                sender=form.get("sender", ""),
+                public_base=public,
+            )
+        elif (channel, action) == ("whatsapp", "disconnect"):
+            await disconnect_whatsapp(services, business)
+        else:
+            raise NotFound(f"no {channel} {action}", code="not_found")
+    except KesherError as refused:
+        return await channels(request, signed, error=refused.message)
+    return RedirectResponse("/console/channels", status_code=303)
+
+
+@router.get("/customers", response_class=HTMLResponse)
+async def customers(request: Request, signed: Admin) -> HTMLResponse:
+    return render(request, "console_customers.html", context(signed))
+
+
+@router.post("/customers/import", response_class=HTMLResponse)
+async def import_file(
+    request: Request, signed: Admin, file: Annotated[UploadFile, File()]
+) -> HTMLResponse:
+    """A CSV uploaded from the page: the good rows kept, each bad one named by its line."""
+    services = signed.services
+    report, error = None, None
+    try:
+        text = decode_csv(await file.read())
+        report = await import_customers(
+            services.uow, signed.business, csv_rows(text), now=services.clock.now
+        )
+    except KesherError as refused:
+        error = refused.message
+    return render(
+        request,
+        "console_customers.html",
+        context(signed, report=report, error=error),
+    )
+
+
+@router.get("/customers/export.csv", response_class=StreamingResponse)
+async def export_file(signed: Admin) -> StreamingResponse:
+    """The same file as the API's export: edit it and upload it again."""
+    chunks = exports.customers_csv(signed.services, signed.business)
+    return csv_download(chunks, f"{signed.business.slug}-customers.csv")

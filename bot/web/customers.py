@@ -284,7 +284,7 @@ async def audit(
     ]
 
 
-def _csv(chunks: AsyncIterator[str], filename: str) -> StreamingResponse:
+def csv_download(chunks: AsyncIterator[str], filename: str) -> StreamingResponse:
     return StreamingResponse(
         chunks,
         media_type="text/csv; charset=utf-8",
@@ -297,11 +297,11 @@ async def export_customers(request: Request, business: AdminBusiness) -> Streami
     """Every customer as CSV in the import's columns (edit and import it again), then Kesher's
     own `kesher_id`, `kesher_opted_out`, `kesher_created_at`, which an import skips."""
     services = runtime_of(request).services
-    return _csv(exports.customers_csv(services, business), f"{business.slug}-customers.csv")
+    return csv_download(exports.customers_csv(services, business), f"{business.slug}-customers.csv")
 
 
 @data_router.get("/export/answers.csv", response_class=StreamingResponse)
 async def export_answers(request: Request, business: AdminBusiness) -> StreamingResponse:
     """Every survey answer as CSV: customer, flow, question, value, score, kind, when."""
     services = runtime_of(request).services
-    return _csv(exports.answers_csv(services, business), f"{business.slug}-answers.csv")
+    return csv_download(exports.answers_csv(services, business), f"{business.slug}-answers.csv")

@@ -1,0 +1,113 @@
+"""A new business from the console, as a new user would: connect a channel, upload customers,
+and take them out again; against the fake Bot API and the fake Twilio on loopback."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from bot.bootstrap import Runtime
+from bot.domain import Business
+from tests.fakes.telegram_api import TOKEN, USERNAME, FakeTelegram
+from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER
+from tests.integration.conftest import running
+from tests.integration.test_console import _admin
+
+PUBLIC = "http://kesher.test"
+
+
+@pytest.fixture(params=["sqlite-memory", "postgres-redis"])
+async def runtime(  # type: ignore[no-untyped-def]
+    request: pytest.FixtureRequest, tmp_path, fake_telegram: FakeTelegram, fake_twilio
+) -> AsyncIterator[Runtime]:
+    async for built in running(
+        request,
+        tmp_path,
+        telegram_api_url=fake_telegram.url,
+        twilio_api_url=fake_twilio.url,
+        public_url=PUBLIC,
+    ):
+        yield built
+
+
+def _status(page: str, channel: str) -> str:
+    marker = f'id="{channel}-account" data-status="'
+    return page[page.index(marker) + len(marker) :].split('"', 1)[0]
+
+
+async def test_an_admin_connects_and_disconnects_telegram_and_whatsapp_from_the_console(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    business: tuple[Business, str],
+    fake_telegram: FakeTelegram,
+) -> None:
+    shop, _ = business
+    csrf = await _admin(client, runtime, shop)
+
+    wrong = await client.post(
+        "/console/channels/telegram/connect", data={"token": "not a token", "csrf": csrf}
+    )
+    telegram = await client.post(
+        "/console/channels/telegram/connect", data={"token": TOKEN, "csrf": csrf}
+    )
+    whatsapp = await client.post(
+        "/console/channels/whatsapp/connect",
+        data={"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "sender": SENDER, "csrf": csrf},
+    )
+    page = (await client.get("/console/channels")).text
+
+    assert wrong.status_code == 200 and "not a bot token from @BotFather" in wrong.text
+    assert telegram.status_code == whatsapp.status_code == 303
+    assert _status(page, "telegram") == _status(page, "whatsapp") == "connected"
+    assert f"@{USERNAME}" in page
+    assert f"{PUBLIC}/webhooks/whatsapp/{shop.slug}/status" in page
+    assert TOKEN not in page and AUTH_TOKEN not in page  # secrets never shown
+    (hook,) = fake_telegram.called("setWebhook")
+    assert hook["url"] == f"{PUBLIC}/webhooks/telegram/{shop.slug}"
+
+    await client.post("/console/channels/telegram/disconnect", data={"csrf": csrf})
+    await client.post("/console/channels/whatsapp/disconnect", data={"csrf": csrf})
+    page = (await client.get("/console/channels")).text
+    assert _status(page, "telegram") == _status(page, "whatsapp") == "disconnected"
+    nothing = await client.post("/console/channels/fax/connect", data={"csrf": csrf})
+    assert nothing.status_code == 200 and "no fax connect" in nothing.text
+
+
+async def test_an_admin_uploads_customers_sees_the_bad_lines_and_downloads_them_again(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, _ = business
+    csrf = await _admin(client, runtime, shop)
+    marker = uuid.uuid4().hex[:6]
+    body = (
+        "external_id,name,phone,plan\n"
+        f"a-{marker},דנה,054-765-4321,gold\n"
+        f"b-{marker},Avi,not a phone,silver\n"
+        f"c-{marker},Noa,052-333-4455,\n"
+    )
+
+    uploaded = await client.post(
+        "/console/customers/import",
+        data={"csrf": csrf},
+        files={"file": ("customers.csv", body.encode(), "text/csv")},
+    )
+    not_utf8 = await client.post(
+        "/console/customers/import",
+        data={"csrf": csrf},
+        files={"file": ("old.csv", "external_id,name\nx,דנה\n".encode("cp1255"), "text/csv")},
+    )
+    no_csrf = await client.post(
+        "/console/customers/import", files={"file": ("c.csv", body.encode(), "text/csv")}
+    )
+    exported = await client.get("/console/customers/export.csv")
+
+    assert uploaded.status_code == 200
+    assert "created 2 · updated 0 · rows not taken 1" in uploaded.text
+    assert "line 3" in uploaded.text and "not a valid phone number" in uploaded.text
+    assert not_utf8.status_code == 200 and "save it as &#39;CSV UTF-8&#39;" in not_utf8.text
+    assert no_csrf.status_code == 400
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert "דנה" in exported.content.decode() and f"c-{marker}" in exported.content.decode()
