@@ -194,6 +194,10 @@ class CustomerRepository(Protocol):
 
     async def find_by_phone(self, business_id: int, phone: str) -> Customer | None: ...
 
+    async def unreachable(self, business_id: int) -> int:
+        """How many customers (not opted out) have no channel they can be reached on yet."""
+        ...
+
     async def find_refs(
         self, business_id: int, *, external_ids: Sequence[str], phones: Sequence[str]
     ) -> Sequence[Customer]:

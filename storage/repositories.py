@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -294,6 +294,21 @@ class SqlCustomers(_Repository):
             .limit(1)
         )
         return _customer(row) if row else None
+
+    async def unreachable(self, business_id: int) -> int:
+        reachable = select(IdentityRow.id).where(
+            IdentityRow.customer_id == CustomerRow.id, IdentityRow.reachable.is_(True)
+        )
+        count = await self.session.scalar(
+            select(func.count())
+            .select_from(CustomerRow)
+            .where(
+                CustomerRow.business_id == business_id,
+                CustomerRow.opted_out.is_(False),
+                ~reachable.exists(),
+            )
+        )
+        return int(count or 0)
 
     async def find_refs(
         self, business_id: int, *, external_ids: Sequence[str], phones: Sequence[str]

@@ -160,6 +160,7 @@ async def preview(request: Request, signed: Admin) -> HTMLResponse:
     services = signed.services
     async with services.uow() as uow:
         custom = await uow.flows.names(signed.business.id)
+        unreachable = await uow.customers.unreachable(signed.business.id)
     problems: list[str] = []
     total, shown, says = 0, [], ""
     try:
@@ -191,6 +192,7 @@ async def preview(request: Request, signed: Admin) -> HTMLResponse:
             says=says,
             days=PREVIEW_DAYS,
             after_event="after_event" in definition["when"],
+            unreachable=unreachable,
         ),
     )
 
