@@ -6,6 +6,7 @@ import re
 import secrets
 import uuid
 
+from bot.customers import reach_on_whatsapp
 from bot.domain import (
     AccountStatus,
     Business,
@@ -136,6 +137,8 @@ async def connect_whatsapp(
             last_error=None,
             at=services.clock.now(),
         )
+        # Customers already known by phone become reachable on WhatsApp.
+        await reach_on_whatsapp(uow, business, now=services.clock.now())
         await uow.commit()
     return account
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,11 +18,19 @@ from zoneinfo import available_timezones
 
 import phonenumbers
 
-from bot.domain import Business, Customer, CustomerFields, InvalidInput
+from bot.domain import (
+    AccountStatus,
+    Business,
+    ChannelName,
+    Customer,
+    CustomerFields,
+    InvalidInput,
+)
 from bot.ports import UnitOfWork, UnitOfWorkFactory
 
 LANGUAGES = {"he": "he", "en": "en", "hebrew": "he", "english": "en", "עברית": "he", "אנגלית": "en"}
 KNOWN_COLUMNS = ("external_id", "name", "phone", "language", "timezone", "tags")
+WHATSAPP_PREFIX = "whatsapp:"
 # Columns of Kesher's own in an export (its id, opt-out, creation time): an import skips them.
 READ_ONLY_PREFIX = "kesher_"
 MAX_ATTRIBUTE_LENGTH = 1000
@@ -112,7 +121,27 @@ async def upsert_customer(
         updated = await uow.customers.get(business.id, existing.id)
         assert updated is not None
         return updated, False
-    return await _create(uow, business, fields, now=now, source=source), True
+    customer = await _create(uow, business, fields, now=now, source=source)
+    await reach_on_whatsapp(uow, business, now=now, customer_ids=[customer.id])
+    return customer, True
+
+
+async def reach_on_whatsapp(
+    uow: UnitOfWork,
+    business: Business,
+    *,
+    now: datetime,
+    customer_ids: Sequence[uuid.UUID] | None = None,
+) -> int:
+    """With WhatsApp connected, a customer known by phone is reachable there: they get the
+    identity `whatsapp:<phone>` (its first messages go as approved templates, the 24-hour
+    window being closed), and when they write, their messages join their record."""
+    account = await uow.accounts.get(business.id, ChannelName.WHATSAPP)
+    if account is None or account.status is not AccountStatus.CONNECTED:
+        return 0
+    return await uow.identities.add_from_phones(
+        business.id, ChannelName.WHATSAPP, prefix=WHATSAPP_PREFIX, at=now, customer_ids=customer_ids
+    )
 
 
 async def _create(
@@ -251,4 +280,7 @@ async def import_customers(
         report.errors.append(RowError(error.line, f"the file cannot be read from here on: {error}"))
     if batch:
         await flush()
+    async with uow_factory() as uow:
+        await reach_on_whatsapp(uow, business, now=now())
+        await uow.commit()
     return report

@@ -238,6 +238,19 @@ class IdentityRepository(Protocol):
         created_at: datetime,
     ) -> Identity: ...
 
+    async def add_from_phones(
+        self,
+        business_id: int,
+        channel: ChannelName,
+        *,
+        prefix: str,
+        at: datetime,
+        customer_ids: Sequence[uuid.UUID] | None = None,
+    ) -> int:
+        """An identity `prefix + phone` for each customer with a phone and none such yet (of
+        customers sharing a phone, the oldest); how many were added."""
+        ...
+
     async def find(
         self, business_id: int, channel: ChannelName, address: str
     ) -> Identity | None: ...

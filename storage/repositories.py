@@ -7,9 +7,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.domain import (
     AccountStatus,
@@ -403,6 +404,54 @@ class SqlIdentities(_Repository):
             created_at=created_at,
         )
         return _identity(await self._added(row))
+
+    async def add_from_phones(
+        self,
+        business_id: int,
+        channel: ChannelName,
+        *,
+        prefix: str,
+        at: datetime,
+        customer_ids: Sequence[uuid.UUID] | None = None,
+    ) -> int:
+        address = literal(prefix) + CustomerRow.phone
+        earlier = aliased(CustomerRow)
+        taken = select(IdentityRow.id).where(
+            IdentityRow.business_id == business_id,
+            IdentityRow.channel == channel.value,
+            IdentityRow.address == address,
+        )
+        # Two customers with one phone: the oldest has it, as a phone lookup finds it.
+        older_twin = select(earlier.id).where(
+            earlier.business_id == business_id,
+            earlier.phone == CustomerRow.phone,
+            or_(
+                earlier.created_at < CustomerRow.created_at,
+                and_(earlier.created_at == CustomerRow.created_at, earlier.id < CustomerRow.id),
+            ),
+        )
+        chosen = select(
+            CustomerRow.business_id,
+            CustomerRow.id,
+            literal(channel.value),
+            address,
+            literal(True),
+            literal(at, type_=IdentityRow.__table__.c.created_at.type),
+        ).where(
+            CustomerRow.business_id == business_id,
+            CustomerRow.phone.is_not(None),
+            ~taken.exists(),
+            ~older_twin.exists(),
+        )
+        if customer_ids is not None:
+            chosen = chosen.where(CustomerRow.id.in_(customer_ids))
+        result = await self.session.execute(
+            insert(IdentityRow).from_select(
+                ["business_id", "customer_id", "channel", "address", "reachable", "created_at"],
+                chosen,
+            )
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def find(self, business_id: int, channel: ChannelName, address: str) -> Identity | None:
         row = await self.session.scalar(

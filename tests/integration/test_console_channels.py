@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from bot.bootstrap import Runtime
-from bot.domain import Business
+from bot.domain import Business, ChannelName
 from tests.fakes.telegram_api import TOKEN, USERNAME, FakeTelegram
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER
 from tests.integration.conftest import running
@@ -111,3 +111,51 @@ async def test_an_admin_uploads_customers_sees_the_bad_lines_and_downloads_them_
     assert no_csrf.status_code == 400
     assert exported.headers["content-type"].startswith("text/csv")
     assert "דנה" in exported.content.decode() and f"c-{marker}" in exported.content.decode()
+
+
+async def test_customers_known_by_phone_become_reachable_on_whatsapp_once_it_is_connected(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    csrf = await _admin(client, runtime, shop)
+    await client.post(
+        "/console/customers/import",
+        data={"csrf": csrf},
+        files={
+            "file": (
+                "c.csv",
+                b"external_id,name,phone\n"
+                b"a,Dana,054-765-4321\n"
+                b"b,Dana again,+972547654321\n"  # the same phone: the same customer, updated
+                b"c,Avi,\n"  # no phone: stays unreachable
+                b"d,Noa,052-333-4455\n",
+                "text/csv",
+            )
+        },
+    )
+    form = {"name": "daily", "flow": "checkin", "when": "every", "days": "1", "csrf": csrf}
+    before = await client.post("/console/schedules/preview", data=form)
+
+    await client.post(
+        "/console/channels/whatsapp/connect",
+        data={"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "sender": SENDER, "csrf": csrf},
+    )
+    created = await client.post(
+        f"/api/v1/{shop.slug}/customers",
+        json={"external_id": "e", "name": "Ziv", "phone": "054-222-3344"},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    after = await client.post("/console/schedules/preview", data=form)
+
+    assert "0 customers would be contacted" in before.text
+    assert "3 customers are not reachable on any channel yet" in before.text
+    assert created.status_code == 201, created.text
+    assert created.json()["identities"] == [
+        {"channel": "whatsapp", "address": "whatsapp:+972542223344", "reachable": True}
+    ]
+    assert "3 customers would be contacted" in after.text
+    assert after.text.count("<td>whatsapp</td>") == 3
+    assert "1 customers are not reachable" in after.text  # Avi, who has no phone
+    async with runtime.services.uow() as uow:
+        dana = await uow.identities.find(shop.id, ChannelName.WHATSAPP, "whatsapp:+972547654321")
+    assert dana is not None
