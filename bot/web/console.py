@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from bot import checkins, exports
+from bot.agents import create_agent
 from bot.channels import (
     connect_telegram,
     connect_whatsapp,
@@ -307,3 +308,39 @@ async def export_file(signed: Admin) -> StreamingResponse:
     """The same file as the API's export: edit it and upload it again."""
     chunks = exports.customers_csv(signed.services, signed.business)
     return csv_download(chunks, f"{signed.business.slug}-customers.csv")
+
+
+@router.get("/agents", response_class=HTMLResponse)
+async def agents(request: Request, signed: Admin, error: str | None = None) -> HTMLResponse:
+    """The business's team: who is online, their capacity and load, and a form for a new one."""
+    async with signed.services.uow() as uow:
+        team = await uow.agents.list(signed.business.id)
+        holding = await uow.agents.holding(signed.business.id)
+    return render(
+        request,
+        "console_agents.html",
+        context(signed, team=team, holding=holding, error=error),
+    )
+
+
+@router.post("/agents")
+async def add_agent(request: Request, signed: Admin) -> Response:
+    form = await form_fields(request)
+    capacity = form.get("capacity", "")
+    try:
+        async with signed.services.uow() as uow:
+            await create_agent(
+                uow,
+                signed.business,
+                email=form.get("email", ""),
+                name=form.get("name", ""),
+                password=form.get("password", ""),
+                role=AgentRole.ADMIN if form.get("role") == "admin" else AgentRole.AGENT,
+                language=form.get("language") if form.get("language") in ("he", "en") else None,
+                capacity=int(capacity) if capacity.isdigit() else 0,
+                now=signed.services.clock.now(),
+            )
+            await uow.commit()
+    except KesherError as refused:
+        return await agents(request, signed, error=refused.message)
+    return RedirectResponse("/console/agents", status_code=303)

@@ -4,6 +4,7 @@ charts without scripts, and schedules made from the form with a preview."""
 from __future__ import annotations
 
 import re
+import uuid
 
 import httpx
 
@@ -114,3 +115,31 @@ async def test_a_bad_schedule_form_is_a_clear_error_and_saves_nothing(
         f"/api/v1/{shop.slug}/schedules", headers={"Authorization": f"Bearer {key}"}
     )
     assert listed.json() == []
+
+
+async def test_an_admin_adds_an_agent_who_can_then_sign_in(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, _ = business
+    csrf = await _admin(client, runtime, shop)
+    email = f"maya-{uuid.uuid4().hex[:6]}@shop.test"
+    form = {"name": "מאיה", "email": email, "role": "agent", "language": "he", "csrf": csrf}
+
+    weak = await client.post("/console/agents", data={**form, "password": "short", "capacity": "3"})
+    added = await client.post(
+        "/console/agents", data={**form, "password": "a long enough one", "capacity": "3"}
+    )
+    again = await client.post(
+        "/console/agents", data={**form, "password": "a long enough one", "capacity": "3"}
+    )
+    team = await client.get("/console/agents")
+
+    assert weak.status_code == 200 and "at least 10 characters" in weak.text
+    assert added.status_code == 303
+    assert again.status_code == 200 and "already exists" in again.text
+    row = team.text[team.text.index(f'data-agent="{email}"') :].split("</tr>")[0]
+    assert "מאיה" in row and "0 / 3" in row
+    await client.post("/inbox/logout", data={"csrf": csrf})
+    signed = await _sign_in(client, email, "a long enough one")
+    assert signed.status_code == 303
+    assert (await client.get("/console")).status_code == 403  # an agent, not an admin
