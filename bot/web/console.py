@@ -20,14 +20,16 @@ from bot.channels import (
     disconnect_telegram,
     disconnect_whatsapp,
 )
+from bot.checkins import contact_rules
 from bot.customers import csv_rows, decode_csv, import_customers
 from bot.domain import AgentRole, ChannelName, Forbidden, KesherError, NotFound
-from bot.schedules import DefinitionError, save_schedule
+from bot.schedules import DefinitionError, save_rules, save_schedule
 from bot.web import charts
 from bot.web.access import runtime_of
 from bot.web.customers import csv_download
 from bot.web.inbox import Desk, Signed, context, form_fields, render, templates
 from bot.web.insights import churn_risk, csat_report, nps_report, response_rates
+from flows.contact import DAYS
 from flows.schedules import FLOWS, ScheduleError, describe, parse_schedule
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -344,3 +346,48 @@ async def add_agent(request: Request, signed: Admin) -> Response:
     except KesherError as refused:
         return await agents(request, signed, error=refused.message)
     return RedirectResponse("/console/agents", status_code=303)
+
+
+@router.get("/rules", response_class=HTMLResponse)
+async def rules(request: Request, signed: Admin, error: str | None = None) -> HTMLResponse:
+    """When Kesher may reach out: the hours of each day, holidays, closed days, how often."""
+    current = contact_rules(signed.business)
+    hours = {
+        day: f"{w[0]:%H:%M}-{w[1]:%H:%M}" if w else ""
+        for day, w in zip(DAYS, current.week, strict=True)
+    }
+    return render(
+        request,
+        "console_rules.html",
+        context(
+            signed,
+            days=DAYS,
+            hours=hours,
+            current=current,
+            closed=", ".join(sorted(d.isoformat() for d in current.closed_dates)),
+            error=error,
+        ),
+    )
+
+
+def rules_from(form: dict[str, str]) -> dict[str, Any]:
+    """The contact rules the console's form describes, in the YAML/API shape."""
+    return {
+        "hours": {day: form.get(f"hours_{day}", "").strip() or None for day in DAYS},
+        "holidays": form.get("holidays") == "on",
+        "closed_dates": [d.strip() for d in form.get("closed_dates", "").split(",") if d.strip()],
+        "max_touches": int(v) if (v := form.get("max_touches", "").strip()).isdigit() else v,
+        "cap_window": f"{form.get('cap_days', '').strip()}d",
+        "rest_after_answer": f"{form.get('rest_days', '').strip()}d",
+    }
+
+
+@router.post("/rules")
+async def save_contact_rules(request: Request, signed: Admin) -> Response:
+    try:
+        async with signed.services.uow() as uow:
+            await save_rules(uow, signed.business, rules_from(await form_fields(request)))
+            await uow.commit()
+    except DefinitionError as refused:
+        return await rules(request, signed, error="; ".join(refused.problems))
+    return RedirectResponse("/console/rules", status_code=303)

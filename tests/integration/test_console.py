@@ -143,3 +143,34 @@ async def test_an_admin_adds_an_agent_who_can_then_sign_in(
     signed = await _sign_in(client, email, "a long enough one")
     assert signed.status_code == 303
     assert (await client.get("/console")).status_code == 403  # an agent, not an admin
+
+
+async def test_an_admin_sets_when_to_reach_out_and_a_bad_hour_is_named(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    csrf = await _admin(client, runtime, shop)
+    page = (await client.get("/console/rules")).text
+    assert 'name="hours_sun" value="09:00-20:00"' in page  # the Israeli week by default
+    assert 'name="hours_sat" value=""' in page
+    form = {f"hours_{d}": "10:00-18:00" for d in ("mon", "tue", "wed", "thu", "sun")}
+    form |= {"hours_fri": "", "hours_sat": "", "holidays": "on", "csrf": csrf}
+    form |= {"closed_dates": "2026-12-25, 2027-01-01", "max_touches": "2", "cap_days": "14"}
+
+    bad = await client.post("/console/rules", data={**form, "hours_mon": "25:00-26:00"})
+    saved = await client.post("/console/rules", data={**form, "rest_days": "7"})
+
+    assert bad.status_code == 200 and "hours.mon" in bad.text
+    assert saved.status_code == 303
+    stored = (
+        await client.get(f"/api/v1/{shop.slug}/rules", headers={"Authorization": f"Bearer {key}"})
+    ).json()["rules"]
+    assert stored["hours"]["sun"] == "10:00-18:00" and stored["hours"]["fri"] is None
+    assert (stored["max_touches"], stored["cap_window"], stored["rest_after_answer"]) == (
+        2,
+        "14d",
+        "7d",
+    )
+    assert stored["closed_dates"] == ["2026-12-25", "2027-01-01"]
+    page = (await client.get("/console/rules")).text
+    assert 'name="hours_fri" value=""' in page and 'value="2026-12-25, 2027-01-01"' in page
