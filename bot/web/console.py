@@ -1,7 +1,9 @@
-"""The business console for admins: insights at a glance, and schedules set up from a form.
+"""The business console for admins: insights at a glance; schedules, customers, channels,
+agents and contact rules set up from forms.
 
 Same stack and login as the inbox (an admin's session); the numbers come from the insights
-API's own functions, so the page and the API never disagree. Charts are SVG from the server.
+API's own functions and the forms call the same services as the API and the CLI, so they
+never disagree. Charts are SVG from the server.
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 WEEKS = 12
 PREVIEW_DAYS = 7
 PREVIEW_SHOWN = 20
-WHEN_KINDS = ("every", "after_event", "before_date")
 
 
 async def admin(signed: Signed) -> Desk:
@@ -220,7 +221,7 @@ async def pause(request: Request, signed: Admin, name: str) -> Response:
         async with signed.services.uow() as uow:
             record = await uow.schedules.get(signed.business.id, name)
             if record is None:
-                raise KesherError(f"no schedule named {name!r}", code="unknown_schedule")
+                raise NotFound(f"no schedule named {name!r}", code="unknown_schedule")
             await save_schedule(
                 uow,
                 signed.business,

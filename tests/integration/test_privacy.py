@@ -10,6 +10,7 @@ import httpx
 from bot.bootstrap import Runtime
 from bot.domain import Business
 from storage.tables import Base
+from tests.integration.test_inbox import _api_agent
 from tests.integration.test_insights_api import _customer
 from tests.seeds import add_answers
 
@@ -55,18 +56,10 @@ async def test_a_customer_is_exported_then_deleted_without_a_trace(
         await add_answers(uow, shop.id, [(dana, 1, "nps", 3)], now=runtime.services.clock.now())
         await uow.commit()
     (handoff,) = (await client.get(f"/api/v1/{shop.slug}/handoffs", headers=_auth(key))).json()
-    agent = await client.post(
-        f"/api/v1/{shop.slug}/agents",
-        json={
-            "email": f"noa-{uuid.uuid4().hex[:6]}@shop.test",
-            "name": "Noa",
-            "password": "correct horse battery",
-        },
-        headers=_auth(key),
-    )
+    agent = await _api_agent(client, shop, key)
     noted = await client.post(
         f"/api/v1/{shop.slug}/handoffs/{handoff['id']}/notes",
-        json={"agent": agent.json()["id"], "text": f"called back, {marker}"},
+        json={"agent": agent["id"], "text": f"called back, {marker}"},
         headers=_auth(key),
     )
     assert noted.status_code == 201, noted.text
