@@ -174,3 +174,26 @@ async def test_an_admin_sets_when_to_reach_out_and_a_bad_hour_is_named(
     assert stored["closed_dates"] == ["2026-12-25", "2027-01-01"]
     page = (await client.get("/console/rules")).text
     assert 'name="hours_fri" value=""' in page and 'value="2026-12-25, 2027-01-01"' in page
+
+
+async def test_numbers_that_are_not_numbers_in_the_console_forms_are_named(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    csrf = await _admin(client, runtime, shop)
+    agent = {"name": "Gil", "email": "gil@shop.test", "password": "a long enough one"}
+
+    lots = await client.post("/console/agents", data={**agent, "capacity": "lots", "csrf": csrf})
+    rules = await client.post(
+        "/console/rules",
+        data={"max_touches": "many", "cap_days": "", "rest_days": "x", "csrf": csrf},
+    )
+
+    assert lots.status_code == 200 and "capacity: must be from 1 to 100" in lots.text
+    assert rules.status_code == 200
+    for path in ("max_touches", "cap_window", "rest_after_answer"):
+        assert f"{path}:" in rules.text
+    stored = (
+        await client.get(f"/api/v1/{shop.slug}/rules", headers={"Authorization": f"Bearer {key}"})
+    ).json()["rules"]
+    assert stored == {}  # nothing saved

@@ -337,3 +337,16 @@ async def test_bad_handoff_input_gets_a_clear_400_and_changes_nothing(
         headers={"X-CSRF-Token": token},
     )
     assert odd.status_code == 200 and "no agent 0" in odd.text
+
+
+async def test_telegram_alerts_without_a_connected_bot_say_what_to_do_first(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, _ = business
+    await _sign_in(client, await _agent(runtime, shop))
+
+    page = await client.post("/inbox/telegram", headers={"X-CSRF-Token": await _csrf(client)})
+
+    assert page.status_code == 200
+    assert f"connect a Telegram bot to &#39;{shop.slug}&#39; first" in page.text
+    assert "t.me/" not in page.text
