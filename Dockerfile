@@ -10,6 +10,9 @@ RUN pip install --no-cache-dir --prefix=/install -c constraints.txt .
 
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+# A font with Hebrew letters for the weekly digest's PDF (KESHER_PDF_FONT).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 kesher
 COPY --from=build /install /usr/local
 USER kesher

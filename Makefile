@@ -25,9 +25,10 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.sandbox_load
 
-# Headless Chromium for the browser tests (Debian; needs root).
+# Headless Chromium for the browser tests, and a Hebrew font for PDFs (Debian; needs root).
 browser:
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
+	test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || (apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core)
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)

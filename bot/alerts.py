@@ -161,13 +161,14 @@ async def tell(
     text: str,
     *,
     key: str,
+    ttl: timedelta = ALERT_KEY_TTL,
 ) -> bool | None:
     """Send `text` to an agent's Telegram chat once per `key`: True when sent now, False when
     sent before or it never can be, None when it failed and is worth another try."""
     sender = services.channels.get(ChannelName.TELEGRAM)
     if account is None or sender is None:
         return False
-    if not await services.idempotency.add(key, ttl=ALERT_KEY_TTL):
+    if not await services.idempotency.add(key, ttl=ttl):
         return False
     outbound = Outbound(
         channel=ChannelName.TELEGRAM,

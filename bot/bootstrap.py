@@ -22,11 +22,18 @@ from bot.ports import (
     RateLimiter,
     SecondOpinion,
     Summarizer,
+    ThemeNamer,
 )
 from bot.services import Services
 from bot.settings import Settings, SettingsError
 from bot.tasks import TaskiqQueue, register_tasks
-from integrations.llm import LangchainSecondOpinion, LangchainSummarizer, chat_model
+from integrations.llm import (
+    LangchainSecondOpinion,
+    LangchainSummarizer,
+    LangchainThemeNamer,
+    chat_model,
+)
+from integrations.mail import SmtpMailer
 from integrations.sandbox import SandboxChannel
 from integrations.telegram import TelegramChannel
 from integrations.whatsapp import WhatsAppChannel
@@ -89,6 +96,7 @@ def build(
     *,
     second_opinion: SecondOpinion | None = None,
     summarizer: Summarizer | None = None,
+    theme_namer: ThemeNamer | None = None,
     clock: Clock | None = None,
 ) -> Runtime:
     """Everything from settings; the language model's parts and `clock` replace the real ones
@@ -132,6 +140,13 @@ def build(
         detector=default_detector(),
         second_opinion=second_opinion or model.second_opinion,
         summarizer=summarizer or model.summarizer,
+        theme_namer=theme_namer or model.theme_namer,
+        mailer=(
+            SmtpMailer(settings.smtp_url.get_secret_value(), sender=settings.mail_from)
+            if settings.smtp_url is not None
+            else None
+        ),
+        pdf_font=str(settings.pdf_font),
         public_base=settings.public_base(),
         setups={ChannelName.TELEGRAM: telegram, ChannelName.WHATSAPP: whatsapp},
         buttons={ChannelName.TELEGRAM: telegram},
@@ -150,10 +165,12 @@ def build(
 
 @dataclass(frozen=True, slots=True)
 class LanguageModel:
-    """What `KESHER_LLM_MODEL` gives: a second opinion on messages and handoff summaries."""
+    """What `KESHER_LLM_MODEL` gives: a second opinion on messages, handoff summaries and
+    names for feedback themes."""
 
     second_opinion: SecondOpinion | None = None
     summarizer: Summarizer | None = None
+    theme_namer: ThemeNamer | None = None
 
 
 def _language_model(settings: Settings) -> LanguageModel:
@@ -166,6 +183,7 @@ def _language_model(settings: Settings) -> LanguageModel:
     return LanguageModel(
         second_opinion=LangchainSecondOpinion(model, timeout=settings.llm_timeout_seconds),
         summarizer=LangchainSummarizer(model, timeout=settings.llm_summary_timeout_seconds),
+        theme_namer=LangchainThemeNamer(model, timeout=settings.llm_summary_timeout_seconds),
     )
 
 

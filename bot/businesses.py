@@ -1,4 +1,4 @@
-"""Businesses (the tenants) and their admin API keys."""
+"""Businesses (the tenants), their admin API keys and their own settings."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.domain import Business, InvalidInput, NotFound
+from bot.domain import ApiKey, Business, InvalidInput, NotFound
 from bot.ports import UnitOfWork, UnitOfWorkFactory
+from flows.frustration import Sensitivity
 from flows.text import normalise
 
 DEMO_SLUG = "demo"
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 KEY_PREFIX = "ksh_"
+MAX_CONSENT_WORDS = 100
 
 
 async def business_named(uow: UnitOfWorkFactory, slug: str) -> Business:
@@ -33,9 +35,35 @@ def hash_key(api_key: str) -> str:
 
 async def issue_key(uow: UnitOfWork, business: Business, *, now: datetime) -> str:
     """A new API key for the business; only its hash is kept, so show it to the owner once."""
+    return (await create_key(uow, business, now=now))[1]
+
+
+async def create_key(uow: UnitOfWork, business: Business, *, now: datetime) -> tuple[ApiKey, str]:
+    """A new API key: its record and the key itself, which is never kept (the caller commits)."""
     api_key = KEY_PREFIX + secrets.token_urlsafe(32)
-    await uow.businesses.add_api_key(business.id, key_hash=hash_key(api_key), created_at=now)
-    return api_key
+    record = await uow.businesses.add_api_key(
+        business.id, key_hash=hash_key(api_key), created_at=now
+    )
+    return record, api_key
+
+
+async def revoke_key(
+    uow: UnitOfWork, business: Business, key_id: int, *, now: datetime, spare: str | None = None
+) -> ApiKey:
+    """Revoke one of the business's keys; it stops working with the commit.
+
+    `spare` is the hash of a key that may not revoke itself (the API caller's own): a client
+    cannot lock itself out; the console, which needs no key, may revoke any of them.
+    """
+    found = next((k for k in await uow.businesses.api_keys(business.id) if k.id == key_id), None)
+    if found is not None and found.key_hash == spare and found.revoked_at is None:
+        raise InvalidInput(
+            "a key cannot revoke itself: use another key or the console", code="own_key"
+        )
+    revoked = await uow.businesses.revoke_api_key(business.id, key_id, at=now)
+    if revoked is None:
+        raise NotFound(f"no API key {key_id}", code="unknown_key")
+    return revoked
 
 
 async def create_business(
@@ -76,6 +104,10 @@ async def set_consent_words(
 
 
 def _consent_words(field: str, words: Sequence[str]) -> list[str]:
+    if len(words) > MAX_CONSENT_WORDS:
+        raise InvalidInput(
+            f"{field}: at most {MAX_CONSENT_WORDS} words or phrases", code="invalid_consent_words"
+        )
     kept: list[str] = []
     for word in words:
         plain = normalise(word)
@@ -87,3 +119,18 @@ def _consent_words(field: str, words: Sequence[str]) -> list[str]:
         if plain not in kept:
             kept.append(plain)
     return kept
+
+
+SENSITIVITIES = tuple(s.value for s in Sensitivity)
+
+
+async def set_sensitivity(uow: UnitOfWork, business: Business, sensitivity: str) -> str:
+    """How readily a frustrated customer is handed to a person (the caller commits)."""
+    value = sensitivity.strip().casefold()
+    if value not in SENSITIVITIES:
+        raise InvalidInput(
+            f"detector_sensitivity: {sensitivity!r} is not one of {', '.join(SENSITIVITIES)}",
+            code="invalid_sensitivity",
+        )
+    await uow.businesses.set_detector_sensitivity(business.id, value)
+    return value

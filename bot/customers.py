@@ -126,6 +126,21 @@ async def upsert_customer(
     return customer, True
 
 
+async def search_customers(
+    uow: UnitOfWork, business: Business, text: str, *, limit: int
+) -> Sequence[Customer]:
+    """The business's customers known by `text`: their Kesher id, the business's own id, the
+    phone in any form (054-…, +972…), or a part of the name; newest first."""
+    text = text.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
+    if not text:
+        return []
+    try:
+        phone: str | None = normalise_phone(text)
+    except InvalidInput:
+        phone = None
+    return await uow.customers.search(business.id, text=text, phone=phone, limit=limit)
+
+
 async def reach_on_whatsapp(
     uow: UnitOfWork,
     business: Business,

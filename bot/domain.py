@@ -471,6 +471,22 @@ class ContactHistory:
 
 
 @dataclass(frozen=True, slots=True)
+class ApiKey:
+    """One of a business's API keys, known only by the hash of the key itself."""
+
+    id: int
+    business_id: int
+    key_hash: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """The start of the hash: what the audit log names the key by (`api-key:<this>`)."""
+        return self.key_hash[:12]
+
+
+@dataclass(frozen=True, slots=True)
 class AuditEntry:
     """Who did what to whose record, and when: an export, a permanent delete."""
 
@@ -492,6 +508,34 @@ class Answer:
     checkin_id: int | None = None
     score: int | None = None
     score_kind: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with an e-mail."""
+
+    filename: str
+    content: bytes
+    media_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeName:
+    """What a language model calls a feedback theme."""
+
+    label: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class Remark:
+    """Something a customer wrote in words: a free-text answer ('answer'), a message to the
+    feedback channel ('feedback') or a message found frustrated ('complaint')."""
+
+    customer_id: uuid.UUID
+    text: str
+    at: datetime
+    source: str
 
 
 @dataclass(frozen=True, slots=True)

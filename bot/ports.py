@@ -18,6 +18,8 @@ from bot.domain import (
     Agent,
     AgentRole,
     Answer,
+    ApiKey,
+    Attachment,
     AuditEntry,
     Business,
     CannedReply,
@@ -48,8 +50,10 @@ from bot.domain import (
     PlannedTouch,
     PlanningFacts,
     Rate,
+    Remark,
     ScheduleRecord,
     SentReceipt,
+    ThemeName,
     WebhookRequest,
 )
 
@@ -134,6 +138,24 @@ class Summarizer(Protocol):
         ...
 
 
+class Mailer(Protocol):
+    """Outgoing e-mail to the business's own people (the weekly digest), when configured."""
+
+    async def send(
+        self, to: str, subject: str, text: str, *, attachments: Sequence[Attachment] = ()
+    ) -> None:
+        """Hand the message to the mail server; raises SendFailed when it refuses or is down."""
+        ...
+
+
+class ThemeNamer(Protocol):
+    """An optional language model that names a feedback theme from what customers wrote."""
+
+    async def name(self, quotes: Sequence[str], *, word: str, language: str) -> ThemeName | None:
+        """A short label and a sentence of summary, or None when it failed or took too long."""
+        ...
+
+
 class TaskQueue(Protocol):
     async def enqueue(self, task: str, /, **kwargs: Any) -> None: ...
 
@@ -161,9 +183,22 @@ class BusinessRepository(Protocol):
 
     async def add_api_key(
         self, business_id: int, *, key_hash: str, created_at: datetime
-    ) -> None: ...
+    ) -> ApiKey: ...
 
-    async def find_by_api_key(self, key_hash: str) -> Business | None: ...
+    async def find_by_api_key(self, key_hash: str) -> Business | None:
+        """The business whose key this is, unless the key was revoked."""
+        ...
+
+    async def api_keys(self, business_id: int) -> Sequence[ApiKey]:
+        """The business's keys, revoked ones included, oldest first."""
+        ...
+
+    async def revoke_api_key(self, business_id: int, key_id: int, *, at: datetime) -> ApiKey | None:
+        """Revoke the key (a revoked one keeps its first time); None when the business has no
+        such key."""
+        ...
+
+    async def set_detector_sensitivity(self, business_id: int, sensitivity: str) -> None: ...
 
     async def set_contact_rules(self, business_id: int, rules: Mapping[str, Any]) -> None: ...
 
@@ -209,6 +244,13 @@ class CustomerRepository(Protocol):
         ...
 
     async def list(self, business_id: int, *, limit: int, offset: int) -> Sequence[Customer]: ...
+
+    async def search(
+        self, business_id: int, *, text: str, phone: str | None, limit: int
+    ) -> Sequence[Customer]:
+        """Customers whose id, external id or phone is `text`, whose phone is `phone` (already
+        normalised), or whose name holds `text` (any case); newest first."""
+        ...
 
     async def delete(self, business_id: int, customer_id: uuid.UUID) -> bool:
         """Remove the customer and, by the foreign keys, everything recorded about them."""
@@ -347,6 +389,10 @@ class MessageRepository(Protocol):
     ) -> None: ...
 
     async def for_customer(self, customer_id: uuid.UUID, *, limit: int) -> Sequence[Message]: ...
+
+    async def page(self, business_id: int, *, after_id: int, limit: int) -> Sequence[Message]:
+        """The business's messages with ids above `after_id`, by id (an export, page by page)."""
+        ...
 
     async def sent_to(self, identity_id: int, *, limit: int) -> Sequence[Message]:
         """Outbound messages on one identity that left Kesher, oldest first."""
@@ -573,19 +619,25 @@ class AnswerRepository(Protocol):
 
 class InsightRepository(Protocol):
     async def scores(
-        self, business_id: int, *, kind: str, since: datetime
+        self, business_id: int, *, kind: str, since: datetime, until: datetime | None = None
     ) -> Sequence[tuple[datetime, int, int | None]]:
-        """(answered at, score, schedule id) of every `kind` score since then."""
+        """(answered at, score, schedule id) of every `kind` score since then (and before
+        `until`)."""
         ...
 
     async def outcomes(
-        self, business_id: int, *, since: datetime
+        self, business_id: int, *, since: datetime, until: datetime | None = None
     ) -> Sequence[tuple[int | None, str, int]]:
-        """(schedule id, status, count) of the touches due since then."""
+        """(schedule id, status, count) of the touches due since then (and before `until`)."""
         ...
 
     async def signals(self, business_id: int, *, since: datetime) -> Sequence[CustomerSignals]:
         """Every customer with their scores, complaints and handoffs since then."""
+        ...
+
+    async def remarks(self, business_id: int, *, since: datetime) -> Sequence[Remark]:
+        """What customers wrote in words since then, newest first: free-text answers,
+        feedback messages and the messages found frustrated."""
         ...
 
 
@@ -610,6 +662,10 @@ class AgentRepository(Protocol):
         ...
 
     async def list(self, business_id: int) -> Sequence[Agent]: ...
+
+    async def of_role(self, role: AgentRole) -> Sequence[Agent]:
+        """Every business's agents of `role`, by business."""
+        ...
 
     async def set_password(self, agent_id: int, password_hash: str) -> None: ...
 

@@ -13,10 +13,12 @@ from bot.ports import (
     Clock,
     ConversationLock,
     Idempotency,
+    Mailer,
     RateLimiter,
     SecondOpinion,
     Summarizer,
     TaskQueue,
+    ThemeNamer,
     UnitOfWorkFactory,
 )
 from flows.frustration import Detector
@@ -34,6 +36,10 @@ class Services:
     detector: Detector
     second_opinion: SecondOpinion | None = None
     summarizer: Summarizer | None = None
+    theme_namer: ThemeNamer | None = None
+    mailer: Mailer | None = None
+    # A TrueType font with Hebrew letters, for PDFs (the digest attached to its e-mail).
+    pdf_font: str | None = None
     # Where Kesher is reached from outside: links in agents' alerts point into its inbox.
     public_base: str = "http://localhost:8000"
     setups: Mapping[ChannelName, ChannelSetup] = field(default_factory=dict)

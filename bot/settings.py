@@ -5,7 +5,9 @@ Read once, by the composition root; nothing else reads the environment.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +31,15 @@ class Settings(BaseSettings):
     sandbox_open: bool | None = Field(
         default=None, description="Sandbox without an API key; default: on without Redis only"
     )
+    pdf_font: Path = Field(
+        default=Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+        description="A TrueType font with Hebrew letters, for PDF downloads",
+    )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="smtp://user:password@host:587 (STARTTLS) or smtps://…:465; unset: no e-mail",
+    )
+    mail_from: str = "Kesher <kesher@localhost>"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
@@ -51,6 +62,15 @@ class Settings(BaseSettings):
     def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().startswith(("redis://", "rediss://")):
             raise ValueError("must start with redis:// or rediss://")
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parts = urlsplit(value.get_secret_value())
+            if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+                raise ValueError("must be smtp://[user:password@]host[:port] or smtps://…")
         return value
 
     @field_validator("log_level")

@@ -12,7 +12,7 @@ from taskiq import AsyncBroker, TaskiqMessage, TaskiqMiddleware, TaskiqScheduler
 from taskiq.kicker import AsyncKicker
 from taskiq.schedule_sources import LabelScheduleSource
 
-from bot import alerts, checkins, handoffs
+from bot import alerts, checkins, digest, handoffs
 from bot.outbox import send_outbound, sweep
 from bot.replies import SEND_TASK
 from bot.review import REVIEW_TASK, review_message
@@ -68,7 +68,8 @@ def register_tasks(broker: AsyncBroker, services: Services) -> None:
         now = services.clock.now()
         late = await handoffs.watch_sla(services, now=now)
         told = await alerts.announce_missed(services, now=now)
-        return queued + late + told + await sweep(services)
+        digests = await digest.send_due(services, now=now)
+        return queued + late + told + digests + await sweep(services)
 
 
 def scheduler_for(broker: AsyncBroker) -> TaskiqScheduler:

@@ -13,9 +13,17 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from flows.answers import Choices, Parser, Value
+from flows.answers import Choices, Parser, Value, free_text
 from flows.answers import choice as match_choice
-from flows.outcome import Effect, FlowExpired, FlowFinished, Outcome, Said, SurveyAnswered
+from flows.outcome import (
+    TEXT,
+    Effect,
+    FlowExpired,
+    FlowFinished,
+    Outcome,
+    Said,
+    SurveyAnswered,
+)
 from flows.text import Text
 
 END = "end"
@@ -272,7 +280,8 @@ def advance(
             replies=(Said(f"{retry}\n{asked.text}", asked.choices),),
         )
     answers = {**run.answers, ask.key: value}
-    answered = SurveyAnswered(flow.name, ask.key, value, ask.score_kind)
+    kind = ask.score_kind or (TEXT if ask.parse is free_text else None)
+    answered = SurveyAnswered(flow.name, ask.key, value, kind)
     following = (ask.branch(answers) if ask.branch else None) or flow.following(ask.key)
     return _walk(
         flow,

@@ -64,7 +64,11 @@ def csat(scores: Iterable[int]) -> CsatSummary:
 
 def week_of(moment: datetime, timezone: str) -> date:
     """The Sunday that starts the moment's week, in the given timezone."""
-    day = moment.astimezone(ZoneInfo(timezone)).date()
+    return sunday_of(moment.astimezone(ZoneInfo(timezone)).date())
+
+
+def sunday_of(day: date) -> date:
+    """The Sunday that starts the day's week."""
     return day - timedelta(days=(day.weekday() + 1) % 7)
 
 

@@ -18,12 +18,17 @@ class FeedbackReceived:
     text: str
 
 
+TEXT = "text"
+"""The kind of an answer in the customer's own words."""
+
+
 @dataclass(frozen=True, slots=True)
 class SurveyAnswered:
     """One accepted answer: `value` is a number, a choice id, 'yes'/'no' or the text itself.
 
-    `score_kind` names the measure a score belongs to ('nps', 'csat', 'checkin'); None for
-    follow-ups and custom questions.
+    `score_kind` names the measure a score belongs to ('nps', 'csat', 'checkin'), or is 'text'
+    for an answer in the customer's own words (what feedback themes are made of); None for
+    other choices.
     """
 
     flow: str

@@ -94,6 +94,14 @@ class SqlAgents(_Repository):
         )
         return [_agent(r) for r in rows.scalars()]
 
+    async def of_role(self, role: AgentRole) -> Sequence[Agent]:
+        rows = await self.session.execute(
+            select(AgentRow)
+            .where(AgentRow.role == role.value)
+            .order_by(AgentRow.business_id, AgentRow.id)
+        )
+        return [_agent(r) for r in rows.scalars()]
+
     async def set_password(self, agent_id: int, password_hash: str) -> None:
         await self._set(agent_id, password_hash=password_hash)
 

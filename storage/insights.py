@@ -5,21 +5,25 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from bot.domain import CheckinStatus, CustomerSignals, Direction
+from bot.domain import CheckinStatus, CustomerSignals, Direction, Remark
 from storage.checkins import COMPLAINTS, _utc
 from storage.repositories import _Repository
 from storage.tables import AnswerRow, CheckinRow, CustomerRow, EventRow, MessageRow
 
 HANDOFF = "handoff_requested"
+FEEDBACK = "feedback_received"
+FRUSTRATED = "frustration_detected"
+TEXT = "text"
+_FAR = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 class SqlInsights(_Repository):
     async def scores(
-        self, business_id: int, *, kind: str, since: datetime
+        self, business_id: int, *, kind: str, since: datetime, until: datetime | None = None
     ) -> Sequence[tuple[datetime, int, int | None]]:
         rows = await self.session.execute(
             select(AnswerRow.answered_at, AnswerRow.score, CheckinRow.schedule_id)
@@ -29,17 +33,22 @@ class SqlInsights(_Repository):
                 AnswerRow.score_kind == kind,
                 AnswerRow.score.is_not(None),
                 AnswerRow.answered_at >= since,
+                AnswerRow.answered_at < (until or _FAR),
             )
             .order_by(AnswerRow.answered_at)
         )
         return [(at, score, schedule) for at, score, schedule in rows if score is not None]
 
     async def outcomes(
-        self, business_id: int, *, since: datetime
+        self, business_id: int, *, since: datetime, until: datetime | None = None
     ) -> Sequence[tuple[int | None, str, int]]:
         rows = await self.session.execute(
             select(CheckinRow.schedule_id, CheckinRow.status, func.count())
-            .where(CheckinRow.business_id == business_id, CheckinRow.due_at >= since)
+            .where(
+                CheckinRow.business_id == business_id,
+                CheckinRow.due_at >= since,
+                CheckinRow.due_at < (until or _FAR),
+            )
             .group_by(CheckinRow.schedule_id, CheckinRow.status)
         )
         return [(schedule, status, int(count)) for schedule, status, count in rows]
@@ -111,3 +120,42 @@ class SqlInsights(_Repository):
             )
             for customer, name, language, opted_out in customers
         ]
+
+    async def remarks(self, business_id: int, *, since: datetime) -> Sequence[Remark]:
+        found: list[Remark] = [
+            Remark(customer, value, _utc(at), "answer")
+            for customer, value, at in await self.session.execute(
+                select(AnswerRow.customer_id, AnswerRow.value, AnswerRow.answered_at).where(
+                    AnswerRow.business_id == business_id,
+                    AnswerRow.score_kind == TEXT,
+                    AnswerRow.answered_at >= since,
+                )
+            )
+        ]
+        complaints: set[int] = set()
+        for customer, kind, at, data in await self.session.execute(
+            select(EventRow.customer_id, EventRow.kind, EventRow.occurred_at, EventRow.data).where(
+                EventRow.business_id == business_id,
+                EventRow.kind.in_((FEEDBACK, FRUSTRATED)),
+                EventRow.occurred_at >= since,
+            )
+        ):
+            if kind == FEEDBACK and isinstance(data.get("text"), str):
+                found.append(Remark(customer, data["text"], _utc(at), "feedback"))
+            elif kind == FRUSTRATED and isinstance(data.get("message_id"), int):
+                complaints.add(data["message_id"])
+        if complaints:
+            found.extend(
+                Remark(customer, edited or text, _utc(at), "complaint")
+                for customer, text, edited, at in await self.session.execute(
+                    select(
+                        MessageRow.customer_id,
+                        MessageRow.text,
+                        MessageRow.edited_text,
+                        MessageRow.created_at,
+                    ).where(
+                        MessageRow.business_id == business_id, MessageRow.id.in_(sorted(complaints))
+                    )
+                )
+            )
+        return sorted(found, key=lambda r: r.at, reverse=True)

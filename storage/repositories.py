@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -14,6 +15,7 @@ from sqlalchemy.orm import aliased
 
 from bot.domain import (
     AccountStatus,
+    ApiKey,
     Business,
     CannedReply,
     ChannelAccount,
@@ -64,6 +66,16 @@ def _business(row: BusinessRow) -> Business:
             CannedReply(title=str(c["title"]), text=str(c["text"]))
             for c in (row.canned_replies or {}).get("replies", ())
         ),
+    )
+
+
+def _api_key(row: ApiKeyRow) -> ApiKey:
+    return ApiKey(
+        id=row.id,
+        business_id=row.business_id,
+        key_hash=row.key_hash,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
     )
 
 
@@ -214,9 +226,32 @@ class SqlBusinesses(_Repository):
     async def get(self, business_id: int) -> Business:
         return _business(await self.session.get_one(BusinessRow, business_id))
 
-    async def add_api_key(self, business_id: int, *, key_hash: str, created_at: datetime) -> None:
-        await self._added(
+    async def add_api_key(self, business_id: int, *, key_hash: str, created_at: datetime) -> ApiKey:
+        row = await self._added(
             ApiKeyRow(business_id=business_id, key_hash=key_hash, created_at=created_at)
+        )
+        return _api_key(row)
+
+    async def api_keys(self, business_id: int) -> Sequence[ApiKey]:
+        rows = await self.session.scalars(
+            select(ApiKeyRow).where(ApiKeyRow.business_id == business_id).order_by(ApiKeyRow.id)
+        )
+        return [_api_key(r) for r in rows]
+
+    async def revoke_api_key(self, business_id: int, key_id: int, *, at: datetime) -> ApiKey | None:
+        row = await self.session.get(ApiKeyRow, key_id)
+        if row is None or row.business_id != business_id:
+            return None
+        if row.revoked_at is None:
+            row.revoked_at = at
+            await self.session.flush()
+        return _api_key(row)
+
+    async def set_detector_sensitivity(self, business_id: int, sensitivity: str) -> None:
+        await self.session.execute(
+            update(BusinessRow)
+            .where(BusinessRow.id == business_id)
+            .values(detector_sensitivity=sensitivity)
         )
 
     async def find_by_api_key(self, key_hash: str) -> Business | None:
@@ -341,6 +376,26 @@ class SqlCustomers(_Repository):
             .order_by(CustomerRow.created_at, CustomerRow.id)
             .limit(limit)
             .offset(offset)
+        )
+        return [_customer(r) for r in rows]
+
+    async def search(
+        self, business_id: int, *, text: str, phone: str | None, limit: int
+    ) -> Sequence[Customer]:
+        matches = [
+            CustomerRow.external_id == text,
+            CustomerRow.phone == text,
+            func.lower(CustomerRow.name).contains(text.lower(), autoescape=True),
+        ]
+        if phone is not None:
+            matches.append(CustomerRow.phone == phone)
+        with contextlib.suppress(ValueError):
+            matches.append(CustomerRow.id == uuid.UUID(text))
+        rows = await self.session.scalars(
+            select(CustomerRow)
+            .where(CustomerRow.business_id == business_id, or_(*matches))
+            .order_by(CustomerRow.created_at.desc(), CustomerRow.id)
+            .limit(limit)
         )
         return [_customer(r) for r in rows]
 
@@ -688,6 +743,15 @@ class SqlMessages(_Repository):
             .limit(limit)
         )
         return [_message(r) for r in reversed(rows.all())]
+
+    async def page(self, business_id: int, *, after_id: int, limit: int) -> Sequence[Message]:
+        rows = await self.session.scalars(
+            select(MessageRow)
+            .where(MessageRow.business_id == business_id, MessageRow.id > after_id)
+            .order_by(MessageRow.id)
+            .limit(limit)
+        )
+        return [_message(r) for r in rows]
 
     async def sent_to(self, identity_id: int, *, limit: int) -> Sequence[Message]:
         left = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.READ)

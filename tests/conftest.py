@@ -131,3 +131,19 @@ def fake_twilio(_twilio_server: Any) -> Any:
     """The fake Twilio Messages API (tests/fakes/twilio_api.py), emptied for each test."""
     _twilio_server.reset()
     return _twilio_server
+
+
+@pytest.fixture(scope="session")
+def _smtp_server() -> Iterator[Any]:
+    from tests.fakes import smtp
+
+    fake, controller = smtp.start()
+    yield fake
+    controller.stop()
+
+
+@pytest.fixture
+def fake_smtp(_smtp_server: Any) -> Any:
+    """The fake mail server (tests/fakes/smtp.py), emptied for each test."""
+    _smtp_server.reset()
+    return _smtp_server

@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from bot.domain import Answer
+from bot.bootstrap import Runtime
+from bot.businesses import create_business
+from bot.domain import Answer, Business
 from bot.ports import UnitOfWork
 
 
@@ -41,3 +43,52 @@ async def add_answers(
                 answered_at=now - timedelta(days=days_ago),
             ),
         )
+
+
+def remarks(first: uuid.UUID, second: uuid.UUID) -> list[tuple[uuid.UUID, int, str]]:
+    """(customer, days ago, words): two remarks share "משלוח" (המשלוח folds to it), two share
+    "parking"; one theme of each."""
+    return [
+        (first, 1, "המשלוח הגיע קר"),
+        (second, 2, "משלוח איטי מדי"),
+        (first, 3, "No parking near the shop"),
+        (second, 4, "parking is impossible"),
+    ]
+
+
+async def add_remarks(
+    uow: UnitOfWork,
+    business_id: int,
+    said: list[tuple[uuid.UUID, int, str]],
+    *,
+    now: datetime,
+) -> None:
+    """Free-text answers to the NPS's "why?", as a finished survey would keep them."""
+    for customer, days_ago, text in said:
+        await uow.answers.add(
+            business_id,
+            Answer(
+                customer_id=customer,
+                flow="nps",
+                question="why",
+                value=text,
+                score_kind="text",
+                answered_at=now - timedelta(days=days_ago),
+            ),
+        )
+
+
+async def other_business(
+    runtime: Runtime, prefix: str = "other", *, name: str | None = None
+) -> tuple[Business, str]:
+    """Another business with the sandbox open, and its API key."""
+    async with runtime.services.uow() as uow:
+        found = await create_business(
+            uow,
+            f"{prefix}-{uuid.uuid4().hex[:6]}",
+            name=name or prefix.capitalize(),
+            sandbox=True,
+            now=runtime.services.clock.now(),
+        )
+        await uow.commit()
+    return found

@@ -63,10 +63,14 @@ async def sandbox_business(
     return business
 
 
+def key_hash_of(request: Request) -> str:
+    """The hash of the API key the request carries."""
+    return hash_key(request.headers.get("authorization", "").partition(" ")[2].strip())
+
+
 def actor_of(request: Request) -> str:
     """Who is calling, for the audit log: the API key by the start of its hash, never the key."""
-    token = request.headers.get("authorization", "").partition(" ")[2].strip()
-    return f"api-key:{hash_key(token)[:12]}"
+    return f"api-key:{key_hash_of(request)[:12]}"
 
 
 AdminBusiness = Annotated[Business, Depends(admin_business)]

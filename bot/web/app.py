@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from bot.bootstrap import Runtime
 from bot.web import (
+    business,
     channels,
     console,
     customers,
@@ -51,11 +52,12 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     app.include_router(customers.router)
     app.include_router(customers.data_router)
     app.include_router(channels.router)
+    app.include_router(business.router)
     app.include_router(schedules.router)
     app.include_router(insights.router)
     app.include_router(handoffs.router)
     inbox.install(app)
-    app.include_router(console.router)
+    console.install(app)
     app.include_router(webhooks.router)
     app.add_middleware(BodyLimit, max_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(Correlation)

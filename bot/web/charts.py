@@ -94,3 +94,20 @@ def bars(
     chart.x_labels = [name for name, _ in rows]
     chart.add(label, [value for _, value in rows])
     return _svg(chart)
+
+
+def ranking(label: str, rows: Sequence[tuple[str, int]], *, empty: str) -> Markup:
+    """Names with their counts as horizontal bars, largest at the top, e.g. feedback themes;
+    as wide as the page's full-width cards, with whole-number ticks."""
+    most = max((count for _, count in rows), default=1)
+    step = max(1, -(-most // 5))
+    chart = pygal.HorizontalBar(
+        style=_style(LINE),
+        print_values=True,
+        range=(0, most),
+        y_labels=list(range(0, most + step, step)),
+        **_options(empty, width=960, height=max(160, 40 * len(rows) + 60)),
+    )
+    chart.x_labels = [name for name, _ in reversed(rows)]
+    chart.add(label, [count for _, count in reversed(rows)])
+    return _svg(chart)

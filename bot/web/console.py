@@ -1,5 +1,6 @@
 """The business console for admins: insights at a glance; schedules, customers, channels,
-agents and contact rules set up from forms.
+agents, contact rules, API keys and the business's settings set up from forms; a customer's
+record exported or deleted on request.
 
 Same stack and login as the inbox (an admin's session); the numbers come from the insights
 API's own functions and the forms call the same services as the API and the CLI, so they
@@ -8,42 +9,93 @@ never disagree. Charts are SVG from the server.
 
 from __future__ import annotations
 
+import re
+import uuid
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, File, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi import APIRouter, Depends, FastAPI, File, Request, UploadFile
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 
-from bot import checkins, exports
+from bot import checkins, digest, exports, privacy
+from bot import insights as insights_of
 from bot.agents import create_agent
+from bot.businesses import (
+    SENSITIVITIES,
+    create_key,
+    revoke_key,
+    set_consent_words,
+    set_sensitivity,
+)
 from bot.channels import (
     connect_telegram,
     connect_whatsapp,
     disconnect_telegram,
     disconnect_whatsapp,
+    set_whatsapp_templates,
 )
 from bot.checkins import contact_rules
-from bot.customers import csv_rows, decode_csv, import_customers
-from bot.domain import AgentRole, ChannelName, Forbidden, KesherError, NotFound
+from bot.customers import csv_rows, decode_csv, import_customers, search_customers
+from bot.domain import (
+    AccountStatus,
+    AgentRole,
+    ChannelName,
+    Customer,
+    Forbidden,
+    KesherError,
+    NotFound,
+)
 from bot.schedules import DefinitionError, save_rules, save_schedule
+from bot.templates import KINDS, LANGUAGES, VARIABLES
 from bot.web import charts
 from bot.web.access import runtime_of
-from bot.web.customers import csv_download
+from bot.web.customers import csv_download, json_download
+from bot.web.errors import error_response
 from bot.web.inbox import Desk, Signed, context, form_fields, render, templates
-from bot.web.insights import churn_risk, csat_report, nps_report, response_rates
+from bot.web.insights import (
+    churn_risk,
+    csat_report,
+    digest_csv,
+    digest_of,
+    digest_pdf,
+    nps_report,
+    response_rates,
+)
 from flows.contact import DAYS
+from flows.insights import week_of
 from flows.schedules import FLOWS, ScheduleError, describe, parse_schedule
+from flows.themes import quoted
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 WEEKS = 12
 PREVIEW_DAYS = 7
 PREVIEW_SHOWN = 20
+SEARCH_SHOWN = 20
+MAX_ID = 2**31 - 1  # an integer column's largest id
+SEARCH_LENGTH = 200
+AUDIT_SHOWN = 10
+
+
+class AdminsOnly(Forbidden):
+    """An agent who is not an admin opened a console page."""
+
+    def __init__(self, signed: Desk) -> None:
+        super().__init__("the console is for the business's admins", code="admins_only")
+        self.signed = signed
 
 
 async def admin(signed: Signed) -> Desk:
     if signed.agent.role is not AgentRole.ADMIN:
-        raise Forbidden("the console is for the business's admins", code="admins_only")
+        raise AdminsOnly(signed)
     return signed
 
 
@@ -58,6 +110,10 @@ async def insights(request: Request, signed: Admin) -> HTMLResponse:
     csat = await csat_report(request, business, weeks=WEEKS)
     rates = await response_rates(request, business, weeks=WEEKS)
     risk = await churn_risk(request, business, lang=language, limit=10)  # type: ignore[arg-type]
+    now = signed.services.clock.now()
+    themes = await insights_of.themes(
+        signed.services, business, since=now - timedelta(weeks=WEEKS), language=language
+    )
     t = _words(language)
     pictures = {
         "nps_split": charts.split(
@@ -88,12 +144,65 @@ async def insights(request: Request, signed: Admin) -> HTMLResponse:
             high=100,
             empty=t["no_answers"],
         ),
+        "themes": charts.ranking(
+            t["remarks"], [(n.label, n.theme.count) for n in themes.themes], empty=t["no_remarks"]
+        ),
+    }
+    shown = {
+        "total": themes.total,
+        "unthemed": themes.unthemed,
+        "themes": [_theme_shown(n, business.timezone, now) for n in themes.themes],
     }
     return render(
         request,
         "console.html",
-        context(signed, nps=nps, csat=csat, rates=rates, risk=risk, charts=pictures),
+        context(signed, nps=nps, csat=csat, rates=rates, risk=risk, themes=shown, charts=pictures),
     )
+
+
+def _theme_shown(named: insights_of.NamedTheme, timezone: str, now: datetime) -> dict[str, Any]:
+    """A theme with its count this week and last, and its quotes cut to length."""
+    weeks = named.theme.weeks(timezone)
+    this = week_of(now, timezone)
+    return {
+        "label": named.label,
+        "summary": named.summary,
+        "theme": named.theme,
+        "now": weeks.get(this, 0),
+        "before": weeks.get(this - timedelta(days=7), 0),
+        "quotes": [{"text": quoted(q.text), "source": q.source} for q in named.theme.quotes()],
+    }
+
+
+@router.get("/digest", response_class=HTMLResponse)
+async def weekly_digest(request: Request, signed: Admin, week: date | None = None) -> HTMLResponse:
+    """Last week (or the week of `week`) for management, with its CSV and PDF."""
+    language = signed.agent.language
+    found = await digest_of(request, signed.business, week, language)
+    return render(
+        request,
+        "console_digest.html",
+        context(
+            signed,
+            digest=found,
+            lines=digest.lines(found, language),
+            before=found.week - timedelta(days=7),
+            after=found.week + timedelta(days=7),
+            current=digest.last_week(signed.services.clock.now(), signed.business.timezone),
+        ),
+    )
+
+
+@router.get("/digest.csv", response_class=Response)
+async def weekly_digest_csv(request: Request, signed: Admin, week: date | None = None) -> Response:
+    return digest_csv(await digest_of(request, signed.business, week, signed.agent.language))
+
+
+@router.get("/digest.pdf", response_class=Response)
+async def weekly_digest_pdf(request: Request, signed: Admin, week: date | None = None) -> Response:
+    language = signed.agent.language
+    found = await digest_of(request, signed.business, week, language)
+    return await digest_pdf(request, found, language)
 
 
 def _words(language: str) -> dict[str, Any]:
@@ -235,18 +344,94 @@ async def pause(request: Request, signed: Admin, name: str) -> Response:
 
 
 @router.get("/channels", response_class=HTMLResponse)
-async def channels(request: Request, signed: Admin, error: str | None = None) -> HTMLResponse:
-    """Telegram and WhatsApp: connected or not, the bot or sender, the last error, the URLs."""
+async def channels(request: Request, signed: Admin) -> HTMLResponse:
+    """Telegram and WhatsApp: connected or not, the bot or sender, the last error, the URLs;
+    WhatsApp's approved templates per message kind and language."""
+    return await _channels_page(request, signed)
+
+
+async def _channels_page(
+    request: Request,
+    signed: Desk,
+    *,
+    error: str | None = None,
+    typed: dict[str, dict[str, dict[str, str]]] | None = None,
+) -> HTMLResponse:
     async with signed.services.uow() as uow:
         accounts = {
             channel.value: await uow.accounts.get(signed.business.id, channel)
             for channel in (ChannelName.TELEGRAM, ChannelName.WHATSAPP)
         }
+    whatsapp = accounts["whatsapp"]
+    stored = dict(whatsapp.settings.get("templates") or {}) if whatsapp else {}
+    shown = {
+        kind: {
+            language: {
+                "sid": chosen.get("sid", ""),
+                "variables": ", ".join(chosen.get("variables", [])),
+            }
+            for language in LANGUAGES
+            for chosen in [stored.get(kind, {}).get(language) or {}]
+        }
+        for kind in KINDS
+    }
+    shown.update(typed or {})
     return render(
         request,
         "console_channels.html",
-        context(signed, accounts=accounts, error=error),
+        context(
+            signed,
+            accounts=accounts,
+            error=error,
+            templates=shown,
+            kinds=KINDS,
+            languages=LANGUAGES,
+            variables=VARIABLES,
+            template_kind=next(iter(typed or {}), None),
+        ),
     )
+
+
+@router.post("/channels/whatsapp/templates/{kind}", response_model=None)
+async def save_templates(
+    request: Request, signed: Admin, kind: str
+) -> RedirectResponse | HTMLResponse:
+    """One message kind's templates (a Content SID and its variables per language), set with
+    the others as they are, through the same steps as `PUT /channels/whatsapp/templates`."""
+    form = await form_fields(request)
+    typed = {
+        language: {
+            "sid": form.get(f"sid_{language}", "").strip(),
+            "variables": form.get(f"variables_{language}", "").strip(),
+        }
+        for language in LANGUAGES
+    }
+    given = {
+        language: {
+            "sid": fields["sid"],
+            "variables": [v for v in re.split(r"[\s,]+", fields["variables"]) if v],
+        }
+        for language, fields in typed.items()
+        if fields["sid"]
+    }
+    services, business = signed.services, signed.business
+    try:
+        if kind not in KINDS:
+            raise NotFound(f"no message kind {kind!r}", code="not_found")
+        async with services.uow() as uow:
+            account = await uow.accounts.get(business.id, ChannelName.WHATSAPP)
+        if account is None or account.status is not AccountStatus.CONNECTED:
+            raise NotFound(f"WhatsApp is not connected for '{business.slug}'", code="not_connected")
+        templates = dict(account.settings.get("templates") or {})
+        templates.pop(kind, None)
+        if given:
+            templates[kind] = given
+        await set_whatsapp_templates(services, business, templates)
+    except KesherError as refused:
+        return await _channels_page(
+            request, signed, error=refused.message, typed={kind: typed} if kind in KINDS else {}
+        )
+    return RedirectResponse("/console/channels#templates", status_code=303)
 
 
 @router.post("/channels/{channel}/{action}")
@@ -276,13 +461,121 @@ async def change_channel(request: Request, signed: Admin, channel: str, action: 
         else:
             raise NotFound(f"no {channel} {action}", code="not_found")
     except KesherError as refused:
-        return await channels(request, signed, error=refused.message)
+        return await _channels_page(request, signed, error=refused.message)
     return RedirectResponse("/console/channels", status_code=303)
 
 
 @router.get("/customers", response_class=HTMLResponse)
-async def customers(request: Request, signed: Admin) -> HTMLResponse:
-    return render(request, "console_customers.html", context(signed))
+async def customers(
+    request: Request, signed: Admin, q: str = "", deleted: str = ""
+) -> HTMLResponse:
+    """Import and export, and a customer found by name, phone or reference: their record
+    exported or deleted for good (a privacy request), with the log of such requests."""
+    return await _customers_page(request, signed, q=q, deleted=deleted)
+
+
+async def _customers_page(
+    request: Request, signed: Desk, *, q: str = "", deleted: str = "", **more: Any
+) -> HTMLResponse:
+    q = q.strip()[:SEARCH_LENGTH]
+    async with signed.services.uow() as uow:
+        found = await search_customers(uow, signed.business, q, limit=SEARCH_SHOWN)
+        identities = {c.id: await uow.identities.for_customer(c.id) for c in found}
+        log = await uow.audit.list(signed.business.id, limit=AUDIT_SHOWN)
+        names = {f"agent:{a.id}": a.name for a in await uow.agents.list(signed.business.id)}
+    return render(
+        request,
+        "console_customers.html",
+        context(
+            signed,
+            q=q,
+            found=[(c, _label(c), identities[c.id]) for c in found],
+            log=[(e, names.get(e.actor, e.actor)) for e in log],
+            deleted=deleted if _is_uuid(deleted) else "",
+            tz=ZoneInfo(signed.business.timezone),
+            **more,
+        ),
+    )
+
+
+def _label(customer: Customer) -> str:
+    """What the admin types to confirm a delete: the name, else the start of the id."""
+    return (customer.name or "").strip() or str(customer.id)[:8]
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _actor(signed: Desk) -> str:
+    """Who did it, for the audit log: the admin by their id (the page shows their name)."""
+    return f"agent:{signed.agent.id}"
+
+
+@router.post("/customers/{customer_id}/export", response_model=None)
+async def export_customer(
+    request: Request, signed: Admin, customer_id: str
+) -> JSONResponse | HTMLResponse:
+    """The same record as the API's export, as a JSON file; written to the audit log."""
+    services = signed.services
+    try:
+        if not _is_uuid(customer_id):
+            raise NotFound(f"no customer {customer_id}", code="unknown_customer")
+        async with services.uow() as uow:
+            record = await privacy.export_customer(
+                uow,
+                signed.business,
+                uuid.UUID(customer_id),
+                actor=_actor(signed),
+                now=services.clock.now(),
+            )
+            await uow.commit()
+    except KesherError as refused:
+        return await _customers_page(request, signed, problem=refused.message)
+    return JSONResponse(
+        jsonable_encoder(record),
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="{signed.business.slug}-customer-{uuid.UUID(customer_id)}.json"'
+            ),
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.post("/customers/{customer_id}/delete", response_model=None)
+async def delete_customer(
+    request: Request, signed: Admin, customer_id: str
+) -> RedirectResponse | HTMLResponse:
+    """Delete for good once the admin typed the customer's name (or the start of the id)."""
+    form = await form_fields(request)
+    services = signed.services
+    t = _words(signed.agent.language)
+    try:
+        async with services.uow() as uow:
+            customer = (
+                await uow.customers.get(signed.business.id, uuid.UUID(customer_id))
+                if _is_uuid(customer_id)
+                else None
+            )
+            if customer is None:
+                raise NotFound(f"no customer {customer_id}", code="unknown_customer")
+            typed = form.get("confirm", "").strip().casefold()
+            if typed != _label(customer).casefold():
+                raise KesherError(
+                    t["delete_confirm_wrong"].format(label=_label(customer)), code="not_confirmed"
+                )
+            await privacy.delete_customer(
+                uow, signed.business, customer.id, actor=_actor(signed), now=services.clock.now()
+            )
+            await uow.commit()
+    except KesherError as refused:
+        return await _customers_page(request, signed, q=form.get("q", ""), problem=refused.message)
+    return RedirectResponse(f"/console/customers?deleted={customer_id}", status_code=303)
 
 
 @router.post("/customers/import", response_class=HTMLResponse)
@@ -299,11 +592,7 @@ async def import_file(
         )
     except KesherError as refused:
         error = refused.message
-    return render(
-        request,
-        "console_customers.html",
-        context(signed, report=report, error=error),
-    )
+    return await _customers_page(request, signed, report=report, error=error)
 
 
 @router.get("/customers/export.csv", response_class=StreamingResponse)
@@ -311,6 +600,19 @@ async def export_file(signed: Admin) -> StreamingResponse:
     """The same file as the API's export: edit it and upload it again."""
     chunks = exports.customers_csv(signed.services, signed.business)
     return csv_download(chunks, f"{signed.business.slug}-customers.csv")
+
+
+@router.get("/customers/conversations.csv", response_class=StreamingResponse)
+async def export_conversations(signed: Admin) -> StreamingResponse:
+    """Every message of every customer: the same file as the API's export."""
+    chunks = exports.conversations_csv(signed.services, signed.business)
+    return csv_download(chunks, f"{signed.business.slug}-conversations.csv")
+
+
+@router.get("/customers/conversations.json", response_class=StreamingResponse)
+async def export_conversations_json(signed: Admin) -> StreamingResponse:
+    chunks = exports.conversations_json(signed.services, signed.business)
+    return json_download(chunks, f"{signed.business.slug}-conversations.json")
 
 
 @router.get("/agents", response_class=HTMLResponse)
@@ -392,3 +694,125 @@ async def save_contact_rules(request: Request, signed: Admin) -> Response:
     except DefinitionError as refused:
         return await rules(request, signed, error="; ".join(refused.problems))
     return RedirectResponse("/console/rules", status_code=303)
+
+
+@router.get("/keys", response_class=HTMLResponse)
+async def keys(request: Request, signed: Admin, revoked: str = "") -> HTMLResponse:
+    """The business's API keys: when each was made and revoked, by fingerprint only."""
+    return await _keys_page(request, signed, revoked=revoked if revoked.isdigit() else "")
+
+
+async def _keys_page(request: Request, signed: Desk, **more: Any) -> HTMLResponse:
+    async with signed.services.uow() as uow:
+        listed = await uow.businesses.api_keys(signed.business.id)
+    return render(
+        request,
+        "console_keys.html",
+        context(signed, keys=list(reversed(listed)), tz=ZoneInfo(signed.business.timezone), **more),
+    )
+
+
+@router.post("/keys", response_class=HTMLResponse)
+async def new_key(request: Request, signed: Admin) -> HTMLResponse:
+    """A new key, on this page only: it is not kept, so it can never be shown again."""
+    services = signed.services
+    async with services.uow() as uow:
+        record, key = await create_key(uow, signed.business, now=services.clock.now())
+        await uow.commit()
+    page = await _keys_page(request, signed, new_key=key, new_id=record.id)
+    page.headers["Cache-Control"] = "no-store"
+    return page
+
+
+@router.post("/keys/{key_id}/revoke", response_model=None)
+async def revoke(request: Request, signed: Admin, key_id: str) -> RedirectResponse | HTMLResponse:
+    """Revoke once the box is ticked; any key may go (the console needs none)."""
+    form = await form_fields(request)
+    services = signed.services
+    try:
+        if form.get("confirm") != "on":
+            raise KesherError(_words(signed.agent.language)["revoke_confirm"], code="not_confirmed")
+        if not key_id.isdigit() or int(key_id) > MAX_ID:
+            raise NotFound(f"no API key {key_id}", code="unknown_key")
+        async with services.uow() as uow:
+            await revoke_key(uow, signed.business, int(key_id), now=services.clock.now())
+            await uow.commit()
+    except KesherError as refused:
+        return await _keys_page(request, signed, error=refused.message)
+    return RedirectResponse(f"/console/keys?revoked={key_id}", status_code=303)
+
+
+@router.get("/settings", response_class=HTMLResponse)
+async def settings(request: Request, signed: Admin, saved: str = "") -> HTMLResponse:
+    """The business's own opt-out and opt-in words, and how readily a person steps in."""
+    return _settings_page(request, signed, saved=saved)
+
+
+def _settings_page(request: Request, signed: Desk, **more: Any) -> HTMLResponse:
+    business = signed.business
+    shown = {
+        "opt_out": "\n".join(business.opt_out_words),
+        "opt_in": "\n".join(business.opt_in_words),
+        "sensitivity": business.detector_sensitivity,
+    }
+    shown.update(more.pop("typed", {}))
+    return render(
+        request,
+        "console_settings.html",
+        context(signed, shown=shown, sensitivities=SENSITIVITIES, **more),
+    )
+
+
+def _word_list(text: str) -> list[str]:
+    """Words from a text box: one a line, or separated by commas."""
+    return [w for w in re.split(r"[\n,]", text) if w.strip()]
+
+
+@router.post("/settings/words", response_model=None)
+async def save_words(request: Request, signed: Admin) -> RedirectResponse | HTMLResponse:
+    form = await form_fields(request)
+    typed = {"opt_out": form.get("opt_out", ""), "opt_in": form.get("opt_in", "")}
+    try:
+        async with signed.services.uow() as uow:
+            await set_consent_words(
+                uow,
+                signed.business,
+                opt_out=_word_list(typed["opt_out"]),
+                opt_in=_word_list(typed["opt_in"]),
+            )
+            await uow.commit()
+    except KesherError as refused:
+        field = refused.message.partition(":")[0]
+        return _settings_page(
+            request,
+            signed,
+            typed=typed,
+            words_error=refused.message,
+            error_field=field if field in typed else "opt_out",
+        )
+    return RedirectResponse("/console/settings?saved=words", status_code=303)
+
+
+@router.post("/settings/sensitivity", response_model=None)
+async def save_sensitivity(request: Request, signed: Admin) -> RedirectResponse | HTMLResponse:
+    form = await form_fields(request)
+    try:
+        async with signed.services.uow() as uow:
+            await set_sensitivity(uow, signed.business, form.get("sensitivity", ""))
+            await uow.commit()
+    except KesherError as refused:
+        return _settings_page(request, signed, sensitivity_error=refused.message)
+    return RedirectResponse("/console/settings?saved=sensitivity", status_code=303)
+
+
+def install(app: FastAPI) -> None:
+    """The console's routes, and its refusal of agents who are not admins: a page in their
+    language with the way back to the inbox (JSON for a client that asks only for JSON)."""
+    app.include_router(router)
+
+    @app.exception_handler(AdminsOnly)
+    async def _admins_only(request: Request, refused: AdminsOnly) -> Response:
+        accept = request.headers.get("accept", "")
+        if "application/json" in accept and "text/html" not in accept:
+            return error_response(403, refused.code, refused.message)
+        return render(request, "console_forbidden.html", context(refused.signed), status=403)

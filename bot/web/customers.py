@@ -13,7 +13,14 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from bot import exports, privacy
-from bot.customers import csv_rows, decode_csv, import_customers, parse_customer, upsert_customer
+from bot.customers import (
+    csv_rows,
+    decode_csv,
+    import_customers,
+    parse_customer,
+    search_customers,
+    upsert_customer,
+)
 from bot.domain import ChannelName, Customer, Event, Identity, Message
 from bot.ports import UnitOfWork
 from bot.web.access import AdminBusiness, actor_of, runtime_of
@@ -98,12 +105,24 @@ async def list_customers(
     business: AdminBusiness,
     channel: ChannelName | None = None,
     address: Annotated[str | None, Query(max_length=255)] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="search: a customer id, your external id, a phone in any form, or a "
+            "part of the name (newest first, up to `limit`)",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> CustomerPage:
-    """All customers, oldest first; or the one customer at `channel` + `address`."""
+    """All customers, oldest first; or the one customer at `channel` + `address`; or those `q`
+    finds."""
     async with runtime_of(request).services.uow() as uow:
-        if channel is not None or address is not None:
+        if q is not None:
+            customers = list(await search_customers(uow, business, q, limit=limit))
+            more = False
+        elif channel is not None or address is not None:
             if channel is None or address is None:
                 raise ApiError(
                     400, "invalid_query", "give both 'channel' and 'address', or neither"
@@ -305,3 +324,30 @@ async def export_answers(request: Request, business: AdminBusiness) -> Streaming
     """Every survey answer as CSV: customer, flow, question, value, score, kind, when."""
     services = runtime_of(request).services
     return csv_download(exports.answers_csv(services, business), f"{business.slug}-answers.csv")
+
+
+@data_router.get("/export/conversations.csv", response_class=StreamingResponse)
+async def export_conversations(request: Request, business: AdminBusiness) -> StreamingResponse:
+    """Every message of every customer, in the order stored: message, customer and
+    conversation ids, direction, channel, text, status, frustration (0..1, inbound), when."""
+    services = runtime_of(request).services
+    return csv_download(
+        exports.conversations_csv(services, business), f"{business.slug}-conversations.csv"
+    )
+
+
+@data_router.get("/export/conversations.json", response_class=StreamingResponse)
+async def export_conversations_json(request: Request, business: AdminBusiness) -> StreamingResponse:
+    """The same messages as one JSON array (streamed), each an object with the CSV's columns."""
+    return json_download(
+        exports.conversations_json(runtime_of(request).services, business),
+        f"{business.slug}-conversations.json",
+    )
+
+
+def json_download(chunks: AsyncIterator[str], filename: str) -> StreamingResponse:
+    return StreamingResponse(
+        chunks,
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -1,24 +1,28 @@
-"""The REST API for insights: NPS and CSAT with their weekly trend, response rates, churn risk."""
+"""The REST API for insights: NPS and CSAT with their weekly trend, response rates, churn risk,
+feedback themes, and the weekly digest (JSON, CSV, PDF)."""
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from bot import digest, exports, insights
 from bot.domain import Business
+from bot.services import Services
 from bot.web.access import AdminBusiness, runtime_of
-from flows.insights import by_week, csat, health, nps, response_rate
+from bot.web.errors import ApiError
+from flows.insights import CsatSummary, NpsSummary, by_week, csat, nps, sunday_of
+from flows.themes import quoted
 
 router = APIRouter(prefix="/api/v1/{business}/insights", tags=["insights"])
 
 Weeks = Annotated[int, Query(ge=1, le=104, description="how many weeks back")]
-NO_SCHEDULE = "(none)"
 
 
 class NpsOut(BaseModel):
@@ -61,22 +65,11 @@ class CsatReport(CsatOut):
     schedules: list[CsatSchedule]
 
 
-async def _scores(
-    request: Request, business: Business, kind: str, weeks: int
-) -> tuple[list[tuple[datetime, int]], dict[str, list[int]]]:
-    services = runtime_of(request).services
-    since = services.clock.now() - timedelta(weeks=weeks)
-    async with services.uow() as uow:
-        rows = await uow.insights.scores(business.id, kind=kind, since=since)
-        names = {s.id: s.name for s in await uow.schedules.list(business.id)}
-    per_schedule: dict[str, list[int]] = defaultdict(list)
-    for _, score, schedule in rows:
-        per_schedule[names.get(schedule, NO_SCHEDULE) if schedule else NO_SCHEDULE].append(score)
-    return [(at, score) for at, score, _ in rows], dict(sorted(per_schedule.items()))
-
-
 def _nps(scores: Sequence[int]) -> dict[str, Any]:
-    summary = nps(scores)
+    return _nps_fields(nps(scores))
+
+
+def _nps_fields(summary: NpsSummary) -> dict[str, Any]:
     return NpsOut(
         score=summary.score,
         promoters=summary.promoters,
@@ -89,19 +82,22 @@ def _nps(scores: Sequence[int]) -> dict[str, Any]:
 @router.get("/nps", response_model=NpsReport)
 async def nps_report(request: Request, business: AdminBusiness, weeks: Weeks = 12) -> NpsReport:
     """Net Promoter Score: promoters (9–10), passives (7–8), detractors (0–6), by week and schedule."""
-    scored, per_schedule = await _scores(request, business, "nps", weeks)
+    found = await insights.scores(_services(request), business, "nps", since=_since(request, weeks))
     return NpsReport(
-        **_nps([s for _, s in scored]),
+        **_nps(found.values),
         weeks=[
             NpsWeek(week=week, **_nps(scores))
-            for week, scores in by_week(scored, timezone=business.timezone).items()
+            for week, scores in by_week(found.scored, timezone=business.timezone).items()
         ],
-        schedules=[NpsSchedule(schedule=name, **_nps(s)) for name, s in per_schedule.items()],
+        schedules=[NpsSchedule(schedule=name, **_nps(s)) for name, s in found.per_schedule.items()],
     )
 
 
 def _csat(scores: Sequence[int]) -> dict[str, Any]:
-    summary = csat(scores)
+    return _csat_fields(csat(scores))
+
+
+def _csat_fields(summary: CsatSummary) -> dict[str, Any]:
     return CsatOut(
         total=summary.total, average=summary.average, satisfied=summary.satisfied
     ).model_dump()
@@ -110,14 +106,18 @@ def _csat(scores: Sequence[int]) -> dict[str, Any]:
 @router.get("/csat", response_model=CsatReport)
 async def csat_report(request: Request, business: AdminBusiness, weeks: Weeks = 12) -> CsatReport:
     """Customer satisfaction (1–5): average and share satisfied, by week and schedule."""
-    scored, per_schedule = await _scores(request, business, "csat", weeks)
+    found = await insights.scores(
+        _services(request), business, "csat", since=_since(request, weeks)
+    )
     return CsatReport(
-        **_csat([s for _, s in scored]),
+        **_csat(found.values),
         weeks=[
             CsatWeek(week=week, **_csat(scores))
-            for week, scores in by_week(scored, timezone=business.timezone).items()
+            for week, scores in by_week(found.scored, timezone=business.timezone).items()
         ],
-        schedules=[CsatSchedule(schedule=name, **_csat(s)) for name, s in per_schedule.items()],
+        schedules=[
+            CsatSchedule(schedule=name, **_csat(s)) for name, s in found.per_schedule.items()
+        ],
     )
 
 
@@ -134,28 +134,17 @@ async def response_rates(
     request: Request, business: AdminBusiness, weeks: Weeks = 12
 ) -> list[RateOut]:
     """Per schedule: touches made, answered, the share answered, and touches skipped."""
-    services = runtime_of(request).services
-    since = services.clock.now() - timedelta(weeks=weeks)
-    async with services.uow() as uow:
-        outcomes = await uow.insights.outcomes(business.id, since=since)
-        names = {s.id: s.name for s in await uow.schedules.list(business.id)}
-    statuses: dict[str, dict[str, int]] = defaultdict(dict)
-    for schedule, status, count in outcomes:
-        name = names.get(schedule, NO_SCHEDULE) if schedule else NO_SCHEDULE
-        statuses[name][status] = statuses[name].get(status, 0) + count
-    out = []
-    for name, counts in sorted(statuses.items()):
-        rate = response_rate(counts)
-        out.append(
-            RateOut(
-                schedule=name,
-                sent=rate.sent,
-                answered=rate.answered,
-                rate=rate.share,
-                skipped=counts.get("skipped", 0),
-            )
+    found = await insights.rates(_services(request), business, since=_since(request, weeks))
+    return [
+        RateOut(
+            schedule=r.schedule,
+            sent=r.rate.sent,
+            answered=r.rate.answered,
+            rate=r.rate.share,
+            skipped=r.skipped,
         )
-    return out
+        for r in found
+    ]
 
 
 class RiskOut(BaseModel):
@@ -174,31 +163,198 @@ async def churn_risk(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[RiskOut]:
     """Customers by health, lowest first, each score explained."""
-    services = runtime_of(request).services
-    now = services.clock.now()
-    async with services.uow() as uow:
-        signals = await uow.insights.signals(business.id, since=now - timedelta(days=90))
-    judged = []
-    for s in signals:
-        verdict = health(
-            now=now,
-            nps_scores=s.nps,
-            csat_scores=s.csat,
-            complaints=s.complaints,
-            handoffs=s.handoffs,
-            unanswered=s.unanswered,
-            last_contact=s.last_contact,
-            opted_out=s.opted_out,
-        )
-        language = lang or business.language
-        judged.append(
-            RiskOut(
-                customer_id=s.customer_id,
-                name=s.name,
-                health=verdict.score,
-                risk=verdict.risk,  # type: ignore[arg-type]
-                reasons=[r.render(language) for r in verdict.reasons],
+    found = await insights.at_risk(
+        _services(request), business, language=lang or business.language, limit=limit
+    )
+    return [_risk_out(r) for r in found]
+
+
+def _risk_out(risk: insights.Risk) -> RiskOut:
+    return RiskOut(
+        customer_id=risk.customer_id,
+        name=risk.name,
+        health=risk.health,
+        risk=risk.risk,  # type: ignore[arg-type]
+        reasons=risk.reasons,
+    )
+
+
+class QuoteOut(BaseModel):
+    customer_id: uuid.UUID
+    text: str
+    at: datetime
+    source: Literal["answer", "feedback", "complaint"]
+
+
+class ThemeWeek(BaseModel):
+    week: date
+    count: int
+
+
+class ThemeOut(BaseModel):
+    word: str = Field(description="the word the theme's remarks share")
+    label: str = Field(description="the language model's name for it, or the word")
+    summary: str | None = Field(description="the language model's summary; null without one")
+    words: list[str] = Field(description="other words these remarks share")
+    count: int
+    customers: int
+    weeks: list[ThemeWeek]
+    quotes: list[QuoteOut]
+
+
+class ThemesReport(BaseModel):
+    total: int = Field(description="remarks looked at")
+    unthemed: int = Field(description="remarks in no theme")
+    themes: list[ThemeOut]
+
+
+@router.get("/themes", response_model=ThemesReport)
+async def themes_report(
+    request: Request,
+    business: AdminBusiness,
+    weeks: Weeks = 12,
+    lang: Annotated[Literal["he", "en"] | None, Query(description="labels' language")] = None,
+) -> ThemesReport:
+    """What customers write about: free-text answers, feedback and complaints grouped into
+    themes by the words they share, each with its count, weekly trend and example quotes."""
+    found = await insights.themes(
+        _services(request),
+        business,
+        since=_since(request, weeks),
+        language=lang or business.language,
+    )
+    return _themes_out(found, business.timezone)
+
+
+def _themes_out(found: insights.Themes, timezone: str) -> ThemesReport:
+    return ThemesReport(
+        total=found.total,
+        unthemed=found.unthemed,
+        themes=[
+            ThemeOut(
+                word=named.theme.word,
+                label=named.label,
+                summary=named.summary,
+                words=list(named.theme.words),
+                count=named.theme.count,
+                customers=named.theme.customers,
+                weeks=[
+                    ThemeWeek(week=week, count=count)
+                    for week, count in named.theme.weeks(timezone).items()
+                ],
+                quotes=[
+                    QuoteOut(
+                        customer_id=r.customer_id,
+                        text=quoted(r.text),
+                        at=r.at,
+                        source=r.source,  # type: ignore[arg-type]
+                    )
+                    for r in named.theme.quotes()
+                ],
             )
+            for named in found.themes
+        ],
+    )
+
+
+class DigestOut(BaseModel):
+    week: date = Field(description="the Sunday that starts the week")
+    last_day: date
+    nps: NpsOut
+    nps_week_before: NpsOut
+    csat: CsatOut
+    csat_week_before: CsatOut
+    checkins_sent: int
+    checkins_answered: int
+    at_risk: list[RiskOut] = Field(description="customers at high or medium risk, lowest first")
+    themes: ThemesReport
+
+
+Week = Annotated[
+    date | None,
+    Query(description="any day of the week wanted; by default the last whole week"),
+]
+Language = Annotated[Literal["he", "en"] | None, Query(description="the digest's language")]
+
+
+async def digest_of(
+    request: Request, business: Business, week: date | None, language: str
+) -> digest.Digest:
+    services = _services(request)
+    start = sunday_of(week) if week else digest.last_week(services.clock.now(), business.timezone)
+    return await digest.weekly(services, business, week=start, language=language)
+
+
+@router.get("/digest", response_model=DigestOut)
+async def weekly_digest(
+    request: Request, business: AdminBusiness, week: Week = None, lang: Language = None
+) -> DigestOut:
+    """The weekly digest for management: the week's NPS and CSAT against the week before,
+    check-ins answered, who is at risk and why, and the week's top themes."""
+    found = await digest_of(request, business, week, lang or business.language)
+    return DigestOut(
+        week=found.week,
+        last_day=found.last_day,
+        nps=NpsOut(**_nps_fields(found.nps)),
+        nps_week_before=NpsOut(**_nps_fields(found.nps_before)),
+        csat=CsatOut(**_csat_fields(found.csat)),
+        csat_week_before=CsatOut(**_csat_fields(found.csat_before)),
+        checkins_sent=found.touches.sent,
+        checkins_answered=found.touches.answered,
+        at_risk=[_risk_out(r) for r in found.at_risk],
+        themes=_themes_out(found.themes, business.timezone),
+    )
+
+
+@router.get("/digest.csv", response_class=Response)
+async def weekly_digest_csv(
+    request: Request, business: AdminBusiness, week: Week = None, lang: Language = None
+) -> Response:
+    """The weekly digest's figures as CSV: section, name, value."""
+    return digest_csv(await digest_of(request, business, week, lang or business.language))
+
+
+@router.get("/digest.pdf", response_class=Response)
+async def weekly_digest_pdf(
+    request: Request, business: AdminBusiness, week: Week = None, lang: Language = None
+) -> Response:
+    """The weekly digest as a PDF, right to left in Hebrew."""
+    language = lang or business.language
+    return await digest_pdf(request, await digest_of(request, business, week, language), language)
+
+
+def _download(name: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
+def digest_csv(found: digest.Digest) -> Response:
+    return Response(
+        exports.digest_csv(found),
+        media_type="text/csv; charset=utf-8",
+        headers=_download(f"{found.business.slug}-digest-{found.week.isoformat()}.csv"),
+    )
+
+
+async def digest_pdf(request: Request, found: digest.Digest, language: str) -> Response:
+    font = _services(request).pdf_font
+    paper = await digest.pdf(found, language, font=font)
+    if paper is None:
+        raise ApiError(
+            503,
+            "pdf_font_missing",
+            f"PDF needs a TrueType font with Hebrew letters: {font} is missing "
+            "(install fonts-dejavu-core or set KESHER_PDF_FONT)",
         )
-    judged.sort(key=lambda r: r.health)
-    return judged[:limit]
+    return Response(
+        paper,
+        media_type="application/pdf",
+        headers=_download(f"{found.business.slug}-digest-{found.week.isoformat()}.pdf"),
+    )
+
+
+def _services(request: Request) -> Services:
+    return runtime_of(request).services
+
+
+def _since(request: Request, weeks: int) -> datetime:
+    return _services(request).clock.now() - timedelta(weeks=weeks)

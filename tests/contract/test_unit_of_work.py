@@ -120,6 +120,94 @@ async def test_a_customer_of_one_business_is_invisible_to_another(uow_factory) -
         ]
 
 
+async def test_a_revoked_key_finds_no_business_and_only_its_own_business_revokes_it(
+    uow_factory,  # type: ignore[no-untyped-def]
+) -> None:
+    async with uow_factory() as uow:
+        business, *_ = await _conversation(uow)
+        other, *_ = await _conversation(uow, address="c-2")
+        kept = await uow.businesses.add_api_key(business.id, key_hash="a" * 64, created_at=NOW)
+        gone = await uow.businesses.add_api_key(business.id, key_hash="b" * 64, created_at=NOW)
+        await uow.commit()
+    later = NOW + timedelta(hours=1)
+    async with uow_factory() as uow:
+        assert await uow.businesses.revoke_api_key(other.id, gone.id, at=later) is None
+        revoked = await uow.businesses.revoke_api_key(business.id, gone.id, at=later)
+        again = await uow.businesses.revoke_api_key(business.id, gone.id, at=NOW + timedelta(2))
+        await uow.commit()
+    async with uow_factory() as uow:
+        listed = await uow.businesses.api_keys(business.id)
+        assert await uow.businesses.api_keys(other.id) == []
+        assert (await uow.businesses.find_by_api_key("a" * 64)).id == business.id  # type: ignore[union-attr]
+        assert await uow.businesses.find_by_api_key("b" * 64) is None
+    assert revoked is not None and revoked.revoked_at == later
+    assert again is not None and again.revoked_at == later  # revoked once, at the first time
+    assert [(k.id, k.revoked_at) for k in listed] == [(kept.id, None), (gone.id, later)]
+    assert kept.fingerprint == "a" * 12
+
+
+async def test_customers_are_found_by_id_reference_phone_or_a_part_of_the_name(
+    uow_factory,  # type: ignore[no-untyped-def]
+) -> None:
+    async with uow_factory() as uow:
+        business, dana, *_ = await _conversation(uow)
+        other, *_ = await _conversation(uow, address="c-2")
+        avi = await uow.customers.add(
+            business.id,
+            name="Avi 100%_off",
+            phone="+972547654321",
+            language="en",
+            timezone="Asia/Jerusalem",
+            attributes={},
+            created_at=NOW + timedelta(minutes=1),
+            external_id="crm-7",
+        )
+        await uow.commit()
+
+    async def found(text: str, phone: str | None = None) -> list[uuid.UUID]:
+        async with uow_factory() as uow:
+            hits = await uow.customers.search(business.id, text=text, phone=phone, limit=10)
+        return [c.id for c in hits]
+
+    assert await found("דנ") == [dana.id]
+    assert await found("avi") == [avi.id]
+    assert await found("%_") == [avi.id]  # LIKE's wildcards are plain characters here
+    assert await found("%") == [avi.id]
+    assert await found("crm-7") == [avi.id]
+    assert await found("054-765-4321", "+972547654321") == [avi.id]
+    assert await found(str(dana.id)) == [dana.id]
+    assert await found("nobody") == []
+    async with uow_factory() as uow:
+        assert await uow.customers.search(other.id, text="crm-7", phone=None, limit=10) == []
+
+
+async def test_a_business_s_messages_come_page_by_page_in_id_order(uow_factory) -> None:  # type: ignore[no-untyped-def]
+    async with uow_factory() as uow:
+        business, _, _, conversation = await _conversation(uow)
+        other, _, _, theirs = await _conversation(uow, address="c-2")
+        ids = []
+        for n, (whose, where) in enumerate(
+            [(business, conversation), (other, theirs), (business, conversation)] * 2
+        ):
+            message = await uow.messages.add(
+                whose.id,
+                conversation=where,
+                direction=Direction.IN,
+                channel=ChannelName.SANDBOX,
+                text=f"שלום {n}",
+                status=DeliveryStatus.RECEIVED,
+                created_at=NOW,
+            )
+            if whose is business:
+                ids.append(message.id)
+        await uow.commit()
+    async with uow_factory() as uow:
+        first = await uow.messages.page(business.id, after_id=0, limit=3)
+        rest = await uow.messages.page(business.id, after_id=first[-1].id, limit=3)
+    assert [m.id for m in first] == ids[:3] and [m.id for m in rest] == ids[3:]
+    assert [m.text for m in first + rest] == ["שלום 0", "שלום 2", "שלום 3", "שלום 5"]
+
+
 async def test_a_delivery_id_is_stored_once(uow_factory) -> None:  # type: ignore[no-untyped-def]
     async with uow_factory() as uow:
         business, *_ = await _conversation(uow)

@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 from bot.bootstrap import build
 from bot.settings import Settings
 from tests.e2e.conftest import Kesher, Process
-from tests.seeds import add_answers, hand_worked
+from tests.seeds import add_answers, add_remarks, hand_worked, remarks
 
 pytestmark = pytest.mark.browser
 
@@ -59,6 +59,7 @@ def _seed(kesher: Kesher, base: str) -> None:
             business = await uow.businesses.get_by_slug("demo")
             assert business is not None
             await add_answers(uow, business.id, hand_worked(*ids), now=now)
+            await add_remarks(uow, business.id, remarks(*ids), now=now)
             await uow.commit()
         await runtime.engine.dispose()
 
@@ -100,8 +101,12 @@ def test_an_admin_sees_the_insights_and_makes_a_schedule_with_its_preview_in_heb
     # 9 and 10 are promoters, 4 a detractor: 100 × (2 − 1) / 3 = 33; CSAT (5 + 2) / 2 = 3.5.
     expect(page.locator("#nps-score")).to_have_text("33")
     expect(page.locator("#csat-average")).to_have_text("3.5")
-    expect(page.locator(".chart svg")).to_have_count(4)
+    expect(page.locator(".chart svg")).to_have_count(5)
     assert page.locator("#nps-trend svg").bounding_box()["height"] > 100  # type: ignore[index]
+    themes = page.locator("#themes")
+    expect(themes.locator("article h3 bdi")).to_have_text(["parking", "משלוח"])
+    expect(themes).to_contain_text("המשלוח הגיע קר")
+    assert themes.locator("svg").bounding_box()["height"] > 100  # type: ignore[index]
     ARTEFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTEFACTS / "console-he.png"), full_page=True)
 
@@ -131,4 +136,23 @@ def test_the_console_in_english(browser: Browser, console: tuple[Kesher, str]) -
     expect(page.locator("#risk")).to_contain_text("NPS fell from 9 to 4")
     ARTEFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTEFACTS / "console-en.png"), full_page=True)
+    page.context.close()
+
+
+def test_the_weekly_digest_page_and_its_pdf_in_hebrew(
+    browser: Browser, console: tuple[Kesher, str]
+) -> None:
+    kesher, base = console
+    page = _signed_in(browser, base, _admin(kesher, "נועה", "he"))
+    page.goto("/console")
+    page.click("a[href='/console/digest']")
+
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.locator("#digest h2")).to_contain_text("סיכום שבועי")
+    expect(page.locator("#digest")).to_contain_text("NPS")
+    paper = page.request.get(page.locator("#digest-pdf").get_attribute("href") or "")
+    assert paper.status == 200 and paper.body().startswith(b"%PDF-")
+    ARTEFACTS.mkdir(exist_ok=True)
+    (ARTEFACTS / "digest-he.pdf").write_bytes(paper.body())
+    page.screenshot(path=str(ARTEFACTS / "console-digest-he.png"), full_page=True)
     page.context.close()

@@ -18,7 +18,7 @@ from taskiq.api import run_receiver_task
 from bot.bootstrap import Runtime, build
 from bot.businesses import create_business
 from bot.domain import Business
-from bot.ports import Clock, Summarizer
+from bot.ports import Clock, Summarizer, ThemeNamer
 from bot.settings import Settings
 from bot.web.app import create_app
 
@@ -33,6 +33,7 @@ async def running(
     *,
     clock: Clock | None = None,
     summarizer: Summarizer | None = None,
+    theme_namer: ThemeNamer | None = None,
     **values: object,
 ) -> AsyncIterator[Runtime]:  # type: ignore[no-untyped-def]
     """A started runtime on the backend named by `request.param`, with extra settings."""
@@ -49,7 +50,7 @@ async def running(
         settings = _settings(
             database_url=database, redis_url=redis_url, sandbox_open=True, **values
         )
-    built = build(settings, clock=clock, summarizer=summarizer)
+    built = build(settings, clock=clock, summarizer=summarizer, theme_namer=theme_namer)
     await built.start(worker=not settings.embedded)
     receiver = None
     if not settings.embedded:

@@ -95,7 +95,7 @@ async def test_answers_by_tap_and_in_words_land_on_the_record_and_end_the_run(
         events = await uow.events.for_customer(customer, limit=50)
     assert [(a.question, a.value, a.score, a.score_kind) for a in answers] == [
         ("score", "9", 9, "nps"),
-        ("why", "השירות מהיר ואדיב", None, None),
+        ("why", "השירות מהיר ואדיב", None, "text"),
     ]
     assert [e.kind for e in events].count("survey_answered") == 2
     (done, *_) = await world.checkins("dana")

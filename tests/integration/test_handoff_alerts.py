@@ -10,15 +10,16 @@ import asyncio
 import itertools
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from bot import alerts, handoffs
+from bot import alerts, digest, handoffs
 from bot.bootstrap import Runtime
 from bot.businesses import create_business
 from bot.domain import Agent, AgentRole, Handoff
@@ -254,3 +255,26 @@ async def test_admins_who_linked_telegram_hear_of_a_handoff_left_past_its_sla(
     (overdue,) = [t for t in _to(fake_telegram, 7401) if "without an answer" in t]
     assert f"has waited {waited} min without an answer: Avi (telegram)" in overdue
     assert not [t for t in _to(fake_telegram, 7402) if "without an answer" in t]  # not an admin
+
+
+async def test_admins_who_linked_telegram_get_last_weeks_digest_once_from_sunday_nine(
+    client: httpx.AsyncClient, runtime: Runtime, shop: Shop, fake_telegram: FakeTelegram
+) -> None:
+    await _link(client, runtime, shop, 7601, role=AgentRole.ADMIN)
+    await _link(client, runtime, shop, 7602)
+    await sent(fake_telegram, 2)  # the two links' confirmations
+    zone = ZoneInfo(shop.business.timezone)
+    sunday = digest.last_week(runtime.services.clock.now(), shop.business.timezone)
+    week = sunday - timedelta(days=7)
+    link = f"{PUBLIC}/console/digest?week={week.isoformat()}"
+
+    await digest.send_due(runtime.services, now=datetime.combine(sunday, time(8, 59), zone))
+    assert not any(link in text for text in _to(fake_telegram, 7601))
+    await digest.send_due(runtime.services, now=datetime.combine(sunday, time(9), zone))
+    await digest.send_due(runtime.services, now=datetime.combine(sunday, time(9, 5), zone))
+
+    told = [text for text in _to(fake_telegram, 7601) if link in text]
+    assert len(told) == 1, "once a week"
+    assert told[0].startswith("📊 Weekly digest · Café Kesher")
+    assert "NPS — (week before —) · 0 answers" in told[0]
+    assert not any(link in text for text in _to(fake_telegram, 7602)), "admins only"

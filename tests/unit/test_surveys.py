@@ -81,7 +81,7 @@ def test_a_check_in_problem_is_heard_then_offered_a_person_who_is_handed_off_on_
             (("yes", "Yes, please"), ("no", "No, thanks")),
         ),
     )
-    assert offer.effects == (SurveyAnswered("checkin", "what", "My order came cold"),)
+    assert offer.effects == (SurveyAnswered("checkin", "what", "My order came cold", "text"),)
     assert handed.effects == (
         SurveyAnswered("checkin", "offer", "yes"),
         RequestHandoff("checkin_problem"),
@@ -122,7 +122,10 @@ def test_nps_in_hebrew_takes_a_word_for_a_score_then_the_reason_then_thanks() ->
 
     assert opening.replies[0].text.startswith("עד כמה סביר שתמליצו על קפה נחת")
     assert why.effects == (SurveyAnswered("nps", "score", 9, "nps"),)
-    assert thanks.effects == (SurveyAnswered("nps", "why", "השירות מהיר"), FlowFinished("nps"))
+    assert thanks.effects == (
+        SurveyAnswered("nps", "why", "השירות מהיר", "text"),
+        FlowFinished("nps"),
+    )
     assert thanks.replies == (Said("תודה רבה על התשובה! זה עוזר לנו להשתפר."),)
 
 
