@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from bot.channels import telegram_username
-from bot.domain import Agent, AgentRole, Business, ChannelName, Inbound, InvalidInput
+from bot.domain import Agent, AgentRole, Business, ChannelName, Inbound, InvalidInput, NotFound
 from bot.ports import UnitOfWork
 from flows import commands
 
@@ -88,6 +88,35 @@ async def create_agent(
         capacity=capacity,
         created_at=now,
     )
+
+
+async def change_agent(
+    uow: UnitOfWork,
+    business: Business,
+    agent_id: int,
+    *,
+    capacity: int | None = None,
+    role: AgentRole | None = None,
+) -> Agent:
+    """A new capacity or role for one of the business's agents; the last admin stays one."""
+    agent = await uow.agents.get(agent_id)
+    if agent is None or agent.business_id != business.id:
+        raise NotFound(f"no agent {agent_id}", code="agent_not_found")
+    if capacity is not None and not 1 <= capacity <= 100:
+        raise InvalidInput("capacity: must be from 1 to 100", code="invalid_capacity")
+    if role is AgentRole.AGENT and agent.role is AgentRole.ADMIN:
+        admins = [a for a in await uow.agents.list(business.id) if a.role is AgentRole.ADMIN]
+        if len(admins) == 1:
+            raise InvalidInput(
+                "role: the business needs at least one admin; make another admin first",
+                code="last_admin",
+            )
+    await uow.agents.set_profile(
+        agent.id, capacity=capacity or agent.capacity, role=role or agent.role
+    )
+    changed = await uow.agents.get(agent.id)
+    assert changed is not None
+    return changed
 
 
 async def sign_in(uow: UnitOfWork, email: str, password: str, *, now: datetime) -> SignedIn:

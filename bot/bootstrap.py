@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 from sqlalchemy import text
@@ -14,7 +14,7 @@ from taskiq_redis import RedisStreamBroker
 
 from bot.businesses import DEMO_SLUG, create_business
 from bot.detector import default_detector
-from bot.domain import ChannelName
+from bot.domain import ChannelName, Rate
 from bot.ports import (
     Clock,
     ConversationLock,
@@ -122,9 +122,15 @@ def build(
             RedisLock(redis),
             RedisRateLimiter(redis),
         )
-    telegram = TelegramChannel(str(settings.telegram_api_url), limiter=limiter)
+    telegram = TelegramChannel(
+        str(settings.telegram_api_url),
+        limiter=limiter,
+        bot_rate=Rate(count=settings.telegram_bot_rate, per=timedelta(seconds=1)),
+    )
     model = _language_model(settings)
-    whatsapp = WhatsAppChannel(str(settings.twilio_api_url), public_base=settings.public_base())
+    whatsapp = WhatsAppChannel(
+        str(settings.twilio_api_url), public_base=settings.public_base(), limiter=limiter
+    )
     services = Services(
         uow=lambda: SqlUnitOfWork(sessions, gate=gate),
         idempotency=idempotency,

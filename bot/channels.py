@@ -116,18 +116,23 @@ async def connect_whatsapp(
     auth_token: str,
     sender: str,
     public_base: str,
+    mps: int | None = None,
 ) -> ChannelAccount:
-    """Check and keep the Twilio credentials and sender; settings hold the URLs to paste."""
+    """Check and keep the Twilio credentials and sender; settings hold the URLs to paste and
+    the sender's MPS (messages a second: `mps`, else the one kept from before, else 80)."""
     webhook_url = f"{public_base.rstrip('/')}/webhooks/whatsapp/{business.slug}"
     given = {"account_sid": account_sid, "auth_token": auth_token, "sender": sender}
+    if mps is not None:
+        given["mps"] = str(mps)
     settings = await _setup(services, WHATSAPP).connect(given, webhook_url=webhook_url)
     async with services.uow() as uow:
         earlier = await uow.accounts.get(business.id, WHATSAPP)
-        # Reconnecting (a new token, a new sender) keeps the approved templates.
-        settings = {
-            **settings,
-            "templates": dict(earlier.settings.get("templates") or {}) if earlier else {},
-        }
+        kept = dict(earlier.settings) if earlier else {}
+        # Reconnecting (a new token, a new sender) keeps the approved templates, and the MPS
+        # unless a new one is given.
+        settings = {**settings, "templates": dict(kept.get("templates") or {})}
+        if mps is None and kept.get("mps"):
+            settings["mps"] = kept["mps"]
         account = await uow.accounts.save(
             business.id,
             WHATSAPP,

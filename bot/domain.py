@@ -511,6 +511,18 @@ class Answer:
 
 
 @dataclass(frozen=True, slots=True)
+class ScoredAnswer:
+    """One survey score with who gave it: the segments it counts in."""
+
+    at: datetime
+    score: int
+    schedule_id: int | None
+    language: str
+    channel: str | None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Attachment:
     """A file sent with an e-mail."""
 

@@ -16,7 +16,7 @@ from functools import cache
 
 from stop_words import get_stop_words
 
-from bot.domain import Business, Remark, ThemeName
+from bot.domain import Business, Remark, ScoredAnswer, ThemeName
 from bot.services import Services
 from flows import themes as grouping
 from flows.insights import Rate, Scored, health, response_rate
@@ -30,10 +30,13 @@ COMPLAINT = "complaint"
 
 @dataclass(frozen=True, slots=True)
 class Scores:
-    """Every score of one kind in a period, in time order, and the same grouped by schedule."""
+    """Every score of one kind in a period, in time order, and the same grouped by schedule and
+    by segment: `language:he`, `channel:telegram`, `tag:vip` (a customer with two tags counts
+    in both)."""
 
     scored: list[Scored]
     per_schedule: dict[str, list[int]]
+    per_segment: dict[str, list[int]]
 
     @property
     def values(self) -> list[int]:
@@ -52,9 +55,24 @@ async def scores(
         rows = await uow.insights.scores(business.id, kind=kind, since=since, until=until)
         names = {s.id: s.name for s in await uow.schedules.list(business.id)}
     per_schedule: dict[str, list[int]] = defaultdict(list)
-    for _, score, schedule in rows:
-        per_schedule[names.get(schedule, NO_SCHEDULE) if schedule else NO_SCHEDULE].append(score)
-    return Scores([(at, score) for at, score, _ in rows], dict(sorted(per_schedule.items())))
+    per_segment: dict[str, list[int]] = defaultdict(list)
+    for row in rows:
+        schedule = names.get(row.schedule_id, NO_SCHEDULE) if row.schedule_id else NO_SCHEDULE
+        per_schedule[schedule].append(row.score)
+        for segment in _segments(row):
+            per_segment[segment].append(row.score)
+    return Scores(
+        [(row.at, row.score) for row in rows],
+        dict(sorted(per_schedule.items())),
+        dict(sorted(per_segment.items())),
+    )
+
+
+def _segments(row: ScoredAnswer) -> list[str]:
+    found = [f"language:{row.language}"]
+    if row.channel:
+        found.append(f"channel:{row.channel}")
+    return found + [f"tag:{tag}" for tag in sorted(set(row.tags))]
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,7 @@ from bot.domain import (
     Rate,
     Remark,
     ScheduleRecord,
+    ScoredAnswer,
     SentReceipt,
     ThemeName,
     WebhookRequest,
@@ -119,6 +120,14 @@ class RateLimiter(Protocol):
 
     async def retry_after(self, key: str, rate: Rate) -> float:
         """Seconds until the next hit would be allowed."""
+        ...
+
+    async def reserve(self, key: str, rate: Rate, *, max_wait: float) -> float | None:
+        """Book the key's next turn at an even pace, one every `rate.per / rate.count`; the
+        seconds to wait for it, or None (nothing booked) when that is longer than `max_wait`.
+
+        For sending to a provider: turns are spread out, never a burst, so any `per` holds at
+        most `count` of them, whichever process booked them."""
         ...
 
 
@@ -509,7 +518,10 @@ class ScheduleRepository(Protocol):
 
     async def list(self, business_id: int) -> Sequence[ScheduleRecord]: ...
 
-    async def delete(self, business_id: int, name: str) -> bool: ...
+    async def delete(self, business_id: int, name: str) -> bool:
+        """Delete the schedule and its touches not made yet; the touches it made stay, with
+        no schedule. False when there is no such schedule."""
+        ...
 
     async def to_plan(self, *, planned_before: datetime) -> Sequence[ScheduleRecord]:
         """Active schedules never planned, or last planned before `planned_before`."""
@@ -604,6 +616,10 @@ class CheckinRepository(Protocol):
         customer_id: uuid.UUID | None = None,
     ) -> Sequence[Checkin]: ...
 
+    async def unfinished(self, business_id: int, *, flow: str) -> int:
+        """Touches in `flow` still planned, claimed or sent (a customer may be answering)."""
+        ...
+
 
 class AnswerRepository(Protocol):
     async def add(self, business_id: int, answer: Answer) -> None: ...
@@ -620,9 +636,9 @@ class AnswerRepository(Protocol):
 class InsightRepository(Protocol):
     async def scores(
         self, business_id: int, *, kind: str, since: datetime, until: datetime | None = None
-    ) -> Sequence[tuple[datetime, int, int | None]]:
-        """(answered at, score, schedule id) of every `kind` score since then (and before
-        `until`)."""
+    ) -> Sequence[ScoredAnswer]:
+        """Every `kind` score since then (and before `until`), in time order, with its schedule
+        and the customer's language, channel and tags."""
         ...
 
     async def outcomes(
@@ -674,6 +690,8 @@ class AgentRepository(Protocol):
     ) -> None: ...
 
     async def set_online(self, agent_id: int, online: bool, *, at: datetime) -> None: ...
+
+    async def set_profile(self, agent_id: int, *, capacity: int, role: AgentRole) -> None: ...
 
     async def set_telegram_chat(self, agent_id: int, chat: str | None) -> None:
         """Link (or unlink) the agent's own Telegram chat; any pending link is used up."""

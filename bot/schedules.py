@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.checkins import CUSTOM, plan_after_event
-from bot.domain import Business, Customer, InvalidInput, ScheduleRecord
+from bot.domain import Business, Customer, InvalidInput, NotFound, ScheduleRecord
 from bot.ports import UnitOfWork
 from flows.contact import RulesError, parse_rules
 from flows.custom import FlowDefinitionError, parse_flow
@@ -92,6 +92,26 @@ async def save_flow(uow: UnitOfWork, business: Business, raw: object, *, now: da
         raise DefinitionError(error.problems) from error
     await uow.flows.save(business.id, flow.name.removeprefix(CUSTOM), _plain(raw), now=now)
     return flow.name
+
+
+async def delete_flow(uow: UnitOfWork, business: Business, name: str) -> None:
+    """Delete a custom flow that no schedule runs and no customer is still in the middle of."""
+    flow = f"{CUSTOM}{name}"
+    users = [r.name for r in await uow.schedules.list(business.id) if r.flow == flow]
+    if users:
+        raise InvalidInput(
+            f"flow: {name} is used by the schedules {', '.join(users)};"
+            " change or delete them first",
+            code="flow_in_use",
+        )
+    if waiting := await uow.checkins.unfinished(business.id, flow=flow):
+        raise InvalidInput(
+            f"flow: {name} still has touches planned or waiting for an answer ({waiting});"
+            " try again once they are over",
+            code="flow_in_use",
+        )
+    if not await uow.flows.delete(business.id, name):
+        raise NotFound(f"no flow named {name!r}", code="unknown_flow")
 
 
 async def save_rules(uow: UnitOfWork, business: Business, raw: object) -> None:

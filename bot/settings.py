@@ -25,6 +25,13 @@ class Settings(BaseSettings):
     public_url: AnyHttpUrl = AnyHttpUrl("http://localhost:8000")
     telegram_api_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
     twilio_api_url: AnyHttpUrl = AnyHttpUrl("https://api.twilio.com")
+    telegram_bot_rate: int = Field(
+        default=30,
+        ge=1,
+        le=1000,
+        description="Messages a second per Telegram bot: 30 by Telegram's rules, up to 1000 "
+        "for a bot with paid broadcasts",
+    )
     llm_model: str | None = None
     llm_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
     llm_summary_timeout_seconds: float = Field(default=20.0, gt=0, le=120)

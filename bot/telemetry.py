@@ -48,6 +48,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+CHATTY = ("httpx", "telegram", "aiosqlite")
+
+
 def configure_logging(level: str, *, as_json: bool) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(
@@ -58,6 +61,7 @@ def configure_logging(level: str, *, as_json: bool) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # Both log request URLs, and a Telegram Bot API URL carries the bot's token.
-    for chatty in ("httpx", "telegram"):
+    # httpx and telegram log request URLs, and a Telegram Bot API URL carries the bot's token;
+    # aiosqlite logs every call with its parameters (customers' words, stored credentials).
+    for chatty in CHATTY:
         logging.getLogger(chatty).setLevel(logging.WARNING)

@@ -6,7 +6,6 @@ its own bot, so clients are made per token (and kept for reuse) from the busines
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 import logging
@@ -57,6 +56,7 @@ from bot.domain import (
 from bot.domain import Forbidden as Refused
 from bot.ports import RateLimiter
 from integrations.chunks import split_text
+from integrations.throttle import wait_turn
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,10 @@ class TelegramChannel:
 
     async def send(self, outbound: Outbound) -> SentReceipt:
         token = _token(outbound.account)
-        bot = await self._bot(token)
+        try:
+            bot = await self._bot(token)
+        except TelegramError as error:
+            raise failure(error) from None
         parts = split_text(outbound.reply.text, limit=MAX_TEXT)
         markup = keyboard(outbound.reply.choices)
         chat = _chat_id(outbound.address)
@@ -135,7 +138,11 @@ class TelegramChannel:
 
     async def answer_button(self, inbound: Inbound, *, account: ChannelAccount) -> None:
         """Stop the tapping client's spinner and take the buttons off the message tapped."""
-        bot = await self._bot(_token(account))
+        try:
+            bot = await self._bot(_token(account))
+        except TelegramError as error:
+            log.info("the bot could not start: %s", error.message)
+            return
         if inbound.callback_id:
             try:
                 await bot.answer_callback_query(inbound.callback_id)
@@ -199,6 +206,13 @@ class TelegramChannel:
         self._bots[token] = (bot, request)
         while len(self._bots) > self._max_clients:
             await self._forget(next(iter(self._bots)))
+        # getMe, as python-telegram-bot asks before use: the HTTP stack loads and connects now,
+        # not in a paced send, which would leave late and the next ones too close behind it.
+        try:
+            await bot.initialize()
+        except TelegramError:
+            await self._forget(token)
+            raise
         return bot
 
     async def _forget(self, token: str) -> None:
@@ -208,21 +222,15 @@ class TelegramChannel:
 
     async def _wait_turn(self, bot_id: str, chat: str) -> None:
         """Wait for room under the chat's and the bot's limits, shared by every worker."""
-        for key, rate in (
-            (f"telegram:chat:{bot_id}:{chat}", self.chat_rate),
-            (f"telegram:bot:{bot_id}", self.bot_rate),
-        ):
-            waited = 0.0
-            while not await self.limiter.hit(key, rate):
-                pause = max(await self.limiter.retry_after(key, rate), 0.02)
-                if waited + pause > self.max_wait:
-                    raise SendFailed(
-                        "over Telegram's rate limits; retrying later",
-                        retryable=True,
-                        retry_after=pause,
-                    )
-                await asyncio.sleep(pause)
-                waited += pause
+        await wait_turn(
+            self.limiter,
+            (
+                (f"telegram:chat:{bot_id}:{chat}", self.chat_rate),
+                (f"telegram:bot:{bot_id}", self.bot_rate),
+            ),
+            max_wait=self.max_wait,
+            provider="Telegram",
+        )
 
 
 def failure(error: TelegramError) -> SendFailed:

@@ -20,6 +20,10 @@ from typing import Any, Self
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import aiohttp
+
+# Loaded now rather than by the SDK on the first message, which takes ~50 ms of the event loop
+# in the middle of paced sends (the senders due meanwhile would then go out together).
+import twilio.rest.api  # noqa: F401
 from twilio.base.exceptions import TwilioException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
@@ -36,12 +40,15 @@ from bot.domain import (
     InboundKind,
     InvalidInput,
     Outbound,
+    Rate,
     Reply,
     SendFailed,
     SentReceipt,
     WebhookRequest,
 )
+from bot.ports import RateLimiter
 from integrations.chunks import split_text
+from integrations.throttle import wait_turn
 
 DEFAULT_API_URL = "https://api.twilio.com"
 SIGNATURE_HEADER = "x-twilio-signature"
@@ -55,6 +62,10 @@ CAPABILITIES = Capabilities(
 )
 OUTSIDE_WINDOW = 63016
 MAX_FIELDS = 500
+# Twilio sends at most a sender's MPS (messages a second; 80 for a WhatsApp sender unless
+# raised) and queues or refuses the rest. Kesher keeps each sender under the business's MPS.
+DEFAULT_MPS = 80
+MAX_MPS = 400
 
 STATUSES: Mapping[str, DeliveryStatus] = {
     "accepted": DeliveryStatus.QUEUED,
@@ -90,8 +101,14 @@ class TwilioAccount:
     auth_token: str = field(repr=False)
     sender: str | None = None
     messaging_service_sid: str | None = None
+    mps: int = DEFAULT_MPS
 
     def __post_init__(self) -> None:
+        if not 1 <= self.mps <= MAX_MPS:
+            raise InvalidInput(
+                f"the MPS (messages a second) must be 1 to {MAX_MPS}, not {self.mps}",
+                code="invalid_mps",
+            )
         if not self.account_sid.startswith("AC"):
             raise InvalidInput("a Twilio account SID starts with 'AC'", code="invalid_account")
         if not self.sender and not self.messaging_service_sid:
@@ -378,11 +395,24 @@ def _seconds(value: str | None) -> float | None:
 
 
 class WhatsAppSender:
-    """Sends replies through Twilio's Messages API; one aiohttp session serves every account."""
+    """Sends replies through Twilio's Messages API; one aiohttp session serves every account.
 
-    def __init__(self, api_url: str = DEFAULT_API_URL, *, timeout: float = 15.0) -> None:
+    With a limiter, each message first waits for room under its sender's MPS (shared by every
+    worker); one that would wait over `max_wait` is refused as retryable, to be sent later.
+    """
+
+    def __init__(
+        self,
+        api_url: str = DEFAULT_API_URL,
+        *,
+        timeout: float = 15.0,
+        limiter: RateLimiter | None = None,
+        max_wait: float = 10.0,
+    ) -> None:
         self.api_url = api_url
         self.timeout = timeout
+        self.limiter = limiter
+        self.max_wait = max_wait
         self._http: RootedHttpClient | None = None
 
     async def send(
@@ -420,6 +450,7 @@ class WhatsAppSender:
             options["status_callback"] = status_callback
         receipt: SentReceipt | None = None
         for part in parts:
+            await self._wait_turn(account)
             _retry_after.set(None)
             try:
                 created = await client.messages.create_async(**part, **options)
@@ -449,6 +480,18 @@ class WhatsAppSender:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+    async def _wait_turn(self, account: TwilioAccount) -> None:
+        if self.limiter is None:
+            return
+        sender = account.sender or account.messaging_service_sid
+        rate = Rate(count=account.mps, per=timedelta(seconds=1))
+        await wait_turn(
+            self.limiter,
+            ((f"whatsapp:sender:{sender}", rate),),
+            max_wait=self.max_wait,
+            provider="Twilio",
+        )
 
     def _client(self) -> RootedHttpClient:
         if self._http is None:
@@ -530,7 +573,7 @@ def render(reply: Reply, *, limit: int = MAX_TEXT) -> list[str]:
 def account_from(account: ChannelAccount | None) -> TwilioAccount:
     """A stored channel account as a TwilioAccount.
 
-    Credentials: account_sid, auth_token. Settings: sender, messaging_service_sid.
+    Credentials: account_sid, auth_token. Settings: sender, messaging_service_sid, mps.
     """
     if account is None:
         raise Forbidden("WhatsApp is not connected for this business", code="not_connected")
@@ -539,7 +582,20 @@ def account_from(account: ChannelAccount | None) -> TwilioAccount:
         auth_token=account.secret("auth_token"),
         sender=account.settings.get("sender") or None,
         messaging_service_sid=account.settings.get("messaging_service_sid") or None,
+        mps=int(account.settings.get("mps") or DEFAULT_MPS),
     )
+
+
+def parse_mps(value: str | None) -> int:
+    """The MPS given as text (a form, a flag); DEFAULT_MPS when empty, InvalidInput when not 1-400."""
+    if value is None or not value.strip():
+        return DEFAULT_MPS
+    if not value.strip().isdigit():
+        raise InvalidInput(
+            f"the MPS (messages a second) must be a whole number, not {value!r}",
+            code="invalid_mps",
+        )
+    return int(value)
 
 
 class WhatsAppChannel:
@@ -548,9 +604,16 @@ class WhatsAppChannel:
     name = ChannelName.WHATSAPP
     capabilities = CAPABILITIES
 
-    def __init__(self, api_url: str, *, public_base: str, timeout: float = 15.0) -> None:
+    def __init__(
+        self,
+        api_url: str,
+        *,
+        public_base: str,
+        limiter: RateLimiter | None = None,
+        timeout: float = 15.0,
+    ) -> None:
         self.public_base = public_base.rstrip("/")
-        self.sender = WhatsAppSender(api_url, timeout=timeout)
+        self.sender = WhatsAppSender(api_url, timeout=timeout, limiter=limiter)
 
     async def parse(self, request: WebhookRequest) -> list[Inbound]:
         return parse_inbound(
@@ -584,7 +647,10 @@ class WhatsAppChannel:
     async def connect(
         self, credentials: Mapping[str, str], *, webhook_url: str
     ) -> Mapping[str, Any]:
-        """Check the values; Twilio's webhook URLs are pasted in its console by the owner."""
+        """Check the values; Twilio's webhook URLs are pasted in its console by the owner.
+
+        `mps` (optional, 1-400, default 80) is the sender's throughput, kept in the settings.
+        """
         if not credentials.get("auth_token", "").strip():
             raise InvalidInput("the Twilio auth token is empty", code="invalid_account")
         account = TwilioAccount(
@@ -592,10 +658,12 @@ class WhatsAppChannel:
             auth_token=credentials["auth_token"].strip(),
             sender=credentials.get("sender", "").strip() or None,
             messaging_service_sid=credentials.get("messaging_service_sid", "").strip() or None,
+            mps=parse_mps(credentials.get("mps")),
         )
         return {
             "sender": account.sender,
             "messaging_service_sid": account.messaging_service_sid,
+            "mps": account.mps,
             "webhook_url": webhook_url,
             "status_url": f"{webhook_url}/status",
         }

@@ -124,12 +124,21 @@ class SqlSchedules(_Repository):
         return [_schedule(r) for r in rows]
 
     async def delete(self, business_id: int, name: str) -> bool:
-        result = await self.session.execute(
-            delete(ScheduleRow).where(
+        found = await self.session.scalar(
+            select(ScheduleRow.id).where(
                 ScheduleRow.business_id == business_id, ScheduleRow.name == name
             )
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        if found is None:
+            return False
+        await self.session.execute(
+            delete(CheckinRow).where(
+                CheckinRow.schedule_id == found,
+                CheckinRow.status == CheckinStatus.PLANNED.value,
+            )
+        )
+        await self.session.execute(delete(ScheduleRow).where(ScheduleRow.id == found))
+        return True
 
     async def to_plan(self, *, planned_before: datetime) -> Sequence[ScheduleRecord]:
         rows = await self.session.scalars(
@@ -478,6 +487,19 @@ class SqlCheckins(_Repository):
             query.order_by(CheckinRow.send_at, CheckinRow.id).limit(limit).offset(offset)
         )
         return [_checkin(r) for r in rows]
+
+    async def unfinished(self, business_id: int, *, flow: str) -> int:
+        waiting = (CheckinStatus.PLANNED, CheckinStatus.CLAIMED, CheckinStatus.SENT)
+        found = await self.session.scalar(
+            select(func.count())
+            .select_from(CheckinRow)
+            .where(
+                CheckinRow.business_id == business_id,
+                CheckinRow.flow == flow,
+                CheckinRow.status.in_([s.value for s in waiting]),
+            )
+        )
+        return int(found or 0)
 
 
 def _answer(r: AnswerRow) -> Answer:

@@ -113,6 +113,9 @@ class SqlAgents(_Repository):
     async def set_online(self, agent_id: int, online: bool, *, at: datetime) -> None:
         await self._set(agent_id, online=online, last_seen_at=at)
 
+    async def set_profile(self, agent_id: int, *, capacity: int, role: AgentRole) -> None:
+        await self._set(agent_id, capacity=capacity, role=role.value)
+
     async def set_telegram_chat(self, agent_id: int, chat: str | None) -> None:
         await self._set(
             agent_id, telegram_chat=chat, telegram_link_hash=None, telegram_link_expires_at=None

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from bot.domain import CheckinStatus, CustomerSignals, Direction, Remark
+from bot.domain import CheckinStatus, CustomerSignals, Direction, Remark, ScoredAnswer
 from storage.checkins import COMPLAINTS, _utc
 from storage.repositories import _Repository
 from storage.tables import AnswerRow, CheckinRow, CustomerRow, EventRow, MessageRow
@@ -24,9 +24,17 @@ _FAR = datetime(9999, 1, 1, tzinfo=UTC)
 class SqlInsights(_Repository):
     async def scores(
         self, business_id: int, *, kind: str, since: datetime, until: datetime | None = None
-    ) -> Sequence[tuple[datetime, int, int | None]]:
+    ) -> Sequence[ScoredAnswer]:
         rows = await self.session.execute(
-            select(AnswerRow.answered_at, AnswerRow.score, CheckinRow.schedule_id)
+            select(
+                AnswerRow.answered_at,
+                AnswerRow.score,
+                CheckinRow.schedule_id,
+                CheckinRow.channel,
+                CustomerRow.language,
+                CustomerRow.attributes,
+            )
+            .join(CustomerRow, CustomerRow.id == AnswerRow.customer_id)
             .outerjoin(CheckinRow, CheckinRow.id == AnswerRow.checkin_id)
             .where(
                 AnswerRow.business_id == business_id,
@@ -37,7 +45,11 @@ class SqlInsights(_Repository):
             )
             .order_by(AnswerRow.answered_at)
         )
-        return [(at, score, schedule) for at, score, schedule in rows if score is not None]
+        return [
+            ScoredAnswer(_utc(at), score, schedule, language, channel, _tags(attributes))
+            for at, score, schedule, channel, language, attributes in rows
+            if score is not None
+        ]
 
     async def outcomes(
         self, business_id: int, *, since: datetime, until: datetime | None = None
@@ -159,3 +171,8 @@ class SqlInsights(_Repository):
                 )
             )
         return sorted(found, key=lambda r: r.at, reverse=True)
+
+
+def _tags(attributes: dict[str, object] | None) -> tuple[str, ...]:
+    found = (attributes or {}).get("tags")
+    return tuple(str(t) for t in found) if isinstance(found, list) else ()

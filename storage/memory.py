@@ -13,7 +13,11 @@ from datetime import timedelta
 
 from limits.aio.storage import MemoryStorage
 
+from bot.domain import Rate
 from storage.ratelimit import LimitsRateLimiter
+
+# Past this many keys, the ones whose next turn has come are forgotten.
+_TURNS_KEPT = 10_000
 
 
 class MemoryIdempotency:
@@ -84,5 +88,19 @@ class MemoryLock:
 
 
 class MemoryRateLimiter(LimitsRateLimiter):
-    def __init__(self) -> None:
+    """Moving windows in memory; each key's next free turn for `reserve`."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(MemoryStorage())
+        self._clock = clock
+        self._turns: dict[str, float] = {}
+
+    async def reserve(self, key: str, rate: Rate, *, max_wait: float) -> float | None:
+        now = self._clock()
+        if len(self._turns) > _TURNS_KEPT:
+            self._turns = {k: turn for k, turn in self._turns.items() if turn > now}
+        turn = max(self._turns.get(key, now), now)
+        if turn - now > max_wait:
+            return None
+        self._turns[key] = turn + rate.per.total_seconds() / rate.count
+        return turn - now

@@ -10,6 +10,7 @@ from limits.aio.storage import RedisStorage
 from redis.asyncio import Redis
 from redis.exceptions import LockNotOwnedError
 
+from bot.domain import Rate
 from storage.ratelimit import LimitsRateLimiter
 
 
@@ -62,8 +63,25 @@ class RedisLock:
                 await lock.release()
 
 
+# KEYS[1]: the key's next free turn, in microseconds of Redis's own clock (one clock for every
+# process and host). ARGV: microseconds between turns, the longest wait to book.
+_RESERVE = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local turn = tonumber(redis.call('GET', KEYS[1])) or now
+if turn < now then turn = now end
+local wait = turn - now
+if wait > tonumber(ARGV[2]) then return -1 end
+local following = turn + tonumber(ARGV[1])
+redis.call('SET', KEYS[1], string.format('%.0f', following),
+    'PX', math.floor((following - now) / 1000) + 1000)
+return wait
+"""
+
+
 class RedisRateLimiter(LimitsRateLimiter):
-    """Moving windows in Redis, over the given client's connection pool."""
+    """Moving windows in Redis, over the given client's connection pool; turns booked by a
+    script on Redis's clock."""
 
     def __init__(self, client: Redis, *, prefix: str = "kesher:") -> None:
         storage = RedisStorage(
@@ -73,3 +91,12 @@ class RedisRateLimiter(LimitsRateLimiter):
             connection_pool=client.connection_pool,  # type: ignore[arg-type]
         )
         super().__init__(storage)
+        self._prefix = prefix + "turn:"
+        self._reserve = client.register_script(_RESERVE)
+
+    async def reserve(self, key: str, rate: Rate, *, max_wait: float) -> float | None:
+        gap = round(rate.per.total_seconds() * 1_000_000 / rate.count)
+        wait = int(
+            await self._reserve(keys=[self._prefix + key], args=[gap, round(max_wait * 1e6)])
+        )
+        return None if wait < 0 else wait / 1_000_000

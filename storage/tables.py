@@ -285,7 +285,7 @@ class CheckinRow(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
-    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"))
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedules.id", ondelete="SET NULL"))
     customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(200))
     flow: Mapped[str] = mapped_column(String(80))

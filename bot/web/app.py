@@ -12,6 +12,7 @@ from bot.web import (
     business,
     channels,
     console,
+    console_flows,
     customers,
     handoffs,
     health,
@@ -58,6 +59,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     app.include_router(handoffs.router)
     inbox.install(app)
     console.install(app)
+    console_flows.install(app)
     app.include_router(webhooks.router)
     app.add_middleware(BodyLimit, max_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(Correlation)

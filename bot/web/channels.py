@@ -22,6 +22,7 @@ from bot.channels import (
 from bot.domain import ChannelAccount
 from bot.web.access import AdminBusiness, runtime_of
 from bot.web.errors import ApiError
+from integrations.whatsapp import DEFAULT_MPS, MAX_MPS
 
 router = APIRouter(prefix="/api/v1/{business}", tags=["channels"])
 
@@ -95,6 +96,13 @@ class WhatsAppAccountIn(BaseModel):
     account_sid: str = Field(max_length=64, description="the Twilio Account SID (AC...)")
     auth_token: SecretStr = Field(max_length=200, description="the Twilio Auth Token")
     sender: str = Field(max_length=64, description="the WhatsApp sender, whatsapp:+972...")
+    mps: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_MPS,
+        description="the sender's throughput in messages a second (Twilio's default 80); "
+        "left out: the one set before, else 80",
+    )
 
 
 class WhatsAppAccountOut(BaseModel):
@@ -104,6 +112,7 @@ class WhatsAppAccountOut(BaseModel):
     status: str
     account_sid: str | None
     sender: str | None
+    mps: int
     webhook_url: str | None
     status_url: str | None
     templates: dict[str, Any]
@@ -117,6 +126,7 @@ def _whatsapp_out(account: ChannelAccount) -> WhatsAppAccountOut:
         status=account.status.value,
         account_sid=account.secret("account_sid") or None,
         sender=account.settings.get("sender"),
+        mps=int(account.settings.get("mps") or DEFAULT_MPS),
         webhook_url=account.settings.get("webhook_url"),
         status_url=account.settings.get("status_url"),
         templates=dict(account.settings.get("templates") or {}),
@@ -138,6 +148,7 @@ async def put_whatsapp(
         auth_token=body.auth_token.get_secret_value(),
         sender=body.sender,
         public_base=runtime.settings.public_base(),
+        mps=body.mps,
     )
     return _whatsapp_out(account)
 

@@ -9,13 +9,15 @@ never disagree. Charts are SVG from the server.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, FastAPI, File, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Path, Request, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import (
     HTMLResponse,
@@ -27,7 +29,7 @@ from fastapi.responses import (
 
 from bot import checkins, digest, exports, privacy
 from bot import insights as insights_of
-from bot.agents import create_agent
+from bot.agents import change_agent, create_agent
 from bot.businesses import (
     SENSITIVITIES,
     create_key,
@@ -52,6 +54,7 @@ from bot.domain import (
     Forbidden,
     KesherError,
     NotFound,
+    ScheduleRecord,
 )
 from bot.schedules import DefinitionError, save_rules, save_schedule
 from bot.templates import KINDS, LANGUAGES, VARIABLES
@@ -71,7 +74,15 @@ from bot.web.insights import (
 )
 from flows.contact import DAYS
 from flows.insights import week_of
-from flows.schedules import FLOWS, ScheduleError, describe, parse_schedule
+from flows.schedules import (
+    FLOWS,
+    AfterEvent,
+    BeforeDate,
+    Every,
+    ScheduleError,
+    describe,
+    parse_schedule,
+)
 from flows.themes import quoted
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -148,6 +159,17 @@ async def insights(request: Request, signed: Admin) -> HTMLResponse:
             t["remarks"], [(n.label, n.theme.count) for n in themes.themes], empty=t["no_remarks"]
         ),
     }
+    by_nps = {s.segment: s for s in nps.segments}
+    by_csat = {s.segment: s for s in csat.segments}
+    segments = [
+        {
+            "kind": name.partition(":")[0],
+            "value": name.partition(":")[2],
+            "nps": by_nps.get(name),
+            "csat": by_csat.get(name),
+        }
+        for name in sorted(by_nps.keys() | by_csat.keys())
+    ]
     shown = {
         "total": themes.total,
         "unthemed": themes.unthemed,
@@ -156,7 +178,16 @@ async def insights(request: Request, signed: Admin) -> HTMLResponse:
     return render(
         request,
         "console.html",
-        context(signed, nps=nps, csat=csat, rates=rates, risk=risk, themes=shown, charts=pictures),
+        context(
+            signed,
+            nps=nps,
+            csat=csat,
+            rates=rates,
+            risk=risk,
+            segments=segments,
+            themes=shown,
+            charts=pictures,
+        ),
     )
 
 
@@ -215,6 +246,19 @@ def _words(language: str) -> dict[str, Any]:
 
 @router.get("/schedules", response_class=HTMLResponse)
 async def schedules(request: Request, signed: Admin, error: str | None = None) -> HTMLResponse:
+    return await _schedules_page(request, signed, error=error)
+
+
+async def _schedules_page(
+    request: Request,
+    signed: Desk,
+    *,
+    error: str | None = None,
+    typed: dict[str, str] | None = None,
+    problems: list[str] | None = None,
+    editing: ScheduleRecord | None = None,
+) -> HTMLResponse:
+    """The schedules and the form: new, or `editing` one; `typed` is what the form shows."""
     async with signed.services.uow() as uow:
         records = await uow.schedules.list(signed.business.id)
         custom = sorted(await uow.flows.names(signed.business.id))
@@ -228,6 +272,9 @@ async def schedules(request: Request, signed: Admin, error: str | None = None) -
         }
         for r in records
     ]
+    shown = {**NEW_SCHEDULE, **(typed or {})}
+    if editing is not None and typed is None:
+        shown = _typed_schedule(editing, frozenset(custom))
     return render(
         request,
         "console_schedules.html",
@@ -236,28 +283,73 @@ async def schedules(request: Request, signed: Admin, error: str | None = None) -
             schedules=listed,
             flows=[*FLOWS, *(f"{checkins.CUSTOM}{c}" for c in custom)],
             error=error,
+            typed=shown,
+            problems=problems or [],
+            editing=editing,
+            keeps=_keeps(editing, frozenset(custom), language) if editing else {},
         ),
     )
 
 
-def definition_from(form: dict[str, str]) -> dict[str, Any]:
-    """The schedule the console's form describes, in the YAML/API shape."""
+NEW_SCHEDULE = {"when": "every", "days": "30"}
+
+
+def _typed_schedule(record: ScheduleRecord, custom: frozenset[str]) -> dict[str, str]:
+    """A saved schedule as the form shows it; a timing the form cannot say is kept as it is."""
+    schedule = parse_schedule(record.definition, custom_flows=custom)
+    typed = {"name": record.name, "flow": record.flow, "when": "keep", "days": ""}
+    typed["tags"] = ", ".join(schedule.segment.tags)
+    when, day = schedule.when, timedelta(days=1)
+    if isinstance(when, Every) and when.period % day == timedelta(0):
+        typed |= {"when": "every", "days": str(when.period.days)}
+    elif isinstance(when, AfterEvent) and when.delay % day == timedelta(0):
+        typed |= {"when": "after_event", "days": str(when.delay.days), "event": when.event}
+    elif isinstance(when, BeforeDate):
+        typed |= {"when": "before_date", "days": str(when.days), "attribute": when.attribute}
+    return typed
+
+
+def _keeps(record: ScheduleRecord, custom: frozenset[str], language: str) -> dict[str, str]:
+    """What the edit form does not show and saving keeps: a timing in hours or at a set
+    time, the segment's language, channel and attributes, the priority."""
+    definition = record.definition
+    segment = definition.get("segment") or {}
+    kept = {
+        f"segment.{k}": json.dumps(v, ensure_ascii=False) for k, v in segment.items() if k != "tags"
+    }
+    if "priority" in definition:
+        kept["priority"] = str(definition["priority"])
+    if _typed_schedule(record, custom)["when"] == "keep":
+        kept["when"] = describe(parse_schedule(definition, custom_flows=custom), language)
+    return kept
+
+
+def definition_from(form: dict[str, str], base: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The schedule the console's form describes, in the YAML/API shape; editing, the saved
+    `base` with what the form shows replaced (its name, priority and the rest of its segment
+    kept, and its timing too when the form says "keep")."""
     kind = form.get("when", "every")
-    when: dict[str, Any]
-    if kind == "after_event":
+    when: Any
+    if kind == "keep" and base is not None:
+        when = base.get("when")
+    elif kind == "after_event":
         when = {"after_event": form.get("event", "").strip(), "delay": f"{_days(form)}d"}
     elif kind == "before_date":
         when = {"before_date": form.get("attribute", "").strip(), "days": _days(form)}
     else:
         when = {"every": f"{_days(form)}d"}
     definition: dict[str, Any] = {
-        "name": form.get("name", "").strip(),
+        **(base or {}),
+        "name": base["name"] if base else form.get("name", "").strip(),
         "flow": form.get("flow", ""),
         "when": when,
     }
+    segment = {k: v for k, v in (definition.pop("segment", None) or {}).items() if k != "tags"}
     tags = [t.strip() for t in form.get("tags", "").split(",") if t.strip()]
     if tags:
-        definition["segment"] = {"tags": tags}
+        segment["tags"] = tags
+    if segment:
+        definition["segment"] = segment
     return definition
 
 
@@ -266,20 +358,33 @@ def _days(form: dict[str, str]) -> int:
     return int(value) if value.isdigit() else 0
 
 
+async def _saved_schedule(signed: Desk, name: str) -> ScheduleRecord:
+    async with signed.services.uow() as uow:
+        record = await uow.schedules.get(signed.business.id, name)
+    if record is None:
+        raise NotFound(f"no schedule named {name!r}", code="unknown_schedule")
+    return record
+
+
 @router.post("/schedules/preview", response_class=HTMLResponse)
 async def preview(request: Request, signed: Admin) -> HTMLResponse:
     """Who the form's schedule would contact in the next week, and when; nothing is saved."""
-    definition = definition_from(await form_fields(request))
+    form = await form_fields(request)
+    problems: list[str] = []
+    total, shown, says, definition = 0, [], "", None
+    try:
+        base = await _saved_schedule(signed, form["editing"]) if form.get("editing") else None
+        definition = definition_from(form, base.definition if base else None)
+    except NotFound as missing:
+        problems = [missing.message]
     services = signed.services
     async with services.uow() as uow:
         custom = await uow.flows.names(signed.business.id)
         unreachable = await uow.customers.unreachable(signed.business.id)
-    problems: list[str] = []
-    total, shown, says = 0, [], ""
     try:
         schedule = parse_schedule(definition, custom_flows=custom)
     except ScheduleError as error:
-        problems = error.problems
+        problems = problems or error.problems
     else:
         says = describe(schedule, signed.agent.language)
         total, found = await checkins.preview(
@@ -304,7 +409,7 @@ async def preview(request: Request, signed: Admin) -> HTMLResponse:
             shown=shown,
             says=says,
             days=PREVIEW_DAYS,
-            after_event="after_event" in definition["when"],
+            after_event=isinstance(definition, dict) and "after_event" in definition["when"],
             unreachable=unreachable,
         ),
     )
@@ -312,13 +417,68 @@ async def preview(request: Request, signed: Admin) -> HTMLResponse:
 
 @router.post("/schedules")
 async def create(request: Request, signed: Admin) -> Response:
-    definition = definition_from(await form_fields(request))
+    form = await form_fields(request)
     try:
         async with signed.services.uow() as uow:
-            await save_schedule(uow, signed.business, definition, now=signed.services.clock.now())
+            await save_schedule(
+                uow, signed.business, definition_from(form), now=signed.services.clock.now()
+            )
             await uow.commit()
     except DefinitionError as refused:
-        return await schedules(request, signed, error="; ".join(refused.problems))
+        return await _schedules_page(request, signed, typed=form, problems=refused.problems)
+    return RedirectResponse("/console/schedules", status_code=303)
+
+
+@router.get("/schedules/{name}/edit", response_class=HTMLResponse)
+async def edit_schedule(request: Request, signed: Admin, name: str) -> HTMLResponse:
+    """The form filled in with the schedule `name`, to change and save, or preview first."""
+    try:
+        record = await _saved_schedule(signed, name)
+    except NotFound as missing:
+        return await _schedules_page(request, signed, error=missing.message)
+    return await _schedules_page(request, signed, editing=record)
+
+
+@router.post("/schedules/{name}/edit")
+async def update(request: Request, signed: Admin, name: str) -> Response:
+    """Save the edited schedule through the same steps as `PUT /schedules/{name}`."""
+    form = await form_fields(request)
+    try:
+        record = await _saved_schedule(signed, name)
+    except NotFound as missing:
+        return await _schedules_page(request, signed, error=missing.message)
+    try:
+        async with signed.services.uow() as uow:
+            await save_schedule(
+                uow,
+                signed.business,
+                definition_from(form, record.definition),
+                now=signed.services.clock.now(),
+            )
+            await uow.commit()
+    except DefinitionError as refused:
+        return await _schedules_page(
+            request, signed, typed=form, problems=refused.problems, editing=record
+        )
+    return RedirectResponse(f"/console/schedules#schedule-{name}", status_code=303)
+
+
+@router.post("/schedules/{name}/delete")
+async def delete_schedule(request: Request, signed: Admin, name: str) -> Response:
+    """Delete once the box is ticked, as `DELETE /schedules/{name}`: the schedule and the
+    touches it planned and has not made yet."""
+    form = await form_fields(request)
+    try:
+        if form.get("confirm") != "on":
+            raise KesherError(
+                _words(signed.agent.language)["delete_schedule_confirm"], code="not_confirmed"
+            )
+        async with signed.services.uow() as uow:
+            if not await uow.schedules.delete(signed.business.id, name):
+                raise NotFound(f"no schedule named {name!r}", code="unknown_schedule")
+            await uow.commit()
+    except KesherError as refused:
+        return await _schedules_page(request, signed, error=refused.message)
     return RedirectResponse("/console/schedules", status_code=303)
 
 
@@ -644,6 +804,28 @@ async def add_agent(request: Request, signed: Admin) -> Response:
                 language=form.get("language") if form.get("language") in ("he", "en") else None,
                 capacity=int(capacity) if capacity.isdigit() else 0,
                 now=signed.services.clock.now(),
+            )
+            await uow.commit()
+    except KesherError as refused:
+        return await agents(request, signed, error=refused.message)
+    return RedirectResponse("/console/agents", status_code=303)
+
+
+@router.post("/agents/{agent_id}")
+async def change_agent_form(
+    request: Request, signed: Admin, agent_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> Response:
+    """A new capacity or role from the team table."""
+    form = await form_fields(request)
+    capacity = form.get("capacity", "")
+    try:
+        async with signed.services.uow() as uow:
+            await change_agent(
+                uow,
+                signed.business,
+                agent_id,
+                capacity=int(capacity) if capacity.isdigit() and len(capacity) < 4 else 0,
+                role=AgentRole.ADMIN if form.get("role") == "admin" else AgentRole.AGENT,
             )
             await uow.commit()
     except KesherError as refused:

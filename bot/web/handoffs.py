@@ -6,11 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from bot import handoffs
-from bot.agents import create_agent
+from bot.agents import change_agent, create_agent
 from bot.alerts import ALERT_TASK
 from bot.domain import Agent, AgentRole, CannedReply, Handoff, InvalidInput, NotFound
 from bot.ports import UnitOfWork
@@ -111,6 +111,11 @@ class AgentIn(BaseModel):
 
 class StatusIn(BaseModel):
     online: bool
+
+
+class AgentChange(BaseModel):
+    capacity: int | None = Field(None, ge=1, le=100, description="handoffs held at once")
+    role: AgentRole | None = Field(None, description="the last admin cannot become an agent")
 
 
 class CannedIn(BaseModel):
@@ -291,6 +296,21 @@ async def add_agent(request: Request, business: AdminBusiness, body: AgentIn) ->
             capacity=body.capacity,
             now=now,
         )
+        await uow.commit()
+    return _agent_out(agent)
+
+
+@router.patch("/agents/{agent_id}", response_model=AgentOut)
+async def change(
+    request: Request,
+    business: AdminBusiness,
+    agent_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    body: AgentChange,
+) -> AgentOut:
+    """Change an agent's capacity or role; what is left out stays as it is."""
+    services, _ = _act(request)
+    async with services.uow() as uow:
+        agent = await change_agent(uow, business, agent_id, capacity=body.capacity, role=body.role)
         await uow.commit()
     return _agent_out(agent)
 

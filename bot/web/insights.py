@@ -41,9 +41,20 @@ class NpsSchedule(NpsOut):
     schedule: str
 
 
+Segment = Annotated[
+    str,
+    Field(description="`language:he`, `channel:telegram` or `tag:vip`; a customer counts in each"),
+]
+
+
+class NpsSegment(NpsOut):
+    segment: Segment
+
+
 class NpsReport(NpsOut):
     weeks: list[NpsWeek]
     schedules: list[NpsSchedule]
+    segments: list[NpsSegment]
 
 
 class CsatOut(BaseModel):
@@ -60,9 +71,14 @@ class CsatSchedule(CsatOut):
     schedule: str
 
 
+class CsatSegment(CsatOut):
+    segment: Segment
+
+
 class CsatReport(CsatOut):
     weeks: list[CsatWeek]
     schedules: list[CsatSchedule]
+    segments: list[CsatSegment]
 
 
 def _nps(scores: Sequence[int]) -> dict[str, Any]:
@@ -81,7 +97,8 @@ def _nps_fields(summary: NpsSummary) -> dict[str, Any]:
 
 @router.get("/nps", response_model=NpsReport)
 async def nps_report(request: Request, business: AdminBusiness, weeks: Weeks = 12) -> NpsReport:
-    """Net Promoter Score: promoters (9–10), passives (7–8), detractors (0–6), by week and schedule."""
+    """Net Promoter Score: promoters (9–10), passives (7–8), detractors (0–6), by week, schedule
+    and segment (the customer's language, channel and tags)."""
     found = await insights.scores(_services(request), business, "nps", since=_since(request, weeks))
     return NpsReport(
         **_nps(found.values),
@@ -90,6 +107,7 @@ async def nps_report(request: Request, business: AdminBusiness, weeks: Weeks = 1
             for week, scores in by_week(found.scored, timezone=business.timezone).items()
         ],
         schedules=[NpsSchedule(schedule=name, **_nps(s)) for name, s in found.per_schedule.items()],
+        segments=[NpsSegment(segment=name, **_nps(s)) for name, s in found.per_segment.items()],
     )
 
 
@@ -105,7 +123,7 @@ def _csat_fields(summary: CsatSummary) -> dict[str, Any]:
 
 @router.get("/csat", response_model=CsatReport)
 async def csat_report(request: Request, business: AdminBusiness, weeks: Weeks = 12) -> CsatReport:
-    """Customer satisfaction (1–5): average and share satisfied, by week and schedule."""
+    """Customer satisfaction (1–5): average and share satisfied, by week, schedule and segment."""
     found = await insights.scores(
         _services(request), business, "csat", since=_since(request, weeks)
     )
@@ -118,6 +136,7 @@ async def csat_report(request: Request, business: AdminBusiness, weeks: Weeks = 
         schedules=[
             CsatSchedule(schedule=name, **_csat(s)) for name, s in found.per_schedule.items()
         ],
+        segments=[CsatSegment(segment=name, **_csat(s)) for name, s in found.per_segment.items()],
     )
 
 

@@ -17,6 +17,7 @@ from bot.ports import UnitOfWork
 from bot.schedules import (
     RESERVED_EVENTS,
     DefinitionError,
+    delete_flow,
     post_event,
     save_flow,
     save_rules,
@@ -179,6 +180,15 @@ async def list_flows(request: Request, business: AdminBusiness) -> list[FlowOut]
         ]
 
 
+@router.get("/flows/{name}", response_model=FlowOut)
+async def get_flow(request: Request, business: AdminBusiness, name: str) -> FlowOut:
+    async with runtime_of(request).services.uow() as uow:
+        definition = await uow.flows.get(business.id, name)
+    if definition is None:
+        raise ApiError(404, "unknown_flow", f"no flow named {name!r}")
+    return FlowOut(name=name, flow=f"{checkins.CUSTOM}{name}", definition=dict(definition))
+
+
 @router.put("/flows/{name}", response_model=FlowOut)
 async def put_flow(
     request: Request, business: AdminBusiness, name: str, definition: Definition
@@ -190,6 +200,15 @@ async def put_flow(
         flow = await save_flow(uow, business, body, now=services.clock.now())
         await uow.commit()
     return FlowOut(name=name, flow=flow, definition=body)
+
+
+@router.delete("/flows/{name}", status_code=204)
+async def remove_flow(request: Request, business: AdminBusiness, name: str) -> Response:
+    """Delete a custom flow; refused (400 flow_in_use) while a schedule or a touch uses it."""
+    async with runtime_of(request).services.uow() as uow:
+        await delete_flow(uow, business, name)
+        await uow.commit()
+    return Response(status_code=204)
 
 
 class RulesOut(BaseModel):

@@ -234,3 +234,31 @@ async def test_a_rate_under_a_second_is_held_for_a_whole_second(limiter: RateLim
     assert not await limiter.hit("chat-1", rate)
 
     assert 0.5 < await limiter.retry_after("chat-1", rate) <= 1
+
+
+async def test_reserved_turns_are_spread_evenly_over_the_rate(limiter: RateLimiter) -> None:
+    rate = Rate(count=4, per=SECOND)
+
+    waits = [await limiter.reserve("sender-1", rate, max_wait=5) for _ in range(4)]
+
+    assert waits[0] == pytest.approx(0, abs=0.05)
+    assert waits[1:] == [pytest.approx(n * 0.25, abs=0.05) for n in (1, 2, 3)]
+    assert await limiter.reserve("sender-2", rate, max_wait=5) == pytest.approx(0, abs=0.05)
+
+
+async def test_a_turn_further_than_max_wait_is_not_booked(limiter: RateLimiter) -> None:
+    rate = Rate(count=1, per=SECOND)
+    await limiter.reserve("sender-1", rate, max_wait=5)
+    await limiter.reserve("sender-1", rate, max_wait=5)
+
+    assert await limiter.reserve("sender-1", rate, max_wait=1.5) is None
+    assert await limiter.reserve("sender-1", rate, max_wait=5) == pytest.approx(2, abs=0.05)
+
+
+async def test_a_turn_that_has_passed_is_not_owed(limiter: RateLimiter) -> None:
+    rate = Rate(count=10, per=SECOND)
+    await limiter.reserve("sender-1", rate, max_wait=5)
+    await asyncio.sleep(0.3)
+
+    assert await limiter.reserve("sender-1", rate, max_wait=5) == pytest.approx(0, abs=0.05)
+    assert await limiter.reserve("sender-1", rate, max_wait=5) == pytest.approx(0.1, abs=0.05)

@@ -310,6 +310,22 @@ def test_whatsapp_templates_consent_words_and_disconnect_from_the_command_line(
     assert again.returncode == 1 and "not connected" in again.stderr
 
 
+def test_whatsapp_connect_sets_the_senders_mps_and_refuses_one_twilio_cannot_give(
+    kesher: Kesher,
+) -> None:
+    assert kesher.run("business", "create", "--slug", "spa", "--name", "Spa").returncode == 0
+    connect = ["whatsapp", "connect", "--business", "spa", "--account-sid", "AC" + "0" * 32]
+    connect += ["--auth-token", "tok", "--sender", "whatsapp:+97231234567"]
+
+    raised = kesher.run(*connect, "--mps", "120")
+    kept = kesher.run(*connect)
+    refused = kesher.run(*connect, "--mps", "401")
+
+    assert raised.returncode == 0 and "at 120 messages a second" in raised.stdout
+    assert kept.returncode == 0 and "at 120 messages a second" in kept.stdout
+    assert refused.returncode == 1 and "must be 1 to 400" in refused.stderr
+
+
 def test_agent_create_refuses_a_short_password_a_taken_email_and_a_bad_language(
     kesher: Kesher,
 ) -> None:

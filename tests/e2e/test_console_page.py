@@ -1,8 +1,8 @@
 """The business console in a real headless Chromium against a real `kesher serve` (embedded).
 
 An admin signs in, sees the insights of seeded answers with their charts, builds a schedule in
-the form, previews who it would contact and saves it. Screenshots in Hebrew and English are
-kept as artefacts.
+the form, previews who it would contact and saves it, and builds a custom flow in the form
+builder. Screenshots in Hebrew and English are kept as artefacts.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def test_an_admin_sees_the_insights_and_makes_a_schedule_with_its_preview_in_heb
 
     card = page.locator("[data-schedule='weekly-checkin']")
     expect(card).to_contain_text("כל יום מאז הפנייה האחרונה")
-    card.locator("button").click()
+    card.locator("form[action$='/pause'] button").click()
     expect(page.locator("[data-schedule='weekly-checkin']")).to_contain_text("מושהה")
     page.screenshot(path=str(ARTEFACTS / "console-schedules-he.png"), full_page=True)
     page.context.close()
@@ -155,4 +155,54 @@ def test_the_weekly_digest_page_and_its_pdf_in_hebrew(
     ARTEFACTS.mkdir(exist_ok=True)
     (ARTEFACTS / "digest-he.pdf").write_bytes(paper.body())
     page.screenshot(path=str(ARTEFACTS / "console-digest-he.png"), full_page=True)
+    page.context.close()
+
+
+def test_an_admin_builds_a_custom_flow_from_the_form_in_hebrew(
+    browser: Browser, console: tuple[Kesher, str]
+) -> None:
+    kesher, base = console
+    page = _signed_in(browser, base, _admin(kesher, "מיכל", "he"))
+    page.goto("/console")
+    page.click("a[href='/console/flows']")
+
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.locator("[data-flow='nps']")).to_contain_text("עד כמה סביר שתמליצו")
+    page.click("#new-flow")
+    page.fill("input[name=name]", "quick-visit")
+    page.fill("textarea[name=intro_he]", "שָׁלוֹם מ־{business} 🌸")
+    page.fill("textarea[name=q0_he]", "מה אהבתם?")
+    page.fill("textarea[name=q0_en]", "What did you like?")
+    page.fill("textarea[name=q0_choices]", "food | אוכל | Food\nstaff | צוות | Staff")
+    page.click("#add-question")
+    page.locator("select[name=q1_type]").select_option("scale")
+    expect(page.locator("[data-question='1'] .for-choice")).to_be_hidden()  # CSS, no script
+    page.fill("textarea[name=q1_he]", "כמה תמליצו עלינו?")
+    page.fill("input[name=q1_min]", "7")
+    page.fill("input[name=q1_max]", "3")
+    page.click("#flow-form button[type=submit]")
+
+    problem = page.locator("[data-path='q1.bounds']")
+    expect(problem).to_contain_text("questions[1]: min and max")
+    expect(page.locator("textarea[name=intro_he]")).to_have_value("שָׁלוֹם מ־{business} 🌸")
+    ARTEFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTEFACTS / "console-flows-problem-he.png"), full_page=True)
+    page.fill("input[name=q1_min]", "1")
+    page.fill("input[name=q1_max]", "5")
+    page.click("#add-question")  # the form again, as typed, with a third question
+    expect(page.locator("input[name=q2_key]")).to_be_focused()
+    expect(page.locator("#flow-problems")).to_have_count(0)
+    page.locator("select[name=q2_type]").select_option("text")
+    page.fill("textarea[name=q2_he]", "משהו נוסף?")
+    page.fill("textarea[name=q2_en]", "Anything else?")
+    page.screenshot(path=str(ARTEFACTS / "console-flows-he.png"), full_page=True)
+    page.click("#flow-form button[type=submit]")
+
+    card = page.locator("[data-flow='quick-visit']")
+    expect(card).to_contain_text("שָׁלוֹם מ־Demo")
+    expect(card).to_contain_text("מספר מ־1 עד 5")
+    expect(card.locator(".questions > li")).to_have_count(3)
+    page.screenshot(path=str(ARTEFACTS / "console-flows-list-he.png"), full_page=True)
+    page.click("a[href='/console/schedules']")
+    expect(page.locator("select[name=flow] option[value='custom:quick-visit']")).to_have_count(1)
     page.context.close()

@@ -3,6 +3,11 @@
 python-telegram-bot talks to it over real HTTP (`KESHER_TELEGRAM_API_URL`), so the code under
 test runs exactly as against api.telegram.org. Requests arrive form-encoded, each value
 JSON-encoded unless it is a plain string (python-telegram-bot's `RequestData`).
+
+Optionally it enforces Telegram's sending limits (`bot_rate` sendMessage calls a second per
+bot, `chat_rate` per chat, metered as in `tests/fakes/metering.py`): a call over them is
+answered 429 with `retry_after` and kept in `limited`. Each call is stamped with the wall-clock
+time it came.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.fakes.metering import Meter
+
 TOKEN = "123456789:AAFakeTokenForKesherTestsOnly_0123456"
 BOT_ID = 123456789
 USERNAME = "kesher_test_bot"
@@ -32,6 +39,7 @@ class Call:
     token: str
     method: str
     params: dict[str, Any]
+    at: float = field(default_factory=time.time)
 
 
 @dataclass
@@ -50,7 +58,11 @@ class FakeTelegram:
     missing: set[str] = field(default_factory=set)
     down: set[str] = field(default_factory=set)
     failures: dict[str, list[Failure]] = field(default_factory=dict)
+    bot_rate: int | None = None
+    chat_rate: int | None = None
+    limited: list[Call] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
+    _meter: Meter = field(default_factory=Meter)
 
     def reset(self) -> None:
         self.tokens = {TOKEN: USERNAME}
@@ -59,6 +71,9 @@ class FakeTelegram:
         self.missing.clear()
         self.down.clear()
         self.failures.clear()
+        self.bot_rate = self.chat_rate = None
+        self.limited.clear()
+        self._meter.clear()
 
     def fail_next(
         self, method: str, status: int, description: str, *, retry_after: int | None = None
@@ -78,7 +93,8 @@ class FakeTelegram:
         token, method = request.path_params["token"], request.path_params["method"]
         form = parse_qsl((await request.body()).decode(), keep_blank_values=True)
         params = {k: _decoded(v) for k, v in form}
-        self.calls.append(Call(token, method, params))
+        call = Call(token, method, params)
+        self.calls.append(call)
         if token not in self.tokens:
             return _error(401, "Unauthorized")
         scripted = self.failures.get(method)
@@ -86,10 +102,22 @@ class FakeTelegram:
             failure = scripted.pop(0)
             extra = {"retry_after": failure.retry_after} if failure.retry_after else None
             return _error(failure.status, failure.description, extra)
+        if method == "sendMessage" and self._over_limits(token, str(params.get("chat_id"))):
+            self.limited.append(call)
+            return _error(429, "Too Many Requests: retry after 1", {"retry_after": 1})
         answer = self._answer(token, method, params)
         if isinstance(answer, JSONResponse):
             return answer
         return JSONResponse({"ok": True, "result": answer})
+
+    def _over_limits(self, token: str, chat: str) -> bool:
+        """True when a send now would break a limit; otherwise the send is counted."""
+        limits = [
+            (key, float(rate))
+            for key, rate in ((token, self.bot_rate), (f"{token}:{chat}", self.chat_rate))
+            if rate is not None
+        ]
+        return bool(limits) and not self._meter.take(limits)
 
     def _answer(self, token: str, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":
@@ -154,10 +182,14 @@ def _error(status: int, description: str, parameters: dict[str, Any] | None = No
     return JSONResponse(body, status_code=status)
 
 
+def routes(fake: FakeTelegram) -> list[Route]:
+    return [Route("/bot{token}/{method}", fake.handle, methods=["GET", "POST"])]
+
+
 def serve() -> tuple[FakeTelegram, uvicorn.Server, threading.Thread]:
     """Start the fake on a free loopback port in a thread; stop with `server.should_exit`."""
     fake = FakeTelegram()
-    app = Starlette(routes=[Route("/bot{token}/{method}", fake.handle, methods=["GET", "POST"])])
+    app = Starlette(routes=routes(fake))
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

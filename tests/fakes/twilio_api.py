@@ -4,6 +4,10 @@ The SDK talks to it over real HTTP through `integrations.whatsapp.RootedHttpClie
 (`KESHER_TWILIO_API_URL`), so the code under test runs exactly as against api.twilio.com.
 Errors use Twilio's legacy JSON shape (`code`, `message`, `more_info`, `status`), which the SDK
 turns into `TwilioRestException`.
+
+Optionally it enforces a sender's throughput (`mps` messages a second per `From`, metered as
+in `tests/fakes/metering.py`): a message over it is answered 429 (error 20429, `Retry-After: 1`)
+and kept in `limited`. Each call is stamped with the wall-clock time it came.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.fakes.metering import Meter
+
 ACCOUNT_SID = "AC" + "0" * 31 + "1"
 AUTH_TOKEN = "fake_twilio_auth_token_0123456789"
 SENDER = "whatsapp:+14155238886"
@@ -35,6 +41,7 @@ class Call:
     username: str | None
     password: str | None
     pairs: tuple[tuple[str, str], ...]
+    at: float = field(default_factory=time.time)
 
     @property
     def params(self) -> dict[str, str]:
@@ -59,12 +66,18 @@ class FakeTwilio:
     calls: list[Call] = field(default_factory=list)
     scripts: list[Script] = field(default_factory=list)
     status: str = "queued"
+    mps: int | None = None
+    limited: list[Call] = field(default_factory=list)
+    _meter: Meter = field(default_factory=Meter)
 
     def reset(self) -> None:
         self.accounts = {ACCOUNT_SID: AUTH_TOKEN}
         self.calls.clear()
         self.scripts.clear()
         self.status = "queued"
+        self.mps = None
+        self.limited.clear()
+        self._meter.clear()
 
     def fail_next(
         self, status: int, code: int, message: str, *, retry_after: int | None = None
@@ -78,7 +91,8 @@ class FakeTwilio:
         sid = request.path_params["sid"]
         username, password = _basic(request.headers.get("authorization", ""))
         pairs = tuple(parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True))
-        self.calls.append(Call(sid, username, password, pairs))
+        call = Call(sid, username, password, pairs)
+        self.calls.append(call)
         if username not in self.accounts or self.accounts[username] != password:
             return _error(401, 20003, "Authenticate")
         if username != sid:
@@ -90,6 +104,9 @@ class FakeTwilio:
             headers = {"Retry-After": str(script.retry_after)} if script.retry_after else None
             return _error(script.status, script.code, script.message, headers=headers)
         params = dict(pairs)
+        if self._over_mps(params.get("From") or params.get("MessagingServiceSid") or ""):
+            self.limited.append(call)
+            return _error(429, 20429, "Too Many Requests", headers={"Retry-After": "1"})
         if not params.get("To"):
             return _error(400, 21604, "A 'To' phone number is required.")
         if not params.get("From") and not params.get("MessagingServiceSid"):
@@ -97,6 +114,10 @@ class FakeTwilio:
         if not params.get("Body") and not params.get("ContentSid"):
             return _error(400, 21602, "Message body is required.")
         return JSONResponse(self._message(sid, params), status_code=201)
+
+    def _over_mps(self, sender: str) -> bool:
+        """True when a message now would break the sender's MPS; otherwise it is counted."""
+        return self.mps is not None and not self._meter.take([(sender, float(self.mps))])
 
     def _message(self, account: str, params: dict[str, str]) -> dict[str, object]:
         sid = "SM" + secrets.token_hex(16)
@@ -148,14 +169,16 @@ def _error(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def routes(fake: FakeTwilio) -> list[Route]:
+    return [
+        Route("/2010-04-01/Accounts/{sid}/Messages.json", fake.create_message, methods=["POST"])
+    ]
+
+
 def serve() -> tuple[FakeTwilio, uvicorn.Server, threading.Thread]:
     """Start the fake on a free loopback port in a thread; stop with `server.should_exit`."""
     fake = FakeTwilio()
-    app = Starlette(
-        routes=[
-            Route("/2010-04-01/Accounts/{sid}/Messages.json", fake.create_message, methods=["POST"])
-        ]
-    )
+    app = Starlette(routes=routes(fake))
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -319,3 +319,32 @@ async def test_a_custom_flow_runs_from_yaml_and_its_answers_are_recorded(world: 
     async with world.services.uow() as uow:
         (answer,) = await uow.answers.for_customer(customer, limit=5)
     assert (answer.flow, answer.value, answer.score) == ("custom:visit", "4", 4)
+
+
+async def test_deleting_a_schedule_drops_the_touches_not_made_and_keeps_the_history(
+    world: World,
+) -> None:
+    await world.say("dana", "שלום")
+    await world.apply({"schedules": [{"name": "nps", "flow": "nps", "when": {"every": "3d"}}]})
+    await world.walk(SUNDAY_MORNING + timedelta(days=3))
+    await world.say("dana", "תשע")
+    await world.say("dana", "השירות מהיר")
+    await world.walk(SUNDAY_MORNING + timedelta(days=4))
+    before = await world.checkins("dana")
+    assert CheckinStatus.ANSWERED in {c.status for c in before}
+    assert CheckinStatus.PLANNED in {c.status for c in before}
+
+    async with world.services.uow() as uow:
+        assert await uow.schedules.delete(world.business.id, "nps")
+        await uow.commit()
+
+    after = await world.checkins("dana")
+    assert [c.status for c in after] == [
+        c.status for c in before if c.status is not CheckinStatus.PLANNED
+    ]
+    assert all(c.schedule_id is None for c in after)
+    customer = await world.customer_id("dana")
+    async with world.services.uow() as uow:
+        answers = await uow.answers.for_customer(customer, limit=10)
+        assert not await uow.schedules.delete(world.business.id, "nps")
+    assert [a.value for a in answers] == ["9", "השירות מהיר"]

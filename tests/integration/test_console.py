@@ -12,7 +12,7 @@ from bot.bootstrap import Runtime
 from bot.domain import AgentRole, Business
 from tests.integration.test_inbox import _agent, _csrf, _sign_in
 from tests.integration.test_insights_api import _customer
-from tests.seeds import add_answers, hand_worked
+from tests.seeds import add_answers, hand_worked, other_business
 
 
 async def _admin(client: httpx.AsyncClient, runtime: Runtime, shop: Business, **kw: str) -> str:
@@ -57,6 +57,9 @@ async def test_insights_show_the_hand_worked_numbers_and_charts_without_scripts(
     # Four charts, and no script but the two vendored htmx files in the head.
     assert text.count("<svg") == 4 and text.count("<script") == 2
     assert "Promoters" in text and "NPS fell from 9 to 4" in text
+    # Both customers wrote "hello", so both are English: one group holding every answer.
+    groups = text[text.index('id="segments"') : text.index('id="risk"')]
+    assert re.search(r"language: <bdi>English</bdi></td>\s*<td>33 .*\s*<td>3\.5 ", groups)
     risk = text[text.index('id="risk"') :]
     assert risk.index(str(falling)[:8]) < risk.index(str(happy)[:8])  # lowest health first
     assert "40 (high)" in risk  # 100 − 25 (detractor) − 20 (CSAT 2) − 15 (fell 9 → 4)
@@ -138,7 +141,7 @@ async def test_an_admin_adds_an_agent_who_can_then_sign_in(
     assert added.status_code == 303
     assert again.status_code == 200 and "already exists" in again.text
     row = team.text[team.text.index(f'data-agent="{email}"') :].split("</tr>")[0]
-    assert "מאיה" in row and "0 / 3" in row
+    assert "מאיה" in row and "0 /" in row and 'name="capacity"' in row and 'value="3"' in row
     await client.post("/inbox/logout", data={"csrf": csrf})
     signed = await _sign_in(client, email, "a long enough one")
     assert signed.status_code == 303
@@ -197,3 +200,50 @@ async def test_numbers_that_are_not_numbers_in_the_console_forms_are_named(
         await client.get(f"/api/v1/{shop.slug}/rules", headers={"Authorization": f"Bearer {key}"})
     ).json()["rules"]
     assert stored == {}  # nothing saved
+
+
+async def test_an_admin_changes_capacity_and_role_but_never_leaves_the_business_without_admins(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    csrf = await _admin(client, runtime, shop)
+    async with runtime.services.uow() as uow:
+        (me,) = await uow.agents.list(shop.id)
+    maya = await _agent(runtime, shop)
+    async with runtime.services.uow() as uow:
+        found = await uow.agents.credentials(maya)
+    assert found is not None
+    maya_id = found[0].id
+    auth = {"Authorization": f"Bearer {key}"}
+
+    raised = await client.post(
+        f"/console/agents/{maya_id}", data={"capacity": "8", "role": "admin", "csrf": csrf}
+    )
+    refused = await client.post(
+        f"/console/agents/{maya_id}", data={"capacity": "many", "role": "admin", "csrf": csrf}
+    )
+    assert raised.status_code == 303
+    assert refused.status_code == 200 and "capacity: must be from 1 to 100" in refused.text
+    listed = {
+        a["id"]: a for a in (await client.get(f"/api/v1/{shop.slug}/agents", headers=auth)).json()
+    }
+    assert (listed[maya_id]["capacity"], listed[maya_id]["role"]) == (8, "admin")
+
+    # Two admins: one may step down; then the other is the last and may not.
+    stepped = await client.patch(
+        f"/api/v1/{shop.slug}/agents/{me.id}", json={"role": "agent"}, headers=auth
+    )
+    last = await client.patch(
+        f"/api/v1/{shop.slug}/agents/{maya_id}", json={"role": "agent"}, headers=auth
+    )
+    assert stepped.status_code == 200 and stepped.json()["capacity"] == me.capacity
+    assert last.status_code == 400 and last.json()["error"]["code"] == "last_admin"
+    huge = await client.patch(f"/api/v1/{shop.slug}/agents/{10**30}", json={}, headers=auth)
+    assert huge.status_code == 422
+    other, other_key = await other_business(runtime)
+    theirs = await client.patch(
+        f"/api/v1/{other.slug}/agents/{maya_id}",
+        json={"capacity": 1},
+        headers={"Authorization": f"Bearer {other_key}"},
+    )
+    assert theirs.status_code == 404

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from bot.bootstrap import Runtime
-from bot.domain import Business, ChannelName
+from bot.domain import Business, ChannelName, CustomerFields
 from tests.seeds import add_answers, hand_worked
 
 
@@ -63,3 +63,40 @@ async def test_insights_need_the_business_key(
     shop, _ = business
     response = await client.get(f"/api/v1/{shop.slug}/insights/nps")
     assert response.status_code == 401
+
+
+async def test_nps_and_csat_by_segment_count_each_customer_in_each_of_their_groups(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    now = runtime.services.clock.now()
+    falling = await _customer(client, runtime, shop, "falling")
+    happy = await _customer(client, runtime, shop, "happy")
+    async with runtime.services.uow() as uow:
+        await add_answers(uow, shop.id, hand_worked(falling, happy), now=now)
+        await uow.customers.update(
+            happy, CustomerFields(language="en", attributes={"tags": ["vip", "gym"]})
+        )
+        await uow.customers.update(
+            falling, CustomerFields(language="he", attributes={"tags": ["gym"]})
+        )
+        await uow.commit()
+
+    nps = (await client.get(f"/api/v1/{shop.slug}/insights/nps", headers=_auth(key))).json()
+    csat = (await client.get(f"/api/v1/{shop.slug}/insights/csat", headers=_auth(key))).json()
+
+    # falling (he, gym): NPS 9 and 4; happy (en, gym, vip): NPS 10, CSAT 5; falling CSAT 2.
+    by = {s["segment"]: (s["score"], s["total"]) for s in nps["segments"]}
+    assert by == {
+        "language:he": (0, 2),  # one promoter, one detractor
+        "language:en": (100, 1),
+        "tag:gym": (33, 3),
+        "tag:vip": (100, 1),
+    }
+    csat_by = {s["segment"]: (s["average"], s["total"]) for s in csat["segments"]}
+    assert csat_by == {
+        "language:he": (2.0, 1),
+        "language:en": (5.0, 1),
+        "tag:gym": (3.5, 2),
+        "tag:vip": (5.0, 1),
+    }

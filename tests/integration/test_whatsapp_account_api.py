@@ -99,3 +99,23 @@ async def test_the_account_api_needs_the_business_key(
     response = await client.get(path, headers={"Authorization": "Bearer nope"})
 
     assert response.status_code in (401, 403)
+
+
+async def test_the_senders_mps_defaults_to_80_is_kept_across_a_reconnect_and_checked(
+    client: httpx.AsyncClient, api: tuple[str, dict[str, str]]
+) -> None:
+    path, headers = api
+    account = {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "sender": SENDER}
+
+    first = await client.put(path, json=account, headers=headers)
+    raised = await client.put(path, json={**account, "mps": 250}, headers=headers)
+    reconnected = await client.put(path, json=account, headers=headers)
+    shown = await client.get(path, headers=headers)
+    too_many = await client.put(path, json={**account, "mps": 401}, headers=headers)
+    none = await client.put(path, json={**account, "mps": 0}, headers=headers)
+
+    assert first.json()["mps"] == 80
+    assert raised.json()["mps"] == 250
+    assert reconnected.json()["mps"] == 250 and shown.json()["mps"] == 250
+    assert too_many.status_code == 422 and "mps" in too_many.json()["error"]["message"]
+    assert none.status_code == 422 and "mps" in none.json()["error"]["message"]
