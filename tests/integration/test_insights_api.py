@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 
 from bot.bootstrap import Runtime
@@ -23,15 +25,27 @@ async def _customer(client: httpx.AsyncClient, runtime: Runtime, shop: Business,
     return identity.customer_id
 
 
+async def _hand_worked(
+    client: httpx.AsyncClient, runtime: Runtime, shop: Business
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """Two customers who wrote in, with the hand-worked answers of tests/seeds.py."""
+    falling = await _customer(client, runtime, shop, "falling")
+    happy = await _customer(client, runtime, shop, "happy")
+    async with runtime.services.uow() as uow:
+        await add_answers(
+            uow, shop.id, hand_worked(falling, happy), now=runtime.services.clock.now()
+        )
+        await uow.commit()
+    return falling, happy
+
+
 async def test_nps_csat_and_churn_risk_match_the_hand_worked_figures(
     client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
 ) -> None:
     shop, key = business
+    falling, _ = await _hand_worked(client, runtime, shop)
     now = runtime.services.clock.now()
-    falling = await _customer(client, runtime, shop, "falling")
-    happy = await _customer(client, runtime, shop, "happy")
     async with runtime.services.uow() as uow:
-        await add_answers(uow, shop.id, hand_worked(falling, happy), now=now)
         await uow.events.add(
             shop.id, falling, kind="frustration_detected", occurred_at=now, data={}
         )
@@ -69,11 +83,8 @@ async def test_nps_and_csat_by_segment_count_each_customer_in_each_of_their_grou
     client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
 ) -> None:
     shop, key = business
-    now = runtime.services.clock.now()
-    falling = await _customer(client, runtime, shop, "falling")
-    happy = await _customer(client, runtime, shop, "happy")
+    falling, happy = await _hand_worked(client, runtime, shop)
     async with runtime.services.uow() as uow:
-        await add_answers(uow, shop.id, hand_worked(falling, happy), now=now)
         await uow.customers.update(
             happy, CustomerFields(language="en", attributes={"tags": ["vip", "gym"]})
         )
