@@ -50,6 +50,16 @@ SLUG = "bench"
 QUIET_SECONDS = 90.0
 
 
+TEXTS = (
+    "שלום, רציתי לשאול מתי ההזמנה שלי תגיע",
+    "The coffee was great, thanks!",
+    "השירות היה מצוין, תודה רבה",
+    "I waited 40 minutes and nobody answered",
+    "אפשר לשנות את התור ליום חמישי?",
+)
+"""What the bench's customers write, in turn."""
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -90,6 +100,22 @@ def table(results: Sequence[Result]) -> str:
             f"| {r.scenario} | {r.messages:,} | {r.seconds:.1f} | {r.rate:,.1f} | {p99}"
             f" | {r.limited} | {r.lost} | {r.duplicated} |"
         )
+    return "\n".join(lines)
+
+
+def summary(results: Sequence[Result], *, baseline: str, called: str, limit: float) -> str:
+    """The table, Kesher's inbound throughput against `baseline`'s (`called` so), each outbound run's
+    share of the provider's `limit` with the moments of any 429."""
+    lines = [table(results)]
+    by_name = {r.scenario.split(",")[0]: r for r in results}
+    kesher, other = by_name.get("Kesher inbound"), by_name.get(baseline)
+    if kesher and other:
+        lines.append(f"\nKesher / {called} throughput: {kesher.rate / other.rate:.2f}")
+    for r in results:
+        if r.scenario.startswith("Kesher outbound"):
+            lines.append(f"{r.scenario}: {r.rate / limit:.1%} of the limit")
+            if r.limited_at:
+                lines.append(f"  429s at {', '.join(f'{at} s' for at in r.limited_at)}")
     return "\n".join(lines)
 
 

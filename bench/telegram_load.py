@@ -30,6 +30,7 @@ from bench.channel_servers import WEBHOOK_SECRET
 from bench.harness import (
     POSTGRES,
     REDIS,
+    TEXTS,
     Deployment,
     FakeApi,
     Result,
@@ -37,20 +38,13 @@ from bench.harness import (
     inbound_result,
     outbound_result,
     post_all,
-    table,
+    summary,
     wait_until_up,
     workdir,
     workers_list,
 )
 from tests.fakes.telegram_api import TOKEN
 
-TEXTS = (
-    "שלום, רציתי לשאול מתי ההזמנה שלי תגיע",
-    "The coffee was great, thanks!",
-    "השירות היה מצוין, תודה רבה",
-    "I waited 40 minutes and nobody answered",
-    "אפשר לשנות את התור ליום חמישי?",
-)
 FIRST_CHAT = 500_000_000
 
 
@@ -200,18 +194,12 @@ async def run(options: Options) -> list[Result]:
 
 
 def report(results: list[Result], options: Options) -> str:
-    lines = [table(results)]
-    by_name = {r.scenario.split(",")[0]: r for r in results}
-    kesher, echo = by_name.get("Kesher inbound"), by_name.get("python-telegram-bot echo bot")
-    if kesher and echo:
-        lines.append(f"\nKesher / echo bot throughput: {kesher.rate / echo.rate:.2f}")
-    for r in results:
-        if r.scenario.startswith("Kesher outbound"):
-            limit = 30 * options.scale
-            lines.append(f"{r.scenario}: {r.rate / limit:.1%} of the limit")
-            if r.limited_at:
-                lines.append(f"  429s at {', '.join(f'{at} s' for at in r.limited_at)}")
-    return "\n".join(lines)
+    return summary(
+        results,
+        baseline="python-telegram-bot echo bot",
+        called="echo bot",
+        limit=30 * options.scale,
+    )
 
 
 def main() -> None:

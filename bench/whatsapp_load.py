@@ -30,6 +30,7 @@ from twilio.request_validator import RequestValidator
 from bench.harness import (
     POSTGRES,
     REDIS,
+    TEXTS,
     Deployment,
     FakeApi,
     Result,
@@ -38,20 +39,13 @@ from bench.harness import (
     inbound_result,
     outbound_result,
     post_all,
-    table,
+    summary,
     wait_until_up,
     workdir,
     workers_list,
 )
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER
 
-TEXTS = (
-    "שלום, רציתי לשאול מתי ההזמנה שלי תגיע",
-    "The coffee was great, thanks!",
-    "השירות היה מצוין, תודה רבה",
-    "I waited 40 minutes and nobody answered",
-    "אפשר לשנות את התור ליום חמישי?",
-)
 INBOUND_MPS = 400
 
 
@@ -192,17 +186,12 @@ async def run(options: Options) -> list[Result]:
 
 
 def report(results: list[Result], options: Options) -> str:
-    lines = [table(results)]
-    by_name = {r.scenario.split(",")[0]: r for r in results}
-    kesher, bare = by_name.get("Kesher inbound"), by_name.get("bare FastAPI signature check")
-    if kesher and bare:
-        lines.append(f"\nKesher / bare endpoint throughput: {kesher.rate / bare.rate:.2f}")
-    for r in results:
-        if r.scenario.startswith("Kesher outbound"):
-            lines.append(f"{r.scenario}: {r.rate / options.mps:.1%} of the limit")
-            if r.limited_at:
-                lines.append(f"  429s at {', '.join(f'{at} s' for at in r.limited_at)}")
-    return "\n".join(lines)
+    return summary(
+        results,
+        baseline="bare FastAPI signature check",
+        called="bare endpoint",
+        limit=options.mps,
+    )
 
 
 def main() -> None:

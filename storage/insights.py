@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 
 from bot.domain import CheckinStatus, CustomerSignals, Direction, Remark, ScoredAnswer
 from storage.checkins import COMPLAINTS, _utc
@@ -18,7 +18,6 @@ HANDOFF = "handoff_requested"
 FEEDBACK = "feedback_received"
 FRUSTRATED = "frustration_detected"
 TEXT = "text"
-_FAR = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 class SqlInsights(_Repository):
@@ -41,7 +40,7 @@ class SqlInsights(_Repository):
                 AnswerRow.score_kind == kind,
                 AnswerRow.score.is_not(None),
                 AnswerRow.answered_at >= since,
-                AnswerRow.answered_at < (until or _FAR),
+                AnswerRow.answered_at < until if until else true(),
             )
             .order_by(AnswerRow.answered_at)
         )
@@ -59,7 +58,7 @@ class SqlInsights(_Repository):
             .where(
                 CheckinRow.business_id == business_id,
                 CheckinRow.due_at >= since,
-                CheckinRow.due_at < (until or _FAR),
+                CheckinRow.due_at < until if until else true(),
             )
             .group_by(CheckinRow.schedule_id, CheckinRow.status)
         )

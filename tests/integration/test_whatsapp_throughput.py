@@ -12,9 +12,8 @@ import asyncio
 import dataclasses
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
-import pytest
 from redis.asyncio import Redis
 
 from bot.bootstrap import Runtime
@@ -34,20 +33,10 @@ from bot.services import Services
 from integrations.whatsapp import TwilioAccount, WhatsAppSender
 from storage.redis import RedisRateLimiter
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER, Call, FakeTwilio
-from tests.integration.conftest import running
+from tests.integration.test_whatsapp_outbound import PUBLIC
+from tests.integration.test_whatsapp_outbound import runtime as runtime  # the fixture
 
-PUBLIC = "https://kesher.example.com"
 MPS = 4
-
-
-@pytest.fixture(params=["sqlite-memory", "postgres-redis"])
-async def runtime(  # type: ignore[no-untyped-def]
-    request: pytest.FixtureRequest, tmp_path, fake_twilio: FakeTwilio
-) -> AsyncIterator[Runtime]:
-    async for built in running(
-        request, tmp_path, twilio_api_url=fake_twilio.url, public_url=PUBLIC
-    ):
-        yield built
 
 
 class RecordingQueue:
