@@ -7,8 +7,10 @@ of Python, not sharing the load generator's).
     python -m bench.channel_servers bare-twilio --port P --public-url URL
 
 The fakes are tests/fakes' provider APIs (with their optional enforced limits) plus two routes
-for the bench: GET /_bench/count (messages accepted, calls refused with 429) and
-GET /_bench/calls (when each accepted and each refused message came, and to whom). The echo bot is the minimal
+for the bench: GET /_bench/count (messages accepted, calls refused with 429, calls failed on
+purpose), GET /_bench/calls (when each accepted and each refused message came, and to whom) and
+POST /_bench/faults `{"rate": 0.2}` (that share of sends fails from now on, as
+tests/fakes/faults.py says; 0 stops it). The echo bot is the minimal
 python-telegram-bot webhook bot (`Application` without an updater, replies through the same
 fake Bot API); the bare endpoint only checks Twilio's signature and answers empty TwiML.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hmac
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import uvicorn
@@ -40,42 +43,60 @@ def _serve(app: Any, port: int) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
+def _bench_routes(
+    fake: telegram_api.FakeTelegram | twilio_api.FakeTwilio,
+    count: Callable[[Request], Awaitable[JSONResponse]],
+    calls: Callable[[Request], Awaitable[JSONResponse]],
+) -> list[Route]:
+    async def faults(request: Request) -> JSONResponse:
+        fake.faults.rate = float((await request.json())["rate"])
+        return JSONResponse({"rate": fake.faults.rate})
+
+    return [
+        Route("/_bench/count", count),
+        Route("/_bench/calls", calls),
+        Route("/_bench/faults", faults, methods=["POST"]),
+    ]
+
+
 def fake_telegram(port: int, *, bot_rate: int | None, chat_rate: int | None) -> None:
     fake = telegram_api.FakeTelegram(bot_rate=bot_rate, chat_rate=chat_rate)
 
     def accepted() -> list[telegram_api.Call]:
-        refused = {id(call) for call in fake.limited}
+        refused = {id(call) for call in [*fake.limited, *fake.faulted]}
         return [c for c in fake.calls if c.method == "sendMessage" and id(c) not in refused]
 
     async def count(_: Request) -> JSONResponse:
-        return JSONResponse({"sent": len(accepted()), "limited": len(fake.limited)})
+        return JSONResponse(
+            {"sent": len(accepted()), "limited": len(fake.limited), "faulted": len(fake.faulted)}
+        )
 
     async def calls(_: Request) -> JSONResponse:
         sent = [[call.at, str(call.params.get("chat_id"))] for call in accepted()]
         refused = [[call.at, str(call.params.get("chat_id"))] for call in fake.limited]
         return JSONResponse({"sent": sent, "limited": len(fake.limited), "refused": refused})
 
-    bench = [Route("/_bench/count", count), Route("/_bench/calls", calls)]
-    _serve(Starlette(routes=[*bench, *telegram_api.routes(fake)]), port)
+    _serve(Starlette(routes=[*_bench_routes(fake, count, calls), *telegram_api.routes(fake)]), port)
 
 
 def fake_twilio(port: int, *, mps: int | None) -> None:
     fake = twilio_api.FakeTwilio(mps=mps)
 
     def accepted() -> list[twilio_api.Call]:
-        refused = {id(call) for call in fake.limited}
+        refused = {id(call) for call in [*fake.limited, *fake.faulted]}
         return [c for c in fake.calls if id(c) not in refused]
 
     async def count(_: Request) -> JSONResponse:
-        return JSONResponse({"sent": len(accepted()), "limited": len(fake.limited)})
+        return JSONResponse(
+            {"sent": len(accepted()), "limited": len(fake.limited), "faulted": len(fake.faulted)}
+        )
 
     async def calls(_: Request) -> JSONResponse:
         sent = [[call.at, call.params.get("To", "")] for call in accepted()]
         refused = [[call.at, call.params.get("To", "")] for call in fake.limited]
         return JSONResponse({"sent": sent, "limited": len(fake.limited), "refused": refused})
 
-    bench = [Route("/_bench/count", count), Route("/_bench/calls", calls)]
-    _serve(Starlette(routes=[*bench, *twilio_api.routes(fake)]), port)
+    _serve(Starlette(routes=[*_bench_routes(fake, count, calls), *twilio_api.routes(fake)]), port)
 
 
 async def echo_bot(port: int, *, api: str) -> None:

@@ -3,8 +3,9 @@ the fake provider APIs and baselines in their own processes, the load, and the t
 
 A deployment is a new database `kesher_bench_<random>` on the local PostgreSQL
 (KESHER_TEST_POSTGRES_URL's server; dropped at the end), a Redis database (KESHER_BENCH_REDIS_URL,
-by default database 12) flushed at the start and the end, one `kesher serve --no-worker` and as
-many `kesher worker` processes as a scenario asks for, and the one `kesher scheduler` (its
+by default database 12) flushed at the start and the end, one `kesher serve --no-worker` per web
+port (one unless asked for more) and as many `kesher worker` processes as a scenario asks for,
+and the one `kesher scheduler` (its
 minute's sweep sends again what a provider refused with 429), all with KESHER_LOG_LEVEL=WARNING.
 """
 
@@ -30,11 +31,12 @@ from typing import Any
 import aiohttp
 from pydantic import SecretStr
 from redis.asyncio import Redis
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.bootstrap import Runtime, build
 from bot.businesses import create_business
+from bot.ports import Clock
 from bot.replies import queue_sends
 from bot.settings import Settings
 from storage.schema import upgrade
@@ -159,6 +161,12 @@ class Processes:
         if process in self.running:
             self.running.remove(process)
 
+    def kill(self, process: subprocess.Popen[bytes]) -> None:
+        """SIGKILL, as the machine's OOM killer or a pulled plug would."""
+        process.kill()
+        process.wait(10)
+        self.running.remove(process)
+
     def stop_all(self) -> None:
         for process in reversed(list(self.running)):
             self.stop(process)
@@ -213,12 +221,20 @@ class FakeApi:
         self.processes.stop(self.process)
 
     async def count(self) -> tuple[int, int]:
+        found = await self._counts()
+        return int(found["sent"]), int(found["limited"])
+
+    async def faulted(self) -> int:
+        """Sends failed on purpose (`fail`)."""
+        return int((await self._counts())["faulted"])
+
+    async def _counts(self) -> dict[str, int]:
         async with (
             aiohttp.ClientSession() as session,
             session.get(f"{self.url}/_bench/count") as got,
         ):
-            found = await got.json()
-        return int(found["sent"]), int(found["limited"])
+            found: dict[str, int] = await got.json()
+        return found
 
     async def calls(self) -> tuple[list[tuple[float, str]], list[tuple[float, str]]]:
         """(when, to) of each message accepted, and of each refused with 429."""
@@ -231,6 +247,14 @@ class FakeApi:
             [(float(at), str(to)) for at, to in found["sent"]],
             [(float(at), str(to)) for at, to in found["refused"]],
         )
+
+    async def fail(self, rate: float) -> None:
+        """From now on `rate` of the sends fail (tests/fakes/faults.py); 0 stops it."""
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(f"{self.url}/_bench/faults", json={"rate": rate}) as got,
+        ):
+            got.raise_for_status()
 
     async def wait_for(self, expected: int) -> None:
         """Until `expected` messages came, or none came for QUIET_SECONDS."""
@@ -247,16 +271,26 @@ class FakeApi:
 
 
 class Deployment:
-    """Kesher on a fresh PostgreSQL database and Redis, as real `kesher` processes."""
+    """Kesher on a fresh PostgreSQL database and Redis, as real `kesher` processes; `webs` web
+    processes on as many ports (the first is the public URL), the bench's own runtime on `clock`."""
 
     def __init__(
-        self, directory: Path, *, postgres: str = POSTGRES, redis: str = REDIS, **env: str
+        self,
+        directory: Path,
+        *,
+        postgres: str = POSTGRES,
+        redis: str = REDIS,
+        webs: int = 1,
+        clock: Clock | None = None,
+        **env: str,
     ) -> None:
         self.database = f"kesher_bench_{uuid.uuid4().hex[:8]}"
         self.database_url = postgres.rsplit("/", 1)[0] + "/" + self.database
         self.postgres, self.redis = postgres, redis
-        self.port = free_port()
+        self.ports = [free_port() for _ in range(webs)]
+        self.port = self.ports[0]
         self.base = f"http://127.0.0.1:{self.port}"
+        self.clock = clock
         base_env = {k: v for k, v in os.environ.items() if not k.startswith("KESHER_")}
         base_env |= {
             "KESHER_DATABASE_URL": self.database_url,
@@ -280,7 +314,8 @@ class Deployment:
         self.runtime = build(
             Settings(
                 _env_file=None, database_url=self.database_url, redis_url=SecretStr(self.redis)
-            )  # type: ignore[call-arg]
+            ),  # type: ignore[call-arg]
+            clock=self.clock,
         )
         await self.runtime.start()
         services = self.runtime.services
@@ -318,13 +353,20 @@ class Deployment:
         return done.stdout
 
     async def serve(self, workers: int, env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
-        """`kesher serve --no-worker` and `workers` workers, once all of them are ready."""
-        web = self.processes.start(
-            "serve", KESHER, "serve", "--no-worker", "--port", str(self.port), env=env
-        )
+        """`kesher serve --no-worker` on each port and `workers` workers, once all are ready."""
+        webs = [self.web(port, env) for port in self.ports]
         started = await self.workers(workers, env, ready=False)
-        await wait_until_up(f"{self.base}/healthz", web, self.processes.logs)
-        return [web, *await self.workers(0, env, started=started)]
+        for port, web in zip(self.ports, webs, strict=True):
+            await self.until_up(port, web)
+        return [*webs, *await self.workers(0, env, started=started)]
+
+    def web(self, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+        return self.processes.start(
+            "serve", KESHER, "serve", "--no-worker", "--port", str(port), env=env
+        )
+
+    async def until_up(self, port: int, web: subprocess.Popen[bytes]) -> None:
+        await wait_until_up(f"http://127.0.0.1:{port}/healthz", web, self.processes.logs)
 
     async def workers(
         self,
@@ -351,6 +393,10 @@ class Deployment:
     async def scalar(self, sql: str, **params: Any) -> Any:
         async with self.engine.connect() as connection:
             return (await connection.execute(text(sql), params)).scalar_one()
+
+    async def rows(self, sql: str, **params: Any) -> list[Row[Any]]:
+        async with self.engine.connect() as connection:
+            return list(await connection.execute(text(sql), params))
 
     async def execute(self, *statements: str, **params: Any) -> None:
         async with self.engine.begin() as connection:
@@ -388,16 +434,13 @@ class Deployment:
             " ON c.id = m.customer_id WHERE c.external_id LIKE :tag || '-%'",
             **params,
         )
-        async with self.engine.connect() as connection:
-            rows = await connection.execute(
-                text(
-                    "SELECT o.id FROM outbox o JOIN messages m ON m.id = o.message_id"
-                    " JOIN customers c ON c.id = m.customer_id"
-                    " WHERE c.external_id LIKE :tag || '-%' ORDER BY o.id"
-                ),
-                {"tag": tag},
-            )
-            return [int(row[0]) for row in rows]
+        found = await self.rows(
+            "SELECT o.id FROM outbox o JOIN messages m ON m.id = o.message_id"
+            " JOIN customers c ON c.id = m.customer_id"
+            " WHERE c.external_id LIKE :tag || '-%' ORDER BY o.id",
+            tag=tag,
+        )
+        return [int(row[0]) for row in found]
 
     async def enqueue_sends(self, outbox_ids: Sequence[int]) -> None:
         """Put a send task for each row on the Redis queue, as the pipeline does after a commit."""

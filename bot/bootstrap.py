@@ -10,7 +10,6 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from taskiq import AsyncBroker, InMemoryBroker
-from taskiq_redis import RedisStreamBroker
 
 from bot.businesses import DEMO_SLUG, create_business
 from bot.detector import default_detector
@@ -39,7 +38,7 @@ from integrations.telegram import TelegramChannel
 from integrations.whatsapp import WhatsAppChannel
 from storage.database import create_engine, create_sessionmaker
 from storage.memory import MemoryIdempotency, MemoryLock, MemoryRateLimiter
-from storage.redis import RedisIdempotency, RedisLock, RedisRateLimiter
+from storage.redis import RedisIdempotency, RedisLock, RedisRateLimiter, RedisTaskBroker
 from storage.schema import upgrade
 from storage.unit_of_work import SqlUnitOfWork
 
@@ -116,7 +115,7 @@ def build(
     else:
         url = settings.redis_url.get_secret_value()
         redis = Redis.from_url(url)
-        broker = RedisStreamBroker(url, queue_name="kesher:tasks", consumer_group_name="kesher")
+        broker = RedisTaskBroker(url, queue_name="kesher:tasks", consumer_group_name="kesher")
         idempotency, lock, limiter = (
             RedisIdempotency(redis),
             RedisLock(redis),

@@ -1,17 +1,27 @@
-"""Idempotency keys, conversation locks and rate limits on Redis, shared by every process of a deployment."""
+"""Idempotency keys, conversation locks, rate limits and the task queue's broker on Redis, shared by
+every process of a deployment."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 
 from limits.aio.storage import RedisStorage
 from redis.asyncio import Redis
-from redis.exceptions import LockNotOwnedError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import LockNotOwnedError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from taskiq import AckableMessage
+from taskiq_redis import RedisStreamBroker
 
 from bot.domain import Rate
 from storage.ratelimit import LimitsRateLimiter
+
+log = logging.getLogger(__name__)
+RECONNECT_SECONDS = 1.0
 
 
 class RedisIdempotency:
@@ -100,3 +110,41 @@ class RedisRateLimiter(LimitsRateLimiter):
             await self._reserve(keys=[self._prefix + key], args=[gap, round(max_wait * 1e6)])
         )
         return None if wait < 0 else wait / 1_000_000
+
+
+class RedisTaskBroker(RedisStreamBroker):
+    """taskiq's Redis stream broker, made to outlive a Redis restart.
+
+    taskiq's receiver calls `listen` again at once after any error, so while Redis is down a
+    worker would spin on the CPU; here it waits `RECONNECT_SECONDS` between tries. A Redis that
+    comes back empty has lost the stream's consumer group, which taskiq declares only at start
+    up: every read then fails with NOGROUP and the worker never runs a task again. Here the
+    group is declared again, from the start of the new stream, so what the web processes
+    queued since the restart is run too.
+    """
+
+    async def listen(self) -> AsyncGenerator[AckableMessage, None]:
+        while True:
+            try:
+                async for message in super().listen():
+                    yield message
+            except ResponseError as error:
+                if "NOGROUP" not in str(error):
+                    raise
+                log.warning("the task queue's consumer group is gone; declaring it again")
+                await self._declare_group_again()
+            except (RedisConnectionError, RedisTimeoutError) as error:
+                log.warning("Redis is unreachable (%s); trying again", error)
+                await asyncio.sleep(RECONNECT_SECONDS)
+
+    async def _declare_group_again(self) -> None:
+        async with Redis(connection_pool=self.connection_pool) as client:
+            for stream in (self.queue_name, *self.additional_streams):
+                try:
+                    await client.xgroup_create(
+                        stream, self.consumer_group_name, id="0", mkstream=True
+                    )
+                except ResponseError as error:
+                    # BUSYGROUP: another worker declared it first.
+                    if "BUSYGROUP" not in str(error):
+                        raise

@@ -1,4 +1,5 @@
-"""The task queue runs what is enqueued, in place in memory and through a worker on Redis."""
+"""The task queue runs what is enqueued, in place in memory and through a worker on Redis (also
+after Redis lost everything)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from redis.asyncio import Redis
 from taskiq import AsyncBroker, InMemoryBroker
 from taskiq.api import run_receiver_task
-from taskiq_redis import RedisStreamBroker
 
 from bot.tasks import TaskiqQueue
+from storage.redis import RedisTaskBroker
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -23,17 +25,23 @@ async def broker(request: pytest.FixtureRequest) -> AsyncIterator[AsyncBroker]:
         yield memory
         await memory.shutdown()
         return
-    stream = RedisStreamBroker(
-        request.getfixturevalue("redis_url"), queue_name=f"kesher:test:{uuid.uuid4().hex}"
-    )
+    async with _worker_on_redis(request.getfixturevalue("redis_url")) as stream:
+        yield stream
+
+
+@contextlib.asynccontextmanager
+async def _worker_on_redis(url: str) -> AsyncIterator[RedisTaskBroker]:
+    stream = RedisTaskBroker(url, queue_name=f"kesher:test:{uuid.uuid4().hex}")
     stream.is_worker_process = True
     await stream.startup()
     receiver = asyncio.create_task(run_receiver_task(stream))
-    yield stream
-    receiver.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await receiver
-    await stream.shutdown()
+    try:
+        yield stream
+    finally:
+        receiver.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await receiver
+        await stream.shutdown()
 
 
 async def test_each_enqueued_task_runs_once_with_its_arguments(broker: AsyncBroker) -> None:
@@ -53,3 +61,24 @@ async def test_each_enqueued_task_runs_once_with_its_arguments(broker: AsyncBrok
     await asyncio.sleep(0.2)
 
     assert sorted(seen) == [0, 1, 2, 3, 4]
+
+
+async def test_a_worker_runs_tasks_again_after_redis_came_back_empty(
+    redis_url: str, redis_client: Redis
+) -> None:
+    seen: list[int] = []
+    async with _worker_on_redis(redis_url) as broker:
+
+        @broker.task(task_name="kesher.test.after_restart")
+        async def record(outbox_id: int) -> None:
+            seen.append(outbox_id)
+
+        await asyncio.sleep(0.2)
+        await redis_client.flushdb()  # what a restart without persistence leaves
+        await TaskiqQueue(broker).enqueue("kesher.test.after_restart", outbox_id=7)
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.1)
+
+    assert seen == [7]

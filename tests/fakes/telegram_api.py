@@ -6,12 +6,14 @@ JSON-encoded unless it is a plain string (python-telegram-bot's `RequestData`).
 
 Optionally it enforces Telegram's sending limits (`bot_rate` sendMessage calls a second per
 bot, `chat_rate` per chat, metered as in `tests/fakes/metering.py`): a call over them is
-answered 429 with `retry_after` and kept in `limited`. Each call is stamped with the wall-clock
-time it came.
+answered 429 with `retry_after` and kept in `limited`. With `faults.rate` set, that share of
+sendMessage calls fails as `tests/fakes/faults.py` says and is kept in `faulted`. Each call is
+stamped with the wall-clock time it came.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import socket
@@ -27,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.fakes.faults import Fault, Faults
 from tests.fakes.metering import Meter
 
 TOKEN = "123456789:AAFakeTokenForKesherTestsOnly_0123456"
@@ -61,6 +64,8 @@ class FakeTelegram:
     bot_rate: int | None = None
     chat_rate: int | None = None
     limited: list[Call] = field(default_factory=list)
+    faults: Faults = field(default_factory=Faults)
+    faulted: list[Call] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _meter: Meter = field(default_factory=Meter)
 
@@ -73,6 +78,8 @@ class FakeTelegram:
         self.failures.clear()
         self.bot_rate = self.chat_rate = None
         self.limited.clear()
+        self.faults.rate = 0.0
+        self.faulted.clear()
         self._meter.clear()
 
     def fail_next(
@@ -102,6 +109,10 @@ class FakeTelegram:
             failure = scripted.pop(0)
             extra = {"retry_after": failure.retry_after} if failure.retry_after else None
             return _error(failure.status, failure.description, extra)
+        fault = self.faults.pick() if method == "sendMessage" else None
+        if fault is not None:
+            self.faulted.append(call)
+            return await self._fail(fault)
         if method == "sendMessage" and self._over_limits(token, str(params.get("chat_id"))):
             self.limited.append(call)
             return _error(429, "Too Many Requests: retry after 1", {"retry_after": 1})
@@ -109,6 +120,13 @@ class FakeTelegram:
         if isinstance(answer, JSONResponse):
             return answer
         return JSONResponse({"ok": True, "result": answer})
+
+    async def _fail(self, fault: Fault) -> JSONResponse:
+        if fault is Fault.LIMITED:
+            return _error(429, "Too Many Requests: retry after 1", {"retry_after": 1})
+        if fault is Fault.TIMEOUT:
+            await asyncio.sleep(self.faults.hang_seconds)
+        return _error(500, "Internal Server Error")
 
     def _over_limits(self, token: str, chat: str) -> bool:
         """True when a send now would break a limit; otherwise the send is counted."""

@@ -7,7 +7,9 @@ turns into `TwilioRestException`.
 
 Optionally it enforces a sender's throughput (`mps` messages a second per `From`, metered as
 in `tests/fakes/metering.py`): a message over it is answered 429 (error 20429, `Retry-After: 1`)
-and kept in `limited`. Each call is stamped with the wall-clock time it came.
+and kept in `limited`. With `faults.rate` set, that share of messages fails as
+`tests/fakes/faults.py` says and is kept in `faulted`. Each call is stamped with the wall-clock
+time it came.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.fakes.faults import Fault, Faults
 from tests.fakes.metering import Meter
 
 ACCOUNT_SID = "AC" + "0" * 31 + "1"
@@ -68,6 +71,8 @@ class FakeTwilio:
     status: str = "queued"
     mps: int | None = None
     limited: list[Call] = field(default_factory=list)
+    faults: Faults = field(default_factory=Faults)
+    faulted: list[Call] = field(default_factory=list)
     _meter: Meter = field(default_factory=Meter)
 
     def reset(self) -> None:
@@ -77,6 +82,8 @@ class FakeTwilio:
         self.status = "queued"
         self.mps = None
         self.limited.clear()
+        self.faults.rate = 0.0
+        self.faulted.clear()
         self._meter.clear()
 
     def fail_next(
@@ -103,6 +110,10 @@ class FakeTwilio:
         if script.status is not None:
             headers = {"Retry-After": str(script.retry_after)} if script.retry_after else None
             return _error(script.status, script.code, script.message, headers=headers)
+        fault = self.faults.pick()
+        if fault is not None:
+            self.faulted.append(call)
+            return await self._fail(fault)
         params = dict(pairs)
         if self._over_mps(params.get("From") or params.get("MessagingServiceSid") or ""):
             self.limited.append(call)
@@ -114,6 +125,13 @@ class FakeTwilio:
         if not params.get("Body") and not params.get("ContentSid"):
             return _error(400, 21602, "Message body is required.")
         return JSONResponse(self._message(sid, params), status_code=201)
+
+    async def _fail(self, fault: Fault) -> JSONResponse:
+        if fault is Fault.LIMITED:
+            return _error(429, 20429, "Too Many Requests", headers={"Retry-After": "1"})
+        if fault is Fault.TIMEOUT:
+            await asyncio.sleep(self.faults.hang_seconds)
+        return _error(500, 20500, "Internal Server Error")
 
     def _over_mps(self, sender: str) -> bool:
         """True when a message now would break the sender's MPS; otherwise it is counted."""
