@@ -2,14 +2,17 @@
 
 Rules match on the folded normal form (`flows.tone.fold`: no niqqud, punctuation, emoji or
 case, final letters folded), with common typos mapped to their word and Hebrew one-letter
-prefixes (ו ה ש ב כ ל מ) stripped from words the rules know. Emoji, capitals and "!!!" are
-read from the raw text, since the normal form drops them.
+prefixes (ו ה ש ב כ ל מ) stripped from words the rules know, held-down letters and missing
+spaces undone. Requests are read clause by clause (the normal form drops the punctuation
+between them): a negator takes one back ("no need for an agent", "לא רוצה לבטל") and a person
+only talked about ("the agent was great", "תודה לנציג") is not asked for. Emoji, capitals and
+"!!!" are read from the raw text, since the normal form drops them.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flows.tone import fold
 
@@ -56,6 +59,9 @@ _SPELLINGS = {
     **dict.fromkeys(["מוקדנית", "מוקדנים"], "מוקדן"),
     **dict.fromkeys(["מנהלת"], "מנהל"),
     **dict.fromkeys(["אחראית"], "אחראי"),
+    **dict.fromkeys(["מינוי"], "מנוי"),
+    **dict.fromkeys(["המינוי"], "המנוי"),
+    **dict.fromkeys(["מתנתקת", "מתנתקים"], "מתנתק"),
 }
 _SPELLINGS = {k.translate(_FINALS): v.translate(_FINALS) for k, v in _SPELLINGS.items()}
 
@@ -210,8 +216,11 @@ _ASKING_AFTER = _f(
     "חי",
     "שיחזור",
     "שיתקשר",
-    "יכול",
-    "יכולה",
+    "call me",
+    "call back",
+    "contact me",
+    "get back",
+    *[f"{can} {verb}" for can in ("יכול", "יכולה") for verb in ("לחזור", "להתקשר", "לדבר")],
 )
 
 # Wants to cancel or leave, on its own.
@@ -243,9 +252,6 @@ LEAVE_PHRASES = _f(
     "end my contract",
     "stop my subscription",
     "stop charging me",
-    "i am leaving",
-    "i want to leave",
-    "we are leaving",
     "leave your company",
     "leaving your company",
     "switching to",
@@ -286,7 +292,6 @@ LEAVE_PHRASES = _f(
     "בקשת ביטול",
     "מבטל את",
     "מבטל",
-    "אני עוזב",
     "עוזב אתכם",
     "לעזוב אתכם",
     "לעזוב את החברה",
@@ -308,7 +313,69 @@ LEAVE_PHRASES = _f(
     "לא אזמין מכם",
     "בחיים לא אזמין",
     "אחרון שאני",
+    "תוציאו אותי",
+    "להוציא אותי",
+    "תסירו אותי",
+    "להסיר אותי",
+    "remove me from",
+    "take me off",
 )
+# Cancelling words and what they cancel: "ביטול חשבון", "close my account", "end my plan".
+_CANCELLING = _f(
+    "cancel",
+    "terminate",
+    "close",
+    "end",
+    "stop",
+    "delete",
+    "לבטל",
+    "ביטול",
+    "מבטל",
+    "לסגור",
+    "סגירת",
+    "לסיים",
+    "סיום",
+    "למחוק",
+    "תבטלו",
+    "תסגרו",
+)
+_CANCELLED = _f(
+    "subscription",
+    "sub",
+    "account",
+    "membership",
+    "plan",
+    "contract",
+    "service",
+    *[
+        f"{article}{noun}"
+        for article in ("", "ה")
+        for noun in ("מנוי", "חשבון", "שירות", "חוזה", "התחייבות", "התקשרות", "עסקה")
+    ],
+    "הוראת קבע",
+    "ההוראת קבע",
+)
+# Asking to do something: with "cancel" / "לבטל" a request ("אני רוצה cancel למנוי").
+_WANTING = _f("want", "please", "רוצה", "רוצים", "מבקש", "מבקשת", "בבקשה")
+_CANCEL_VERBS = _f("cancel", "unsubscribe", "לבטל", "ביטול")
+# Leaving words that also mean leaving a room, a review or an app ("I'm leaving at 5",
+# "להתנתק מהאפליקציה"): a request only after "I"/"want" and at the end of a clause or with
+# the business as object.
+_LEAVING = _f("leave", "leaving", "quit", "לעזוב", "עוזב", "להתנתק", "מתנתק")
+_LEAVING_WHO = _f("i", "am", "we", "are", "אני", "אנחנו", *_WANTING)
+_LEFT = _f(
+    "you",
+    "your",
+    "this",
+    "אתכם",
+    "אותכם",
+    "מכם",
+    "מהשירות",
+    "מהחברה",
+    "מהמנוי",
+    "לתמיד",
+)
+
 # "ביטול"/"לבטל"/"cancel" alone in a short message are a request; in a long one, only with the above.
 _LEAVE_SHORT = _f("cancel", "לבטל", "ביטול")
 
@@ -676,8 +743,132 @@ _FILLER = _f(
     ],
     *["עם", "את", "ל", "אני", "היי", "שלום", "הלו", "יש", "אפשר", "רוצה"],
 )
+# Words that may stand between a request and a negator that takes it back ("no need for a
+# representative", "I don't want to cancel", "לא צריך נציג", "אני לא רוצה לבטל").
+_NEGATING = _f("not", "never", "dont", "didnt", "doesnt", "wont", "לא", "אל", "בלי")
+_NEGATING_AUX = _f("don", "didn", "doesn", "won", "do", "did", "does", "will")
+_NO_NEED = _f("no need", "אין צורך")
+_NEGATED_SPAN = _f(
+    "for",
+    "of",
+    "really",
+    "even",
+    "going",
+    "gonna",
+    "planning",
+    "about",
+    "am",
+    "are",
+    "we",
+    "צורך",
+    "באמת",
+    "מתכוון",
+    "מתכוונת",
+    "אנחנו",
+)
+# "why won't you get me a human", "למה לא מעבירים לנציג": a complaint, not a negation.
+_WHY = _f("why", "how come", "למה", "מדוע", "למה לא")
+# A person talked about, not asked for: "the agent was great", "הנציג שדיברתי איתו עזר",
+# "דיברתי אתמול עם נציג", "תודה לנציג". Only where nothing around asks for one.
+_MENTIONED_AFTER = _f(
+    "was",
+    "were",
+    "is",
+    "has",
+    "had",
+    "did",
+    "said",
+    "told",
+    "solved",
+    "helped",
+    "fixed",
+    "sorted",
+    "answered",
+    "called",
+    "explained",
+    "handled",
+    "who",
+    "that",
+    "spoke",
+    "talked",
+    "היה",
+    "הייתה",
+    "היתה",
+    "היו",
+    "פתר",
+    "פתרה",
+    "עזר",
+    "עזרה",
+    "עזרו",
+    "אמר",
+    "אמרה",
+    "ענה",
+    "ענתה",
+    "טיפל",
+    "טיפלה",
+    "הסביר",
+    "הסבירה",
+    "דיברתי",
+    "דיברנו",
+    "סידר",
+    "סידרה",
+)
+_MENTIONED_BEFORE = _f(
+    "spoke",
+    "talked",
+    "chatted",
+    "thanks",
+    "thank",
+    "thanked",
+    "דיברתי",
+    "דיברנו",
+    "שוחחתי",
+    "תודה",
+)
+# Opens a question that asks for information ("what time", "can you tell me", "מתי", "כמה").
+_ASKING_OPENERS = _f(
+    "what",
+    "whats",
+    "when",
+    "where",
+    "which",
+    "who",
+    "how",
+    "can",
+    "could",
+    "would",
+    "will",
+    "do",
+    "does",
+    "is",
+    "are",
+    "may",
+    "should",
+    "any",
+    "מה",
+    "מתי",
+    "איפה",
+    "כמה",
+    "איזה",
+    "איזו",
+    "אילו",
+    "האם",
+    "אפשר",
+    "יש",
+    "אתם",
+    "מי",
+    "איך",
+    "עד",
+)
+_DETERMINERS = _f("my", "the", "our", "this", "את", "all", "שלי")
+_GREETINGS = _f("hi", "hello", "hey", "היי", "שלום", "הי", "הלו", "אהלן")
+_HOW_NOT_ASKING = _f("how come", "how dare", "how many times", "how long do i", "what the")
+_PLAIN_QUESTION_WORDS = 12
+_QUESTION_END = re.compile(r"(.*?)([\W_]*)", re.S)
+_SENTENCES = re.compile(r"[.!?;؟\n]+")
+_CLAUSES = re.compile(r"[.,;:!?\n…؟]+|\s[-–—]\s")
 # Hebrew words that look prefixed but are words of their own ("מלא" is "full", not "מ+לא").
-_NEVER_STRIPPED = frozenset({"מלא", "הלא", "כלא", "בלא"})
+_NEVER_STRIPPED = frozenset({"מלא", "הלא", "כלא", "בלא", "שאל", "ואל", "מאל"})
 
 ANGRY_EMOJI = frozenset("😡🤬😤👎💢😠🖕😾🙄😒😩😫🤦")
 _SHOUT = re.compile(r"[!?！？]{3,}|(?:\?!|!\?){2,}")
@@ -698,37 +889,70 @@ class Cues:
     angry_emoji: bool = False
     asked_before: bool = False
     again: bool = False
+    plain_question: bool = False
+    """A short question asking for information, with nothing above on its face."""
+
+    @property
+    def on_its_face(self) -> bool:
+        """Anything that reads as a request or as frustration."""
+        return (
+            self.wants_person
+            or self.wants_to_leave
+            or self.swearing
+            or bool(self.negative)
+            or self.all_caps
+            or bool(self.shouting)
+            or self.angry_emoji
+            or self.asked_before
+            or self.again
+        )
 
 
 def tokens(text: str) -> list[str]:
     """The folded words of a text with typos mapped and known Hebrew prefixes stripped."""
     words: list[str] = []
     for word in fold(text).split():
-        if word not in _VOCABULARY and word not in _SPELLINGS and word not in _NEVER_STRIPPED:
-            word = _strip_prefix(word) or _fuzzy(word) or word
+        if not _known(word):
+            word = (
+                _strip_prefix(word) or _fuzzy(word) or _unrepeated(word) or _unglued(word) or word
+            )
         words.extend(_SPELLINGS.get(word, word).split())
     return words
 
 
+def clauses(text: str) -> list[list[str]]:
+    """The `tokens` of each clause of a text, split at punctuation the normal form drops."""
+    found = (tokens(part) for part in _CLAUSES.split(text))
+    return [words for words in found if words]
+
+
 def read(text: str) -> Cues:
     """The cues in one raw message."""
-    words = tokens(text)
+    parts = clauses(text)
+    words = [word for part in parts for word in part]
     padded = f" {' '.join(words)} "
-    wants_person = _any_phrase(padded, PERSON_PHRASES) or _asks_for(words, PERSON_WORDS)
-    wants_to_leave = _any_phrase(padded, LEAVE_PHRASES) or (
+    wants_to_leave = any(_wants_to_leave(part) for part in parts) or (
         len(words) <= 2 and _any_phrase(padded, _LEAVE_SHORT)
     )
-    return Cues(
-        wants_person=wants_person,
+    negative = tuple(dict.fromkeys(phrase for part in parts for phrase in _negative(part)))
+    found = Cues(
+        wants_person=any(_wants_person(part, alone=words) for part in parts),
         wants_to_leave=wants_to_leave,
         swearing=_any_phrase(padded, SWEARING) or any(w.startswith("fuck") for w in words),
-        negative=_negative(words, padded),
+        negative=negative,
         all_caps=_all_caps(text),
         shouting=_shouting(text),
         angry_emoji=any(ch in ANGRY_EMOJI for ch in text),
         asked_before=_any_phrase(padded, REPEATED_ASKING),
         again=_again(words),
     )
+    if not found.on_its_face and _plain_question(text, words):
+        return replace(found, plain_question=True)
+    return found
+
+
+def _known(word: str) -> bool:
+    return word in _VOCABULARY or word in _SPELLINGS or word in _NEVER_STRIPPED
 
 
 def _any_phrase(padded: str, phrases: frozenset[str]) -> bool:
@@ -736,30 +960,141 @@ def _any_phrase(padded: str, phrases: frozenset[str]) -> bool:
 
 
 def _phrase_at(words: list[str], i: int, phrases: frozenset[str]) -> int:
-    """Length in words of a phrase of `phrases` starting at word i, or 0."""
-    for n in (4, 3, 2, 1):
+    """Length in words of the longest phrase of `phrases` starting at word i, or 0."""
+    for n in (6, 5, 4, 3, 2, 1):
         if i + n <= len(words) and " ".join(words[i : i + n]) in phrases:
             return n
     return 0
 
 
-def _asks_for(words: list[str], phrases: frozenset[str]) -> bool:
+def _matches(words: list[str], phrases: frozenset[str]) -> list[tuple[int, int]]:
+    """(start, length) of every phrase of `phrases` in `words`, the longest at each start."""
+    found = []
     for i in range(len(words)):
         n = _phrase_at(words, i, phrases)
-        if not n:
+        if n:
+            found.append((i, n))
+    return found
+
+
+def _wants_person(words: list[str], *, alone: list[str]) -> bool:
+    """One clause asks for a person: a phrase that asks on its own, unless taken back or
+    only talked about, or a person word with a request around it or with little else in the
+    whole message (`alone`)."""
+    for i, n in _matches(words, PERSON_PHRASES):
+        if _negated_request(words, i):
             continue
-        others = words[:i] + words[i + n :]
-        if len(others) <= 4 and all(w in _FILLER or w in _ASKING_AFTER for w in others):
-            return True  # "human", "a human please", "נציג בבקשה", "customer service?"
-        before = words[max(0, i - 3) : i]
-        if any(w in _ASKING_BEFORE for w in before) or any(
-            " ".join(before[j : j + 2]) in _ASKING_BEFORE for j in range(len(before) - 1)
-        ):
+        if _asked(words, i, n) or not _mentioned(words, i, n):
             return True
-        after = words[i + n : i + n + 2]
-        if after and (after[0] in _ASKING_AFTER or " ".join(after) in _ASKING_AFTER):
+    for i, n in _matches(words, PERSON_WORDS):
+        if _negated_request(words, i):
+            continue
+        others = [w for w in alone if w not in _FILLER and w not in _ASKING_AFTER]
+        if len(alone) - n <= 4 and " ".join(others) == " ".join(words[i : i + n]):
+            return True  # "human", "a human please", "נציג בבקשה", "customer service?"
+        if _asked(words, i, n):
             return True
     return False
+
+
+def _asked(words: list[str], i: int, n: int) -> bool:
+    """A request stands around the phrase at i: "want", "talk to", "please", "תעבירו"."""
+    before = words[max(0, i - 3) : i]
+    if any(w in _ASKING_BEFORE for w in before) or any(
+        " ".join(before[j : j + 2]) in _ASKING_BEFORE for j in range(len(before) - 1)
+    ):
+        return True
+    after = words[i + n : i + n + 2]
+    return bool(after) and (after[0] in _ASKING_AFTER or " ".join(after) in _ASKING_AFTER)
+
+
+def _mentioned(words: list[str], i: int, n: int) -> bool:
+    """The person named at i is talked about ("the agent was", "תודה לנציג"), not asked for.
+
+    Only a phrase that names a person without asking ("נציג", "real person"; not "transfer me",
+    "לדבר עם מישהו") can be a mention."""
+    phrase = words[i : i + n]
+    if any(w in _ASKING_BEFORE for w in phrase) or not any(w in _PERSON_NOUNS for w in phrase):
+        return False
+    before = words[max(0, i - 3) : i]
+    after = words[i + n : i + n + 3]
+    return any(w in _MENTIONED_BEFORE for w in before) or any(w in _MENTIONED_AFTER for w in after)
+
+
+def _negated_request(words: list[str], i: int) -> bool:
+    """A negator takes back the request starting at i, over words that only fill the
+    request out: "no need for a", "don't want to", "לא צריך", "אני לא רוצה"."""
+    j = i - 1
+    while j >= 0 and i - j <= 6:
+        word = words[j]
+        previous = words[j - 1] if j else ""
+        if word in _NEGATING or (word == "t" and previous in _NEGATING_AUX):
+            if word == "not" and previous == "can":
+                return False  # "I can not get a human": a complaint
+            if word == "אל" and j == i - 1 and words[i] in _PERSON_NOUNS:
+                return False  # "תעבירו אותי אל נציג": "to", not "don't"
+            earlier = words[max(0, j - 3) : j]
+            return not any(w in _WHY for w in earlier)
+        if " ".join(words[j : j + 2]) in _NO_NEED:
+            return True
+        if word in _FILLER or word in _ASKING_BEFORE or word in _NEGATED_SPAN or word in _WANTING:
+            j -= 1
+            continue
+        return False
+    return False
+
+
+def _wants_to_leave(words: list[str]) -> bool:
+    """One clause asks to cancel or leave, unless a negator takes it back."""
+    for i, _ in _matches(words, LEAVE_PHRASES):
+        if not _negated_request(words, i):
+            return True
+    for i, word in enumerate(words):
+        asked = (word in _CANCELLING and _cancels_something(words, i + 1)) or (
+            word in _CANCEL_VERBS and any(w in _WANTING for w in words[max(0, i - 2) : i])
+        )
+        if asked and not _negated_request(words, i):
+            return True
+        if word in _LEAVING and any(w in _LEAVING_WHO for w in words[max(0, i - 2) : i]):
+            rest = words[i + 1 :]
+            if (not rest or (len(rest) <= 2 and rest[0] in _LEFT)) and not _negated_request(
+                words, i
+            ):
+                return True
+    return False
+
+
+def _cancels_something(words: list[str], i: int) -> bool:
+    """A subscription, account or contract follows at i, after "my", "the", "את"."""
+    while i < len(words) and words[i] in _DETERMINERS:
+        i += 1
+    return _phrase_at(words, i, _CANCELLED) > 0
+
+
+def _plain_question(text: str, words: list[str]) -> bool:
+    """A message that is one short question asking for information ("what time do you
+    close?", "היי, כמה עולה המנוי?"): no "why", no negation, opened by a question word after
+    any greeting, ending in the only question mark."""
+    if not words or len(words) > _PLAIN_QUESTION_WORDS:
+        return False
+    rest = words[1:] if words[0] in _GREETINGS else words
+    if not rest or rest[0] not in _ASKING_OPENERS:
+        return False
+    padded = f" {' '.join(rest)} "
+    if _any_phrase(padded, _HOW_NOT_ASKING) or _any_phrase(padded, _WHY):
+        return False
+    if any(w in NEGATORS for w in rest):
+        return False
+    ended = _QUESTION_END.fullmatch(text.strip())
+    if ended is None:
+        return False
+    body, tail = ended.groups()
+    if "?" not in tail and "؟" not in tail:
+        return False
+    sentences = [part for part in _SENTENCES.split(body) if part.strip()]
+    if sentences and all(w in _GREETINGS for w in tokens(sentences[0])):
+        sentences = sentences[1:]
+    return len(sentences) == 1
 
 
 def _negated(words: list[str], i: int) -> bool:
@@ -767,7 +1102,7 @@ def _negated(words: list[str], i: int) -> bool:
     return any(w in NEGATORS for w in before)
 
 
-def _negative(words: list[str], padded: str) -> tuple[str, ...]:
+def _negative(words: list[str]) -> list[str]:
     found: list[str] = []
     i = 0
     while i < len(words):
@@ -785,7 +1120,7 @@ def _negative(words: list[str], padded: str) -> tuple[str, ...]:
             i += n
             continue
         i += 1
-    return tuple(dict.fromkeys(found))
+    return found
 
 
 def _all_caps(text: str) -> bool:
@@ -819,6 +1154,30 @@ def _strip_prefix(word: str) -> str | None:
     return None
 
 
+def _unrepeated(word: str) -> str | None:
+    """A known word typed with a letter held down: "נציגגג", "pleeease", "תבטלוו"."""
+    for shorter in (re.sub(r"(.)\1{2,}", r"\1", word), re.sub(r"(.)\1+", r"\1", word)):
+        if shorter != word and len(shorter) >= 4:
+            if _known(shorter):
+                return shorter
+            stripped = _strip_prefix(shorter)
+            if stripped:
+                return stripped
+    return None
+
+
+def _unglued(word: str) -> str | None:
+    """Two known words typed without the space: "רוצהלבטל", "תעבירולי"."""
+    shortest = 3 if _LATIN.match(word) else 2
+    if len(word) < 2 * shortest + 2:
+        return None
+    for k in range(shortest, len(word) - shortest + 1):
+        head, tail = word[:k], word[k:]
+        if _known(head) and (_known(tail) or _strip_prefix(tail)):
+            return f"{head} {_strip_prefix(tail) or tail}"
+    return None
+
+
 def _fuzzy(word: str) -> str | None:
     if len(word) < 7:
         return None
@@ -847,6 +1206,11 @@ def _distance(a: str, b: str, limit: int) -> int:
     return previous[-1]
 
 
+_PERSON_NOUNS = frozenset(
+    {word for phrase in PERSON_WORDS for word in phrase.split()}
+    | {"representative", "people", "נציג"}
+)
+
 _VOCABULARY = frozenset(
     word
     for group in (
@@ -861,6 +1225,20 @@ _VOCABULARY = frozenset(
         NEGATORS,
         REPEATED_ASKING,
         AGAIN,
+        _CANCELLING,
+        _CANCELLED,
+        _WANTING,
+        _CANCEL_VERBS,
+        _LEAVING,
+        _LEAVING_WHO,
+        _LEFT,
+        _LEAVE_SHORT,
+        _NEGATING,
+        _NO_NEED,
+        _NEGATED_SPAN,
+        _MENTIONED_AFTER,
+        _MENTIONED_BEFORE,
+        _WHY,
         frozenset(_SPELLINGS.values()),
     )
     for phrase in group

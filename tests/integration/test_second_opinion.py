@@ -13,7 +13,7 @@ from langchain_core.messages import AIMessage
 from bot.domain import Business, Opinion
 from integrations.llm import LangchainSecondOpinion, LangchainSummarizer, chat_model
 
-UNSURE_HEBREW = "מתי אתם פתוחים בשישי?"
+UNSURE_HEBREW = "למה אתם סגורים בשישי?"
 
 
 def _answers(*args: dict[str, Any]) -> GenericFakeChatModel:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
 
 from flows.tone import load_model
-from training.detector import main, read, roc_auc
+from training.detector import main, platt, read, roc_auc
 
 ANGRY_EN = ["this is awful and I am furious", "worst thing ever, so annoyed", "I hate this"]
 CALM_EN = ["thank you, lovely day", "what a nice picture", "see you tomorrow friend"]
@@ -67,6 +68,10 @@ def test_training_writes_a_model_that_learnt_the_tiny_dataset(tmp_path: Path) ->
     assert "dev" in model.info
     assert model.probability("I am furious, this is awful") > model.probability("thank you friend")
     assert model.probability("מזעזע, אני כועס") > model.probability("תודה רבה, שבת שלום")
+    assert "calibrated_on" in model.info
+    for language, calibration in model.calibration.items():
+        assert language in {"en", "he"}
+        assert calibration.scale > 0
 
 
 def test_training_is_deterministic(tmp_path: Path) -> None:
@@ -105,8 +110,38 @@ def test_the_label_rules_follow_the_datasets_readme(tmp_path: Path) -> None:
     assert 0 < len(hebemo_dev) < len(by_source["hebemo"])
 
 
+def test_evaluating_a_model_prints_its_dev_figures_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    datasets = write_datasets(tmp_path / "datasets")
+    model = tmp_path / "m.bin"
+    main(
+        ["--datasets", str(datasets), "--out", str(model), "--epochs", "2", "--buckets-log2", "10"]
+    )
+    trained = model.read_bytes()
+    capsys.readouterr()
+
+    assert main(["--datasets", str(datasets), "--evaluate", str(model)]) == 0
+
+    printed = capsys.readouterr().out
+    assert "whole offline detector, balanced (threshold 0.65)" in printed
+    assert "he " in printed and "en " in printed
+    assert model.read_bytes() == trained
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["datasets", "m.bin"]
+
+
 def test_a_missing_dataset_folder_is_a_clear_failure(tmp_path: Path) -> None:
     assert main(["--datasets", str(tmp_path / "nothing"), "--out", str(tmp_path / "m.bin")]) == 1
+
+
+def test_platt_scaling_recovers_the_scale_and_shift_behind_the_labels() -> None:
+    z = [i / 10 for i in range(-40, 41)]
+    p = [1 / (1 + math.exp(-(2.0 * x - 1.0))) for x in z]
+
+    scale, shift = platt(z + z, [True] * len(z) + [False] * len(z), p + [1 - q for q in p])
+
+    assert scale == pytest.approx(2.0, abs=1e-3)
+    assert shift == pytest.approx(-1.0, abs=1e-3)
 
 
 def test_roc_auc_counts_ties_as_half() -> None:

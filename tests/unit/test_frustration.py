@@ -21,7 +21,7 @@ from flows.frustration import (
     Verdict,
     similarity,
 )
-from flows.tone import Features, Model, dump_model, load_model
+from flows.tone import Calibration, Features, Model, dump_model, load_model
 
 NOW = datetime(2025, 3, 2, 12, 0, tzinfo=UTC)
 detector = Detector()
@@ -352,6 +352,67 @@ def test_a_model_survives_a_round_trip_through_bytes() -> None:
     assert loaded.probability("awful") == pytest.approx(model.probability("awful"))
 
 
+def test_a_calibration_per_language_moves_the_tone_of_that_language_only() -> None:
+    plain = _tiny_model()
+    calibrated = Model(
+        weights=plain.weights,
+        bias=plain.bias,
+        features=plain.features,
+        calibration={"he": Calibration(scale=1.0, shift=-2.0)},
+    )
+
+    assert calibrated.probability("awful", language="he") < plain.probability("awful")
+    assert calibrated.probability("awful", language="en") == plain.probability("awful")
+    assert calibrated.probability("awful") == plain.probability("awful")
+
+
+def test_the_detector_scores_with_the_calibration_of_the_messages_language() -> None:
+    plain = _tiny_model()
+    lowered = Model(
+        weights=plain.weights,
+        bias=plain.bias,
+        features=plain.features,
+        calibration={"he": Calibration(shift=-3.0), "en": Calibration(shift=3.0)},
+    )
+
+    english = Detector(model=lowered).assess("awful")
+    forced = Detector(model=lowered).assess("awful", language="he")
+
+    assert english.tone is not None and forced.tone is not None
+    assert english.tone > Detector(model=plain).assess("awful").tone > forced.tone  # type: ignore[operator]
+    assert forced.language == "he"
+
+
+def test_a_calibration_survives_a_round_trip_through_bytes() -> None:
+    plain = _tiny_model()
+    model = Model(
+        weights=plain.weights,
+        bias=plain.bias,
+        features=plain.features,
+        calibration={"en": Calibration(scale=0.9, shift=-0.3)},
+    )
+
+    loaded = load_model(dump_model(model))
+
+    assert loaded.calibration == {"en": Calibration(scale=0.9, shift=-0.3)}
+    assert "calibration" not in loaded.info
+    assert loaded.probability("awful", language="en") == pytest.approx(
+        model.probability("awful", language="en")
+    )
+
+
+@pytest.mark.parametrize(
+    "calibration",
+    [b'"he"', b'{"he": [1.0]}', b'{"he": ["x", 0]}', b'{"he": [1.0, NaN]}', b'{"he": [null, 0]}'],
+)
+def test_a_model_with_a_broken_calibration_is_refused(calibration: bytes) -> None:
+    head, _, body = dump_model(_tiny_model()).partition(b"\n")
+    broken = head[:-1] + b', "calibration": ' + calibration + b"}\n" + body
+
+    with pytest.raises(ValueError, match="calibration"):
+        load_model(broken)
+
+
 @pytest.mark.parametrize(
     "data",
     [
@@ -364,3 +425,124 @@ def test_a_model_survives_a_round_trip_through_bytes() -> None:
 def test_bytes_that_are_not_a_model_are_refused(data: bytes) -> None:
     with pytest.raises(ValueError):
         load_model(data)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no need for an agent anymore, thanks",
+        "I don't want to cancel, just to change the date",
+        "we are not leaving, just asking",
+        "אין צורך בנציג, הסתדרתי",
+        "אני לא מבקשת לבטל את המנוי",
+        "ממש לא רוצה לבטל",
+        "אל תבטלו לי את המנוי, טעות שלי",
+    ],
+)
+def test_a_request_taken_back_by_a_negation_does_not_hand_off(text: str) -> None:
+    verdict = assess(text)
+
+    assert not verdict.wants_person and not verdict.wants_to_leave
+    assert not verdict.handoff
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "why won't you put me through to a person",
+        "why can't I just talk to someone",
+        "למה לא מעבירים אותי לנציג",
+        "I don't want the bot, I want a human",
+        "אפשר לעבור אל נציג",
+    ],
+)
+def test_a_why_not_or_a_second_clause_still_asks_for_a_person(text: str) -> None:
+    assert assess(text).wants_person
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "your representative had all the answers, great job",
+        "the agent who called me was lovely",
+        "שוחחתי עם נציגה בבוקר וקיבלתי תשובה",
+        "הנציג אמר שזה יגיע מחר",
+    ],
+)
+def test_a_person_talked_about_is_not_a_request(text: str) -> None:
+    verdict = assess(text)
+
+    assert not verdict.wants_person
+    assert not verdict.handoff
+
+
+def test_a_person_talked_about_and_then_asked_for_is_a_request() -> None:
+    assert assess("the agent was no help, get me a manager").wants_person
+    assert assess("הנציג אמר שיחזרו אליי ואף אחד לא חזר, תעבירו אותי למנהל").wants_person
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "סיום מנוי",
+        "please terminate the contract",
+        "מבקש לסגור את החשבון",
+        "רוצה להתנתק מכם",
+        "I am leaving you",
+        "אנחנו עוזבים",
+    ],
+)
+def test_cancelling_a_subscription_or_leaving_the_business_hands_off(text: str) -> None:
+    assert assess(text).wants_to_leave
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I want to leave a review",
+        "I'm leaving at 5, can the courier come earlier?",
+        "איך מתנתקים מהאפליקציה בטלפון?",
+        "when does the end of my plan come",
+    ],
+)
+def test_leaving_a_room_a_review_or_an_app_is_not_leaving_the_business(text: str) -> None:
+    assert not assess(text).wants_to_leave
+
+
+@pytest.mark.parametrize("text", ["נציייג", "representativeee", "רוצהנציג", "תבטלולי"])
+def test_held_down_letters_and_missing_spaces_do_not_hide_a_request(text: str) -> None:
+    verdict = assess(text)
+
+    assert verdict.wants_person or verdict.wants_to_leave
+
+
+def _loud_model() -> Model:
+    """A model that reads everything as frustrated (probability ~0.9)."""
+    features = Features(buckets=16)
+    return Model(weights=array("d", [0.0] * 16), bias=2.2, features=features)
+
+
+@pytest.mark.parametrize(
+    "text", ["What time do you open tomorrow?", "כמה עולה משלוח לאילת?", "hi, is it in stock?"]
+)
+def test_a_plain_question_is_not_handed_off_by_the_tone_model_alone(text: str) -> None:
+    verdict = Detector(model=_loud_model()).assess(text)
+
+    assert verdict.score < Sensitivity.SENSITIVE.threshold
+    assert "a plain question: tone model not counted" in verdict.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Why is my order late again?",
+        "what is wrong with you people???",
+        "מה, אין אף אחד שעונה?",
+        "What time do you open tomorrow? I wrote this a statement, not a question, really",
+    ],
+)
+def test_a_why_a_cue_or_a_long_message_keeps_the_tone_model(text: str) -> None:
+    verdict = Detector(model=_loud_model()).assess(text)
+
+    assert "a plain question: tone model not counted" not in verdict.reasons
+    assert verdict.handoff
