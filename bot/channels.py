@@ -116,14 +116,16 @@ async def connect_whatsapp(
     auth_token: str,
     sender: str,
     public_base: str,
-    mps: int | None = None,
+    mps: int | str | None = None,
 ) -> ChannelAccount:
     """Check and keep the Twilio credentials and sender; settings hold the URLs to paste and
-    the sender's MPS (messages a second: `mps`, else the one kept from before, else 80)."""
+    the sender's MPS (messages a second: `mps`, as a number or as typed in a form, else the
+    one kept from before, else 80)."""
     webhook_url = f"{public_base.rstrip('/')}/webhooks/whatsapp/{business.slug}"
     given = {"account_sid": account_sid, "auth_token": auth_token, "sender": sender}
-    if mps is not None:
-        given["mps"] = str(mps)
+    mps = str(mps).strip() if mps is not None else ""
+    if mps:
+        given["mps"] = mps
     settings = await _setup(services, WHATSAPP).connect(given, webhook_url=webhook_url)
     async with services.uow() as uow:
         earlier = await uow.accounts.get(business.id, WHATSAPP)
@@ -131,7 +133,7 @@ async def connect_whatsapp(
         # Reconnecting (a new token, a new sender) keeps the approved templates, and the MPS
         # unless a new one is given.
         settings = {**settings, "templates": dict(kept.get("templates") or {})}
-        if mps is None and kept.get("mps"):
+        if not mps and kept.get("mps"):
             settings["mps"] = kept["mps"]
         account = await uow.accounts.save(
             business.id,

@@ -1,24 +1,29 @@
 """Scheduled check-ins: plan each customer's next touch, dispatch due ones, run their flows.
 
 SQL is the truth: a check-in row per planned touch, unique per schedule, customer and
-occurrence. The scheduler's tick plans schedules, claims due rows in batches (skipping rows
-another scheduler holds) and queues one task per row; the task re-checks the contact rules
-under the customer's lock, starts the flow and moves the row from claimed to sent in the
-same transaction as the outbox rows, so a crash anywhere leaves one touch per occurrence.
+occurrence. The scheduler's tick plans schedules (a cadence in one statement where the store
+can), claims due rows in batches (skipping rows another scheduler holds) and queues one task
+per 50 rows; the task re-checks the contact rules under the customers' locks, starts the
+flows and moves the rows from claimed to sent in the same transaction as their outbox rows,
+so a crash anywhere leaves one touch per occurrence.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.domain import (
     Answer,
     Business,
+    CadencePlan,
     ChannelName,
     Checkin,
     CheckinStatus,
+    Choice,
     ContactHistory,
     Customer,
     Identity,
@@ -28,12 +33,21 @@ from bot.domain import (
     PlannedTouch,
     PlanningFacts,
     ScheduleRecord,
+    TouchStart,
 )
 from bot.ports import UnitOfWork
-from bot.replies import add_replies, enqueue, queue_sends
+from bot.replies import add_replies, queue_sends
 from bot.services import Services
 from flows.checkin import CHECKIN
-from flows.contact import ContactRules, CustomerFacts, Skip, may_reach_out, next_allowed
+from flows.contact import (
+    ContactRules,
+    CustomerFacts,
+    Skip,
+    Verdict,
+    allowed_days,
+    may_reach_out,
+    next_allowed,
+)
 from flows.contact import parse_rules as _parse_rules
 from flows.csat import CSAT
 from flows.custom import parse_flow
@@ -41,10 +55,11 @@ from flows.engine import Ask, Flow, Run, Status, Turn, advance, expire, remind, 
 from flows.follow_up import FOLLOW_UP, OFFER
 from flows.handoff import LowScore, is_low_score, parse_handoff_rules
 from flows.nps import NPS
-from flows.outcome import FlowFinished, Outcome, RequestHandoff, SurveyAnswered
+from flows.outcome import FlowFinished, Outcome, RequestHandoff, Said, SurveyAnswered
 from flows.schedules import (
     AfterEvent,
     CustomerTimes,
+    Every,
     Schedule,
     ScheduleError,
     dates_in,
@@ -56,8 +71,12 @@ from flows.schedules import (
 log = logging.getLogger(__name__)
 
 START_TASK = "kesher.start_checkin"
+START_BATCH_TASK = "kesher.start_checkins"
+START_BATCH = 50
 PLAN_EVERY = timedelta(hours=1)
 PLAN_BATCH = 2000
+# A cadence longer than this is planned batch by batch (its calendar would be long).
+SET_PLANNED_UP_TO = timedelta(days=400)
 CLAIM_BATCH = 500
 MAX_PER_TICK = 60_000
 TICK = timedelta(minutes=1)
@@ -109,7 +128,7 @@ def _in_segment(schedule: Schedule, facts: PlanningFacts) -> bool:
     )
 
 
-def _planned(
+def planned_touch(
     schedule: Schedule,
     record: ScheduleRecord,
     facts: PlanningFacts,
@@ -117,6 +136,7 @@ def _planned(
     now: datetime,
     rules: ContactRules,
 ) -> PlannedTouch | None:
+    """The customer's next touch by the schedule under the pure rules; None if none."""
     if facts.opted_out or facts.pending or not facts.channels or not _in_segment(schedule, facts):
         return None
     times = CustomerTimes(
@@ -164,6 +184,10 @@ async def plan_schedule(record: ScheduleRecord, services: Services, *, now: date
     """
     business, schedule = await _schedule_of(record, services)
     rules = contact_rules(business)
+    if schedule is not None and isinstance(schedule.when, Every):
+        added = await _plan_cadence(record, schedule, schedule.when, services, now=now, rules=rules)
+        if added is not None:
+            return added
     plans = schedule is not None and not isinstance(schedule.when, AfterEvent)
     added = 0
     after = None
@@ -180,7 +204,7 @@ async def plan_schedule(record: ScheduleRecord, services: Services, *, now: date
                 touch
                 for f in facts
                 if schedule is not None
-                and (touch := _planned(schedule, record, f, now=now, rules=rules)) is not None
+                and (touch := planned_touch(schedule, record, f, now=now, rules=rules)) is not None
             ]
             added += await uow.checkins.plan(business.id, touches, now=now)
             done = len(facts) < PLAN_BATCH
@@ -190,6 +214,57 @@ async def plan_schedule(record: ScheduleRecord, services: Services, *, now: date
         if done:
             return added
         after = facts[-1].customer_id
+
+
+async def _plan_cadence(
+    record: ScheduleRecord,
+    schedule: Schedule,
+    when: Every,
+    services: Services,
+    *,
+    now: datetime,
+    rules: ContactRules,
+) -> int | None:
+    """A cadence planned in one statement where the store can; None to plan it batch by batch.
+
+    Segments by tags or attributes compare Python values and stay with the batch planner.
+    """
+    segment = schedule.segment
+    if segment.tags or segment.attributes or when.period > SET_PLANNED_UP_TO:
+        return None
+    horizon = max(now, record.starts_at) + when.period + timedelta(days=1)
+    async with services.uow() as uow:
+        zones = await uow.checkins.timezones(record.business_id)
+        calendar = tuple(
+            (day.timezone, day.day, day.opens, day.closes, day.next_opens)
+            for zone in sorted(zones)
+            for day in allowed_days(
+                rules,
+                timezone=zone,
+                first=(now - timedelta(days=1)).astimezone(ZoneInfo(zone)).date(),
+                last=horizon.astimezone(ZoneInfo(zone)).date(),
+            )
+        )
+        cadence = CadencePlan(
+            flow=record.flow,
+            priority=record.priority,
+            period=when.period,
+            start_of=record.starts_at,
+            horizon=horizon,
+            calendar=calendar,
+            moved_reason=Skip.QUIET_HOURS.value,
+            language=segment.language,
+            channel=segment.channel,
+        )
+        added = await uow.checkins.plan_cadence(
+            record.business_id, record.id, cadence=cadence, now=now
+        )
+        if added is None:
+            await uow.rollback()
+            return None
+        await uow.schedules.mark_planned(record.id, at=now)
+        await uow.commit()
+    return added
 
 
 async def plan(services: Services, *, now: datetime) -> int:
@@ -227,12 +302,21 @@ async def dispatch(services: Services, *, now: datetime) -> int:
                 else:
                     going[checkin.customer_id] = checkin
             await uow.commit()
-        for checkin in going.values():
-            await enqueue(START_TASK, services, checkin_id=checkin.id)
+        ids = [c.id for c in going.values()]
+        for first in range(0, len(ids), START_BATCH):
+            await _enqueue_starts(ids[first : first + START_BATCH], services)
         queued += len(going)
         if len(claimed) < CLAIM_BATCH:
             break
     return queued
+
+
+async def _enqueue_starts(checkin_ids: list[int], services: Services) -> None:
+    """Queue one task for a batch of claimed touches; a lost one is given back by the sweep."""
+    try:
+        await services.queue.enqueue(START_BATCH_TASK, checkin_ids=checkin_ids)
+    except Exception:
+        log.exception("could not queue the start of check-ins %s", checkin_ids)
 
 
 def _facts(
@@ -254,9 +338,152 @@ async def channel_for(uow: UnitOfWork, customer: Customer) -> Identity | None:
     reachable = [i for i in await uow.identities.for_customer(customer.id) if i.reachable]
     if not reachable:
         return None
-    preferred = customer.attributes.get("preferred_channel")
     latest = await uow.messages.for_customer(customer.id, limit=1)
-    for channel in (preferred, latest[-1].channel.value if latest else None):
+    return _channel_of(customer, reachable, latest[-1].channel if latest else None)
+
+
+async def start_checkins(
+    checkin_ids: Sequence[int], services: Services
+) -> dict[int, CheckinStatus | None]:
+    """Make a batch of claimed touches in one transaction: the same rules as `start_checkin`.
+
+    The facts are read a query per fact for the whole batch and the touches written in a few
+    statements, under the locks of all the batch's customers (taken in order, so two batches
+    never wait on each other in a circle). A row no longer claimed maps to None.
+    """
+    async with services.uow() as uow:
+        claimed = await uow.checkins.claimed(checkin_ids)
+    statuses: dict[int, CheckinStatus | None] = dict.fromkeys(checkin_ids)
+    if not claimed:
+        return statuses
+    customers = sorted({str(c.customer_id) for c in claimed})
+    outbox_ids: list[int] = []
+    async with AsyncExitStack() as locks:
+        for customer in customers:
+            await locks.enter_async_context(
+                services.lock.hold(f"customer:{customer}", timeout=LOCK_TIMEOUT)
+            )
+        async with services.uow() as uow:
+            now = services.clock.now()
+            for business_id in sorted({c.business_id for c in claimed}):
+                statuses |= await _touch_many(
+                    uow,
+                    await uow.businesses.get(business_id),
+                    [c.id for c in claimed if c.business_id == business_id],
+                    now=now,
+                    sent=outbox_ids,
+                )
+            await uow.commit()
+    await queue_sends(outbox_ids, services)
+    return statuses
+
+
+async def _touch_many(
+    uow: UnitOfWork, business: Business, checkin_ids: list[int], *, now: datetime, sent: list[int]
+) -> dict[int, CheckinStatus | None]:
+    rules = contact_rules(business)
+    statuses: dict[int, CheckinStatus | None] = dict.fromkeys(checkin_ids)
+    starts: list[tuple[TouchStart, Customer, Checkin, Turn]] = []
+    flows: dict[str, Flow] = {}
+    going: set[object] = set()
+    for facts in await uow.checkins.touch_facts(checkin_ids, since=now - rules.cap_window):
+        checkin, customer = facts.checkin, facts.customer
+        if customer is None:
+            continue
+        if customer.id in going:
+            # Two of one customer's touches in a batch: the facts were read before either.
+            await uow.checkins.move(
+                checkin.id, send_at=now + TICK, reason=Skip.FREQUENCY_CAP.value, now=now
+            )
+            statuses[checkin.id] = CheckinStatus.PLANNED
+            continue
+        identity = _channel_of(customer, facts.identities, facts.last_channel)
+        verdict = may_reach_out(
+            now,
+            _facts(
+                customer,
+                facts.history,
+                reachable=identity is not None,
+                service=checkin.flow in SERVICE_FLOWS,
+            ),
+            rules=rules,
+        )
+        held = await _hold_back(uow, checkin, customer, verdict, rules=rules, now=now)
+        if held is not None:
+            statuses[checkin.id] = held
+            continue
+        assert identity is not None
+        conversation = facts.conversations.get(identity.id)
+        if checkin.flow not in flows:
+            flows[checkin.flow] = await flow_named(uow, business.id, checkin.flow)
+        flow = flows[checkin.flow]
+        turn = start(flow, language=customer.language, now=now, fields=_fields(business, customer))
+        touch = TouchStart(
+            checkin_id=checkin.id,
+            customer_id=customer.id,
+            identity_id=identity.id,
+            channel=identity.channel,
+            conversation_id=conversation.id if conversation else None,
+            run=turn.run.as_dict(),
+            wake_at=now + rules.remind_after,
+            replies=tuple((said.text, _choices(said)) for said in turn.replies),
+            kind=KINDS.get(checkin.flow, OutboxKind.CHECKIN),
+            key=f"checkin:{checkin.id}",
+            event={
+                "checkin_id": checkin.id,
+                "flow": checkin.flow,
+                "channel": identity.channel.value,
+            },
+        )
+        starts.append((touch, customer, checkin, turn))
+        going.add(customer.id)
+    made = await uow.checkins.start_many(business.id, [t for t, *_ in starts], now=now)
+    for touch, customer, checkin, turn in starts:
+        if touch.checkin_id in made:
+            sent.extend(made[touch.checkin_id])
+            statuses[checkin.id] = await _performed(uow, business, customer, checkin, turn, now=now)
+    return statuses
+
+
+def _choices(said: Said) -> tuple[Choice, ...]:
+    return tuple(Choice(id=i, label=label) for i, label in said.choices)
+
+
+async def _hold_back(
+    uow: UnitOfWork,
+    checkin: Checkin,
+    customer: Customer,
+    verdict: Verdict,
+    *,
+    rules: ContactRules,
+    now: datetime,
+) -> CheckinStatus | None:
+    """Skip or move a touch the rules stop now; None when it may go."""
+    if verdict.reason is not None:
+        if verdict.reason in (Skip.OPTED_OUT, Skip.UNREACHABLE):
+            await uow.checkins.finish(
+                checkin.id, CheckinStatus.SKIPPED, reason=verdict.reason, now=now
+            )
+            return CheckinStatus.SKIPPED
+        retry = verdict.retry_at or now + TRY_AGAIN_AFTER
+        send_at = next_allowed(retry, rules, timezone=customer.timezone)
+        await uow.checkins.move(checkin.id, send_at=send_at, reason=verdict.reason, now=now)
+        return CheckinStatus.PLANNED
+    allowed = next_allowed(now, rules, timezone=customer.timezone)
+    if allowed > now:
+        await uow.checkins.move(checkin.id, send_at=allowed, reason=Skip.QUIET_HOURS, now=now)
+        return CheckinStatus.PLANNED
+    return None
+
+
+def _channel_of(
+    customer: Customer, reachable: Sequence[Identity], last_channel: ChannelName | None
+) -> Identity | None:
+    """The customer's preferred channel if reachable, else the one they wrote on last."""
+    if not reachable:
+        return None
+    preferred = customer.attributes.get("preferred_channel")
+    for channel in (preferred, last_channel.value if last_channel else None):
         for identity in reachable:
             if identity.channel.value == channel:
                 return identity
@@ -308,20 +535,9 @@ async def _touch(
         ),
         rules=rules,
     )
-    if verdict.reason is not None:
-        if verdict.reason in (Skip.OPTED_OUT, Skip.UNREACHABLE):
-            await uow.checkins.finish(
-                checkin.id, CheckinStatus.SKIPPED, reason=verdict.reason, now=now
-            )
-            return CheckinStatus.SKIPPED
-        retry = verdict.retry_at or now + TRY_AGAIN_AFTER
-        send_at = next_allowed(retry, rules, timezone=customer.timezone)
-        await uow.checkins.move(checkin.id, send_at=send_at, reason=verdict.reason, now=now)
-        return CheckinStatus.PLANNED
-    allowed = next_allowed(now, rules, timezone=customer.timezone)
-    if allowed > now:
-        await uow.checkins.move(checkin.id, send_at=allowed, reason=Skip.QUIET_HOURS, now=now)
-        return CheckinStatus.PLANNED
+    held = await _hold_back(uow, checkin, customer, verdict, rules=rules, now=now)
+    if held is not None:
+        return held
     assert identity is not None
     conversation = await uow.conversations.open_for(identity.id)
     if conversation is None:
@@ -684,7 +900,7 @@ async def preview(
         found += [
             touch
             for f in facts
-            if (touch := _planned(schedule, draft, f, now=now, rules=rules)) is not None
+            if (touch := planned_touch(schedule, draft, f, now=now, rules=rules)) is not None
             and touch.send_at <= horizon
         ]
         if len(facts) < PLAN_BATCH:

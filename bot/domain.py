@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -393,6 +393,21 @@ class OutboxItem:
 
 
 @dataclass(frozen=True, slots=True)
+class OutboxSend:
+    """What sending one outbox row takes, read in one go: the row, its message, the identity it
+    goes to, the business and its account on that channel, the customer (None if not the
+    business's), and whether an earlier row of the conversation is still unsent (`behind`)."""
+
+    item: OutboxItem
+    message: Message
+    identity: Identity
+    business: Business
+    customer: Customer | None
+    account: ChannelAccount | None
+    behind: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ScheduleRecord:
     """A stored schedule: its checked definition as the business wrote it."""
 
@@ -444,6 +459,29 @@ class PlannedTouch:
     reason: str | None = None
 
 
+CalendarDay = tuple[str, date, datetime | None, datetime | None, datetime | None]
+"""(timezone, local day, allowed from, allowed until, next day's opening), UTC; see
+`flows.contact.AllowedDay`."""
+
+
+@dataclass(frozen=True, slots=True)
+class CadencePlan:
+    """What planning a cadence schedule set-based needs: its touch, its segment, the calendar.
+
+    Customers whose next touch would fall at or after `horizon` wait for a later pass.
+    """
+
+    flow: str
+    priority: int
+    period: timedelta
+    start_of: datetime
+    horizon: datetime
+    calendar: tuple[CalendarDay, ...]
+    moved_reason: str
+    language: str | None = None
+    channel: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class PlanningFacts:
     """What planning one schedule needs to know about one customer."""
@@ -468,6 +506,42 @@ class ContactHistory:
     last_answered: datetime | None = None
     handoff_open: bool = False
     last_complaint: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TouchFacts:
+    """What making one claimed touch needs: its customer, where to reach them, their history.
+
+    `identities` are the reachable ones in the order they were linked; `conversations` the
+    open conversation of each identity that has one.
+    """
+
+    checkin: Checkin
+    customer: Customer | None
+    identities: tuple[Identity, ...]
+    last_channel: ChannelName | None
+    history: ContactHistory
+    conversations: Mapping[int, Conversation]
+
+
+@dataclass(frozen=True, slots=True)
+class TouchStart:
+    """One touch to record as made: claimed → sent, its messages, outbox rows and event.
+
+    `conversation_id` None opens a new conversation on the identity.
+    """
+
+    checkin_id: int
+    customer_id: uuid.UUID
+    identity_id: int
+    channel: ChannelName
+    conversation_id: uuid.UUID | None
+    run: Mapping[str, Any]
+    wake_at: datetime | None
+    replies: tuple[tuple[str, tuple[Choice, ...]], ...]
+    kind: OutboxKind
+    key: str
+    event: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,21 +10,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.domain import (
     DeliveryStatus,
     Identity,
     Outbound,
     OutboxKind,
+    OutboxSend,
     OutboxStatus,
     Reply,
     SendFailed,
 )
+from bot.ports import UnitOfWork
 from bot.replies import queue_sends
 from bot.services import Services
 from bot.telemetry import OUTBOUND
-from bot.templates import HoldForTemplate, UseTemplate, delivery_for, stored_templates
+from bot.templates import (
+    Delivery,
+    HoldForTemplate,
+    UseTemplate,
+    delivery_for,
+    stored_templates,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,46 +53,14 @@ def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
 
 async def send_outbound(item_id: int, services: Services) -> OutboxStatus | None:
     """Send one outbox row; None when another worker has it, it is done, or it must wait."""
-    if not await _turn_came(item_id, services):
-        return None
-    now = services.clock.now()
-    async with services.uow() as uow:
-        if not await uow.outbox.claim(item_id, now=now):
-            await uow.rollback()
-            return None
-        item = await uow.outbox.get(item_id)
-        message = await uow.messages.get(item.message_id)
-        conversation = await uow.conversations.get(message.conversation_id)
-        identity = await uow.identities.get(conversation.identity_id)
-        customer = await uow.customers.get(item.business_id, message.customer_id)
-        business = await uow.businesses.get(item.business_id)
-        account = await uow.accounts.get(item.business_id, identity.channel)
-        blocked = customer is None or (customer.opted_out and item.kind is not OutboxKind.CONSENT)
-        if blocked or not identity.reachable:
-            await uow.outbox.finish(item_id, OutboxStatus.SKIPPED, error="not contactable")
-            await uow.messages.set_status(message.id, DeliveryStatus.SKIPPED, at=now)
-            await uow.commit()
-            OUTBOUND.labels(identity.channel.value, "skipped").inc()
-            return OutboxStatus.SKIPPED
-        assert customer is not None
-        channel = services.channels[identity.channel]
-        delivery = delivery_for(
-            item.kind.value,
-            customer.language,
-            templates=stored_templates(account),
-            last_inbound_at=identity.last_inbound_at,
-            now=now,
-            window=channel.capabilities.reply_window,
-            template_only=item.template_only,
-        )
-        if isinstance(delivery, HoldForTemplate):
-            await uow.outbox.finish(item_id, OutboxStatus.NEEDS_TEMPLATE, error=delivery.reason)
-            await uow.messages.set_status(message.id, DeliveryStatus.NEEDS_TEMPLATE, at=now)
-            await uow.commit()
-            OUTBOUND.labels(identity.channel.value, "needs_template").inc()
-            log.info("outbox item %s held: %s", item_id, delivery.reason)
-            return OutboxStatus.NEEDS_TEMPLATE
-        await uow.commit()
+    claimed = await _claim(item_id, services)
+    if not isinstance(claimed, tuple):
+        return claimed
+    send, delivery = claimed
+    item, message, identity, business = send.item, send.message, send.identity, send.business
+    customer, account = send.customer, send.account
+    assert customer is not None
+    channel = services.channels[identity.channel]
     template = None
     if isinstance(delivery, UseTemplate):
         template = delivery.template.filled(
@@ -157,25 +133,68 @@ async def resend_as_template(
     return True
 
 
-async def _turn_came(item_id: int, services: Services) -> bool:
-    """Replies to one conversation leave in the order they were decided.
+async def _claim(
+    item_id: int, services: Services
+) -> tuple[OutboxSend, Delivery] | OutboxStatus | None:
+    """Claim the row and read what sending it takes, in one transaction, and decide how it goes.
 
-    Workers take rows concurrently, so a row waits (briefly) while an earlier row of its
+    Replies to one conversation leave in the order they were decided: workers take rows
+    concurrently, so a row waits (briefly, its claim undone) while an earlier row of its
     conversation is being sent or is due; past `ORDER_WAIT` the sweeper offers it again.
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + ORDER_WAIT.total_seconds()
     while True:
+        now = services.clock.now()
         async with services.uow() as uow:
-            waiting = await uow.outbox.earlier_unsent(item_id, now=services.clock.now())
-        if not waiting:
-            return True
+            if not await uow.outbox.claim(item_id, now=now):
+                await uow.rollback()
+                return None
+            send = await uow.outbox.sending(item_id, now=now)
+            if not send.behind:
+                return await _check(uow, send, now=now, services=services)
+            await uow.rollback()
         if loop.time() >= deadline:
             log.info(
                 "outbox item %s still waits on an earlier reply; the sweeper will retry", item_id
             )
-            return False
+            return None
         await asyncio.sleep(ORDER_POLL_SECONDS)
+
+
+async def _check(
+    uow: UnitOfWork, send: OutboxSend, *, now: datetime, services: Services
+) -> tuple[OutboxSend, Delivery] | OutboxStatus:
+    """Skip a row for a customer who may not be contacted, hold one that needs a template the
+    business lacks; commit the claim (or that outcome)."""
+    item, message, identity, customer = send.item, send.message, send.identity, send.customer
+    blocked = customer is None or (customer.opted_out and item.kind is not OutboxKind.CONSENT)
+    if blocked or not identity.reachable:
+        await uow.outbox.finish(item.id, OutboxStatus.SKIPPED, error="not contactable")
+        await uow.messages.set_status(message.id, DeliveryStatus.SKIPPED, at=now)
+        await uow.commit()
+        OUTBOUND.labels(identity.channel.value, "skipped").inc()
+        return OutboxStatus.SKIPPED
+    assert customer is not None
+    channel = services.channels[identity.channel]
+    delivery = delivery_for(
+        item.kind.value,
+        customer.language,
+        templates=stored_templates(send.account),
+        last_inbound_at=identity.last_inbound_at,
+        now=now,
+        window=channel.capabilities.reply_window,
+        template_only=item.template_only,
+    )
+    if isinstance(delivery, HoldForTemplate):
+        await uow.outbox.finish(item.id, OutboxStatus.NEEDS_TEMPLATE, error=delivery.reason)
+        await uow.messages.set_status(message.id, DeliveryStatus.NEEDS_TEMPLATE, at=now)
+        await uow.commit()
+        OUTBOUND.labels(identity.channel.value, "needs_template").inc()
+        log.info("outbox item %s held: %s", item.id, delivery.reason)
+        return OutboxStatus.NEEDS_TEMPLATE
+    await uow.commit()
+    return send, delivery
 
 
 async def _failed(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -69,7 +70,9 @@ async def handle_inbound(business: Business, inbound: Inbound, services: Service
 async def _handle(business: Business, inbound: Inbound, services: Services) -> Handled:
     seen_key = f"inbound:{business.id}:{inbound.channel.value}:{inbound.delivery_id}"
     # The shared set only spares the lock and the write; the delivery log has the last word.
-    if await services.idempotency.contains(seen_key):
+    # The key is set as the delivery comes (one round trip, not a look and a later write): a
+    # copy that finds it set looks in the log, and goes on if the first was never stored.
+    if not await services.idempotency.add(seen_key, ttl=SEEN_TTL):
         earlier = await _earlier(business, inbound, services)
         if earlier is not None:
             return earlier
@@ -82,7 +85,6 @@ async def _handle(business: Business, inbound: Inbound, services: Services) -> H
             if earlier is None:
                 raise
             return earlier
-    await services.idempotency.add(seen_key, ttl=SEEN_TTL)
     log.info(
         "stored %s delivery %s with %d replies",
         inbound.channel.value,
@@ -109,9 +111,9 @@ async def _earlier(business: Business, inbound: Inbound, services: Services) -> 
 async def _record(
     business: Business, inbound: Inbound, services: Services
 ) -> tuple[Handled, list[int]]:
+    # A copy stored before is refused by the delivery log's unique key (DuplicateDelivery), and
+    # everything written for it rolls back with the transaction.
     async with services.uow() as uow:
-        if await uow.deliveries.find(business.id, inbound.channel, inbound.delivery_id) is not None:
-            raise DuplicateDelivery(f"delivery {inbound.delivery_id} already stored")
         outbox_ids: list[int] = []
         later: list[Later] = []
         if inbound.kind in _CHANGES:
@@ -194,10 +196,14 @@ async def _record_message(
     token = agents.telegram_link_token(inbound)
     if token is not None:
         return Handled(0, "", ()), [], [await _link_agent(uow, business, inbound, token, now=now)]
-    customer, identity = await _customer_for(uow, business, inbound)
-    # Any message from the customer opens (or keeps open) WhatsApp's 24-hour window.
-    await uow.identities.touch_inbound(identity.id, at=inbound.received_at)
-    conversation = await uow.conversations.open_for(identity.id)
+    sender = await _customer_for(uow, business, inbound)
+    customer, identity = sender.customer, sender.identity
+    # Any message from the customer opens (or keeps open) WhatsApp's 24-hour window; an
+    # identity made for this message was made with it open.
+    if not sender.new_identity:
+        await uow.identities.touch_inbound(identity.id, at=inbound.received_at)
+    # An identity made just now has no conversation yet.
+    conversation = None if sender.new_identity else await uow.conversations.open_for(identity.id)
     first = conversation is None
     if conversation is None:
         conversation = await uow.conversations.add(
@@ -205,6 +211,21 @@ async def _record_message(
         )
     else:
         await uow.conversations.touch(conversation.id, at=now)
+    # Scored before it is stored, so the score goes in with the message.
+    verdict = (
+        await _assess(
+            uow,
+            business,
+            sender,
+            conversation.id,
+            inbound.text,
+            services,
+            first=first,
+            at=inbound.received_at,
+        )
+        if inbound.kind is InboundKind.MESSAGE and inbound.text
+        else None
+    )
     message = await uow.messages.add(
         business.id,
         conversation=conversation,
@@ -214,21 +235,27 @@ async def _record_message(
         status=DeliveryStatus.RECEIVED,
         created_at=inbound.received_at,
         channel_message_id=inbound.channel_message_id,
+        frustration=verdict.score if verdict is not None else None,
+        frustration_reasons=verdict.reasons if verdict is not None else (),
     )
     await _log_delivery(uow, business, inbound, inbound.delivery_id, message_id=message.id)
     if tap is not None:
         await _log_delivery(uow, business, inbound, tap, message_id=message.id)
-    verdict = (
-        await _assess(uow, business, customer, message, inbound.text or "", services)
-        if inbound.kind is InboundKind.MESSAGE and inbound.text
-        else None
-    )
+    if verdict is not None and verdict.handoff:
+        await _note_frustration(uow, business, customer, message, verdict)
     later: list[Later] = []
     if verdict is not None and verdict.uncertain and services.second_opinion is not None:
         later.append((REVIEW_TASK, {"business_id": business.id, "message_id": message.id}))
     human = conversation.mode is ConversationMode.HUMAN
     kind, outcome, answering = await _decide(
-        uow, business, customer, inbound, first=first, now=now, human=human
+        uow,
+        business,
+        customer,
+        inbound,
+        first=first,
+        now=now,
+        human=human,
+        new_customer=sender.new_customer,
     )
     # A customer telling a check-in what went wrong is heard by the flow, which offers a
     # person itself; only an explicit request for one skips ahead.
@@ -319,41 +346,56 @@ async def _log_delivery(
 async def _assess(
     uow: UnitOfWork,
     business: Business,
-    customer: Customer,
-    message: Message,
+    sender: Sender,
+    conversation_id: uuid.UUID,
     text: str,
     services: Services,
+    *,
+    first: bool,
+    at: datetime,
 ) -> Verdict:
-    """Score the message for frustration, keep the score, note a handoff-worthy one."""
-    earlier = await uow.messages.from_customer(
-        message.conversation_id,
-        since=message.created_at - HISTORY_WINDOW,
-        before_id=message.id,
-        limit=HISTORY_MESSAGES,
+    """Score the message for frustration against the customer's recent messages and handoffs
+    (a conversation begun with this message has no earlier messages, a new customer no
+    handoffs)."""
+    earlier = (
+        ()
+        if first
+        else await uow.messages.from_customer(
+            conversation_id, since=at - HISTORY_WINDOW, before_id=None, limit=HISTORY_MESSAGES
+        )
     )
-    last = await uow.handoffs.list(business.id, open_only=False, customer_id=customer.id, limit=1)
+    last = (
+        []
+        if sender.new_customer
+        else await uow.handoffs.list(
+            business.id, open_only=False, customer_id=sender.customer.id, limit=1
+        )
+    )
     history = History(
         earlier=tuple(PastMessage(m.text, m.created_at) for m in earlier),
         last_handoff_at=last[0].requested_at if last else None,
     )
     detector = replace(services.detector, sensitivity=Sensitivity(business.detector_sensitivity))
-    verdict = detector.assess(text, history=history, now=message.created_at)
-    await uow.messages.set_frustration(message.id, verdict.score, verdict.reasons)
-    if verdict.handoff:
-        await uow.events.add(
-            business.id,
-            customer.id,
-            kind="frustration_detected",
-            occurred_at=message.created_at,
-            data={
-                "message_id": message.id,
-                "score": verdict.score,
-                "reasons": list(verdict.reasons),
-                "wants_person": verdict.wants_person,
-                "wants_to_leave": verdict.wants_to_leave,
-            },
-        )
-    return verdict
+    return detector.assess(text, history=history, now=at)
+
+
+async def _note_frustration(
+    uow: UnitOfWork, business: Business, customer: Customer, message: Message, verdict: Verdict
+) -> None:
+    """A handoff-worthy score goes on the customer's record."""
+    await uow.events.add(
+        business.id,
+        customer.id,
+        kind="frustration_detected",
+        occurred_at=message.created_at,
+        data={
+            "message_id": message.id,
+            "score": verdict.score,
+            "reasons": list(verdict.reasons),
+            "wants_person": verdict.wants_person,
+            "wants_to_leave": verdict.wants_to_leave,
+        },
+    )
 
 
 def _trigger(
@@ -374,30 +416,45 @@ def _trigger(
     return (Trigger.REQUEST if asked else Trigger.DETECTOR), reason, details
 
 
-async def _customer_for(
-    uow: UnitOfWork, business: Business, inbound: Inbound
-) -> tuple[Customer, Identity]:
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who wrote: the customer and the identity they wrote from, and whether either was made
+    for this message (a new identity has no conversation yet, a new customer no history)."""
+
+    customer: Customer
+    identity: Identity
+    new_identity: bool = False
+    new_customer: bool = False
+
+
+async def _customer_for(uow: UnitOfWork, business: Business, inbound: Inbound) -> Sender:
     linked = await _linked_customer(uow, business, inbound)
-    identity = await uow.identities.find(business.id, inbound.channel, inbound.address)
-    if identity is not None and linked is not None and linked.id != identity.customer_id:
-        await _move_identity(uow, business, identity, linked, inbound)
-        identity = replace(identity, customer_id=linked.id)
-    elif identity is None and linked is not None:
+    found = await uow.identities.find_with_customer(business.id, inbound.channel, inbound.address)
+    if found is None:
+        if linked is None:
+            return await _new_customer(uow, business, inbound)
         identity = await uow.identities.add(
             business.id,
             linked.id,
             channel=inbound.channel,
             address=inbound.address,
             created_at=inbound.received_at,
+            last_inbound_at=inbound.received_at,
         )
         await _note_link(uow, business, linked, inbound)
-    if identity is not None:
-        customer = await uow.customers.get(business.id, identity.customer_id)
-        assert customer is not None, "an identity always belongs to a customer"
-        if not customer.name and inbound.profile_name:
-            await uow.customers.set_name(customer.id, inbound.profile_name)
-        return customer, identity
-    return await _new_customer(uow, business, inbound)
+        return await _named(uow, Sender(linked, identity, new_identity=True), inbound)
+    identity, customer = found
+    if linked is not None and linked.id != identity.customer_id:
+        await _move_identity(uow, business, identity, linked, inbound)
+        identity, customer = replace(identity, customer_id=linked.id), linked
+    return await _named(uow, Sender(customer, identity), inbound)
+
+
+async def _named(uow: UnitOfWork, sender: Sender, inbound: Inbound) -> Sender:
+    """A customer without a name takes the one their app shows."""
+    if not sender.customer.name and inbound.profile_name:
+        await uow.customers.set_name(sender.customer.id, inbound.profile_name)
+    return sender
 
 
 async def _linked_customer(
@@ -437,9 +494,7 @@ async def _note_link(
     )
 
 
-async def _new_customer(
-    uow: UnitOfWork, business: Business, inbound: Inbound
-) -> tuple[Customer, Identity]:
+async def _new_customer(uow: UnitOfWork, business: Business, inbound: Inbound) -> Sender:
     written = detect_language(inbound.text or "") if inbound.kind is InboundKind.MESSAGE else None
     customer = await uow.customers.add(
         business.id,
@@ -456,6 +511,7 @@ async def _new_customer(
         channel=inbound.channel,
         address=inbound.address,
         created_at=inbound.received_at,
+        last_inbound_at=inbound.received_at,
     )
     await uow.events.add(
         business.id,
@@ -464,7 +520,7 @@ async def _new_customer(
         occurred_at=inbound.received_at,
         data={"channel": inbound.channel.value},
     )
-    return customer, identity
+    return Sender(customer, identity, new_identity=True, new_customer=True)
 
 
 def _known_language(code: str | None) -> str | None:
@@ -493,11 +549,13 @@ async def _decide(
     first: bool,
     now: datetime,
     human: bool = False,
+    new_customer: bool = False,
 ) -> tuple[OutboxKind, Outcome, bool]:
     """Consent words first; an opted-out customer is recorded but never answered.
 
     In `human` mode a person answers, so the bot says nothing more. A waiting check-in
-    question takes the message next (the flag says so); anything else is feedback.
+    question takes the message next (the flag says so; a customer made for this message has
+    none); anything else is feedback.
     """
     command = _consent(business, inbound)
     language = customer.language
@@ -518,7 +576,9 @@ async def _decide(
             inbound.command, language=language, business=business.name, customer_name=customer.name
         )
         return OutboxKind.REPLY, answer, False
-    answered = await checkins.answer(uow, business, customer, inbound, now=now)
+    answered = (
+        None if new_customer else await checkins.answer(uow, business, customer, inbound, now=now)
+    )
     if answered is not None:
         return OutboxKind.REPLY, answered, True
     outcome = feedback.receive(

@@ -22,6 +22,7 @@ from bot.domain import (
     Attachment,
     AuditEntry,
     Business,
+    CadencePlan,
     CannedReply,
     Capabilities,
     ChannelAccount,
@@ -46,6 +47,7 @@ from bot.domain import (
     Outbound,
     OutboxItem,
     OutboxKind,
+    OutboxSend,
     OutboxStatus,
     PlannedTouch,
     PlanningFacts,
@@ -55,6 +57,8 @@ from bot.domain import (
     ScoredAnswer,
     SentReceipt,
     ThemeName,
+    TouchFacts,
+    TouchStart,
     WebhookRequest,
 )
 
@@ -287,7 +291,10 @@ class IdentityRepository(Protocol):
         channel: ChannelName,
         address: str,
         created_at: datetime,
-    ) -> Identity: ...
+        last_inbound_at: datetime | None = None,
+    ) -> Identity:
+        """A new identity; `last_inbound_at` when it is made for a message the customer wrote."""
+        ...
 
     async def add_from_phones(
         self,
@@ -306,6 +313,12 @@ class IdentityRepository(Protocol):
         self, business_id: int, channel: ChannelName, address: str
     ) -> Identity | None: ...
 
+    async def find_with_customer(
+        self, business_id: int, channel: ChannelName, address: str
+    ) -> tuple[Identity, Customer] | None:
+        """The identity, as `find` has it, with its customer, in one read."""
+        ...
+
     async def get(self, identity_id: int) -> Identity: ...
 
     async def touch_inbound(self, identity_id: int, *, at: datetime) -> None:
@@ -323,6 +336,13 @@ class IdentityRepository(Protocol):
 
 class ChannelAccountRepository(Protocol):
     async def get(self, business_id: int, channel: ChannelName) -> ChannelAccount | None: ...
+
+    async def by_slug(
+        self, slug: str, channel: ChannelName
+    ) -> tuple[Business, ChannelAccount | None] | None:
+        """The business named `slug` and its account on `channel` (None if it has none), in one
+        read; None when no business has that slug."""
+        ...
 
     async def save(
         self,
@@ -369,6 +389,8 @@ class MessageRepository(Protocol):
         choices: Sequence[Choice] = (),
         channel_message_id: str | None = None,
         reply_to_id: int | None = None,
+        frustration: float | None = None,
+        frustration_reasons: Sequence[str] = (),
     ) -> Message: ...
 
     async def get(self, message_id: int) -> Message: ...
@@ -388,9 +410,10 @@ class MessageRepository(Protocol):
         ...
 
     async def from_customer(
-        self, conversation_id: uuid.UUID, *, since: datetime, before_id: int, limit: int
+        self, conversation_id: uuid.UUID, *, since: datetime, before_id: int | None, limit: int
     ) -> Sequence[Message]:
-        """The customer's messages in a conversation since a time and before one id, oldest first."""
+        """The customer's messages in a conversation since a time and before one id (None: all
+        so far), oldest first; the last `limit` of them."""
         ...
 
     async def set_frustration(
@@ -492,8 +515,9 @@ class OutboxRepository(Protocol):
         """Put items claimed before `stale_before` (their sender died) back to pending."""
         ...
 
-    async def earlier_unsent(self, item_id: int, *, now: datetime) -> bool:
-        """Whether an earlier item of the same conversation is being sent or is due to be."""
+    async def sending(self, item_id: int, *, now: datetime) -> OutboxSend:
+        """Everything sending the item takes, in one read; `behind`: whether an earlier item of
+        the same conversation is being sent or is due to be."""
         ...
 
 
@@ -557,8 +581,36 @@ class CheckinRepository(Protocol):
         """Customers in id order after `after`, with what planning `schedule_id` needs."""
         ...
 
+    async def timezones(self, business_id: int) -> frozenset[str]:
+        """The timezones the business's customers live in."""
+        ...
+
+    async def plan_cadence(
+        self, business_id: int, schedule_id: int, *, cadence: CadencePlan, now: datetime
+    ) -> int | None:
+        """Plan every customer's next cadence touch at once; None where the store cannot."""
+        ...
+
     async def claim_due(self, *, now: datetime, limit: int) -> Sequence[Checkin]:
         """Planned touches due by `now`, marked claimed; rows another worker holds are skipped."""
+        ...
+
+    async def claimed(self, checkin_ids: Sequence[int]) -> Sequence[Checkin]:
+        """Those of these touches still claimed, by id."""
+        ...
+
+    async def touch_facts(
+        self, checkin_ids: Sequence[int], *, since: datetime
+    ) -> Sequence[TouchFacts]:
+        """The claimed ones of these touches, each with what making it needs; recent touches
+        count from `since`."""
+        ...
+
+    async def start_many(
+        self, business_id: int, starts: Sequence[TouchStart], *, now: datetime
+    ) -> dict[int, list[int]]:
+        """Claimed → sent with messages, outbox rows and events, for the rows still claimed;
+        the outbox ids of each touch made."""
         ...
 
     async def release_stale(self, *, stale_before: datetime) -> int: ...

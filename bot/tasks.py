@@ -54,6 +54,10 @@ def register_tasks(broker: AsyncBroker, services: Services) -> None:
     async def start_checkin(checkin_id: int) -> None:
         await checkins.start_checkin(checkin_id, services)
 
+    @broker.task(task_name=checkins.START_BATCH_TASK)
+    async def start_checkins(checkin_ids: list[int]) -> None:
+        await checkins.start_checkins(checkin_ids, services)
+
     @broker.task(task_name=alerts.ALERT_TASK)
     async def announce(business_id: int, handoff_id: int) -> int:
         return await alerts.announce(business_id, handoff_id, services)

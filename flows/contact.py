@@ -84,6 +84,12 @@ def _holidays(country: str, categories: tuple[str, ...], year: int) -> frozenset
     return frozenset(calendar.keys())
 
 
+@lru_cache(maxsize=1)
+def _countries() -> frozenset[str]:
+    """The library's country codes; listing them takes it a millisecond or two each time."""
+    return frozenset(holidays.list_supported_countries())
+
+
 def is_holiday(day: date, rules: ContactRules) -> bool:
     """A public holiday of the rules' country, or one of the business's closed dates."""
     if day in rules.closed_dates:
@@ -127,6 +133,59 @@ def next_allowed(moment: datetime, rules: ContactRules, *, timezone: str) -> dat
                 return max(instant, opens).astimezone(zone)
         day += timedelta(days=1)
     raise ValueError(f"no allowed time to contact within {_SEARCH_DAYS} days of {moment}")
+
+
+@dataclass(frozen=True, slots=True)
+class AllowedDay:
+    """One local day's allowed hours (UTC; None when closed) and the next day's opening.
+
+    For any moment whose local date is `day`, `next_allowed` is the moment itself or `opens`
+    when it falls before `closes`, else `next_opens` (None: nothing allowed within the search).
+    A set-based planner joins on (timezone, day) with this and gets `next_allowed` exactly.
+    """
+
+    timezone: str
+    day: date
+    opens: datetime | None
+    closes: datetime | None
+    next_opens: datetime | None
+
+
+def allowed_days(
+    rules: ContactRules, *, timezone: str, first: date, last: date
+) -> list[AllowedDay]:
+    """`AllowedDay` for every local date from `first` to `last` in `timezone`."""
+    zone = ZoneInfo(timezone)
+    span = (last - first).days + 1
+    slots: list[tuple[datetime, datetime] | None] = []
+    for offset in range(span + _SEARCH_DAYS):
+        day = first + timedelta(days=offset)
+        hours = window(day, rules)
+        slots.append(
+            None if hours is None else (_at(day, hours[0], zone), _at(day, hours[1], zone))
+        )
+    found = []
+    for offset in range(span):
+        later = (s for s in slots[offset + 1 : offset + _SEARCH_DAYS] if s is not None)
+        following = next(later, None)
+        today = slots[offset]
+        found.append(
+            AllowedDay(
+                timezone=timezone,
+                day=first + timedelta(days=offset),
+                opens=today[0] if today else None,
+                closes=today[1] if today else None,
+                next_opens=following[0] if following else None,
+            )
+        )
+    return found
+
+
+def next_allowed_on(moment: datetime, day: AllowedDay) -> datetime | None:
+    """`next_allowed` read from the moment's `AllowedDay`: what the SQL planner computes."""
+    if day.opens is not None and day.closes is not None and moment < day.closes:
+        return max(moment, day.opens)
+    return day.next_opens
 
 
 def closes_at(moment: datetime, rules: ContactRules, *, timezone: str) -> datetime:
@@ -300,7 +359,7 @@ def parse_rules(raw: object) -> ContactRules:
         problems.append("holidays: must be true or false")
         use_holidays = True
     country = raw.get("holiday_country", defaults.holiday_country)
-    if not isinstance(country, str) or country not in holidays.list_supported_countries():
+    if not isinstance(country, str) or country not in _countries():
         problems.append("holiday_country: must be a country code such as IL")
         country = defaults.holiday_country
     closed: set[date] = set()

@@ -7,21 +7,29 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Integer, case, delete, func, select, update
+from sqlalchemy import Integer, case, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.domain import (
     Answer,
+    CadencePlan,
     ChannelName,
     Checkin,
     CheckinStatus,
     ContactHistory,
+    Conversation,
     ConversationMode,
+    DeliveryStatus,
+    Direction,
+    Identity,
+    OutboxStatus,
     PlannedTouch,
     PlanningFacts,
     ScheduleRecord,
+    TouchFacts,
+    TouchStart,
 )
-from storage.repositories import _Repository
+from storage.repositories import _conversation, _customer, _identity, _Repository
 from storage.tables import (
     AnswerRow,
     CheckinRow,
@@ -30,6 +38,8 @@ from storage.tables import (
     CustomFlowRow,
     EventRow,
     IdentityRow,
+    MessageRow,
+    OutboxRow,
     ScheduleRow,
 )
 
@@ -228,6 +238,59 @@ class SqlCheckins(_Repository):
         result = await self.session.execute(statement)
         return int(result.rowcount)  # type: ignore[attr-defined]
 
+    async def timezones(self, business_id: int) -> frozenset[str]:
+        """The timezones the business's customers live in."""
+        rows = await self.session.scalars(
+            select(CustomerRow.timezone).where(CustomerRow.business_id == business_id).distinct()
+        )
+        return frozenset(rows)
+
+    async def plan_cadence(
+        self,
+        business_id: int,
+        schedule_id: int,
+        *,
+        cadence: CadencePlan,
+        now: datetime,
+    ) -> int | None:
+        """Plan every customer's next cadence touch in one statement; None off PostgreSQL.
+
+        The same rules as planning customer by customer: reachable, not opted out, nothing
+        pending by this schedule, in the segment (language and channel only); due a period
+        after the last check-in or conversation (or the schedule's start), never before now,
+        moved to the next allowed time by joining the moment's local day in the calendar.
+        """
+        if self.session.get_bind().dialect.name != "postgresql":
+            return None
+        result = await self.session.execute(
+            text(
+                _PLAN_CADENCE.format(
+                    language="AND c.language = :language" if cadence.language else "",
+                    channel="AND i.channel = :channel" if cadence.channel else "",
+                )
+            ),
+            {
+                "b": business_id,
+                "s": schedule_id,
+                "key": f"{schedule_id}:",
+                "flow": cadence.flow,
+                "priority": cadence.priority,
+                "period": cadence.period,
+                "start": cadence.start_of,
+                "now": now,
+                "quiet": cadence.moved_reason,
+                "horizon": cadence.horizon,
+                **({"language": cadence.language} if cadence.language else {}),
+                **({"channel": cadence.channel} if cadence.channel else {}),
+                "zones": [d[0] for d in cadence.calendar],
+                "days": [d[1] for d in cadence.calendar],
+                "opens": [d[2] for d in cadence.calendar],
+                "closes": [d[3] for d in cadence.calendar],
+                "nexts": [d[4] for d in cadence.calendar],
+            },
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
     async def planning_facts(
         self, business_id: int, schedule_id: int, *, after: uuid.UUID | None, limit: int
     ) -> Sequence[PlanningFacts]:
@@ -317,6 +380,265 @@ class SqlCheckins(_Repository):
             .execution_options(populate_existing=True)
         )
         return [_checkin(r) for r in rows]
+
+    async def claimed(self, checkin_ids: Sequence[int]) -> Sequence[Checkin]:
+        """Those of these touches still claimed, by id."""
+        rows = await self.session.scalars(
+            select(CheckinRow)
+            .where(CheckinRow.id.in_(checkin_ids), CheckinRow.status == CheckinStatus.CLAIMED.value)
+            .order_by(CheckinRow.id)
+            .execution_options(populate_existing=True)
+        )
+        return [_checkin(r) for r in rows]
+
+    async def touch_facts(
+        self, checkin_ids: Sequence[int], *, since: datetime
+    ) -> Sequence[TouchFacts]:
+        """The claimed ones of these touches with what making them needs, a query per fact.
+
+        `since` starts the frequency cap's window of recent touches.
+        """
+        rows = list(
+            await self.session.scalars(
+                select(CheckinRow)
+                .where(
+                    CheckinRow.id.in_(checkin_ids),
+                    CheckinRow.status == CheckinStatus.CLAIMED.value,
+                )
+                .order_by(CheckinRow.id)
+                .execution_options(populate_existing=True)
+            )
+        )
+        if not rows:
+            return []
+        ids = list({r.customer_id for r in rows})
+        customers = {
+            c.id: _customer(c)
+            for c in await self.session.scalars(select(CustomerRow).where(CustomerRow.id.in_(ids)))
+        }
+        identities: dict[uuid.UUID, list[Identity]] = {}
+        for identity in await self.session.scalars(
+            select(IdentityRow)
+            .where(IdentityRow.customer_id.in_(ids), IdentityRow.reachable.is_(True))
+            .order_by(IdentityRow.id)
+        ):
+            identities.setdefault(identity.customer_id, []).append(_identity(identity))
+        latest = (
+            select(func.max(MessageRow.id))
+            .where(MessageRow.customer_id.in_(ids))
+            .group_by(MessageRow.customer_id)
+        )
+        last_channel = {
+            customer_id: ChannelName(channel)
+            for customer_id, channel in await self.session.execute(
+                select(MessageRow.customer_id, MessageRow.channel).where(MessageRow.id.in_(latest))
+            )
+        }
+        recent: dict[uuid.UUID, list[datetime]] = {}
+        active: set[uuid.UUID] = set()
+        for customer_id, status, sent_at in await self.session.execute(
+            select(CheckinRow.customer_id, CheckinRow.status, CheckinRow.sent_at).where(
+                CheckinRow.customer_id.in_(ids),
+                (CheckinRow.sent_at >= since) | (CheckinRow.status == CheckinStatus.SENT.value),
+            )
+        ):
+            if sent_at is not None and _utc(sent_at) >= since:
+                recent.setdefault(customer_id, []).append(_utc(sent_at))
+            if status == CheckinStatus.SENT.value:
+                active.add(customer_id)
+        answered = dict(
+            (customer_id, _utc(moment))
+            for customer_id, moment in await self.session.execute(
+                select(AnswerRow.customer_id, func.max(AnswerRow.answered_at))
+                .where(AnswerRow.customer_id.in_(ids))
+                .group_by(AnswerRow.customer_id)
+            )
+        )
+        complained = dict(
+            (customer_id, _utc(moment))
+            for customer_id, moment in await self.session.execute(
+                select(EventRow.customer_id, func.max(EventRow.occurred_at))
+                .where(EventRow.customer_id.in_(ids), EventRow.kind.in_(COMPLAINTS))
+                .group_by(EventRow.customer_id)
+            )
+        )
+        identity_ids = [i.id for found in identities.values() for i in found]
+        human: set[uuid.UUID] = set()
+        conversations: dict[int, Conversation] = {}
+        for open_row in await self.session.scalars(
+            select(ConversationRow)
+            .where(
+                ConversationRow.is_open.is_(True),
+                ConversationRow.customer_id.in_(ids)
+                | ConversationRow.identity_id.in_(identity_ids),
+            )
+            .order_by(ConversationRow.started_at)
+        ):
+            if open_row.customer_id in customers and open_row.mode == ConversationMode.HUMAN.value:
+                human.add(open_row.customer_id)
+            # The latest started wins, as `open_for` picks it.
+            conversations[open_row.identity_id] = _conversation(open_row)
+        facts = []
+        for row in rows:
+            owned = tuple(identities.get(row.customer_id, ()))
+            facts.append(
+                TouchFacts(
+                    checkin=_checkin(row),
+                    customer=customers.get(row.customer_id),
+                    identities=owned,
+                    last_channel=last_channel.get(row.customer_id),
+                    history=ContactHistory(
+                        recent_touches=tuple(recent.get(row.customer_id, ())),
+                        run_active=row.customer_id in active,
+                        last_answered=answered.get(row.customer_id),
+                        handoff_open=row.customer_id in human,
+                        last_complaint=complained.get(row.customer_id),
+                    ),
+                    conversations={
+                        i.id: conversations[i.id] for i in owned if i.id in conversations
+                    },
+                )
+            )
+        return facts
+
+    async def start_many(
+        self, business_id: int, starts: Sequence[TouchStart], *, now: datetime
+    ) -> dict[int, list[int]]:
+        """Record these touches as made, in a few statements; their outbox ids by check-in.
+
+        Only rows still claimed are taken (claimed → sent first, in one update), so a touch
+        another worker made meanwhile is left out of the answer and of everything written.
+        """
+        if not starts:
+            return {}
+        taken = set(
+            await self.session.scalars(
+                update(CheckinRow)
+                .where(
+                    CheckinRow.id.in_([s.checkin_id for s in starts]),
+                    CheckinRow.status == CheckinStatus.CLAIMED.value,
+                )
+                .values(status=CheckinStatus.SENT.value, sent_at=now, updated_at=now)
+                .returning(CheckinRow.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
+        going = [s for s in starts if s.checkin_id in taken]
+        if not going:
+            return {}
+        conversations: dict[int, uuid.UUID] = {}
+        opened = []
+        for start in going:
+            if start.conversation_id is not None:
+                conversations[start.checkin_id] = start.conversation_id
+                continue
+            conversations[start.checkin_id] = uuid.uuid4()
+            opened.append(
+                {
+                    "id": conversations[start.checkin_id],
+                    "business_id": business_id,
+                    "customer_id": start.customer_id,
+                    "identity_id": start.identity_id,
+                    "mode": ConversationMode.BOT.value,
+                    "is_open": True,
+                    "started_at": now,
+                    "last_message_at": now,
+                }
+            )
+        if opened:
+            await self.session.execute(insert(ConversationRow), opened)
+        await self.session.execute(
+            insert(EventRow),
+            [
+                {
+                    "business_id": business_id,
+                    "customer_id": start.customer_id,
+                    "kind": "checkin_sent",
+                    "occurred_at": now,
+                    "data": dict(start.event),
+                }
+                for start in going
+            ],
+        )
+        replies = [
+            (start, index, text_, choices)
+            for start in going
+            for index, (text_, choices) in enumerate(start.replies)
+        ]
+        if not replies:
+            return await self._started(going, conversations, [])
+        message_ids = list(
+            await self.session.scalars(
+                insert(MessageRow).returning(MessageRow.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "business_id": business_id,
+                        "conversation_id": conversations[start.checkin_id],
+                        "customer_id": start.customer_id,
+                        "direction": Direction.OUT.value,
+                        "channel": start.channel.value,
+                        "text": text_,
+                        "choices": [{"id": c.id, "label": c.label} for c in choices],
+                        "status": DeliveryStatus.QUEUED.value,
+                        "channel_message_id": None,
+                        "reply_to_id": None,
+                        "created_at": now,
+                        "status_at": now,
+                    }
+                    for start, _, text_, choices in replies
+                ],
+            )
+        )
+        outbox_ids = list(
+            await self.session.scalars(
+                insert(OutboxRow).returning(OutboxRow.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "business_id": business_id,
+                        "message_id": message_id,
+                        "kind": start.kind.value,
+                        "idempotency_key": f"{start.key}:{index}",
+                        "status": OutboxStatus.PENDING.value,
+                        "attempts": 0,
+                        "template_only": False,
+                        "next_attempt_at": now,
+                        "created_at": now,
+                    }
+                    for (start, index, _, _), message_id in zip(replies, message_ids, strict=True)
+                ],
+            )
+        )
+        items = [
+            (start.checkin_id, item_id)
+            for (start, *_), item_id in zip(replies, outbox_ids, strict=True)
+        ]
+        return await self._started(going, conversations, items)
+
+    async def _started(
+        self,
+        going: Sequence[TouchStart],
+        conversations: Mapping[int, uuid.UUID],
+        items: Sequence[tuple[int, int]],
+    ) -> dict[int, list[int]]:
+        """The rest of each made touch on its row: channel, conversation, run, wake time."""
+        await self.session.execute(
+            update(CheckinRow),
+            [
+                {
+                    "id": start.checkin_id,
+                    "channel": start.channel.value,
+                    "conversation_id": conversations[start.checkin_id],
+                    "run": dict(start.run),
+                    "wake_at": start.wake_at,
+                }
+                for start in going
+            ],
+            execution_options={"synchronize_session": False},
+        )
+        made: dict[int, list[int]] = {start.checkin_id: [] for start in going}
+        for checkin_id, item_id in items:
+            made[checkin_id].append(item_id)
+        return made
 
     async def release_stale(self, *, stale_before: datetime) -> int:
         result = await self.session.execute(
@@ -550,6 +872,44 @@ class SqlAnswers(_Repository):
             .limit(limit)
         )
         return [(r.id, _answer(r)) for r in rows]
+
+
+_PLAN_CADENCE = """
+WITH calendar (timezone, day, opens, closes, next_opens) AS (
+    SELECT * FROM unnest(CAST(:zones AS text[]), CAST(:days AS date[]),
+        CAST(:opens AS timestamptz[]), CAST(:closes AS timestamptz[]),
+        CAST(:nexts AS timestamptz[]))
+), due AS MATERIALIZED (
+    SELECT c.id, c.timezone,
+        (SELECT count(*) FROM checkins m
+         WHERE m.schedule_id = :s AND m.customer_id = c.id) AS made,
+        coalesce(greatest(
+            (SELECT max(t.sent_at) FROM checkins t WHERE t.customer_id = c.id),
+            (SELECT max(k.last_message_at) FROM conversations k WHERE k.customer_id = c.id)
+        ), CAST(:start AS timestamptz)) + CAST(:period AS interval) AS due_at
+    FROM customers c
+    WHERE c.business_id = :b AND NOT c.opted_out {language}
+        AND NOT EXISTS (SELECT 1 FROM checkins p
+            WHERE p.schedule_id = :s AND p.customer_id = c.id
+                AND p.status IN ('planned', 'claimed'))
+        AND EXISTS (SELECT 1 FROM channel_identities i
+            WHERE i.customer_id = c.id AND i.reachable {channel})
+), timed AS (
+    SELECT due.*, greatest(due_at, CAST(:now AS timestamptz)) AS earliest FROM due
+), placed AS (
+    SELECT timed.*, CASE WHEN calendar.closes IS NOT NULL AND earliest < calendar.closes
+        THEN greatest(earliest, calendar.opens) ELSE calendar.next_opens END AS send_at
+    FROM timed JOIN calendar ON calendar.timezone = timed.timezone
+        AND calendar.day = CAST(earliest AT TIME ZONE timed.timezone AS date)
+    WHERE earliest < CAST(:horizon AS timestamptz)
+)
+INSERT INTO checkins (business_id, schedule_id, customer_id, key, flow, priority, status,
+    reason, due_at, send_at, created_at, updated_at)
+SELECT :b, :s, id, CAST(:key AS text) || id || ':' || (made + 1), :flow, :priority, 'planned',
+    CASE WHEN send_at > earliest THEN CAST(:quiet AS text) END, due_at, send_at, :now, :now
+FROM placed WHERE send_at IS NOT NULL
+ON CONFLICT (business_id, key) DO NOTHING
+"""
 
 
 def _utc(moment: datetime) -> datetime:

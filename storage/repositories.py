@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Executable,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -33,6 +46,7 @@ from bot.domain import (
     Message,
     OutboxItem,
     OutboxKind,
+    OutboxSend,
     OutboxStatus,
 )
 from storage.tables import (
@@ -449,6 +463,7 @@ class SqlIdentities(_Repository):
         channel: ChannelName,
         address: str,
         created_at: datetime,
+        last_inbound_at: datetime | None = None,
     ) -> Identity:
         row = IdentityRow(
             business_id=business_id,
@@ -457,6 +472,7 @@ class SqlIdentities(_Repository):
             address=address,
             reachable=True,
             created_at=created_at,
+            last_inbound_at=last_inbound_at,
         )
         return _identity(await self._added(row))
 
@@ -518,6 +534,28 @@ class SqlIdentities(_Repository):
         )
         return _identity(row) if row else None
 
+    async def find_with_customer(
+        self, business_id: int, channel: ChannelName, address: str
+    ) -> tuple[Identity, Customer] | None:
+        found = (
+            await self.session.execute(
+                select(IdentityRow, CustomerRow)
+                .join(
+                    CustomerRow,
+                    and_(
+                        CustomerRow.id == IdentityRow.customer_id,
+                        CustomerRow.business_id == IdentityRow.business_id,
+                    ),
+                )
+                .where(
+                    IdentityRow.business_id == business_id,
+                    IdentityRow.channel == channel.value,
+                    IdentityRow.address == address,
+                )
+            )
+        ).first()
+        return (_identity(found[0]), _customer(found[1])) if found else None
+
     async def get(self, identity_id: int) -> Identity:
         return _identity(await self.session.get_one(IdentityRow, identity_id))
 
@@ -555,6 +593,27 @@ class SqlChannelAccounts(_Repository):
     async def get(self, business_id: int, channel: ChannelName) -> ChannelAccount | None:
         row = await self._row(business_id, channel)
         return _account(row) if row else None
+
+    async def by_slug(
+        self, slug: str, channel: ChannelName
+    ) -> tuple[Business, ChannelAccount | None] | None:
+        found = (
+            await self.session.execute(
+                select(BusinessRow, ChannelAccountRow)
+                .outerjoin(
+                    ChannelAccountRow,
+                    and_(
+                        ChannelAccountRow.business_id == BusinessRow.id,
+                        ChannelAccountRow.channel == channel.value,
+                    ),
+                )
+                .where(BusinessRow.slug == slug)
+            )
+        ).first()
+        if found is None:
+            return None
+        business, account = found
+        return _business(business), (_account(account) if account is not None else None)
 
     async def _row(self, business_id: int, channel: ChannelName) -> ChannelAccountRow | None:
         return await self.session.scalar(
@@ -652,6 +711,8 @@ class SqlMessages(_Repository):
         choices: Sequence[Choice] = (),
         channel_message_id: str | None = None,
         reply_to_id: int | None = None,
+        frustration: float | None = None,
+        frustration_reasons: Sequence[str] = (),
     ) -> Message:
         row = MessageRow(
             business_id=business_id,
@@ -666,6 +727,8 @@ class SqlMessages(_Repository):
             reply_to_id=reply_to_id,
             created_at=created_at,
             status_at=created_at,
+            frustration=frustration,
+            frustration_reasons=list(frustration_reasons) if frustration is not None else None,
         )
         return _message(await self._added(row))
 
@@ -713,19 +776,16 @@ class SqlMessages(_Repository):
         return [_message(r) for r in rows]
 
     async def from_customer(
-        self, conversation_id: uuid.UUID, *, since: datetime, before_id: int, limit: int
+        self, conversation_id: uuid.UUID, *, since: datetime, before_id: int | None, limit: int
     ) -> Sequence[Message]:
-        rows = await self.session.scalars(
-            select(MessageRow)
-            .where(
-                MessageRow.conversation_id == conversation_id,
-                MessageRow.direction == Direction.IN.value,
-                MessageRow.created_at >= since,
-                MessageRow.id < before_id,
-            )
-            .order_by(MessageRow.id.desc())
-            .limit(limit)
+        query = select(MessageRow).where(
+            MessageRow.conversation_id == conversation_id,
+            MessageRow.direction == Direction.IN.value,
+            MessageRow.created_at >= since,
         )
+        if before_id is not None:
+            query = query.where(MessageRow.id < before_id)
+        rows = await self.session.scalars(query.order_by(MessageRow.id.desc()).limit(limit))
         return [_message(r) for r in reversed(rows.all())]
 
     async def set_frustration(self, message_id: int, score: float, reasons: Sequence[str]) -> None:
@@ -784,6 +844,11 @@ class SqlMessages(_Repository):
         )
 
 
+_EVENTS = cast(Table, EventRow.__table__)
+_EVENT_INSERT = insert(_EVENTS).returning(_EVENTS.c.id)
+_DELIVERY_INSERT = insert(cast(Table, InboundDeliveryRow.__table__))
+
+
 class SqlEvents(_Repository):
     async def add(
         self,
@@ -794,14 +859,22 @@ class SqlEvents(_Repository):
         occurred_at: datetime,
         data: Mapping[str, Any] | None = None,
     ) -> Event:
-        row = EventRow(
-            business_id=business_id,
-            customer_id=customer_id,
-            kind=kind,
-            occurred_at=occurred_at,
-            data=dict(data or {}),
+        # A plain INSERT: an event is only ever appended, so the ORM's flush has nothing to do.
+        stored = dict(data or {})
+        event_id = await self.session.scalar(
+            _EVENT_INSERT,
+            {
+                "business_id": business_id,
+                "customer_id": customer_id,
+                "kind": kind,
+                "occurred_at": occurred_at,
+                "data": stored,
+            },
         )
-        return _event(await self._added(row))
+        assert event_id is not None
+        return Event(
+            id=event_id, customer_id=customer_id, kind=kind, occurred_at=occurred_at, data=stored
+        )
 
     async def for_customer(self, customer_id: uuid.UUID, *, limit: int) -> Sequence[Event]:
         rows = await self.session.scalars(
@@ -823,15 +896,15 @@ class SqlDeliveries(_Repository):
         message_id: int | None,
         received_at: datetime,
     ) -> None:
-        row = InboundDeliveryRow(
-            business_id=business_id,
-            channel=channel.value,
-            delivery_id=delivery_id,
-            message_id=message_id,
-            received_at=received_at,
-        )
+        values = {
+            "business_id": business_id,
+            "channel": channel.value,
+            "delivery_id": delivery_id,
+            "message_id": message_id,
+            "received_at": received_at,
+        }
         try:
-            await self._added(row)
+            await self.session.execute(_DELIVERY_INSERT, values)
         except IntegrityError as error:
             raise DuplicateDelivery(
                 f"{channel.value} delivery {delivery_id} already stored"
@@ -980,27 +1053,65 @@ class SqlOutbox(_Repository):
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
-    async def earlier_unsent(self, item_id: int, *, now: datetime) -> bool:
-        conversation = (
-            select(MessageRow.conversation_id)
-            .join(OutboxRow, OutboxRow.message_id == MessageRow.id)
-            .where(OutboxRow.id == item_id)
-            .scalar_subquery()
+    async def sending(self, item_id: int, *, now: datetime) -> OutboxSend:
+        found = (await self.session.execute(_sending(), {"item_id": item_id, "now": now})).one()
+        item, message, identity, business, customer, account, waits = found
+        return OutboxSend(
+            item=_outbox(item),
+            message=_message(message),
+            identity=_identity(identity),
+            business=_business(business),
+            customer=_customer(customer) if customer is not None else None,
+            account=_account(account) if account is not None else None,
+            behind=bool(waits),
         )
-        found = await self.session.scalar(
-            select(OutboxRow.id)
-            .join(MessageRow, MessageRow.id == OutboxRow.message_id)
-            .where(
-                MessageRow.conversation_id == conversation,
-                OutboxRow.id < item_id,
-                or_(
-                    OutboxRow.status == OutboxStatus.SENDING.value,
-                    and_(
-                        OutboxRow.status == OutboxStatus.PENDING.value,
-                        OutboxRow.next_attempt_at <= now,
-                    ),
-                ),
-            )
-            .limit(1)
+
+
+@functools.cache
+def _sending() -> Executable:
+    """`SqlOutbox.sending`'s one read, built once: its aliases cost more to build than to run."""
+    earlier, earlier_message = aliased(OutboxRow), aliased(MessageRow)
+    now = bindparam("now", type_=OutboxRow.__table__.c.next_attempt_at.type)
+    behind = (
+        select(earlier.id)
+        .join(earlier_message, earlier_message.id == earlier.message_id)
+        .where(
+            earlier_message.conversation_id == MessageRow.conversation_id,
+            earlier.id < OutboxRow.id,
+            _unsent(earlier, now=now),
         )
-        return found is not None
+        .exists()
+    )
+    return (
+        select(
+            OutboxRow, MessageRow, IdentityRow, BusinessRow, CustomerRow, ChannelAccountRow, behind
+        )
+        .join(MessageRow, MessageRow.id == OutboxRow.message_id)
+        .join(ConversationRow, ConversationRow.id == MessageRow.conversation_id)
+        .join(IdentityRow, IdentityRow.id == ConversationRow.identity_id)
+        .join(BusinessRow, BusinessRow.id == OutboxRow.business_id)
+        .outerjoin(
+            CustomerRow,
+            and_(
+                CustomerRow.id == MessageRow.customer_id,
+                CustomerRow.business_id == OutboxRow.business_id,
+            ),
+        )
+        .outerjoin(
+            ChannelAccountRow,
+            and_(
+                ChannelAccountRow.business_id == OutboxRow.business_id,
+                ChannelAccountRow.channel == IdentityRow.channel,
+            ),
+        )
+        .where(OutboxRow.id == bindparam("item_id"))
+    )
+
+
+def _unsent(outbox: Any, *, now: Any) -> Any:
+    """A row being sent, or pending and due: one that goes before any later row of its
+    conversation."""
+    return or_(
+        outbox.status == OutboxStatus.SENDING.value,
+        and_(outbox.status == OutboxStatus.PENDING.value, outbox.next_attempt_at <= now),
+    )

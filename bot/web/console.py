@@ -615,6 +615,7 @@ async def change_channel(request: Request, signed: Admin, channel: str, action: 
                 auth_token=form.get("auth_token", ""),
                 sender=form.get("sender", ""),
                 public_base=public,
+                mps=form.get("mps"),
             )
         elif (channel, action) == ("whatsapp", "disconnect"):
             await disconnect_whatsapp(services, business)

@@ -32,10 +32,10 @@ async def _delivery(
 ) -> tuple[Business, ChannelAccount, WebhookRequest]:
     services = runtime_of(request).services
     async with services.uow() as uow:
-        found = await uow.businesses.get_by_slug(slug)
-        account = await uow.accounts.get(found.id, channel) if found else None
-    if found is None:
+        named = await uow.accounts.by_slug(slug, channel)
+    if named is None:
         raise ApiError(404, "unknown_business", f"no business '{slug}'")
+    found, account = named
     if account is None or account.status is not AccountStatus.CONNECTED:
         raise ApiError(404, "not_connected", f"{channel.value} is not connected for '{slug}'")
     webhook = WebhookRequest(

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.domain import (
+    AccountStatus,
     ChannelName,
     Choice,
     DeliveryStatus,
@@ -336,15 +337,165 @@ async def test_an_item_waits_only_on_earlier_unsent_items_of_its_own_conversatio
     first, second, elsewhere = items
 
     async with uow_factory() as uow:
-        assert await uow.outbox.earlier_unsent(second.id, now=NOW)
-        assert not await uow.outbox.earlier_unsent(first.id, now=NOW)
-        assert not await uow.outbox.earlier_unsent(elsewhere.id, now=NOW)
+        assert (await uow.outbox.sending(second.id, now=NOW)).behind
+        assert not (await uow.outbox.sending(first.id, now=NOW)).behind
+        assert not (await uow.outbox.sending(elsewhere.id, now=NOW)).behind
         await uow.outbox.retry(first.id, error="503", next_attempt_at=NOW + timedelta(minutes=1))
         await uow.commit()
     async with uow_factory() as uow:
-        assert not await uow.outbox.earlier_unsent(second.id, now=NOW)
-        assert await uow.outbox.earlier_unsent(second.id, now=NOW + timedelta(minutes=1))
+        assert not (await uow.outbox.sending(second.id, now=NOW)).behind
+        assert (await uow.outbox.sending(second.id, now=NOW + timedelta(minutes=1))).behind
         await uow.outbox.finish(first.id, OutboxStatus.SENT)
         await uow.commit()
     async with uow_factory() as uow:
-        assert not await uow.outbox.earlier_unsent(second.id, now=NOW + timedelta(minutes=1))
+        assert not (await uow.outbox.sending(second.id, now=NOW + timedelta(minutes=1))).behind
+
+
+async def test_what_sending_an_item_takes_is_read_in_one_go_as_the_separate_reads_have_it(
+    uow_factory,
+) -> None:  # type: ignore[no-untyped-def]
+    async with uow_factory() as uow:
+        business, customer, identity, conversation = await _conversation(uow)
+        account = await uow.accounts.save(
+            business.id,
+            ChannelName.SANDBOX,
+            status=AccountStatus.CONNECTED,
+            credentials={"token": "t"},
+            settings={"templates": {}},
+            last_error=None,
+            at=NOW,
+        )
+        items = []
+        for text in ("first", "second"):
+            message = await uow.messages.add(
+                business.id,
+                conversation=conversation,
+                direction=Direction.OUT,
+                channel=ChannelName.SANDBOX,
+                text=text,
+                status=DeliveryStatus.QUEUED,
+                created_at=NOW,
+                choices=[Choice("yes", "כן")],
+            )
+            items.append(
+                await uow.outbox.add(
+                    business.id,
+                    message_id=message.id,
+                    kind=OutboxKind.REPLY,
+                    idempotency_key=f"send-{uuid.uuid4().hex}",
+                    due_at=NOW,
+                )
+            )
+        await uow.commit()
+    first, second = items
+
+    async with uow_factory() as uow:
+        assert (await uow.outbox.sending(second.id, now=NOW)).behind
+        assert not (await uow.outbox.sending(second.id, now=NOW - timedelta(minutes=1))).behind
+        assert await uow.outbox.claim(first.id, now=NOW)
+        send = await uow.outbox.sending(first.id, now=NOW)
+        assert send.item == await uow.outbox.get(first.id)
+        assert send.item.attempts == 1
+        assert send.message == await uow.messages.get(first.message_id)
+        assert send.identity == await uow.identities.get(identity.id)
+        assert send.business == await uow.businesses.get(business.id)
+        assert send.customer == customer
+        assert send.account == account
+        assert not send.behind
+        assert (await uow.outbox.sending(second.id, now=NOW - timedelta(minutes=1))).behind
+        await uow.outbox.finish(first.id, OutboxStatus.SENT)
+        assert not (await uow.outbox.sending(second.id, now=NOW)).behind
+
+
+async def test_an_item_whose_business_has_no_account_on_the_channel_is_read_without_one(
+    uow_factory,
+) -> None:  # type: ignore[no-untyped-def]
+    item = await _outbox_item(uow_factory)
+
+    async with uow_factory() as uow:
+        send = await uow.outbox.sending(item.id, now=NOW)
+    assert send.account is None and send.customer is not None and not send.behind
+
+
+async def test_a_business_is_found_by_slug_with_its_account_on_one_channel(uow_factory) -> None:  # type: ignore[no-untyped-def]
+    async with uow_factory() as uow:
+        business, *_ = await _conversation(uow)
+        account = await uow.accounts.save(
+            business.id,
+            ChannelName.TELEGRAM,
+            status=AccountStatus.CONNECTED,
+            credentials={"token": "t", "webhook_secret": "s"},
+            settings={},
+            last_error=None,
+            at=NOW,
+        )
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        assert await uow.accounts.by_slug(business.slug, ChannelName.TELEGRAM) == (
+            business,
+            account,
+        )
+        assert await uow.accounts.by_slug(business.slug, ChannelName.WHATSAPP) == (business, None)
+        assert await uow.accounts.by_slug("no-such-business", ChannelName.TELEGRAM) is None
+
+
+async def test_an_identity_is_found_with_its_customer_and_may_be_made_with_its_window_open(
+    uow_factory,
+) -> None:  # type: ignore[no-untyped-def]
+    async with uow_factory() as uow:
+        business, customer, identity, _ = await _conversation(uow)
+        wrote = await uow.identities.add(
+            business.id,
+            customer.id,
+            channel=ChannelName.WHATSAPP,
+            address="whatsapp:+972501234567",
+            created_at=NOW,
+            last_inbound_at=NOW,
+        )
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        found = await uow.identities.find_with_customer(business.id, ChannelName.SANDBOX, "c-1")
+        window = await uow.identities.get(wrote.id)
+        nobody = await uow.identities.find_with_customer(business.id, ChannelName.SANDBOX, "c-9")
+    assert found == (identity, customer)
+    assert window.last_inbound_at == NOW and wrote.last_inbound_at == NOW
+    assert nobody is None
+
+
+async def test_a_message_is_stored_with_its_score_and_the_history_before_it_read_whole(
+    uow_factory,
+) -> None:  # type: ignore[no-untyped-def]
+    async with uow_factory() as uow:
+        business, _, _, conversation = await _conversation(uow)
+        said = []
+        for minutes, text in ((0, "שלום"), (1, "עדיין מחכה"), (2, "!!!")):
+            said.append(
+                await uow.messages.add(
+                    business.id,
+                    conversation=conversation,
+                    direction=Direction.IN,
+                    channel=ChannelName.SANDBOX,
+                    text=text,
+                    status=DeliveryStatus.RECEIVED,
+                    created_at=NOW + timedelta(minutes=minutes),
+                    frustration=0.5 if minutes else None,
+                    frustration_reasons=("waiting",) if minutes else (),
+                )
+            )
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        scored = await uow.messages.get(said[1].id)
+        calm = await uow.messages.get(said[0].id)
+        everything = await uow.messages.from_customer(
+            conversation.id, since=NOW, before_id=None, limit=2
+        )
+        before_last = await uow.messages.from_customer(
+            conversation.id, since=NOW, before_id=said[2].id, limit=10
+        )
+    assert scored.frustration == 0.5 and scored.frustration_reasons == ("waiting",)
+    assert calm.frustration is None and calm.frustration_reasons == ()
+    assert [m.id for m in everything] == [said[1].id, said[2].id]
+    assert [m.id for m in before_last] == [said[0].id, said[1].id]

@@ -107,11 +107,9 @@ def test_invalid_settings_stop_the_start_with_a_message_naming_the_variable(kesh
 
 
 def test_web_and_a_separate_worker_on_postgres_and_redis_answer_the_same_conversation(
-    kesher: Kesher, empty_postgres: str, redis_client: object
+    kesher: Kesher, empty_postgres: str, redis_url: str, redis_client: object
 ) -> None:
-    kesher.env.update(
-        KESHER_DATABASE_URL=empty_postgres, KESHER_REDIS_URL="redis://127.0.0.1:6379/15"
-    )
+    kesher.env.update(KESHER_DATABASE_URL=empty_postgres, KESHER_REDIS_URL=redis_url)
     upgraded = kesher.run("db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
     server, base = kesher.serve("--no-worker")

@@ -13,10 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot import checkins
-from bot.domain import (
-    CheckinStatus,
-)
+from bot.domain import ChannelName, CheckinStatus
 from bot.schedules import post_event, save_schedule
+from flows.schedules import parse_schedule
 from tests.integration.conftest import running
 from tests.integration.world import SettableClock, World, make_world
 
@@ -348,3 +347,109 @@ async def test_deleting_a_schedule_drops_the_touches_not_made_and_keeps_the_hist
         answers = await uow.answers.for_customer(customer, limit=10)
         assert not await uow.schedules.delete(world.business.id, "nps")
     assert [a.value for a in answers] == ["9", "השירות מהיר"]
+
+
+@pytest.fixture(params=["postgres-redis"])
+async def postgres_world(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[World]:  # type: ignore[no-untyped-def]
+    clock = SettableClock(SUNDAY_MORNING)
+    async for runtime in running(request, tmp_path, clock=clock):
+        yield await make_world(runtime, clock)
+
+
+async def _by_the_rules(world: World, name: str) -> set[tuple[object, ...]]:
+    """What planning the schedule customer by customer with the pure rules would add."""
+    now = world.clock.now()
+    async with world.services.uow() as uow:
+        record = await uow.schedules.get(world.business.id, name)
+        assert record is not None
+        facts = await uow.checkins.planning_facts(
+            world.business.id, record.id, after=None, limit=500
+        )
+    schedule = parse_schedule(record.definition)
+    rules = checkins.contact_rules(world.business)
+    touches = [checkins.planned_touch(schedule, record, f, now=now, rules=rules) for f in facts]
+    return {(t.customer_id, t.key, t.due_at, t.send_at, t.reason) for t in touches if t is not None}
+
+
+async def _planned_rows(world: World, name: str) -> set[tuple[object, ...]]:
+    async with world.services.uow() as uow:
+        record = await uow.schedules.get(world.business.id, name)
+        found = await uow.checkins.list(
+            world.business.id, status=CheckinStatus.PLANNED, limit=500, offset=0
+        )
+    assert record is not None
+    return {
+        (c.customer_id, c.key, c.due_at, c.send_at, c.reason)
+        for c in found
+        if c.schedule_id == record.id
+    }
+
+
+async def test_a_cadence_planned_in_one_statement_picks_the_customers_and_times_the_rules_pick(
+    postgres_world: World,
+) -> None:
+    world = postgres_world
+    # Customers who last wrote at different hours (a Friday afternoon, an evening, before a
+    # holiday), in two timezones, in two languages; one opted out, one unreachable.
+    moments = [
+        ("dana", "שלום", timedelta(0)),
+        ("sam", "hello", timedelta(hours=11, minutes=17)),
+        ("noa", "היי", timedelta(days=5, hours=6)),
+        ("ny", "hello", timedelta(days=6, hours=1)),
+        ("stop", "hello", timedelta(days=1)),
+        ("gone", "hello", timedelta(days=2)),
+        ("eve", "hello", timedelta(days=-66)),
+    ]
+    for address, words, after in moments:
+        world.clock.at = SUNDAY_MORNING + after
+        await world.say(address, words)
+    world.clock.at = SUNDAY_MORNING + timedelta(days=6, hours=2)
+    await world.say("stop", "STOP")
+    async with world.services.uow() as uow:
+        from bot.domain import CustomerFields
+
+        await uow.customers.update(
+            await world.customer_id("ny"), CustomerFields(timezone="America/New_York")
+        )
+        gone = await uow.identities.find(world.business.id, ChannelName.SANDBOX, "gone")
+        assert gone is not None
+        await uow.identities.set_reachable(gone.id, False)
+        await uow.commit()
+    schedules = [
+        {"name": "weekly", "flow": "checkin", "when": {"every": "7d"}},
+        {"name": "hebrew", "flow": "nps", "when": {"every": "3d"}, "segment": {"language": "he"}},
+        {
+            "name": "sandbox",
+            "flow": "csat",
+            "when": {"every": "2d"},
+            "segment": {"channel": "sandbox"},
+        },
+    ]
+    await world.apply({"schedules": schedules})
+
+    # A first pass, then again after two weeks of touches with the planned ones dropped, so
+    # that last touches and occurrences count too.
+    rounds = []
+    for _ in range(2):
+        expected = {s["name"]: await _by_the_rules(world, s["name"]) for s in schedules}
+        assert await checkins.plan(world.services, now=world.clock.now()) == sum(
+            map(len, expected.values())
+        )
+        for s in schedules:
+            assert await _planned_rows(world, s["name"]) == expected[s["name"]], s["name"]
+        rounds.append(expected)
+        await world.walk(world.clock.at + timedelta(days=14), step=timedelta(hours=3))
+        async with world.services.uow() as uow:
+            for c in await uow.checkins.list(
+                world.business.id, status=CheckinStatus.PLANNED, limit=500, offset=0
+            ):
+                await uow.checkins.finish(
+                    c.id, CheckinStatus.EXPIRED, reason="test", now=world.clock.now()
+                )
+            await uow.commit()
+        async with world.services.uow() as uow:
+            for record in await uow.schedules.list(world.business.id):
+                await uow.schedules.mark_planned(
+                    record.id, at=world.clock.now() - timedelta(days=1)
+                )
+            await uow.commit()

@@ -76,6 +76,32 @@ async def test_an_admin_connects_and_disconnects_telegram_and_whatsapp_from_the_
     assert nothing.status_code == 200 and "no fax connect" in nothing.text
 
 
+async def test_an_admin_sets_the_whatsapp_senders_mps_from_the_console(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, _ = business
+    csrf = await _admin(client, runtime, shop)
+    form = {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "sender": SENDER, "csrf": csrf}
+
+    refused = await client.post("/console/channels/whatsapp/connect", data={**form, "mps": "900"})
+    typo = await client.post("/console/channels/whatsapp/connect", data={**form, "mps": "fast"})
+    after_refusals = _status((await client.get("/console/channels")).text, "whatsapp")
+    chosen = await client.post("/console/channels/whatsapp/connect", data={**form, "mps": "120"})
+    await client.post("/console/channels/whatsapp/disconnect", data={"csrf": csrf})
+    again = await client.post("/console/channels/whatsapp/connect", data={**form, "mps": ""})
+    page = (await client.get("/console/channels")).text
+
+    assert refused.status_code == typo.status_code == 200
+    assert "must be 1 to 400, not 900" in refused.text
+    assert "must be a whole number, not &#39;fast&#39;" in typo.text
+    assert after_refusals == "disconnected"  # nothing kept from a refused form
+    assert chosen.status_code == again.status_code == 303
+    assert 'id="whatsapp-mps">120<' in page  # a reconnect without a figure keeps the one set
+    async with runtime.services.uow() as uow:
+        account = await uow.accounts.get(shop.id, ChannelName.WHATSAPP)
+    assert account is not None and int(account.settings["mps"]) == 120
+
+
 async def test_an_admin_uploads_customers_sees_the_bad_lines_and_downloads_them_again(
     client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
 ) -> None:

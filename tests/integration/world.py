@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot import checkins
 from bot.bootstrap import Runtime
@@ -71,7 +72,7 @@ class InPlaceQueue:
         self.lose_starts = 0
         self.lost: list[int] = []
 
-    async def enqueue(self, task: str, /, **kwargs: int) -> None:
+    async def enqueue(self, task: str, /, **kwargs: Any) -> None:
         assert self.services is not None
         if task == checkins.START_TASK:
             if self.lose_starts:
@@ -79,6 +80,12 @@ class InPlaceQueue:
                 self.lost.append(kwargs["checkin_id"])
                 return
             await checkins.start_checkin(kwargs["checkin_id"], self.services)
+        elif task == checkins.START_BATCH_TASK:
+            ids = list(kwargs["checkin_ids"])
+            lost, ids = ids[: self.lose_starts], ids[self.lose_starts :]
+            self.lose_starts -= len(lost)
+            self.lost += lost
+            await checkins.start_checkins(ids, self.services)
         elif task == SEND_TASK:
             await send_outbound(kwargs["outbox_id"], self.services)
 

@@ -11,10 +11,12 @@ from flows.contact import (
     ContactRules,
     CustomerFacts,
     Skip,
+    allowed_days,
     is_holiday,
     may_contact,
     may_reach_out,
     next_allowed,
+    next_allowed_on,
 )
 
 ISRAEL = ZoneInfo("Asia/Jerusalem")
@@ -206,3 +208,39 @@ def test_a_customer_with_nothing_against_a_touch_is_contacted() -> None:
     )
 
     assert may_reach_out(NOW, facts, rules=RULES)
+
+
+@pytest.mark.parametrize("zone", ["Asia/Jerusalem", "America/New_York", "Pacific/Kiritimati"])
+@pytest.mark.parametrize(
+    "rules",
+    [
+        RULES,
+        ContactRules(week=((time(0, 0), time(23, 59, 59)),) * 7, holidays=False),
+        ContactRules(week=(None, None, None, None, None, None, (time(22, 0), time(23, 0)))),
+    ],
+    ids=["israeli", "always", "sunday-night"],
+)
+def test_the_calendar_a_set_based_planner_joins_gives_the_same_times_as_next_allowed(
+    zone: str, rules: ContactRules
+) -> None:
+    # Every 37 minutes through the autumn holidays and the clock change, in three zones.
+    first, last = date(2026, 9, 8), date(2026, 11, 8)
+    days = {
+        (d.timezone, d.day): d for d in allowed_days(rules, timezone=zone, first=first, last=last)
+    }
+    assert len(days) == (last - first).days + 1
+    moment = datetime.combine(first, time(0, 0), tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    while moment.astimezone(ZoneInfo(zone)).date() < last:
+        day = days[(zone, moment.astimezone(ZoneInfo(zone)).date())]
+        # In UTC: a wall time in the hour repeated at fall-back never equals another zone's.
+        expected = next_allowed(moment, rules, timezone=zone).astimezone(UTC)
+        assert next_allowed_on(moment, day) == expected, moment
+        moment += timedelta(minutes=37)
+
+
+def test_a_calendar_day_with_nothing_allowed_for_weeks_has_no_next_opening() -> None:
+    rules = ContactRules(week=(None,) * 7)
+    (day,) = allowed_days(
+        rules, timezone="Asia/Jerusalem", first=date(2026, 3, 3), last=date(2026, 3, 3)
+    )
+    assert (day.opens, day.closes, day.next_opens) == (None, None, None)
