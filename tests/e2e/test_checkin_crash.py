@@ -20,7 +20,7 @@ from bot.settings import Settings
 from storage.schema import upgrade
 from tests.e2e.conftest import Kesher
 
-CUSTOMERS = 400
+CUSTOMERS = 1500
 OPEN = {
     "hours": {day: "00:00-24:00" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
     "holidays": False,
