@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import math
 import random
 import sys
@@ -508,14 +509,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         calibration=calibration,
     )
     if dev_set:
-        info["dev"] = evaluate(model, dev_set)
-        model = Model(
-            weights=model.weights,
-            bias=model.bias,
-            features=features,
-            info=info,
-            calibration=calibration,
-        )
+        model = dataclasses.replace(model, info={**info, "dev": evaluate(model, dev_set)})
     args.out.parent.mkdir(parents=True, exist_ok=True)
     data = dump_model(model)
     args.out.write_bytes(data)

@@ -236,25 +236,31 @@ async def test_a_delivery_id_is_stored_once(uow_factory) -> None:  # type: ignor
         assert await uow.deliveries.find(business.id, ChannelName.TELEGRAM, "d-1") is None
 
 
+async def _reply(uow, business_id, conversation, text="hi", **more):  # type: ignore[no-untyped-def]
+    """A queued reply in the conversation and its outbox row."""
+    message = await uow.messages.add(
+        business_id,
+        conversation=conversation,
+        direction=Direction.OUT,
+        channel=ChannelName.SANDBOX,
+        text=text,
+        status=DeliveryStatus.QUEUED,
+        created_at=NOW,
+        **more,
+    )
+    return await uow.outbox.add(
+        business_id,
+        message_id=message.id,
+        kind=OutboxKind.REPLY,
+        idempotency_key=f"k-{message.id}-{uuid.uuid4().hex}",
+        due_at=NOW,
+    )
+
+
 async def _outbox_item(uow_factory):  # type: ignore[no-untyped-def]
     async with uow_factory() as uow:
         business, _, _, conversation = await _conversation(uow)
-        message = await uow.messages.add(
-            business.id,
-            conversation=conversation,
-            direction=Direction.OUT,
-            channel=ChannelName.SANDBOX,
-            text="hi",
-            status=DeliveryStatus.QUEUED,
-            created_at=NOW,
-        )
-        item = await uow.outbox.add(
-            business.id,
-            message_id=message.id,
-            kind=OutboxKind.REPLY,
-            idempotency_key=f"k-{message.id}-{uuid.uuid4().hex}",
-            due_at=NOW,
-        )
+        item = await _reply(uow, business.id, conversation)
         await uow.commit()
     return item
 
@@ -313,26 +319,9 @@ async def test_an_item_waits_only_on_earlier_unsent_items_of_its_own_conversatio
     async with uow_factory() as uow:
         business, _, _, conversation = await _conversation(uow)
         *_, other = await _conversation(uow, address="c-2")
-        items = []
-        for talk in (conversation, conversation, other):
-            message = await uow.messages.add(
-                business.id,
-                conversation=talk,
-                direction=Direction.OUT,
-                channel=ChannelName.SANDBOX,
-                text="hi",
-                status=DeliveryStatus.QUEUED,
-                created_at=NOW,
-            )
-            items.append(
-                await uow.outbox.add(
-                    business.id,
-                    message_id=message.id,
-                    kind=OutboxKind.REPLY,
-                    idempotency_key=f"order-{uuid.uuid4().hex}",
-                    due_at=NOW,
-                )
-            )
+        items = [
+            await _reply(uow, business.id, talk) for talk in (conversation, conversation, other)
+        ]
         await uow.commit()
     first, second, elsewhere = items
 
@@ -365,27 +354,10 @@ async def test_what_sending_an_item_takes_is_read_in_one_go_as_the_separate_read
             last_error=None,
             at=NOW,
         )
-        items = []
-        for text in ("first", "second"):
-            message = await uow.messages.add(
-                business.id,
-                conversation=conversation,
-                direction=Direction.OUT,
-                channel=ChannelName.SANDBOX,
-                text=text,
-                status=DeliveryStatus.QUEUED,
-                created_at=NOW,
-                choices=[Choice("yes", "כן")],
-            )
-            items.append(
-                await uow.outbox.add(
-                    business.id,
-                    message_id=message.id,
-                    kind=OutboxKind.REPLY,
-                    idempotency_key=f"send-{uuid.uuid4().hex}",
-                    due_at=NOW,
-                )
-            )
+        items = [
+            await _reply(uow, business.id, conversation, text, choices=[Choice("yes", "כן")])
+            for text in ("first", "second")
+        ]
         await uow.commit()
     first, second = items
 
