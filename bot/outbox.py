@@ -4,12 +4,15 @@ A row is claimed in the database before the channel is called, so two workers gi
 row send it once. On a channel with a reply window (WhatsApp) the row goes as free text inside
 it, as the business's approved template outside it, or is held as `needs_template`. A worker that dies after claiming leaves the row `sending`; the sweeper puts
 it back after `STALE_AFTER`, which trades a rare second send for never losing a reply.
+Several rows queued together go as a batch (`send_batch`): one claim, concurrent sends, one
+record of the successes; the rules for each row are the one-row path's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.domain import (
@@ -21,6 +24,7 @@ from bot.domain import (
     OutboxStatus,
     Reply,
     SendFailed,
+    SentReceipt,
 )
 from bot.ports import UnitOfWork
 from bot.replies import queue_sends
@@ -57,6 +61,66 @@ async def send_outbound(item_id: int, services: Services) -> OutboxStatus | None
     if not isinstance(claimed, tuple):
         return claimed
     send, delivery = claimed
+    sent = await _send(send, delivery, services)
+    if not isinstance(sent, SentReceipt):
+        return sent
+    await _record_sent([(send, sent)], services)
+    return OutboxStatus.SENT
+
+
+async def send_batch(item_ids: Sequence[int], services: Services) -> dict[int, OutboxStatus | None]:
+    """Send many outbox rows: one transaction claims them all, they go concurrently (the
+    channel's limiter paces them), one transaction records every success.
+
+    A row whose conversation has an earlier row still unsent is let go again and handed to the
+    one-row path, which keeps replies in order; it maps to None, as do rows not claimed.
+    """
+    outcomes: dict[int, OutboxStatus | None] = dict.fromkeys(item_ids)
+    ready: list[tuple[OutboxSend, Delivery]] = []
+    now = services.clock.now()
+    async with services.uow() as uow:
+        claimed = await uow.outbox.claim_many(list(item_ids), now=now)
+        sends = await uow.outbox.sending_many(claimed, now=now)
+        behind = [send.item.id for send in sends if send.behind]
+        await uow.outbox.unclaim(behind)
+        for send in sends:
+            if send.behind:
+                continue
+            checked = await _check(uow, send, now=now, services=services)
+            if isinstance(checked, tuple):
+                ready.append(checked)
+            else:
+                outcomes[send.item.id] = checked
+        await uow.commit()
+    try:
+        # One row's trouble (say, the database failing while its failure is written down)
+        # must not cost the others their record: that row stays claimed for the sweep.
+        results = await asyncio.gather(
+            *(_send(send, how, services) for send, how in ready), return_exceptions=True
+        )
+        sent: list[tuple[OutboxSend, SentReceipt]] = []
+        for (send, _), result in zip(ready, results, strict=True):
+            if isinstance(result, SentReceipt):
+                sent.append((send, result))
+            elif isinstance(result, BaseException):
+                log.error("outbox item %s: %r; the sweeper will retry it", send.item.id, result)
+            else:
+                outcomes[send.item.id] = result
+        await _record_sent(sent, services)
+        for send, _ in sent:
+            outcomes[send.item.id] = OutboxStatus.SENT
+    finally:
+        # After this batch's sends: the rows they wait on are then most likely out, and the
+        # embedded queue runs a task in place, where waiting on this batch would stall it.
+        for item_id in behind:
+            await queue_sends([item_id], services)
+    return outcomes
+
+
+async def _send(
+    send: OutboxSend, delivery: Delivery, services: Services
+) -> SentReceipt | OutboxStatus:
+    """Hand a claimed row to its channel; a failure is recorded and its outcome returned."""
     item, message, identity, business = send.item, send.message, send.identity, send.business
     customer, account = send.customer, send.account
     assert customer is not None
@@ -76,31 +140,34 @@ async def send_outbound(item_id: int, services: Services) -> OutboxStatus | None
         template=template,
     )
     try:
-        receipt = await channel.send(outbound)
+        return await channel.send(outbound)
     except Exception as error:
         failure = (
             error if isinstance(error, SendFailed) else SendFailed(repr(error), retryable=True)
         )
         if failure.code == OUTSIDE_WINDOW and not item.template_only:
-            outcome = await _use_template(item_id, failure, services)
+            outcome = await _use_template(item.id, failure, services)
         else:
-            outcome = await _failed(item_id, message.id, item.attempts, failure, services)
+            outcome = await _failed(item.id, message.id, item.attempts, failure, services)
         if failure.unreachable:
             await _unreachable(identity, business.id, failure, services)
         OUTBOUND.labels(identity.channel.value, outcome.value).inc()
         return outcome
+
+
+async def _record_sent(sent: Sequence[tuple[OutboxSend, SentReceipt]], services: Services) -> None:
+    """Every success in one transaction: the rows sent, their messages as the receipts say."""
+    if not sent:
+        return
     async with services.uow() as uow:
-        await uow.outbox.finish(item_id, OutboxStatus.SENT)
-        await uow.messages.set_status(
-            message.id,
-            receipt.status,
-            at=services.clock.now(),
-            channel_message_id=receipt.channel_message_id,
+        await uow.outbox.finish_many([send.item.id for send, _ in sent], OutboxStatus.SENT)
+        await uow.messages.set_sent(
+            {send.message.id: receipt for send, receipt in sent}, at=services.clock.now()
         )
         await uow.commit()
-    OUTBOUND.labels(identity.channel.value, "sent").inc()
-    log.info("sent outbox item %s on %s", item_id, identity.channel.value)
-    return OutboxStatus.SENT
+    for send, _ in sent:
+        OUTBOUND.labels(send.identity.channel.value, "sent").inc()
+        log.info("sent outbox item %s on %s", send.item.id, send.identity.channel.value)
 
 
 async def _use_template(item_id: int, failure: SendFailed, services: Services) -> OutboxStatus:
@@ -152,7 +219,9 @@ async def _claim(
                 return None
             send = await uow.outbox.sending(item_id, now=now)
             if not send.behind:
-                return await _check(uow, send, now=now, services=services)
+                checked = await _check(uow, send, now=now, services=services)
+                await uow.commit()
+                return checked
             await uow.rollback()
         if loop.time() >= deadline:
             log.info(
@@ -166,13 +235,13 @@ async def _check(
     uow: UnitOfWork, send: OutboxSend, *, now: datetime, services: Services
 ) -> tuple[OutboxSend, Delivery] | OutboxStatus:
     """Skip a row for a customer who may not be contacted, hold one that needs a template the
-    business lacks; commit the claim (or that outcome)."""
+    business lacks (written in `uow`, for the caller to commit with the claim); else how the
+    row goes."""
     item, message, identity, customer = send.item, send.message, send.identity, send.customer
     blocked = customer is None or (customer.opted_out and item.kind is not OutboxKind.CONSENT)
     if blocked or not identity.reachable:
         await uow.outbox.finish(item.id, OutboxStatus.SKIPPED, error="not contactable")
         await uow.messages.set_status(message.id, DeliveryStatus.SKIPPED, at=now)
-        await uow.commit()
         OUTBOUND.labels(identity.channel.value, "skipped").inc()
         return OutboxStatus.SKIPPED
     assert customer is not None
@@ -189,11 +258,9 @@ async def _check(
     if isinstance(delivery, HoldForTemplate):
         await uow.outbox.finish(item.id, OutboxStatus.NEEDS_TEMPLATE, error=delivery.reason)
         await uow.messages.set_status(message.id, DeliveryStatus.NEEDS_TEMPLATE, at=now)
-        await uow.commit()
         OUTBOUND.labels(identity.channel.value, "needs_template").inc()
         log.info("outbox item %s held: %s", item.id, delivery.reason)
         return OutboxStatus.NEEDS_TEMPLATE
-    await uow.commit()
     return send, delivery
 
 

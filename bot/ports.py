@@ -439,6 +439,10 @@ class MessageRepository(Protocol):
         channel_message_id: str | None = None,
     ) -> None: ...
 
+    async def set_sent(self, receipts: Mapping[int, SentReceipt], *, at: datetime) -> None:
+        """For each message id, the status and channel message id its send's receipt gave."""
+        ...
+
 
 class EventRepository(Protocol):
     async def add(
@@ -491,6 +495,19 @@ class OutboxRepository(Protocol):
         """Move a due pending item to sending; False when someone else has it or it is done."""
         ...
 
+    async def claim_many(self, item_ids: Sequence[int], *, now: datetime) -> Sequence[int]:
+        """Move those of the items that are due and pending to sending, in one statement; the
+        ids claimed, in id order (an item claimed elsewhere, done or not due is left out)."""
+        ...
+
+    async def finish_many(self, item_ids: Sequence[int], status: OutboxStatus) -> None:
+        """`finish` for each of the items, in one statement."""
+        ...
+
+    async def unclaim(self, item_ids: Sequence[int]) -> None:
+        """Undo this transaction's claim of the items: pending again, the attempt not counted."""
+        ...
+
     async def finish(
         self, item_id: int, status: OutboxStatus, *, error: str | None = None
     ) -> None: ...
@@ -518,6 +535,11 @@ class OutboxRepository(Protocol):
     async def sending(self, item_id: int, *, now: datetime) -> OutboxSend:
         """Everything sending the item takes, in one read; `behind`: whether an earlier item of
         the same conversation is being sent or is due to be."""
+        ...
+
+    async def sending_many(self, item_ids: Sequence[int], *, now: datetime) -> Sequence[OutboxSend]:
+        """`sending` for each of the items, in one read, in id order (an unknown id is left
+        out)."""
         ...
 
 

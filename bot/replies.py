@@ -27,6 +27,8 @@ from flows.outcome import Said
 log = logging.getLogger(__name__)
 
 SEND_TASK = "kesher.send_outbound"
+SEND_BATCH_TASK = "kesher.send_outbound_batch"
+SEND_BATCH = 50
 
 
 async def add_replies(
@@ -69,12 +71,17 @@ async def add_replies(
 
 
 async def queue_sends(outbox_ids: Sequence[int], services: Services) -> None:
-    """Hand committed outbox rows to the workers; a row the queue loses is swept up later."""
-    for item_id in outbox_ids:
-        await enqueue(SEND_TASK, services, outbox_id=item_id)
+    """Hand committed outbox rows to the workers, one row alone, several in batches of up to
+    `SEND_BATCH`; a row the queue loses is swept up later."""
+    ids = list(outbox_ids)
+    if len(ids) == 1:
+        await enqueue(SEND_TASK, services, outbox_id=ids[0])
+        return
+    for first in range(0, len(ids), SEND_BATCH):
+        await enqueue(SEND_BATCH_TASK, services, outbox_ids=ids[first : first + SEND_BATCH])
 
 
-async def enqueue(task: str, services: Services, **kwargs: int | str) -> None:
+async def enqueue(task: str, services: Services, **kwargs: int | str | list[int]) -> None:
     """Queue a task; a failure is logged, as the tick finds the work again."""
     try:
         await services.queue.enqueue(task, **kwargs)

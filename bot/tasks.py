@@ -13,8 +13,8 @@ from taskiq.kicker import AsyncKicker
 from taskiq.schedule_sources import LabelScheduleSource
 
 from bot import alerts, checkins, digest, handoffs
-from bot.outbox import send_outbound, sweep
-from bot.replies import SEND_TASK
+from bot.outbox import send_batch, send_outbound, sweep
+from bot.replies import SEND_BATCH_TASK, SEND_TASK
 from bot.review import REVIEW_TASK, review_message
 from bot.services import Services
 from bot.telemetry import correlation_id
@@ -45,6 +45,10 @@ def register_tasks(broker: AsyncBroker, services: Services) -> None:
     @broker.task(task_name=SEND_TASK)
     async def send(outbox_id: int) -> None:
         await send_outbound(outbox_id, services)
+
+    @broker.task(task_name=SEND_BATCH_TASK)
+    async def send_many(outbox_ids: list[int]) -> None:
+        await send_batch(outbox_ids, services)
 
     @broker.task(task_name=REVIEW_TASK)
     async def review(business_id: int, message_id: int) -> None:

@@ -48,6 +48,7 @@ from bot.domain import (
     OutboxKind,
     OutboxSend,
     OutboxStatus,
+    SentReceipt,
 )
 from storage.tables import (
     ApiKeyRow,
@@ -843,6 +844,23 @@ class SqlMessages(_Repository):
             update(MessageRow).where(MessageRow.id == message_id).values(**values)
         )
 
+    async def set_sent(self, receipts: Mapping[int, SentReceipt], *, at: datetime) -> None:
+        if not receipts:
+            return
+        # An ORM bulk UPDATE by primary key: one executemany for the lot.
+        await self.session.execute(
+            update(MessageRow),
+            [
+                {
+                    "id": message_id,
+                    "status": receipt.status.value,
+                    "status_at": at,
+                    "channel_message_id": receipt.channel_message_id,
+                }
+                for message_id, receipt in receipts.items()
+            ],
+        )
+
 
 _EVENTS = cast(Table, EventRow.__table__)
 _EVENT_INSERT = insert(_EVENTS).returning(_EVENTS.c.id)
@@ -973,6 +991,46 @@ class SqlOutbox(_Repository):
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    async def claim_many(self, item_ids: Sequence[int], *, now: datetime) -> Sequence[int]:
+        if not item_ids:
+            return []
+        claimed = await self.session.scalars(
+            update(OutboxRow)
+            .where(
+                OutboxRow.id.in_(list(item_ids)),
+                OutboxRow.status == OutboxStatus.PENDING.value,
+                OutboxRow.next_attempt_at <= now,
+            )
+            .values(
+                status=OutboxStatus.SENDING.value, claimed_at=now, attempts=OutboxRow.attempts + 1
+            )
+            .returning(OutboxRow.id)
+            .execution_options(synchronize_session=False)
+        )
+        return sorted(claimed)
+
+    async def finish_many(self, item_ids: Sequence[int], status: OutboxStatus) -> None:
+        if not item_ids:
+            return
+        await self.session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(list(item_ids)))
+            .values(status=status.value, last_error=None)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def unclaim(self, item_ids: Sequence[int]) -> None:
+        if not item_ids:
+            return
+        await self.session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(list(item_ids)), OutboxRow.status == OutboxStatus.SENDING.value)
+            .values(
+                status=OutboxStatus.PENDING.value, claimed_at=None, attempts=OutboxRow.attempts - 1
+            )
+            .execution_options(synchronize_session=False)
+        )
+
     async def finish(self, item_id: int, status: OutboxStatus, *, error: str | None = None) -> None:
         await self.session.execute(
             update(OutboxRow)
@@ -1054,22 +1112,35 @@ class SqlOutbox(_Repository):
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def sending(self, item_id: int, *, now: datetime) -> OutboxSend:
-        found = (await self.session.execute(_sending(), {"item_id": item_id, "now": now})).one()
-        item, message, identity, business, customer, account, waits = found
-        return OutboxSend(
-            item=_outbox(item),
-            message=_message(message),
-            identity=_identity(identity),
-            business=_business(business),
-            customer=_customer(customer) if customer is not None else None,
-            account=_account(account) if account is not None else None,
-            behind=bool(waits),
+        found = await self.session.execute(_sending(many=False), {"item_id": item_id, "now": now})
+        return _outbox_send(found.one())
+
+    async def sending_many(self, item_ids: Sequence[int], *, now: datetime) -> Sequence[OutboxSend]:
+        if not item_ids:
+            return []
+        found = await self.session.execute(
+            _sending(many=True), {"item_ids": list(item_ids), "now": now}
         )
+        return [_outbox_send(row) for row in found]
+
+
+def _outbox_send(found: Any) -> OutboxSend:
+    item, message, identity, business, customer, account, waits = found
+    return OutboxSend(
+        item=_outbox(item),
+        message=_message(message),
+        identity=_identity(identity),
+        business=_business(business),
+        customer=_customer(customer) if customer is not None else None,
+        account=_account(account) if account is not None else None,
+        behind=bool(waits),
+    )
 
 
 @functools.cache
-def _sending() -> Executable:
-    """`SqlOutbox.sending`'s one read, built once: its aliases cost more to build than to run."""
+def _sending(*, many: bool) -> Executable:
+    """`SqlOutbox.sending`'s one read (of one row, or of many in id order), built once: its
+    aliases cost more to build than to run."""
     earlier, earlier_message = aliased(OutboxRow), aliased(MessageRow)
     now = bindparam("now", type_=OutboxRow.__table__.c.next_attempt_at.type)
     behind = (
@@ -1082,7 +1153,7 @@ def _sending() -> Executable:
         )
         .exists()
     )
-    return (
+    read = (
         select(
             OutboxRow, MessageRow, IdentityRow, BusinessRow, CustomerRow, ChannelAccountRow, behind
         )
@@ -1104,8 +1175,12 @@ def _sending() -> Executable:
                 ChannelAccountRow.channel == IdentityRow.channel,
             ),
         )
-        .where(OutboxRow.id == bindparam("item_id"))
     )
+    if many:
+        return read.where(OutboxRow.id.in_(bindparam("item_ids", expanding=True))).order_by(
+            OutboxRow.id
+        )
+    return read.where(OutboxRow.id == bindparam("item_id"))
 
 
 def _unsent(outbox: Any, *, now: Any) -> Any:

@@ -18,6 +18,7 @@ from bot.domain import (
     DuplicateDelivery,
     OutboxKind,
     OutboxStatus,
+    SentReceipt,
 )
 from storage.database import create_engine, create_sessionmaker
 from storage.schema import upgrade
@@ -387,6 +388,161 @@ async def test_an_item_whose_business_has_no_account_on_the_channel_is_read_with
     async with uow_factory() as uow:
         send = await uow.outbox.sending(item.id, now=NOW)
     assert send.account is None and send.customer is not None and not send.behind
+
+
+async def test_a_batch_claim_takes_each_due_pending_item_once_even_when_two_claim_at_once(
+    uow_factory,
+) -> None:  # type: ignore[no-untyped-def]
+    async with uow_factory() as uow:
+        business, *_ = await _conversation(uow)
+        talks = [(await _conversation(uow, address=f"c-{n}"))[3] for n in range(6)]
+        items = [await _reply(uow, business.id, talk) for talk in talks]
+        await uow.commit()
+    *claimable, later, done = items
+    async with uow_factory() as uow:
+        assert await uow.outbox.claim(later.id, now=NOW)
+        await uow.outbox.retry(later.id, error="503", next_attempt_at=NOW + timedelta(minutes=1))
+        assert await uow.outbox.claim(done.id, now=NOW)
+        await uow.outbox.finish(done.id, OutboxStatus.SENT)
+        await uow.commit()
+    ids = [item.id for item in reversed(items)]
+
+    async def claim() -> list[int]:
+        async with uow_factory() as uow:
+            won = await uow.outbox.claim_many(ids, now=NOW)
+            await uow.commit()
+            return list(won)
+
+    first, second = await asyncio.gather(claim(), claim())
+    assert sorted(first + second) == [item.id for item in claimable]
+    assert not set(first) & set(second)
+    assert first == sorted(first) and second == sorted(second)
+    async with uow_factory() as uow:
+        for item in claimable:
+            claimed = await uow.outbox.get(item.id)
+            assert claimed.status is OutboxStatus.SENDING and claimed.attempts == 1
+        assert (await uow.outbox.get(later.id)).status is OutboxStatus.PENDING
+        assert (await uow.outbox.get(done.id)).status is OutboxStatus.SENT
+        assert await uow.outbox.claim_many(ids, now=NOW + timedelta(minutes=1)) == [later.id]
+        assert await uow.outbox.claim_many([], now=NOW) == []
+
+
+async def test_an_unclaimed_item_is_pending_again_with_its_attempt_not_counted(
+    uow_factory,
+) -> None:  # type: ignore[no-untyped-def]
+    item = await _outbox_item(uow_factory)
+    async with uow_factory() as uow:
+        assert await uow.outbox.claim_many([item.id], now=NOW) == [item.id]
+        await uow.outbox.unclaim([item.id])
+        await uow.commit()
+    async with uow_factory() as uow:
+        pending = await uow.outbox.get(item.id)
+        assert pending.status is OutboxStatus.PENDING and pending.attempts == 0
+        assert item.id in await uow.outbox.due(now=NOW, limit=100)
+        assert await uow.outbox.claim(item.id, now=NOW)
+        await uow.outbox.finish(item.id, OutboxStatus.SENT)
+        await uow.outbox.unclaim([item.id])
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert (await uow.outbox.get(item.id)).status is OutboxStatus.SENT
+
+
+async def test_the_batch_read_has_for_each_item_what_reading_it_alone_has(
+    uow_factory,
+) -> None:  # type: ignore[no-untyped-def]
+    async with uow_factory() as uow:
+        business, _, _, conversation = await _conversation(uow)
+        *_, other = await _conversation(uow, address="c-2")
+        await uow.accounts.save(
+            business.id,
+            ChannelName.SANDBOX,
+            status=AccountStatus.CONNECTED,
+            credentials={"token": "t"},
+            settings={"templates": {}},
+            last_error=None,
+            at=NOW,
+        )
+        stranger, *_ = await _conversation(uow, address="c-3")
+        *_, unknown = await _conversation(uow, address="c-4")
+        items = [
+            await _reply(uow, business.id, conversation, "first", choices=[Choice("y", "כן")]),
+            await _reply(uow, business.id, conversation, "second"),
+            await _reply(uow, business.id, other, "elsewhere"),
+            await _reply(uow, stranger.id, unknown, "no account"),
+        ]
+        await uow.commit()
+    ids = [item.id for item in items]
+
+    async with uow_factory() as uow:
+        claimed = await uow.outbox.claim_many(ids, now=NOW)
+        together = await uow.outbox.sending_many([*reversed(claimed), 10**9], now=NOW)
+        alone = [await uow.outbox.sending(item_id, now=NOW) for item_id in ids]
+    assert claimed == ids
+    assert list(together) == alone
+    assert [send.behind for send in together] == [False, True, False, False]
+    assert together[0].account is not None and together[3].account is None
+    assert together[0].message.choices == (Choice("y", "כן"),)
+    assert all(send.item.status is OutboxStatus.SENDING for send in together)
+
+
+async def test_in_a_claimed_batch_a_later_item_of_a_conversation_is_behind_the_earlier_one(
+    uow_factory,
+) -> None:  # type: ignore[no-untyped-def]
+    async with uow_factory() as uow:
+        business, _, _, conversation = await _conversation(uow)
+        first, second, third = [await _reply(uow, business.id, conversation) for _ in range(3)]
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        assert await uow.outbox.claim_many([second.id, third.id], now=NOW) == [
+            second.id,
+            third.id,
+        ]
+        sends = await uow.outbox.sending_many([second.id, third.id], now=NOW)
+        assert [send.behind for send in sends] == [True, True]
+        await uow.outbox.finish(first.id, OutboxStatus.SENT)
+        sends = await uow.outbox.sending_many([second.id, third.id], now=NOW)
+        assert [send.behind for send in sends] == [False, True]
+        await uow.outbox.unclaim([third.id])
+        assert (await uow.outbox.sending_many([third.id], now=NOW))[0].behind
+        await uow.outbox.finish(second.id, OutboxStatus.SENT)
+        assert not (await uow.outbox.sending_many([third.id], now=NOW))[0].behind
+
+
+async def test_the_successes_of_a_batch_are_recorded_together_and_touch_no_other_row(
+    uow_factory,
+) -> None:  # type: ignore[no-untyped-def]
+    async with uow_factory() as uow:
+        business, *_ = await _conversation(uow)
+        talks = [(await _conversation(uow, address=f"c-{n}"))[3] for n in range(3)]
+        first, second, untouched = [await _reply(uow, business.id, talk) for talk in talks]
+        assert await uow.outbox.claim_many([first.id, second.id, untouched.id], now=NOW)
+        await uow.commit()
+    later = NOW + timedelta(seconds=3)
+
+    async with uow_factory() as uow:
+        await uow.outbox.finish_many([first.id, second.id], OutboxStatus.SENT)
+        await uow.messages.set_sent(
+            {
+                first.message_id: SentReceipt("m-1", DeliveryStatus.SENT),
+                second.message_id: SentReceipt("m-2", DeliveryStatus.DELIVERED),
+            },
+            at=later,
+        )
+        await uow.outbox.finish_many([], OutboxStatus.SENT)
+        await uow.messages.set_sent({}, at=later)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert (await uow.outbox.get(first.id)).status is OutboxStatus.SENT
+        assert (await uow.outbox.get(second.id)).status is OutboxStatus.SENT
+        assert (await uow.outbox.get(untouched.id)).status is OutboxStatus.SENDING
+        one, two, other = [
+            await uow.messages.get(item.message_id) for item in (first, second, untouched)
+        ]
+    assert (one.status, one.channel_message_id) == (DeliveryStatus.SENT, "m-1")
+    assert (two.status, two.channel_message_id) == (DeliveryStatus.DELIVERED, "m-2")
+    assert other.status is DeliveryStatus.QUEUED and other.channel_message_id is None
+    assert one.text == "hi" and one.direction is Direction.OUT
 
 
 async def test_a_business_is_found_by_slug_with_its_account_on_one_channel(uow_factory) -> None:  # type: ignore[no-untyped-def]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -21,8 +22,9 @@ from bot.domain import (
     SentReceipt,
     WebhookRequest,
 )
-from bot.outbox import STALE_AFTER, backoff, send_outbound, sweep
+from bot.outbox import STALE_AFTER, backoff, send_batch, send_outbound, sweep
 from bot.pipeline import handle_inbound
+from bot.replies import SEND_BATCH_TASK
 from bot.services import Services
 
 
@@ -55,12 +57,27 @@ class ScriptedChannel:
         return SentReceipt(f"sb-{len(self.sent)}", DeliveryStatus.DELIVERED)
 
 
+class FailingTo(ScriptedChannel):
+    """Sends to some addresses fail, every time, as given."""
+
+    def __init__(self, failures: dict[str, SendFailed]) -> None:
+        super().__init__()
+        self.failing = failures
+
+    async def send(self, outbound: Outbound) -> SentReceipt:
+        await asyncio.sleep(0.01)
+        if outbound.address in self.failing:
+            raise self.failing[outbound.address]
+        self.sent.append(outbound)
+        return SentReceipt(f"sb-{outbound.address}", DeliveryStatus.DELIVERED)
+
+
 class RecordingQueue:
     def __init__(self) -> None:
         self.queued: list[int] = []
 
-    async def enqueue(self, task: str, /, **kwargs: int) -> None:
-        self.queued.append(kwargs["outbox_id"])
+    async def enqueue(self, task: str, /, **kwargs: Any) -> None:
+        self.queued += kwargs["outbox_ids"] if task == SEND_BATCH_TASK else [kwargs["outbox_id"]]
 
 
 @pytest.fixture
@@ -89,11 +106,13 @@ def _services(
     return services, queue
 
 
-async def _message(services: Services, business: Business, text: str, n: int = 1) -> int:
+async def _message(
+    services: Services, business: Business, text: str, n: int = 1, *, address: str = "dana"
+) -> int:
     inbound = Inbound(
         channel=ChannelName.SANDBOX,
         delivery_id=f"d-{n}",
-        address="dana",
+        address=address,
         received_at=services.clock.now(),
         text=text,
     )
@@ -214,3 +233,111 @@ async def test_replies_to_one_conversation_leave_in_the_order_they_were_decided(
     assert results == [OutboxStatus.SENT, OutboxStatus.SENT]
     welcome, noted = (o.reply.text for o in channel.sent)
     assert welcome.startswith("Hi") and noted == "Thanks, noted 🙏"
+
+
+async def test_a_batch_sends_every_row_once_even_when_given_twice_at_once(
+    started: Runtime, business: tuple[Business, str]
+) -> None:
+    channel = ScriptedChannel()
+    services, queue = _services(started, channel, SettableClock())
+    names = [f"customer-{n}" for n in range(5)]
+    for n, name in enumerate(names):
+        await _message(services, business[0], "hello", n, address=name)
+    ids = list(queue.queued)
+    queue.queued.clear()
+
+    first, second = await asyncio.gather(send_batch(ids, services), send_batch(ids, services))
+
+    for item_id in ids:
+        assert {first[item_id], second[item_id]} == {None, OutboxStatus.SENT}
+    assert sorted(o.address for o in channel.sent) == names
+    for item_id in ids:
+        item, message = await _outbox(services, item_id)
+        assert item.status is OutboxStatus.SENT and item.attempts == 1
+        assert message.status is DeliveryStatus.DELIVERED and message.channel_message_id
+    assert len({(await _outbox(services, i))[1].channel_message_id for i in ids}) == 5
+    assert await send_batch(ids, services) == dict.fromkeys(ids)
+    assert len(channel.sent) == 5 and queue.queued == []
+
+
+async def test_a_batch_skips_an_opted_out_customer_and_leaves_a_later_reply_to_the_one_row_path(
+    started: Runtime, business: tuple[Business, str]
+) -> None:
+    channel = ScriptedChannel()
+    services, queue = _services(started, channel, SettableClock())
+    await _message(services, business[0], "hello", 1)
+    await _message(services, business[0], "STOP", 2)
+    await _message(services, business[0], "hello", 3, address="yael")
+    reply, confirmation, welcome = queue.queued
+    queue.queued.clear()
+
+    outcomes = await send_batch([reply, confirmation, welcome], services)
+
+    assert outcomes == {reply: OutboxStatus.SKIPPED, confirmation: None, welcome: OutboxStatus.SENT}
+    assert [o.address for o in channel.sent] == ["yael"]
+    assert (await _outbox(services, reply))[1].status is DeliveryStatus.SKIPPED
+    waiting, _ = await _outbox(services, confirmation)
+    assert waiting.status is OutboxStatus.PENDING and waiting.attempts == 0
+    assert queue.queued == [confirmation]
+    assert await send_outbound(confirmation, services) is OutboxStatus.SENT
+    assert channel.sent[-1].address == "dana"
+    assert channel.sent[-1].reply.text.startswith("You are unsubscribed")
+
+
+async def test_replies_to_one_conversation_in_one_batch_still_leave_in_order(
+    started: Runtime, business: tuple[Business, str]
+) -> None:
+    channel = ScriptedChannel()
+    services, queue = _services(started, channel, SettableClock())
+    await _message(services, business[0], "hello", 1)
+    await _message(services, business[0], "and one more thing", 2)
+    earlier, later = queue.queued
+    queue.queued.clear()
+
+    assert await send_batch([later, earlier], services) == {
+        later: None,
+        earlier: OutboxStatus.SENT,
+    }
+    assert queue.queued == [later]
+    assert await send_outbound(later, services) is OutboxStatus.SENT
+    welcome, noted = (o.reply.text for o in channel.sent)
+    assert welcome.startswith("Hi") and noted == "Thanks, noted 🙏"
+
+
+async def test_a_failed_row_in_a_batch_leaves_the_others_sent(
+    started: Runtime, business: tuple[Business, str]
+) -> None:
+    clock = SettableClock()
+    channel = FailingTo(
+        {
+            "gone": SendFailed("chat not found", retryable=False),
+            "busy": SendFailed("503 from provider", retryable=True),
+        }
+    )
+    services, queue = _services(started, channel, clock)
+    names = ["ada", "gone", "bea", "busy", "cy"]
+    for n, name in enumerate(names):
+        await _message(services, business[0], "hello", n, address=name)
+    ids = dict(zip(names, queue.queued, strict=True))
+
+    outcomes = await send_batch(list(ids.values()), services)
+
+    assert outcomes == {
+        ids["ada"]: OutboxStatus.SENT,
+        ids["gone"]: OutboxStatus.FAILED,
+        ids["bea"]: OutboxStatus.SENT,
+        ids["busy"]: OutboxStatus.PENDING,
+        ids["cy"]: OutboxStatus.SENT,
+    }
+    assert sorted(o.address for o in channel.sent) == ["ada", "bea", "cy"]
+    for name in ("ada", "bea", "cy"):
+        item, message = await _outbox(services, ids[name])
+        assert item.status is OutboxStatus.SENT
+        assert message.status is DeliveryStatus.DELIVERED
+        assert message.channel_message_id == f"sb-{name}"
+    gone, gone_message = await _outbox(services, ids["gone"])
+    assert gone.status is OutboxStatus.FAILED and gone_message.status is DeliveryStatus.FAILED
+    busy, busy_message = await _outbox(services, ids["busy"])
+    assert busy.status is OutboxStatus.PENDING and busy.last_error == "503 from provider"
+    assert busy.next_attempt_at == clock.now() + backoff(1)
+    assert busy_message.status is DeliveryStatus.QUEUED

@@ -13,6 +13,7 @@ import dataclasses
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -33,8 +34,9 @@ from bot.domain import (
     OutboxKind,
     OutboxStatus,
 )
-from bot.outbox import send_outbound
+from bot.outbox import send_batch, send_outbound
 from bot.pipeline import handle_inbound
+from bot.replies import SEND_BATCH_TASK
 from bot.services import Services
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER, FakeTwilio
 from tests.integration.conftest import running
@@ -57,8 +59,8 @@ class RecordingQueue:
     def __init__(self) -> None:
         self.queued: list[int] = []
 
-    async def enqueue(self, task: str, /, **kwargs: int) -> None:
-        self.queued.append(kwargs["outbox_id"])
+    async def enqueue(self, task: str, /, **kwargs: Any) -> None:
+        self.queued += kwargs["outbox_ids"] if task == SEND_BATCH_TASK else [kwargs["outbox_id"]]
 
 
 @pytest.fixture(params=["sqlite-memory", "postgres-redis"])
@@ -100,12 +102,14 @@ async def shop(services: Services, business: tuple[Business, str]) -> Business:
     return found
 
 
-async def _customer_writes(services: Services, shop: Business, n: int = 1) -> None:
-    """Dana writes in Hebrew; the reply it gets is sent at once."""
+async def _customer_writes(
+    services: Services, shop: Business, n: int = 1, *, address: str = CUSTOMER
+) -> None:
+    """Dana (or another customer) writes in Hebrew; the reply it gets is sent at once."""
     inbound = Inbound(
         channel=ChannelName.WHATSAPP,
         delivery_id=f"SM{n:032d}",
-        address=CUSTOMER,
+        address=address,
         received_at=services.clock.now(),
         text="שלום, רציתי לשאול על ההזמנה",
         profile_name="דנה",
@@ -123,10 +127,11 @@ async def _item_of(services: Services, message_id: int) -> int:
     return item.id
 
 
-async def _queue_checkin(services: Services, shop: Business) -> int:
-    """A check-in to Dana, queued the way the check-in dispatcher queues one."""
+async def _queue_checkin(services: Services, shop: Business, address: str = CUSTOMER) -> int:
+    """A check-in to Dana (or another customer), queued the way the check-in dispatcher queues
+    one."""
     async with services.uow() as uow:
-        identity = await uow.identities.find(shop.id, ChannelName.WHATSAPP, CUSTOMER)
+        identity = await uow.identities.find(shop.id, ChannelName.WHATSAPP, address)
         assert identity is not None
         conversation = await uow.conversations.open_for(identity.id)
         assert conversation is not None
@@ -233,6 +238,30 @@ async def test_without_a_template_the_checkin_is_held_and_shown_then_sent_once_o
     assert queue.queued[-1] == item_id
     assert await send_outbound(item_id, services) is OutboxStatus.SENT
     assert fake_twilio.calls[-1].params["ContentSid"] == CHECKIN_HE
+
+
+async def test_a_batch_holds_a_checkin_that_needs_a_template_and_sends_the_one_that_does_not(
+    services: Services, shop: Business, clock: SettableClock, fake_twilio: FakeTwilio
+) -> None:
+    other = "whatsapp:+972507654321"
+    await _customer_writes(services, shop, 1)
+    clock.at += timedelta(days=3)
+    await _customer_writes(services, shop, 2, address=other)
+    calls = len(fake_twilio.calls)
+    held = await _queue_checkin(services, shop)
+    inside = await _queue_checkin(services, shop, other)
+
+    outcomes = await send_batch([held, inside], services)
+
+    assert outcomes == {held: OutboxStatus.NEEDS_TEMPLATE, inside: OutboxStatus.SENT}
+    assert len(fake_twilio.calls) == calls + 1
+    assert fake_twilio.calls[-1].params["To"] == other
+    assert (await _state(services, held))[:2] == (
+        OutboxStatus.NEEDS_TEMPLATE,
+        DeliveryStatus.NEEDS_TEMPLATE,
+    )
+    status, _, sid = await _state(services, inside)
+    assert status is OutboxStatus.SENT and sid.startswith("SM")
 
 
 async def test_twilio_63016_from_the_api_resends_once_as_the_template(

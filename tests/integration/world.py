@@ -22,9 +22,9 @@ from bot.domain import (
     SentReceipt,
     WebhookRequest,
 )
-from bot.outbox import send_outbound
+from bot.outbox import send_batch, send_outbound
 from bot.pipeline import handle_inbound
-from bot.replies import SEND_TASK
+from bot.replies import SEND_BATCH_TASK, SEND_TASK
 from bot.schedules import apply_document
 from bot.services import Services
 
@@ -88,6 +88,8 @@ class InPlaceQueue:
             await checkins.start_checkins(ids, self.services)
         elif task == SEND_TASK:
             await send_outbound(kwargs["outbox_id"], self.services)
+        elif task == SEND_BATCH_TASK:
+            await send_batch(kwargs["outbox_ids"], self.services)
 
 
 @dataclasses.dataclass
