@@ -23,6 +23,7 @@ from telegram import (
     InlineKeyboardMarkup,
     Message,
     Update,
+    User,
 )
 from telegram.constants import MessageLimit
 from telegram.error import (
@@ -66,6 +67,11 @@ COMMANDS = frozenset({"start", "stop", "help"})
 # Telegram counts message length in UTF-16 code units, so an emoji takes two of the 4,096.
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH
 MAX_CALLBACK_DATA = 64
+# Telegram's ids are 64-bit integers (20 characters with a sign) and its names 64 characters
+# each; a longer id means a malformed update. A chat and a message id together have to fit, with
+# "button:", in a 128-character key of the delivery log (bot/pipeline.py's tap key).
+MAX_ID = 20
+MAX_NAME = 200
 # Telegram's limits: about one message a second in a chat, about thirty a second per bot.
 CHAT_RATE = Rate(count=1, per=timedelta(seconds=1))
 BOT_RATE = Rate(count=30, per=timedelta(seconds=1))
@@ -148,7 +154,7 @@ class TelegramChannel:
                 await bot.answer_callback_query(inbound.callback_id)
             except TelegramError as error:
                 log.info("answerCallbackQuery failed: %s", error.message)
-        if inbound.channel_message_id and inbound.channel_message_id.isdigit():
+        if inbound.channel_message_id and inbound.channel_message_id.isdecimal():
             try:
                 await bot.edit_message_reply_markup(
                     chat_id=_chat_id(inbound.address),
@@ -268,7 +274,7 @@ def _bot_id(token: str) -> str:
 
 
 def _chat_id(address: str) -> int | str:
-    return int(address) if address.lstrip("-").isdigit() else address
+    return int(address) if address.lstrip("-").isdecimal() else address
 
 
 def _verify(request: WebhookRequest) -> None:
@@ -292,22 +298,32 @@ def _json_object(body: bytes) -> dict[str, Any]:
 
 def parse_update(data: dict[str, Any], *, received_at: datetime) -> list[Inbound]:
     """The customer's action in one update; [] for updates Kesher does not handle."""
+    # python-telegram-bot does not check required fields: a malformed update shows up as None
+    # (or another type) where the Bot API promises a chat or a user, and is ignored like one
+    # that does not parse at all. Out-of-range numbers for times and durations fail in the
+    # standard library's datetime (OverflowError, or OSError from the platform's clock).
     try:
         update = Update.de_json(_lenient(data), None)
-    except (TypeError, ValueError, KeyError, AttributeError) as error:
+        found = _inbound(update, received_at)
+        if found is not None:
+            _check_types(found)
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError, OSError) as error:
         log.warning("ignored Telegram update %s: %s", data.get("update_id"), error)
         return []
-    delivery = str(update.update_id)
-    found: Inbound | None = None
-    if update.message is not None:
-        found = _from_message(update.message, delivery, received_at)
-    elif update.edited_message is not None:
-        found = _from_edit(update.edited_message, delivery, received_at)
-    elif update.callback_query is not None:
-        found = _from_button(update.callback_query, delivery, received_at)
-    elif update.my_chat_member is not None:
-        found = _from_membership(update.my_chat_member, delivery, received_at)
     return [found] if found is not None else []
+
+
+def _inbound(update: Update, received_at: datetime) -> Inbound | None:
+    delivery = _id(update.update_id)
+    if update.message is not None:
+        return _from_message(update.message, delivery, received_at)
+    if update.edited_message is not None:
+        return _from_edit(update.edited_message, delivery, received_at)
+    if update.callback_query is not None:
+        return _from_button(update.callback_query, delivery, received_at)
+    if update.my_chat_member is not None:
+        return _from_membership(update.my_chat_member, delivery, received_at)
+    return None
 
 
 def _lenient(data: Any, key: str = "") -> Any:
@@ -331,6 +347,28 @@ def _lenient(data: Any, key: str = "") -> Any:
     return filled
 
 
+def _check_types(found: Inbound) -> None:
+    """ValueError when a field that must be text is not (python-telegram-bot passes any type)."""
+    for name in ("text", "choice", "note", "command", "payload", "callback_id", "language"):
+        value = getattr(found, name)
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{name} is not text ({type(value).__name__})")
+
+
+def _id(value: object) -> str:
+    """An integer id as text; ValueError for anything else, or one too long to keep."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"an id is not an integer ({type(value).__name__})")
+    text = str(value)
+    if len(text) > MAX_ID:
+        raise ValueError(f"an id is over {MAX_ID} characters")
+    return text
+
+
+def _name(user: User | None) -> str | None:
+    return (user.full_name.strip()[:MAX_NAME].strip() or None) if user else None
+
+
 def _private(message: Message) -> bool:
     return message.chat.type == "private" and not (message.from_user and message.from_user.is_bot)
 
@@ -340,10 +378,10 @@ def _base(message: Message, delivery: str, received_at: datetime) -> dict[str, A
     return {
         "channel": ChannelName.TELEGRAM,
         "delivery_id": delivery,
-        "address": str(message.chat.id),
+        "address": _id(message.chat.id),
         "received_at": received_at,
-        "profile_name": (user.full_name.strip() or None) if user else None,
-        "channel_message_id": str(message.message_id),
+        "profile_name": _name(user),
+        "channel_message_id": _id(message.message_id),
         "language": user.language_code if user else None,
     }
 
@@ -394,14 +432,14 @@ def _from_button(query: CallbackQuery, delivery: str, received_at: datetime) -> 
     return Inbound(
         channel=ChannelName.TELEGRAM,
         delivery_id=delivery,
-        address=str(message.chat.id if message else query.from_user.id),
+        address=_id(message.chat.id if message else query.from_user.id),
         received_at=received_at,
         kind=InboundKind.BUTTON,
         choice=query.data,
         note=_label(message, query.data),
         callback_id=query.id,
-        profile_name=query.from_user.full_name.strip() or None,
-        channel_message_id=str(message.message_id) if message else None,
+        profile_name=_name(query.from_user),
+        channel_message_id=_id(message.message_id) if message else None,
         language=query.from_user.language_code,
     )
 
@@ -431,7 +469,7 @@ def _from_membership(
     return Inbound(
         channel=ChannelName.TELEGRAM,
         delivery_id=delivery,
-        address=str(change.chat.id),
+        address=_id(change.chat.id),
         received_at=received_at,
         kind=kind,
     )

@@ -62,6 +62,12 @@ CAPABILITIES = Capabilities(
 )
 OUTSIDE_WINDOW = 63016
 MAX_FIELDS = 500
+# Twilio's SIDs are 34 characters and a WhatsApp address ("whatsapp:+" and an E.164 number)
+# at most 25; longer ones are refused, not stored cut. Both have to fit, with "button:", in a
+# 128-character key of the delivery log (bot/pipeline.py's tap key); a name is kept to 200.
+MAX_SID = 64
+MAX_ADDRESS = 48
+MAX_NAME = 200
 # Twilio sends at most a sender's MPS (messages a second; 80 for a WhatsApp sender unless
 # raised) and queues or refuses the rest. Kesher keeps each sender under the business's MPS.
 DEFAULT_MPS = 80
@@ -225,8 +231,8 @@ def parse_inbound(
 
 def inbound_from(params: Mapping[str, str], *, received_at: datetime) -> Inbound:
     """The customer's message in verified webhook params; InvalidInput without MessageSid/From."""
-    sid = _required(params, "MessageSid")
-    address = _required(params, "From")
+    sid = _required(params, "MessageSid", limit=MAX_SID)
+    address = _required(params, "From", limit=MAX_ADDRESS)
     body = params.get("Body", "")
     text = body if body.strip() else None
     notes = [*_media(params), *_location(params)]
@@ -283,7 +289,7 @@ def parse_status(
         raw_status=raw,
         received_at=received_at,
         address=params.get("To") or None,
-        error_code=int(code) if code.isdigit() else None,
+        error_code=int(code) if code.isdecimal() else None,
         error_message=params.get("ErrorMessage") or None,
     )
 
@@ -294,21 +300,25 @@ def public_url(base: str, request_url: str) -> str:
     return base.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def _required(params: Mapping[str, str], name: str) -> str:
+def _required(params: Mapping[str, str], name: str, *, limit: int) -> str:
     value = params.get(name, "").strip()
     if not value:
         raise InvalidInput(f"the webhook has no {name}", code=f"missing_{name.lower()}")
+    if len(value) > limit:
+        raise InvalidInput(
+            f"the webhook's {name} is over {limit} characters", code=f"invalid_{name.lower()}"
+        )
     return value
 
 
 def _profile_name(params: Mapping[str, str]) -> str | None:
-    return params.get("ProfileName", "").strip() or None
+    return params.get("ProfileName", "").strip()[:MAX_NAME].strip() or None
 
 
 def _media(params: Mapping[str, str]) -> list[str]:
     count = params.get("NumMedia", "0")
     notes = []
-    for index in range(min(int(count), 10) if count.isdigit() else 0):
+    for index in range(min(int(count), 10) if count.isdecimal() else 0):
         link = params.get(f"MediaUrl{index}", "")
         kind = params.get(f"MediaContentType{index}", "").partition("/")[0] or "file"
         if link:
@@ -590,7 +600,7 @@ def parse_mps(value: str | None) -> int:
     """The MPS given as text (a form, a flag); DEFAULT_MPS when empty, InvalidInput when not 1-400."""
     if value is None or not value.strip():
         return DEFAULT_MPS
-    if not value.strip().isdigit():
+    if not value.strip().isdecimal():
         raise InvalidInput(
             f"the MPS (messages a second) must be a whole number, not {value!r}",
             code="invalid_mps",

@@ -24,8 +24,22 @@ async def upgrade(url: str) -> None:
     """Migrate the database at `url` to head."""
     engine = create_engine(url)
     try:
-        async with engine.begin() as connection:
-            await connection.run_sync(_upgrade_on, url)
+        async with engine.connect() as connection:
+            sqlite = connection.dialect.name == "sqlite"
+            if sqlite:
+                # SQLite's batch migrations copy a table and drop the old one; with foreign keys
+                # on, the drop fires the ON DELETE actions of the rows pointing at it (0010 set
+                # every survey answer's check-in to NULL). The pragma only works between
+                # transactions, so it is set and committed before the migration's own.
+                await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                await connection.commit()
+            async with connection.begin():
+                await connection.run_sync(_upgrade_on, url)
+            if sqlite:
+                broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                await connection.commit()
+                if broken:
+                    raise RuntimeError(f"the migration left rows with broken references: {broken}")
     finally:
         await engine.dispose()
 

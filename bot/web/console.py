@@ -355,7 +355,7 @@ def definition_from(form: dict[str, str], base: Mapping[str, Any] | None = None)
 
 def _days(form: dict[str, str]) -> int:
     value = form.get("days", "").strip()
-    return int(value) if value.isdigit() else 0
+    return int(value) if value.isdecimal() else 0
 
 
 async def _saved_schedule(signed: Desk, name: str) -> ScheduleRecord:
@@ -803,7 +803,7 @@ async def add_agent(request: Request, signed: Admin) -> Response:
                 password=form.get("password", ""),
                 role=AgentRole.ADMIN if form.get("role") == "admin" else AgentRole.AGENT,
                 language=form.get("language") if form.get("language") in ("he", "en") else None,
-                capacity=int(capacity) if capacity.isdigit() else 0,
+                capacity=int(capacity) if capacity.isdecimal() else 0,
                 now=signed.services.clock.now(),
             )
             await uow.commit()
@@ -825,7 +825,7 @@ async def change_agent_form(
                 uow,
                 signed.business,
                 agent_id,
-                capacity=int(capacity) if capacity.isdigit() and len(capacity) < 4 else 0,
+                capacity=int(capacity) if capacity.isdecimal() and len(capacity) < 4 else 0,
                 role=AgentRole.ADMIN if form.get("role") == "admin" else AgentRole.AGENT,
             )
             await uow.commit()
@@ -862,7 +862,7 @@ def rules_from(form: dict[str, str]) -> dict[str, Any]:
         "hours": {day: form.get(f"hours_{day}", "").strip() or None for day in DAYS},
         "holidays": form.get("holidays") == "on",
         "closed_dates": [d.strip() for d in form.get("closed_dates", "").split(",") if d.strip()],
-        "max_touches": int(v) if (v := form.get("max_touches", "").strip()).isdigit() else v,
+        "max_touches": int(v) if (v := form.get("max_touches", "").strip()).isdecimal() else v,
         "cap_window": f"{form.get('cap_days', '').strip()}d",
         "rest_after_answer": f"{form.get('rest_days', '').strip()}d",
     }
@@ -882,7 +882,7 @@ async def save_contact_rules(request: Request, signed: Admin) -> Response:
 @router.get("/keys", response_class=HTMLResponse)
 async def keys(request: Request, signed: Admin, revoked: str = "") -> HTMLResponse:
     """The business's API keys: when each was made and revoked, by fingerprint only."""
-    return await _keys_page(request, signed, revoked=revoked if revoked.isdigit() else "")
+    return await _keys_page(request, signed, revoked=revoked if revoked.isdecimal() else "")
 
 
 async def _keys_page(request: Request, signed: Desk, **more: Any) -> HTMLResponse:
@@ -915,7 +915,7 @@ async def revoke(request: Request, signed: Admin, key_id: str) -> RedirectRespon
     try:
         if form.get("confirm") != "on":
             raise KesherError(_words(signed.agent.language)["revoke_confirm"], code="not_confirmed")
-        if not key_id.isdigit() or int(key_id) > MAX_ID:
+        if not key_id.isdecimal() or int(key_id) > MAX_ID:
             raise NotFound(f"no API key {key_id}", code="unknown_key")
         async with services.uow() as uow:
             await revoke_key(uow, signed.business, int(key_id), now=services.clock.now())

@@ -263,7 +263,7 @@ async def rows(request: Request, signed: Admin) -> HTMLResponse:
         found.append(empty_row())
         focus = len(found) - 1
     remove = form.get("remove", "")
-    if remove.isdigit() and int(remove) < len(found) and len(found) > 1:
+    if remove.isdecimal() and int(remove) < len(found) and len(found) > 1:
         del found[int(remove)]
     editing = form.get("editing", "")
     return _builder(

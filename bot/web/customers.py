@@ -114,7 +114,7 @@ async def list_customers(
         ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> CustomerPage:
     """All customers, oldest first; or the one customer at `channel` + `address`; or those `q`
     finds."""

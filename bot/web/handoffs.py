@@ -23,6 +23,10 @@ from flows.handoff import parse_handoff_rules
 router = APIRouter(prefix="/api/v1/{business}", tags=["handoffs"])
 
 Text = Annotated[str, Field(min_length=1, max_length=4000)]
+# Ids are integer columns: a larger number is no row, and the database would refuse to compare it.
+MAX_ID = 2**31 - 1
+HandoffId = Annotated[int, Path(ge=1, le=MAX_ID)]
+AgentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class HandoffOut(BaseModel):
@@ -83,7 +87,7 @@ class HandoffIn(BaseModel):
 
 
 class AgentRef(BaseModel):
-    agent: int = Field(description="the agent's id")
+    agent: int = Field(ge=1, le=MAX_ID, description="the agent's id")
 
 
 class ReplyIn(AgentRef):
@@ -166,7 +170,9 @@ async def open_handoff(
 
 
 @router.get("/handoffs/{handoff_id}")
-async def get_handoff(request: Request, business: AdminBusiness, handoff_id: int) -> dict[str, Any]:
+async def get_handoff(
+    request: Request, business: AdminBusiness, handoff_id: HandoffId
+) -> dict[str, Any]:
     """The handoff with its summary and the conversation so far."""
     async with runtime_of(request).services.uow() as uow:
         handoff = await uow.handoffs.get(business.id, handoff_id)
@@ -202,7 +208,7 @@ def _act(request: Request) -> tuple[Services, datetime]:
 
 @router.post("/handoffs/{handoff_id}/claim", response_model=HandoffOut)
 async def claim_handoff(
-    request: Request, business: AdminBusiness, handoff_id: int, body: AgentRef
+    request: Request, business: AdminBusiness, handoff_id: HandoffId, body: AgentRef
 ) -> HandoffOut:
     services, now = _act(request)
     async with services.uow() as uow:
@@ -214,7 +220,7 @@ async def claim_handoff(
 
 @router.post("/handoffs/{handoff_id}/transfer", response_model=HandoffOut)
 async def transfer_handoff(
-    request: Request, business: AdminBusiness, handoff_id: int, body: AgentRef
+    request: Request, business: AdminBusiness, handoff_id: HandoffId, body: AgentRef
 ) -> HandoffOut:
     services, now = _act(request)
     async with services.uow() as uow:
@@ -225,7 +231,7 @@ async def transfer_handoff(
 
 @router.post("/handoffs/{handoff_id}/reply", status_code=202)
 async def reply_handoff(
-    request: Request, business: AdminBusiness, handoff_id: int, body: ReplyIn
+    request: Request, business: AdminBusiness, handoff_id: HandoffId, body: ReplyIn
 ) -> dict[str, Any]:
     """Send the agent's reply on the customer's channel (queued; 202)."""
     services, now = _act(request)
@@ -249,7 +255,7 @@ async def reply_handoff(
 
 @router.post("/handoffs/{handoff_id}/notes", status_code=201)
 async def note_handoff(
-    request: Request, business: AdminBusiness, handoff_id: int, body: NoteIn
+    request: Request, business: AdminBusiness, handoff_id: HandoffId, body: NoteIn
 ) -> dict[str, str]:
     services, now = _act(request)
     async with services.uow() as uow:
@@ -263,7 +269,7 @@ async def note_handoff(
 async def resolve_handoff(
     request: Request,
     business: AdminBusiness,
-    handoff_id: int,
+    handoff_id: HandoffId,
     body: Annotated[AgentRef | None, Body()] = None,
 ) -> HandoffOut:
     """Resolve: the conversation returns to the bot and a follow-up check-in is planned."""
@@ -304,7 +310,7 @@ async def add_agent(request: Request, business: AdminBusiness, body: AgentIn) ->
 async def change(
     request: Request,
     business: AdminBusiness,
-    agent_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    agent_id: AgentId,
     body: AgentChange,
 ) -> AgentOut:
     """Change an agent's capacity or role; what is left out stays as it is."""
@@ -317,7 +323,7 @@ async def change(
 
 @router.put("/agents/{agent_id}/status", response_model=AgentOut)
 async def agent_status(
-    request: Request, business: AdminBusiness, agent_id: int, body: StatusIn
+    request: Request, business: AdminBusiness, agent_id: AgentId, body: StatusIn
 ) -> AgentOut:
     """Online agents get new handoffs; going offline hands theirs to others or the queue."""
     services, now = _act(request)

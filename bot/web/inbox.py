@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -35,6 +36,9 @@ templates.env.filters["reasons"] = reasons_shown
 SESSION_COOKIE = "kesher_session"
 LOGIN_COOKIE = "kesher_login"
 STREAM_EVERY = 1.0
+
+# A handoff's id is an integer column; a larger number is no handoff.
+HandoffId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
 
 class SignInNeeded(Exception):
@@ -268,7 +272,7 @@ async def _mine(uow: UnitOfWork, signed: Desk, handoff_id: int) -> Handoff:
 
 @router.get("/handoffs/{handoff_id}", response_class=HTMLResponse)
 async def conversation(
-    request: Request, signed: Signed, handoff_id: int, error: str | None = None
+    request: Request, signed: Signed, handoff_id: HandoffId, error: str | None = None
 ) -> HTMLResponse:
     now = signed.services.clock.now()
     async with signed.services.uow() as uow:
@@ -340,7 +344,7 @@ async def _act(request: Request, signed: Signed, handoff_id: int, form: dict[str
                 await handoffs.claim(uow, signed.business, handoff_id, signed.agent, now=now)
             elif action == "transfer":
                 chosen = form.get("agent", "")
-                target = int(chosen) if chosen.isdigit() else 0
+                target = int(chosen) if chosen.isdecimal() else 0
                 await handoffs.transfer(uow, signed.business, handoff_id, target, now=now)
             elif action == "resolve":
                 await handoffs.resolve(
@@ -363,7 +367,7 @@ async def form_fields(request: Request) -> dict[str, str]:
 @router.post("/handoffs/{handoff_id}/claim", response_class=HTMLResponse)
 @router.post("/handoffs/{handoff_id}/transfer", response_class=HTMLResponse)
 @router.post("/handoffs/{handoff_id}/resolve", response_class=HTMLResponse)
-async def act(request: Request, signed: Signed, handoff_id: int) -> Response:
+async def act(request: Request, signed: Signed, handoff_id: HandoffId) -> Response:
     return await _act(request, signed, handoff_id, await form_fields(request))
 
 

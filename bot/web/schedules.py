@@ -347,7 +347,7 @@ async def list_checkins(
     business: AdminBusiness,
     status: CheckinStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> CheckinPage:
     """Planned, sent, answered, expired and skipped touches, by time, with their reasons."""
     async with runtime_of(request).services.uow() as uow:
