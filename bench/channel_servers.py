@@ -3,14 +3,16 @@ of Python, not sharing the load generator's).
 
     python -m bench.channel_servers fake-telegram --port P [--bot-rate R] [--chat-rate R]
     python -m bench.channel_servers fake-twilio --port P [--mps M]
+    python -m bench.channel_servers fake-ollama --port P
     python -m bench.channel_servers echo-bot --port P --api URL
     python -m bench.channel_servers bare-twilio --port P --public-url URL
 
 The fakes are tests/fakes' provider APIs (with their optional enforced limits) plus two routes
 for the bench: GET /_bench/count (messages accepted, calls refused with 429, calls failed on
-purpose), GET /_bench/calls (when each accepted and each refused message came, and to whom) and
+purpose; the Ollama fake: chats asked and answered), GET /_bench/calls (when each accepted and each refused message came, and to whom) and
 POST /_bench/faults `{"rate": 0.2}` (that share of sends fails from now on, as
-tests/fakes/faults.py says; 0 stops it). The echo bot is the minimal
+tests/fakes/faults.py says; 0 stops it); the Ollama fake takes POST /_bench/delay
+`{"seconds": 5}` (every answer that late from now on). The echo bot is the minimal
 python-telegram-bot webhook bot (`Application` without an updater, replies through the same
 fake Bot API); the bare endpoint only checks Twilio's signature and answers empty TwiML.
 """
@@ -33,7 +35,7 @@ from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 from twilio.request_validator import RequestValidator
 
-from tests.fakes import telegram_api, twilio_api
+from tests.fakes import ollama_api, telegram_api, twilio_api
 
 WEBHOOK_SECRET = "bench-webhook-secret"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
@@ -99,6 +101,20 @@ def fake_twilio(port: int, *, mps: int | None) -> None:
     _serve(Starlette(routes=[*_bench_routes(fake, count, calls), *twilio_api.routes(fake)]), port)
 
 
+def fake_ollama(port: int) -> None:
+    fake = ollama_api.FakeOllama()
+
+    async def count(_: Request) -> JSONResponse:
+        return JSONResponse({"asked": len(fake.calls), "answered": fake.answered})
+
+    async def delay(request: Request) -> JSONResponse:
+        fake.delay = float((await request.json())["seconds"])
+        return JSONResponse({"seconds": fake.delay})
+
+    bench = [Route("/_bench/count", count), Route("/_bench/delay", delay, methods=["POST"])]
+    _serve(Starlette(routes=[*bench, *ollama_api.routes(fake)]), port)
+
+
 async def echo_bot(port: int, *, api: str) -> None:
     """python-telegram-bot's custom-webhook echo bot: updates go on the Application's queue."""
     application = (
@@ -152,7 +168,9 @@ def bare_twilio(port: int, *, public_url: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("kind", choices=["fake-telegram", "fake-twilio", "echo-bot", "bare-twilio"])
+    parser.add_argument(
+        "kind", choices=["fake-telegram", "fake-twilio", "fake-ollama", "echo-bot", "bare-twilio"]
+    )
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--bot-rate", type=int)
     parser.add_argument("--chat-rate", type=int)
@@ -164,6 +182,8 @@ def main() -> None:
         fake_telegram(options.port, bot_rate=options.bot_rate, chat_rate=options.chat_rate)
     elif options.kind == "fake-twilio":
         fake_twilio(options.port, mps=options.mps)
+    elif options.kind == "fake-ollama":
+        fake_ollama(options.port)
     elif options.kind == "echo-bot":
         asyncio.run(echo_bot(options.port, api=options.api))
     else:

@@ -30,6 +30,7 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 from sqlalchemy import text
 
+from bench.harness import seed_customers
 from bot import checkins
 from bot.bootstrap import build
 from bot.businesses import create_business
@@ -55,26 +56,6 @@ async def _admin_sql(statement: str) -> None:
     async with engine.connect() as connection:
         await connection.exec_driver_sql(statement)
     await engine.dispose()
-
-
-async def _seed(runtime, business_id: int, customers: int) -> None:  # type: ignore[no-untyped-def]
-    async with runtime.engine.begin() as connection:
-        await connection.execute(
-            text(
-                "INSERT INTO customers (id, business_id, name, language, timezone, attributes,"
-                " opted_out, created_at) SELECT gen_random_uuid(), :b, 'c' || g, 'en',"
-                " 'Asia/Jerusalem', '{}'::jsonb, false, now() FROM generate_series(1, :n) g"
-            ),
-            {"b": business_id, "n": customers},
-        )
-        await connection.execute(
-            text(
-                "INSERT INTO channel_identities (business_id, customer_id, channel, address,"
-                " reachable, created_at) SELECT :b, id, 'sandbox', name, true, now()"
-                " FROM customers WHERE business_id = :b"
-            ),
-            {"b": business_id},
-        )
 
 
 def _workers(count: int, env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
@@ -115,7 +96,7 @@ async def run(customers: int, due: int, workers: int) -> None:
             await save_rules(uow, business, OPEN)
             await uow.commit()
         started = time.perf_counter()
-        await _seed(runtime, business.id, customers)
+        await seed_customers(runtime.engine, business.id, customers)
         print(f"seeded {customers} customers in {time.perf_counter() - started:.1f} s")
         async with services.uow() as uow:
             await save_schedule(

@@ -1,7 +1,8 @@
 """Kesher deployed as its parts on one machine: two `kesher serve --no-worker` processes on two
 ports, two `kesher worker` processes and the one `kesher scheduler`, on PostgreSQL and Redis,
 with the fake Bot API and fake Twilio API (bench/channel_servers.py) as the providers and the
-business `bench` connected to both. The reliability suite kills and restarts its parts; by
+business `bench` connected to both, and a fake Ollama as the language model asked for second
+opinions (answering in time unless told to be slow; KESHER_LLM_TIMEOUT_SECONDS is 1). The reliability suite kills and restarts its parts; by
 hand it starts the whole set, prints where everything is, and stops it all on Ctrl-C:
 
     .venv/bin/python -m bench.cluster [--private]
@@ -39,6 +40,8 @@ WORKERS = 2
 # The sender's MPS and the bot's rate are raised so the load, not the limits, is what runs.
 MPS = 400
 BOT_RATE = 1000
+LLM_MODEL = "ollama:kesher-bench"
+LLM_TIMEOUT_SECONDS = 1.0
 
 
 class PrivateRedis:
@@ -176,10 +179,14 @@ class Cluster:
         self.worker_count = workers
         self.telegram = FakeApi(self.deployment.processes, "fake-telegram")
         self.twilio = FakeApi(self.deployment.processes, "fake-twilio")
+        self.ollama = FakeApi(self.deployment.processes, "fake-ollama")
         self.env = {
             "KESHER_TELEGRAM_API_URL": self.telegram.url,
             "KESHER_TWILIO_API_URL": self.twilio.url,
             "KESHER_TELEGRAM_BOT_RATE": str(BOT_RATE),
+            "KESHER_LLM_MODEL": LLM_MODEL,
+            "KESHER_LLM_TIMEOUT_SECONDS": str(LLM_TIMEOUT_SECONDS),
+            "OLLAMA_HOST": self.ollama.url,
         }
         self.webs: list[subprocess.Popen[bytes]] = []
         self.workers: list[subprocess.Popen[bytes]] = []
@@ -189,6 +196,7 @@ class Cluster:
     async def __aenter__(self) -> Cluster:
         await self._stack.enter_async_context(self.telegram)
         await self._stack.enter_async_context(self.twilio)
+        await self._stack.enter_async_context(self.ollama)
         deployment = await self._stack.enter_async_context(self.deployment)
         deployment.kesher("telegram", "connect", "--business", SLUG, "--token", TOKEN, env=self.env)
         deployment.kesher(
@@ -246,7 +254,8 @@ async def _up(options: argparse.Namespace) -> None:
             print(f"  Telegram:   POST /webhooks/telegram/{SLUG}  X-Telegram-Bot-Api-Secret-Token:"
                   f" {cluster.telegram_secret}")  # fmt: skip
             print(f"  WhatsApp:   POST /webhooks/whatsapp/{SLUG}  (signed with {AUTH_TOKEN})")
-            print(f"  fake APIs:  Bot API {cluster.telegram.url}, Twilio {cluster.twilio.url}")
+            print(f"  fake APIs:  Bot API {cluster.telegram.url}, Twilio {cluster.twilio.url},"
+                  f" Ollama {cluster.ollama.url}")  # fmt: skip
             print(f"  database:   {deployment.database_url}\n  redis:      {found.redis}")
             print(f"  logs:       {directory}\nCtrl-C stops the whole set.")
             stop = asyncio.Event()

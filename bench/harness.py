@@ -126,6 +126,31 @@ def percentile(values: Sequence[float], share: float) -> float:
     return ordered[max(0, math.ceil(len(ordered) * share) - 1)]
 
 
+async def seed_customers(
+    engine: AsyncEngine,
+    business_id: int,
+    count: int,
+    *,
+    channel: str = "sandbox",
+    first_address: int = 1,
+) -> None:
+    """`count` customers, each reachable on `channel` at an address of its own (counting up
+    from `first_address`), in one statement."""
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "WITH made AS (INSERT INTO customers (id, business_id, name, language, timezone,"
+                " attributes, opted_out, created_at) SELECT gen_random_uuid(), :b, g::text, 'en',"
+                " 'Asia/Jerusalem', '{}'::jsonb, false, now()"
+                " FROM generate_series(CAST(:first AS bigint), CAST(:first AS bigint) + :n - 1) g"
+                " RETURNING id, name)"
+                " INSERT INTO channel_identities (business_id, customer_id, channel, address,"
+                " reachable, created_at) SELECT :b, id, :channel, name, true, now() FROM made"
+            ),
+            {"b": business_id, "n": count, "first": first_address, "channel": channel},
+        )
+
+
 class Processes:
     """Child processes with their output in one folder; stopped in reverse order."""
 
@@ -221,14 +246,15 @@ class FakeApi:
         self.processes.stop(self.process)
 
     async def count(self) -> tuple[int, int]:
-        found = await self._counts()
+        found = await self.counts()
         return int(found["sent"]), int(found["limited"])
 
     async def faulted(self) -> int:
         """Sends failed on purpose (`fail`)."""
-        return int((await self._counts())["faulted"])
+        return int((await self.counts())["faulted"])
 
-    async def _counts(self) -> dict[str, int]:
+    async def counts(self) -> dict[str, int]:
+        """The fake's own counts (GET /_bench/count)."""
         async with (
             aiohttp.ClientSession() as session,
             session.get(f"{self.url}/_bench/count") as got,
@@ -253,6 +279,14 @@ class FakeApi:
         async with (
             aiohttp.ClientSession() as session,
             session.post(f"{self.url}/_bench/faults", json={"rate": rate}) as got,
+        ):
+            got.raise_for_status()
+
+    async def delay(self, seconds: float) -> None:
+        """The Ollama fake answers `seconds` late from now on; 0 stops it."""
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(f"{self.url}/_bench/delay", json={"seconds": seconds}) as got,
         ):
             got.raise_for_status()
 

@@ -40,9 +40,10 @@ from urllib.parse import urlencode
 import aiohttp
 from twilio.request_validator import RequestValidator
 
-from bench.cluster import Cluster, Servers, servers
+from bench.cluster import LLM_TIMEOUT_SECONDS, Cluster, Servers, servers
 from bench.harness import SLUG, TEXTS, percentile, workdir
 from bot.outbox import STALE_AFTER, sweep
+from flows.frustration import Sensitivity
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER
 
 GIVE_UP_SECONDS = 180.0
@@ -55,6 +56,11 @@ QUICK_QUIET_SECONDS = 40.0
 QUICK_SWEEP_SECONDS = 2.0
 # How long the suite still listens for duplicates once every customer has a reply.
 GRACE_SECONDS = 5.0
+# The slow language model answers this late, past the cluster's LLM timeout.
+SLOW_LLM_SECONDS = 5.0
+# Messages the offline detector is unsure of, so each is asked of the language model.
+UNSURE_TEXTS = ("לא מרוצה מהשירות", "למה אתם סגורים בשישי?")
+REVIEW_WAIT_SECONDS = 30.0
 
 
 class ShiftedClock:
@@ -96,10 +102,12 @@ class Outcome:
     # the first copy came before the kill, the second after the sweep that gave the row back.
     resent_after_kill: int = 0
     notes: list[str] = field(default_factory=list)
+    # What else the scenario promised and did not keep (e.g. a late model's opinion applied).
+    problems: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
-        return self.lost == 0 and self.duplicated == 0
+        return self.lost == 0 and self.duplicated == 0 and not self.problems
 
     @property
     def result(self) -> str:
@@ -107,7 +115,7 @@ class Outcome:
         section trades for never losing a reply); or FAIL."""
         if self.passed:
             return "pass"
-        if self.lost == 0 and self.duplicated == self.resent_after_kill:
+        if self.lost == 0 and self.duplicated == self.resent_after_kill and not self.problems:
             return "at-least-once"
         return "FAIL"
 
@@ -123,6 +131,11 @@ class Scenario:
     from_start: bool = False
     # After the load, the tick that comes five minutes after a worker died.
     late_sweep: bool = False
+    # What the customers write; texts the detector is unsure of go to the language model too.
+    texts: tuple[str, ...] = TEXTS
+    # The language model is slow: count that it was asked and that its late opinions were not
+    # applied.
+    slow_model: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,6 +144,8 @@ class Options:
     rate: float = 10.0
     quick: bool = False
     keep_logs: bool = False
+    # Only the scenarios whose name holds this.
+    only: str = ""
 
 
 async def _kill_worker(cluster: Cluster, _: Servers) -> None:
@@ -144,6 +159,10 @@ async def _kill_web(cluster: Cluster, _: Servers) -> None:
 async def _provider_fails(cluster: Cluster, _: Servers) -> None:
     await cluster.telegram.fail(FAULTY_SHARE)
     await cluster.twilio.fail(FAULTY_SHARE)
+
+
+async def _slow_llm(cluster: Cluster, _: Servers) -> None:
+    await cluster.ollama.delay(SLOW_LLM_SECONDS)
 
 
 async def _restart_redis(_: Cluster, found: Servers) -> None:
@@ -169,6 +188,14 @@ def scenarios(found: Servers) -> list[Scenario]:
         Scenario(
             "provider API: 20% of sends 429 / 500 / timeout", _provider_fails, from_start=True
         ),
+        Scenario(
+            f"language model answering after {SLOW_LLM_SECONDS:.0f} s (timeout"
+            f" {LLM_TIMEOUT_SECONDS:.0f} s)",
+            _slow_llm,
+            from_start=True,
+            texts=UNSURE_TEXTS,
+            slow_model=True,
+        ),
     ]
     if found.private_redis is not None:
         chosen.append(Scenario("Redis killed and restarted empty", _restart_redis))
@@ -177,7 +204,7 @@ def scenarios(found: Servers) -> list[Scenario]:
     return chosen
 
 
-def webhooks(cluster: Cluster, run: int, count: int) -> list[Webhook]:
+def webhooks(cluster: Cluster, run: int, count: int, texts: Sequence[str] = TEXTS) -> list[Webhook]:
     """`count` messages from as many customers, Telegram and WhatsApp in turn; `run` keeps each
     scenario's customers apart."""
     validator = RequestValidator(AUTH_TOKEN)
@@ -186,7 +213,7 @@ def webhooks(cluster: Cluster, run: int, count: int) -> list[Webhook]:
     now = int(time.time())
     made = []
     for n in range(count):
-        words = f"{TEXTS[n % len(TEXTS)]} ({run}.{n})"
+        words = f"{texts[(n // 2) % len(texts)]} ({run}.{n})"
         if n % 2 == 0:
             chat = 600_000_000 + run * 1_000_000 + n
             person = {"id": chat, "is_bot": False, "first_name": f"Customer {n}"}
@@ -297,6 +324,48 @@ async def stored(cluster: Cluster, addresses: Sequence[str]) -> Counter[str]:
     return Counter({str(address): int(count) for address, count in rows})
 
 
+async def reviews(
+    cluster: Cluster, addresses: Sequence[str], asked_before: int
+) -> tuple[str, list[str]]:
+    """The second opinions while the model was slow, and what went wrong with them: each
+    message the detector was unsure of is asked of the model once, and an opinion that comes
+    after the timeout is never applied (the offline verdict stands)."""
+    low, high = Sensitivity.BALANCED.uncertain_band
+    deployment = cluster.deployment
+    inbound = (
+        " FROM messages m JOIN conversations v ON v.id = m.conversation_id"
+        " JOIN channel_identities i ON i.id = v.identity_id"
+        " WHERE i.business_id = :b AND i.address = ANY(:addresses) AND m.direction = 'in'"
+    )
+    where = {"b": deployment.business_id, "addresses": list(addresses)}
+    unsure = await deployment.scalar(
+        f"SELECT count(*) {inbound} AND m.frustration >= :low AND m.frustration < :high",
+        low=low,
+        high=high,
+        **where,
+    )
+    deadline = time.monotonic() + REVIEW_WAIT_SECONDS
+    while True:
+        asked = (await cluster.ollama.counts())["asked"] - asked_before
+        if asked >= unsure or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    applied = await deployment.scalar(
+        f"SELECT count(*) {inbound} AND CAST(m.frustration_reasons AS text)"
+        " LIKE '%second opinion%'",
+        **where,
+    )
+    problems = []
+    if not unsure:
+        problems.append("no message was unsure enough to ask the language model")
+    if asked != unsure:
+        problems.append(f"the language model was asked {asked} times for {unsure} unsure messages")
+    if applied:
+        problems.append(f"{applied} messages lost their offline verdict to a late opinion")
+    seen = f"{unsure} unsure messages, {asked} asked of the model, {applied} late opinions applied"
+    return seen, problems
+
+
 async def replies(cluster: Cluster) -> list[tuple[float, str]]:
     """(when, to) of every message the fake APIs accepted."""
     telegram, _ = await cluster.telegram.calls()
@@ -363,9 +432,10 @@ async def run_scenario(
     run: int,
     options: Options,
 ) -> Outcome:
-    made = webhooks(cluster, run, options.messages)
+    made = webhooks(cluster, run, options.messages, scenario.texts)
     addresses = {webhook.address for webhook in made}
     faulted_before = await cluster.telegram.faulted() + await cluster.twilio.faulted()
+    asked_before = (await cluster.ollama.counts())["asked"]
     began = time.monotonic()
     fault_at = await load(cluster, found, made, scenario, options.rate)
     got, late_swept_at = await settle(
@@ -377,6 +447,12 @@ async def run_scenario(
     )
     await cluster.telegram.fail(0)
     await cluster.twilio.fail(0)
+    notes: list[str] = []
+    problems: list[str] = []
+    if scenario.slow_model:
+        seen, problems = await reviews(cluster, sorted(addresses), asked_before)
+        notes.append(seen)
+    await cluster.ollama.delay(0)
     faulted_after = await cluster.telegram.faulted() + await cluster.twilio.faulted()
     kept = await stored(cluster, sorted(addresses))
     replied = Counter(to for _, to in got)
@@ -388,7 +464,7 @@ async def run_scenario(
     latencies = [first_reply[w.address] - w.first_post for w in made if w.address in first_reply]
     missing = sorted(a for a in addresses if kept[a] == 0 or replied[a] == 0)
     twice = sorted(a for a in addresses if kept[a] > 1 or replied[a] > 1)
-    notes = [f"{w.address}: {w.error}" for w in made if w.error][:5]
+    notes += [f"{w.address}: {w.error}" for w in made if w.error][:5]
     notes += [f"lost {a}: stored {kept[a]}, replied {replied[a]}" for a in missing[:5]]
     notes += [
         f"twice {a}: stored {kept[a]}, replied {replied[a]}, at"
@@ -416,6 +492,7 @@ async def run_scenario(
         seconds=time.monotonic() - began,
         resent_after_kill=len(resent),
         notes=notes,
+        problems=problems,
     )
 
 
@@ -429,6 +506,8 @@ async def run(options: Options) -> list[Outcome]:
         ):
             print(HEADER, flush=True)
             for number, scenario in enumerate(scenarios(found), start=1):
+                if options.only not in scenario.name:
+                    continue
                 outcomes.append(
                     await run_scenario(cluster, found, clock, scenario, number, options)
                 )
@@ -456,7 +535,7 @@ def report(outcomes: Sequence[Outcome]) -> str:
             f" a 5xx), {o.faulted} provider calls failed on purpose, {o.resent_after_kill} replies"
             " resent after the kill"
         )
-        lines += [f"  {note}" for note in o.notes]
+        lines += [f"  {note}" for note in [*o.problems, *o.notes]]
     lines.append(f"load average: {' '.join(f'{n:.2f}' for n in os.getloadavg())}")
     return "\n".join(lines)
 
@@ -469,12 +548,14 @@ def main() -> None:
     parser.add_argument("--messages", type=int, help="per scenario (default 600, quick 40)")
     parser.add_argument("--rate", type=float, default=Options.rate, help="messages a second")
     parser.add_argument("--keep-logs", action="store_true")
+    parser.add_argument("--only", default="", help="only scenarios whose name holds this")
     args = parser.parse_args()
     options = Options(
         messages=args.messages or (40 if args.quick else Options.messages),
         rate=args.rate,
         quick=args.quick,
         keep_logs=args.keep_logs,
+        only=args.only,
     )
     outcomes = asyncio.run(run(options))
     print("\n" + report(outcomes))

@@ -79,7 +79,7 @@ async def _handle(business: Business, inbound: Inbound, services: Services) -> H
     lock_key = f"conversation:{business.id}:{inbound.channel.value}:{inbound.address}"
     async with services.lock.hold(lock_key, timeout=LOCK_TIMEOUT):
         try:
-            handled, outbox_ids = await _record(business, inbound, services)
+            handled, outbox_ids, later = await _record(business, inbound, services)
         except DuplicateDelivery:
             earlier = await _earlier(business, inbound, services)
             if earlier is None:
@@ -91,7 +91,11 @@ async def _handle(business: Business, inbound: Inbound, services: Services) -> H
         inbound.delivery_id,
         len(handled.replies),
     )
+    # The replies go first: a task queued after them (a second opinion that hands the
+    # conversation to a person) adds replies that must leave after these.
     await queue_sends(outbox_ids, services)
+    for task, arguments in later:
+        await enqueue(task, services, **arguments)
     return handled
 
 
@@ -110,7 +114,7 @@ async def _earlier(business: Business, inbound: Inbound, services: Services) -> 
 
 async def _record(
     business: Business, inbound: Inbound, services: Services
-) -> tuple[Handled, list[int]]:
+) -> tuple[Handled, list[int], list[Later]]:
     # A copy stored before is refused by the delivery log's unique key (DuplicateDelivery), and
     # everything written for it rolls back with the transaction.
     async with services.uow() as uow:
@@ -123,9 +127,7 @@ async def _record(
                 uow, business, inbound, now=services.clock.now(), services=services
             )
         await uow.commit()
-    for task, arguments in later:
-        await enqueue(task, services, **arguments)
-    return handled, outbox_ids
+    return handled, outbox_ids, later
 
 
 # A task to queue once the delivery is committed: its name and arguments.

@@ -11,8 +11,9 @@ from datetime import timedelta
 
 from limits.aio.storage import RedisStorage
 from redis.asyncio import Redis
+from redis.asyncio.lock import Lock
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import LockNotOwnedError, ResponseError
+from redis.exceptions import LockError, LockNotOwnedError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from taskiq import AckableMessage
 from taskiq_redis import RedisStreamBroker
@@ -41,14 +42,16 @@ class RedisIdempotency:
 
 
 class RedisLock:
-    """redis-py's lock with a lease, so a holder that dies frees the conversation after `lease`."""
+    """redis-py's lock with a lease that its holder renews while it lives (every third of the
+    lease), so a holder that dies frees the conversation within `lease`, and one that is only
+    slow keeps it."""
 
     def __init__(
         self,
         client: Redis,
         *,
         prefix: str = "kesher:",
-        lease: timedelta = timedelta(seconds=30),
+        lease: timedelta = timedelta(seconds=10),
     ) -> None:
         self._client = client
         self._prefix = prefix + "lock:"
@@ -65,12 +68,24 @@ class RedisLock:
         )
         if not await lock.acquire():
             raise TimeoutError(f"lock {key!r} not had within {timeout}")
+        renewing = asyncio.create_task(self._renew(lock))
         try:
             yield
         finally:
+            renewing.cancel()
             # The lease ran out while we worked and someone else may hold it now: not ours to free.
             with suppress(LockNotOwnedError):
                 await lock.release()
+
+    async def _renew(self, lock: Lock) -> None:
+        """Give the lease its full length again every third of it, until the lock is let go or
+        cannot be renewed (lost, or Redis gone: then it runs out as a dead holder's would)."""
+        while True:
+            await asyncio.sleep(self._lease.total_seconds() / 3)
+            try:
+                await lock.reacquire()
+            except (LockError, RedisError):
+                return
 
 
 # KEYS[1]: the key's next free turn, in microseconds of Redis's own clock (one clock for every

@@ -134,6 +134,20 @@ def fake_twilio(_twilio_server: Any) -> Any:
 
 
 @pytest.fixture(scope="session")
+def _ollama_server() -> Iterator[Any]:
+    from tests.fakes import ollama_api
+
+    yield from _served(ollama_api.serve)
+
+
+@pytest.fixture
+def fake_ollama(_ollama_server: Any) -> Any:
+    """The fake Ollama server (tests/fakes/ollama_api.py), emptied for each test."""
+    _ollama_server.reset()
+    return _ollama_server
+
+
+@pytest.fixture(scope="session")
 def _smtp_server() -> Iterator[Any]:
     from tests.fakes import smtp
 

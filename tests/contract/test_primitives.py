@@ -171,14 +171,29 @@ async def _enter(lock: MemoryLock, key: str) -> None:
         pass
 
 
-async def test_a_redis_lock_held_past_its_lease_frees_the_conversation(
+async def test_a_dead_holders_redis_lock_frees_the_conversation_after_its_lease(
     redis_client: Redis,
 ) -> None:
-    lock = RedisLock(redis_client, lease=timedelta(milliseconds=200))
-    async with (
-        lock.hold("conversation-1", timeout=SECOND),
-        lock.hold("conversation-1", timeout=SECOND),
-    ):
+    # A process that took the lock and died: nobody renews its lease.
+    dead = redis_client.lock("kesher:lock:conversation-1", timeout=0.3, thread_local=False)
+    assert await dead.acquire(blocking=False)
+    lock = RedisLock(redis_client, lease=timedelta(milliseconds=300))
+
+    started = asyncio.get_running_loop().time()
+    async with lock.hold("conversation-1", timeout=SECOND):
+        waited = asyncio.get_running_loop().time() - started
+
+    assert 0.1 < waited < 1.0
+
+
+async def test_a_live_holder_keeps_its_redis_lock_past_the_lease(redis_client: Redis) -> None:
+    lock = RedisLock(redis_client, lease=timedelta(milliseconds=300))
+    async with lock.hold("conversation-1", timeout=SECOND):
+        await asyncio.sleep(1.0)  # more than three leases, renewed meanwhile
+        with pytest.raises(TimeoutError):
+            async with lock.hold("conversation-1", timeout=timedelta(milliseconds=300)):
+                pass
+    async with lock.hold("conversation-1", timeout=timedelta(milliseconds=100)):
         pass
 
 

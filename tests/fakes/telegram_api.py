@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tests.fakes.faults import Fault, Faults
+from tests.fakes.loopback import serve_app
 from tests.fakes.metering import Meter
 
 TOKEN = "123456789:AAFakeTokenForKesherTestsOnly_0123456"
@@ -207,17 +207,5 @@ def routes(fake: FakeTelegram) -> list[Route]:
 def serve() -> tuple[FakeTelegram, uvicorn.Server, threading.Thread]:
     """Start the fake on a free loopback port in a thread; stop with `server.should_exit`."""
     fake = FakeTelegram()
-    app = Starlette(routes=routes(fake))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    fake.url = f"http://127.0.0.1:{port}"
+    fake.url, server, thread = serve_app(Starlette(routes=routes(fake)))
     return fake, server, thread

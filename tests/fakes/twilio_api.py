@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import secrets
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tests.fakes.faults import Fault, Faults
+from tests.fakes.loopback import serve_app
 from tests.fakes.metering import Meter
 
 ACCOUNT_SID = "AC" + "0" * 31 + "1"
@@ -196,24 +196,5 @@ def routes(fake: FakeTwilio) -> list[Route]:
 def serve() -> tuple[FakeTwilio, uvicorn.Server, threading.Thread]:
     """Start the fake on a free loopback port in a thread; stop with `server.should_exit`."""
     fake = FakeTwilio()
-    app = Starlette(routes=routes(fake))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="off",
-            timeout_graceful_shutdown=2,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    fake.url = f"http://127.0.0.1:{port}"
+    fake.url, server, thread = serve_app(Starlette(routes=routes(fake)))
     return fake, server, thread

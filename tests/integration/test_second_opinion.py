@@ -92,6 +92,43 @@ def test_an_unknown_provider_or_missing_package_is_a_clear_error() -> None:
         chat_model("openai:gpt-4o-mini")
 
 
+async def test_ollama_through_langchain_gives_its_opinion_from_one_tool_call(
+    fake_ollama: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OLLAMA_HOST", fake_ollama.url)
+    fake_ollama.opinion = {
+        "score": 0.7,
+        "wants_person": False,
+        "reason": "closed on Friday",
+        "topic": "hours",
+    }
+
+    opinion = await LangchainSecondOpinion(chat_model("ollama:kesher-test")).review(
+        UNSURE_HEBREW, language="he"
+    )
+
+    assert opinion == Opinion(
+        score=0.7, wants_person=False, reason="closed on Friday", topic="hours"
+    )
+    (call,) = fake_ollama.calls
+    assert call["model"] == "kesher-test"
+    assert [t["function"]["name"] for t in call["tools"]] == ["RecordOpinion"]
+    assert call["messages"][-1] == {"role": "user", "content": UNSURE_HEBREW}
+
+
+async def test_a_slow_ollama_times_out_and_the_offline_verdict_stands(
+    fake_ollama: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OLLAMA_HOST", fake_ollama.url)
+    fake_ollama.delay = 3.0
+    second_opinion = LangchainSecondOpinion(chat_model("ollama:kesher-test"), timeout=0.3)
+
+    started = asyncio.get_running_loop().time()
+    assert await second_opinion.review(UNSURE_HEBREW, language="he") is None
+    assert asyncio.get_running_loop().time() - started < 2
+    assert len(fake_ollama.calls) == 1 and fake_ollama.answered == 0
+
+
 @pytest.fixture
 async def reviewed(tmp_path):  # type: ignore[no-untyped-def]
     """Kesher on SQLite with a fake model as its second opinion, and a business."""
@@ -141,8 +178,11 @@ async def test_an_unsure_message_is_reviewed_after_it_is_stored_and_the_review_i
     # The model heard a wish for a person the offline detector was unsure of: handed off.
     (opened,) = [i for i in items if i["type"] == "event" and i["kind"] == "handoff_requested"]
     assert opened["data"]["trigger"] == "request"
-    replies = [i["text"] for i in items if i["type"] == "message" and i["direction"] == "out"]
-    assert any("צוות של Shop" in text for text in replies), replies
+    replies = [i for i in items if i["type"] == "message" and i["direction"] == "out"]
+    assert any("צוות של Shop" in i["text"] for i in replies), replies
+    # The bot's reply left first, then the acknowledgement, both before the sandbox answered
+    # (the acknowledgement once waited 10 s behind a reply not yet queued).
+    assert [i["status"] for i in replies] == ["delivered", "delivered"], replies
 
 
 async def test_a_sure_message_is_not_sent_for_review(
