@@ -19,9 +19,8 @@ to reply, and the largest resident memory each Kesher process had in that minute
 /proc every 5 s). Then the counts: every message stored once and answered once, every check-in
 customer asked once.
 
-Flat means: the last minute's p99 within twice the median minute's (and under a second more),
-and no process's memory in the last minute more than 25% above its second minute's (the first
-is warm-up).
+Flat means: the last full minute's p99 within twice the median minute's (or a second more),
+and no process's memory in it more than 25% above its second minute's (the first is warm-up).
 """
 
 from __future__ import annotations
@@ -79,12 +78,15 @@ class Steady:
 
     @property
     def flat(self) -> bool:
-        timed = [m.p99_ms for m in self.minutes if m.p99_ms is not None]
-        if len(timed) < 3:
+        """The last full minute against the run (a last minute with the load's few stragglers
+        says nothing)."""
+        usual = statistics.median(m.messages for m in self.minutes)
+        full = [m for m in self.minutes if m.messages >= usual / 2 and m.p99_ms is not None]
+        if len(full) < 3:
             return False
-        median = statistics.median(timed)
-        p99_flat = timed[-1] <= max(2 * median, median + 1000)
-        second, last = self.minutes[1].memory_mb, self.minutes[-1].memory_mb
+        median = statistics.median(m.p99_ms or 0.0 for m in full)
+        p99_flat = (full[-1].p99_ms or 0.0) <= max(2 * median, median + 1000)
+        second, last = full[1].memory_mb, full[-1].memory_mb
         memory_flat = all(last.get(name, 0) <= 1.25 * mb for name, mb in second.items())
         return p99_flat and memory_flat
 

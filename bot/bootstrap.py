@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from taskiq import AsyncBroker, InMemoryBroker
@@ -41,6 +41,11 @@ from storage.memory import MemoryIdempotency, MemoryLock, MemoryRateLimiter
 from storage.redis import RedisIdempotency, RedisLock, RedisRateLimiter, RedisTaskBroker
 from storage.schema import upgrade
 from storage.unit_of_work import SqlUnitOfWork
+
+# Connections each process keeps to Redis, and how long a caller waits for one when all are
+# busy.
+REDIS_CONNECTIONS = 50
+REDIS_WAIT_SECONDS = 20
 
 
 class SystemClock:
@@ -100,7 +105,7 @@ def build(
 ) -> Runtime:
     """Everything from settings; the language model's parts and `clock` replace the real ones
     (tests, tools)."""
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     sessions = create_sessionmaker(engine)
     clock = clock or SystemClock()
     gate = asyncio.Lock() if settings.is_sqlite else None
@@ -114,7 +119,14 @@ def build(
         idempotency, lock, limiter = MemoryIdempotency(), MemoryLock(), MemoryRateLimiter()
     else:
         url = settings.redis_url.get_secret_value()
-        redis = Redis.from_url(url)
+        # A bounded pool that makes callers wait for a free connection: a burst of concurrent
+        # sends (a batch of 50 each booking its turn) ran redis-py's default pool, which
+        # refuses the 101st caller, out of connections.
+        redis = Redis(
+            connection_pool=BlockingConnectionPool.from_url(
+                url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_SECONDS
+            )
+        )
         broker = RedisTaskBroker(url, queue_name="kesher:tasks", consumer_group_name="kesher")
         idempotency, lock, limiter = (
             RedisIdempotency(redis),

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     )
 
     database_url: str = "sqlite+aiosqlite:///./kesher.db"
+    # Connections each process keeps to PostgreSQL, and never more: every web, worker and
+    # scheduler process together must stay under the server's max_connections (100 by default).
+    database_pool_size: int = Field(default=15, ge=1, le=200)
     redis_url: SecretStr | None = None
     public_url: AnyHttpUrl = AnyHttpUrl("http://localhost:8000")
     telegram_api_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")

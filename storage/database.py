@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def create_engine(url: str, *, echo: bool = False, pool_size: int = 15) -> AsyncEngine:
     """An engine that never puts statement parameters in logs or errors: they hold customers'
     words and stored credentials (bot tokens, auth tokens)."""
     if url.startswith("sqlite"):
@@ -23,11 +23,13 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    # Twenty connections are kept (thirty at most, as before): one opened for a burst and closed
-    # after it costs a login and a fresh prepare of every statement it runs (asyncpg caches
-    # prepared statements per connection); with ten kept, 32 webhooks at a time churned them.
+    # `pool_size` connections are kept and no more are opened: one opened for a burst and
+    # closed after it costs a login and a fresh prepare of every statement it runs (asyncpg
+    # caches prepared statements per connection), and bursts of every process at once ran the
+    # server out of connections ("too many clients") under sustained load; a unit of work that
+    # finds them all busy waits for one.
     engine = create_async_engine(
-        url, echo=echo, hide_parameters=True, pool_size=20, max_overflow=10
+        url, echo=echo, hide_parameters=True, pool_size=pool_size, max_overflow=0
     )
     event.listen(engine.sync_engine, "checkout", _ping)
     return engine

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from bot.domain import Forbidden, InvalidInput, KesherError, NotFound, ProviderError
 
@@ -83,6 +84,13 @@ def install_error_handlers(app: FastAPI) -> None:
             "the message could not be stored; try again later",
             {"Retry-After": "5"},
         )
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, _: ClientDisconnect) -> JSONResponse:
+        """The caller hung up before its body came (a provider that gave up waiting): nothing
+        was stored, and the provider sends it again."""
+        log.info("the client left before %s %s was read", request.method, request.url.path)
+        return error_response(400, "client_disconnected", "the request ended before its body")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import httpx
@@ -150,3 +151,36 @@ def _quote(part: str) -> str:
     from urllib.parse import quote
 
     return quote(part, safe="")
+
+
+async def test_a_caller_that_hangs_up_before_its_body_is_not_an_error(  # type: ignore[no-untyped-def]
+    app_and_key, caplog: pytest.LogCaptureFixture
+) -> None:
+    app, _ = app_and_key
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/fuzz/sandbox/messages",
+        "raw_path": b"/api/v1/fuzz/sandbox/messages",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"20")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("kesher.test", 80),
+    }
+    with caplog.at_level(logging.INFO):
+        await app(scope, receive, send)
+
+    assert sent[0]["status"] == 400
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
