@@ -32,8 +32,9 @@ from sqlalchemy import text
 
 from bench.harness import seed_customers
 from bot import checkins
-from bot.bootstrap import build
+from bot.bootstrap import Runtime, build
 from bot.businesses import create_business
+from bot.domain import Business
 from bot.schedules import save_rules, save_schedule
 from bot.settings import Settings
 from storage.schema import upgrade
@@ -47,6 +48,28 @@ OPEN = {
     "hours": {day: "00:00-24:00" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
     "holidays": False,
 }
+
+
+async def weekly_checkin_due(runtime: Runtime, business: Business) -> None:
+    """Contact rules open at every hour and a weekly check-in whose start lies 8 days back, so
+    every customer of the business is due as soon as it is planned."""
+    services = runtime.services
+    async with services.uow() as uow:
+        await save_rules(uow, business, OPEN)
+        await save_schedule(
+            uow,
+            business,
+            {"name": "weekly", "flow": "checkin", "when": {"every": "7d"}},
+            now=services.clock.now(),
+        )
+        await uow.commit()
+    async with runtime.engine.begin() as connection:
+        await connection.execute(
+            text(
+                "UPDATE schedules SET starts_at = now() - interval '8 days' WHERE business_id = :b"
+            ),
+            {"b": business.id},
+        )
 
 
 async def _admin_sql(statement: str) -> None:
@@ -93,23 +116,11 @@ async def run(customers: int, due: int, workers: int) -> None:
             business, _ = await create_business(
                 uow, "bench", name="Bench", sandbox=True, now=services.clock.now()
             )
-            await save_rules(uow, business, OPEN)
             await uow.commit()
         started = time.perf_counter()
         await seed_customers(runtime.engine, business.id, customers)
         print(f"seeded {customers} customers in {time.perf_counter() - started:.1f} s")
-        async with services.uow() as uow:
-            await save_schedule(
-                uow,
-                business,
-                {"name": "weekly", "flow": "checkin", "when": {"every": "7d"}},
-                now=services.clock.now(),
-            )
-            await uow.commit()
-        async with runtime.engine.begin() as connection:
-            await connection.execute(
-                text("UPDATE schedules SET starts_at = now() - interval '8 days'")
-            )
+        await weekly_checkin_due(runtime, business)
 
         started = time.perf_counter()
         planned = await checkins.plan(services, now=services.clock.now())

@@ -34,12 +34,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.checkin_scale import OPEN
+from bench.checkin_scale import weekly_checkin_due
 from bench.cluster import Cluster, Servers
 from bench.harness import POSTGRES, REDIS, percentile, post_all, seed_customers, workdir
 from bench.reliability import Scenario, Webhook, load, replies, stored, webhooks
 from bot import checkins
-from bot.schedules import save_rules, save_schedule
 
 FIRST_CHECKIN_CHAT = 900_000_000
 SAMPLE_SECONDS = 5.0
@@ -162,15 +161,7 @@ async def plan_checkins(cluster: Cluster, count: int, seconds: float) -> set[str
     )
     async with services.uow() as uow:
         business = await uow.businesses.get(deployment.business_id)
-        await save_rules(uow, business, OPEN)
-        await save_schedule(
-            uow,
-            business,
-            {"name": "weekly", "flow": "checkin", "when": {"every": "7d"}},
-            now=services.clock.now(),
-        )
-        await uow.commit()
-    await deployment.execute("UPDATE schedules SET starts_at = now() - interval '8 days'")
+    await weekly_checkin_due(runtime, business)
     await checkins.plan(services, now=services.clock.now())
     await deployment.execute(
         "UPDATE checkins SET send_at = now() + random() * make_interval(secs => :s)",
