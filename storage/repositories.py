@@ -1143,12 +1143,16 @@ def _sending(*, many: bool) -> Executable:
     aliases cost more to build than to run."""
     earlier, earlier_message = aliased(OutboxRow), aliased(MessageRow)
     now = bindparam("now", type_=OutboxRow.__table__.c.next_attempt_at.type)
+    # Earlier in the conversation means an earlier message: the conversation's index then
+    # yields the few messages before this one and the outbox is reached by message. Compared
+    # by outbox id, PostgreSQL started from the outbox's status index instead, and visited the
+    # entry of every row sent since the last vacuum, for every row read.
     behind = (
         select(earlier.id)
         .join(earlier_message, earlier_message.id == earlier.message_id)
         .where(
             earlier_message.conversation_id == MessageRow.conversation_id,
-            earlier.id < OutboxRow.id,
+            earlier_message.id < MessageRow.id,
             _unsent(earlier, now=now),
         )
         .exists()
@@ -1185,8 +1189,15 @@ def _sending(*, many: bool) -> Executable:
 
 def _unsent(outbox: Any, *, now: Any) -> Any:
     """A row being sent, or pending and due: one that goes before any later row of its
-    conversation."""
+    conversation.
+
+    The statuses are written into the SQL, not bound: a prepared statement's generic plan then
+    still knows how rare they are (with them bound, PostgreSQL's generic plan scanned the whole
+    outbox for every row read).
+    """
+    sending = literal(OutboxStatus.SENDING.value, literal_execute=True)
+    pending = literal(OutboxStatus.PENDING.value, literal_execute=True)
     return or_(
-        outbox.status == OutboxStatus.SENDING.value,
-        and_(outbox.status == OutboxStatus.PENDING.value, outbox.next_attempt_at <= now),
+        outbox.status == sending,
+        and_(outbox.status == pending, outbox.next_attempt_at <= now),
     )
