@@ -73,6 +73,8 @@ log = logging.getLogger(__name__)
 START_TASK = "kesher.start_checkin"
 START_BATCH_TASK = "kesher.start_checkins"
 START_BATCH = 50
+# Batches of touches one process makes at once (each holds its customers' locks).
+BATCHES_AT_ONCE = 4
 PLAN_EVERY = timedelta(hours=1)
 PLAN_BATCH = 2000
 # A cadence longer than this is planned batch by batch (its calendar would be long).
