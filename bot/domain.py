@@ -121,7 +121,9 @@ class Forbidden(KesherError):
 
 
 class SendFailed(KesherError):
-    """A channel could not send; `retryable` says whether trying again later may work."""
+    """A channel could not send; `retryable` says whether trying again later may work, and
+    `throttled` that Kesher itself held the message back (no turn under the provider's rate
+    limits soon enough): nothing was tried, so no attempt is counted."""
 
     code = "send_failed"
 
@@ -132,11 +134,13 @@ class SendFailed(KesherError):
         retryable: bool,
         retry_after: float | None = None,
         unreachable: bool = False,
+        throttled: bool = False,
     ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
         self.unreachable = unreachable
+        self.throttled = throttled
 
 
 class ProviderError(KesherError):

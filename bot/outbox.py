@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 STALE_AFTER = timedelta(minutes=5)
 SWEEP_BATCH = 500
+# Batches of sends one process has waiting for their turns at once: what they book ahead under a
+# bot's limit is what a customer's reply then queues behind.
+BATCHES_AT_ONCE = 4
 ORDER_WAIT = timedelta(seconds=10)
 ORDER_POLL_SECONDS = 0.05
 # A channel's SendFailed code when the provider refused free text outside its window.
@@ -145,7 +148,9 @@ async def _send(
         failure = (
             error if isinstance(error, SendFailed) else SendFailed(repr(error), retryable=True)
         )
-        if failure.code == OUTSIDE_WINDOW and not item.template_only:
+        if failure.throttled:
+            outcome = await _defer(item.id, failure, services)
+        elif failure.code == OUTSIDE_WINDOW and not item.template_only:
             outcome = await _use_template(item.id, failure, services)
         else:
             outcome = await _failed(item.id, message.id, item.attempts, failure, services)
@@ -282,6 +287,17 @@ async def _failed(
             )
         await uow.commit()
     return OutboxStatus.FAILED if final else OutboxStatus.PENDING
+
+
+async def _defer(item_id: int, failure: SendFailed, services: Services) -> OutboxStatus:
+    """No turn under the channel's limits soon enough: back to the outbox for a later sweep,
+    the attempt not counted (a campaign larger than a limit allows at once is not a failure)."""
+    log.info("outbox item %s waits for a later sweep: %s", item_id, failure)
+    later = services.clock.now() + timedelta(seconds=failure.retry_after or 0)
+    async with services.uow() as uow:
+        await uow.outbox.defer(item_id, reason=failure.message, until=later)
+        await uow.commit()
+    return OutboxStatus.PENDING
 
 
 async def _unreachable(

@@ -514,6 +514,11 @@ class OutboxRepository(Protocol):
 
     async def retry(self, item_id: int, *, error: str, next_attempt_at: datetime) -> None: ...
 
+    async def defer(self, item_id: int, *, reason: str, until: datetime) -> None:
+        """Let a claimed item go again, the attempt not counted, not to be sent before `until`
+        (the channel had no turn for it soon enough)."""
+        ...
+
     async def for_message(self, message_id: int) -> OutboxItem | None: ...
 
     async def use_template(self, item_id: int, *, error: str, now: datetime) -> None:

@@ -13,7 +13,7 @@ from taskiq import AsyncBroker, TaskiqMessage, TaskiqMiddleware, TaskiqScheduler
 from taskiq.kicker import AsyncKicker
 from taskiq.schedule_sources import LabelScheduleSource
 
-from bot import alerts, checkins, digest, handoffs
+from bot import alerts, checkins, digest, handoffs, outbox
 from bot.outbox import send_batch, send_outbound, sweep
 from bot.replies import SEND_BATCH_TASK, SEND_TASK
 from bot.review import REVIEW_TASK, review_message
@@ -46,6 +46,7 @@ def register_tasks(broker: AsyncBroker, services: Services) -> None:
     # connection; a worker running a hundred of them at once held 5,000 locks and renewed them
     # all until its Redis pool ran dry. The rest wait here, holding nothing.
     making = asyncio.Semaphore(checkins.BATCHES_AT_ONCE)
+    sending = asyncio.Semaphore(outbox.BATCHES_AT_ONCE)
 
     @broker.task(task_name=SEND_TASK)
     async def send(outbox_id: int) -> None:
@@ -53,7 +54,8 @@ def register_tasks(broker: AsyncBroker, services: Services) -> None:
 
     @broker.task(task_name=SEND_BATCH_TASK)
     async def send_many(outbox_ids: list[int]) -> None:
-        await send_batch(outbox_ids, services)
+        async with sending:
+            await send_batch(outbox_ids, services)
 
     @broker.task(task_name=REVIEW_TASK)
     async def review(business_id: int, message_id: int) -> None:

@@ -57,7 +57,7 @@ from bot.domain import (
 from bot.domain import Forbidden as Refused
 from bot.ports import RateLimiter
 from integrations.chunks import split_text
-from integrations.throttle import wait_turn
+from integrations.throttle import MAX_WAIT, wait_turn
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class TelegramChannel:
         limiter: RateLimiter,
         chat_rate: Rate = CHAT_RATE,
         bot_rate: Rate = BOT_RATE,
-        max_wait: float = 10.0,
+        max_wait: float = MAX_WAIT,
         max_clients: int = 1000,
     ) -> None:
         self.base_url = api_url.rstrip("/") + "/bot"

@@ -3,7 +3,9 @@
 Turns are booked at an even pace (one every `per / count`) on keys every process shares (Redis
 in distributed mode, memory in the embedded one), so a limit holds for the whole deployment,
 and the provider sees a steady stream, never a burst. A send whose turn is further away than
-`max_wait` is refused as retryable, and the outbox sends it again later.
+`max_wait` is refused as throttled: the outbox keeps it for a later sweep without counting an
+attempt. `MAX_WAIT` is the sweep's minute and a little more, so a backlog that waits for turns
+never waits longer in a task than it would in the outbox.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from bot.ports import RateLimiter
 # or descheduled process would otherwise wake many senders at once, and they would go out
 # together, the burst the pace is there to prevent.
 LATE_SECONDS = 0.05
+MAX_WAIT = 75.0
 
 
 async def wait_turn(
@@ -38,9 +41,10 @@ async def wait_turn(
             wait = await limiter.reserve(key, rate, max_wait=max_wait)
             if wait is None:
                 raise SendFailed(
-                    f"over {provider}'s rate limits; retrying later",
+                    f"no turn under {provider}'s rate limits within {max_wait:g} s; sent later",
                     retryable=True,
                     retry_after=max_wait,
+                    throttled=True,
                 )
             due = asked + wait
             if due > loop.time():

@@ -48,7 +48,7 @@ from bot.domain import (
 )
 from bot.ports import RateLimiter
 from integrations.chunks import split_text
-from integrations.throttle import wait_turn
+from integrations.throttle import MAX_WAIT, wait_turn
 
 DEFAULT_API_URL = "https://api.twilio.com"
 SIGNATURE_HEADER = "x-twilio-signature"
@@ -417,7 +417,7 @@ class WhatsAppSender:
         *,
         timeout: float = 15.0,
         limiter: RateLimiter | None = None,
-        max_wait: float = 10.0,
+        max_wait: float = MAX_WAIT,
     ) -> None:
         self.api_url = api_url
         self.timeout = timeout

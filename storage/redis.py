@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
@@ -23,6 +24,7 @@ from storage.ratelimit import LimitsRateLimiter
 
 log = logging.getLogger(__name__)
 RECONNECT_SECONDS = 1.0
+TRIM_SECONDS = 60.0
 
 
 class RedisIdempotency:
@@ -136,13 +138,23 @@ class RedisTaskBroker(RedisStreamBroker):
     up: every read then fails with NOGROUP and the worker never runs a task again. Here the
     group is declared again, from the start of the new stream, so what the web processes
     queued since the restart is run too.
+
+    A stream keeps every entry until it is trimmed, acknowledged or not; a busy deployment
+    queues millions of tasks a day. Every `trim_every` seconds a worker drops the entries its
+    consumer group has finished (`trim`), so Redis holds only what is still to run.
     """
 
+    trim_every = TRIM_SECONDS
+
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
+        trimmed = time.monotonic()
         while True:
             try:
                 async for message in super().listen():
                     yield message
+                    if time.monotonic() - trimmed >= self.trim_every:
+                        trimmed = time.monotonic()
+                        await self._trim_quietly()
             except ResponseError as error:
                 if "NOGROUP" not in str(error):
                     raise
@@ -151,6 +163,33 @@ class RedisTaskBroker(RedisStreamBroker):
             except (RedisConnectionError, RedisTimeoutError) as error:
                 log.warning("Redis is unreachable (%s); trying again", error)
                 await asyncio.sleep(RECONNECT_SECONDS)
+
+    async def trim(self) -> int:
+        """Drop the entries every consumer group was given and acknowledged; how many.
+
+        Those are the entries before the group's oldest unacknowledged one, or up to the last
+        it was given when none is unacknowledged: entries not yet given and entries given but
+        not acknowledged (a worker may have died on them) stay to be run or claimed again.
+        """
+        async with Redis(connection_pool=self.connection_pool) as client:
+            floors = []
+            for group in await client.xinfo_groups(self.queue_name):
+                # Read after the group's last-delivered id: an entry acknowledged in between
+                # leaves the oldest pending one later, never earlier.
+                pending = await client.xpending(self.queue_name, group["name"])
+                floors.append(pending["min"] if pending["pending"] else group["last-delivered-id"])
+            if not floors:
+                return 0
+            floor = min(floors, key=_stream_id)
+            return int(await client.xtrim(self.queue_name, minid=floor, approximate=False))
+
+    async def _trim_quietly(self) -> None:
+        try:
+            trimmed = await self.trim()
+        except RedisError as error:
+            log.warning("could not trim the task queue (%s); trying again later", error)
+            return
+        log.debug("trimmed %d finished tasks from the task queue", trimmed)
 
     async def _declare_group_again(self) -> None:
         async with Redis(connection_pool=self.connection_pool) as client:
@@ -163,3 +202,11 @@ class RedisTaskBroker(RedisStreamBroker):
                     # BUSYGROUP: another worker declared it first.
                     if "BUSYGROUP" not in str(error):
                         raise
+
+
+def _stream_id(entry: bytes | str) -> tuple[int, int]:
+    """A stream entry id (`<milliseconds>-<sequence>`) in the order Redis gives them."""
+    milliseconds, _, sequence = (entry.decode() if isinstance(entry, bytes) else entry).partition(
+        "-"
+    )
+    return int(milliseconds), int(sequence or 0)

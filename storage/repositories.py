@@ -1052,6 +1052,20 @@ class SqlOutbox(_Repository):
             .execution_options(synchronize_session=False)
         )
 
+    async def defer(self, item_id: int, *, reason: str, until: datetime) -> None:
+        await self.session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == item_id, OutboxRow.status == OutboxStatus.SENDING.value)
+            .values(
+                status=OutboxStatus.PENDING.value,
+                last_error=reason,
+                next_attempt_at=until,
+                claimed_at=None,
+                attempts=OutboxRow.attempts - 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+
     async def for_message(self, message_id: int) -> OutboxItem | None:
         row = await self.session.scalar(
             select(OutboxRow).where(OutboxRow.message_id == message_id).limit(1)

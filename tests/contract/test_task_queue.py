@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from redis.asyncio import Redis
@@ -82,3 +82,69 @@ async def test_a_worker_runs_tasks_again_after_redis_came_back_empty(
             await asyncio.sleep(0.1)
 
     assert seen == [7]
+
+
+async def test_trimming_drops_only_the_tasks_that_were_run(
+    redis_url: str, redis_client: Redis
+) -> None:
+    stream = RedisTaskBroker(redis_url, queue_name=f"kesher:test:{uuid.uuid4().hex}")
+    await stream.startup()
+    ids = [await redis_client.xadd(stream.queue_name, {b"data": b"%d" % n}) for n in range(5)]
+    given = stream.listen()
+    try:
+        first, second, third = [await anext(given) for _ in range(3)]  # all five are given
+        await first.ack()
+        await third.ack()
+        later = await redis_client.xadd(stream.queue_name, {b"data": b"not given yet"})
+
+        # The second was given but never acknowledged (its worker may have died): it, and
+        # everything after it, stays to be claimed again or run.
+        assert await stream.trim() == 1
+        kept = [entry for entry, _ in await redis_client.xrange(stream.queue_name)]
+        assert kept == [*ids[1:], later]
+
+        await second.ack()
+        for _ in range(2):
+            await (await anext(given)).ack()
+        # All given are acknowledged: the last given stays as the group's mark, and the one
+        # not given yet stays.
+        assert await stream.trim() == 3
+        assert [entry for entry, _ in await redis_client.xrange(stream.queue_name)] == [
+            ids[4],
+            later,
+        ]
+        assert (await anext(given)).data == b"not given yet"
+    finally:
+        await given.aclose()
+        await stream.shutdown()
+
+
+async def test_a_worker_trims_the_queue_of_the_tasks_it_ran(
+    redis_url: str, redis_client: Redis
+) -> None:
+    seen: list[int] = []
+    async with _worker_on_redis(redis_url) as broker:
+        broker.trim_every = 0
+
+        @broker.task(task_name="kesher.test.trimmed")
+        async def record(outbox_id: int) -> None:
+            seen.append(outbox_id)
+
+        queue = TaskiqQueue(broker)
+        for n in range(20):
+            await queue.enqueue("kesher.test.trimmed", outbox_id=n)
+            await _until(lambda n=n: len(seen) == n + 1)
+            await asyncio.sleep(0.05)  # its acknowledgement
+
+        assert seen == list(range(20))
+        # It trims before it asks for more: what is left is at most the task it ran last and
+        # the group's mark before it.
+        assert await redis_client.xlen(broker.queue_name) <= 2
+
+
+async def _until(done: Callable[[], bool]) -> None:
+    for _ in range(100):
+        if done():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("not within 10 s")

@@ -25,8 +25,11 @@ from bot.domain import (
     Direction,
     OutboxKind,
     OutboxStatus,
+    Rate,
 )
-from bot.outbox import send_outbound
+from bot.outbox import MAX_ATTEMPTS, send_outbound
+from integrations.telegram import TelegramChannel
+from storage.memory import MemoryRateLimiter
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.integration.conftest import running
 
@@ -449,6 +452,45 @@ async def test_a_429_is_retried_after_its_retry_after_and_then_sent(
     assert [c["text"] for c in fake_telegram.called("sendMessage")[1:]] == [
         "How was your visit?"
     ] * 2
+
+
+async def test_a_reply_with_no_turn_soon_under_the_bots_limit_waits_without_using_attempts(
+    client: httpx.AsyncClient, shop: Shop, fake_telegram: FakeTelegram, runtime: Runtime
+) -> None:
+    for chat in (1013, 1014):
+        await post(client, shop, message(chat, "hi"))
+    await sent(fake_telegram, 2)
+    # One message a minute for the whole bot, and no send may wait more than a second for it.
+    slow = TelegramChannel(
+        fake_telegram.url,
+        limiter=MemoryRateLimiter(),
+        bot_rate=Rate(count=1, per=timedelta(minutes=1)),
+        chat_rate=Rate(count=100, per=timedelta(seconds=1)),
+        max_wait=1,
+    )
+    first = await queue_reply(runtime, shop, 1013, "Thanks for your visit")
+    held = await queue_reply(runtime, shop, 1014, "How was your visit?")
+    clock = _Clock(runtime.services.clock.now())
+    services = dataclasses.replace(
+        runtime.services, clock=clock, channels={**runtime.services.channels, TELEGRAM: slow}
+    )
+
+    assert await send_outbound(first, services) is OutboxStatus.SENT
+    # Far more tries than MAX_ATTEMPTS: a message held back by Kesher's own pacing is never
+    # given up on.
+    for _ in range(MAX_ATTEMPTS + 2):
+        assert await send_outbound(held, services) is OutboxStatus.PENDING
+        async with services.uow() as uow:
+            waiting = await uow.outbox.get(held)
+        assert waiting.attempts == 0
+        assert "rate limits" in (waiting.last_error or "")
+        assert waiting.next_attempt_at >= clock.at + timedelta(seconds=1)
+        clock.at = waiting.next_attempt_at
+
+    assert [c["text"] for c in fake_telegram.called("sendMessage")[2:]] == ["Thanks for your visit"]
+    fast = dataclasses.replace(services, channels=runtime.services.channels)
+    assert await send_outbound(held, fast) is OutboxStatus.SENT
+    assert fake_telegram.called("sendMessage")[-1]["text"] == "How was your visit?"
 
 
 @pytest.mark.parametrize("problem", ["blocked", "missing"])

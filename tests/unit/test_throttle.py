@@ -44,7 +44,7 @@ async def test_senders_woken_late_book_a_new_turn_rather_than_go_together() -> N
     assert sum(1 for gap in gaps if gap < 0.01) <= 1
 
 
-async def test_a_turn_further_than_max_wait_is_refused_as_retryable() -> None:
+async def test_a_turn_further_than_max_wait_is_refused_as_throttled() -> None:
     limiter = MemoryRateLimiter()
     slow = Rate(count=1, per=timedelta(seconds=10))
     await wait_turn(limiter, [("sender", slow)], max_wait=5, provider="Twilio")
@@ -52,4 +52,5 @@ async def test_a_turn_further_than_max_wait_is_refused_as_retryable() -> None:
     with pytest.raises(SendFailed) as refused:
         await wait_turn(limiter, [("sender", slow)], max_wait=5, provider="Twilio")
 
-    assert refused.value.retryable and "Twilio" in refused.value.message
+    assert refused.value.throttled and refused.value.retryable
+    assert "Twilio" in refused.value.message
