@@ -1,8 +1,9 @@
 """Check-ins at scale: plan a cadence for N customers, then make M due touches with K workers.
 
-On PostgreSQL and Redis: a fresh database, N customers with a sandbox identity seeded in
-SQL, contact rules open every hour (the figures measure the machinery, not the calendar),
-a weekly cadence whose start lies 8 days back so everyone is due. Reports planning time,
+On PostgreSQL and Redis: a fresh database, N customers with a sandbox identity and a
+conversation 20 days old seeded in SQL (every table then analyzed), contact rules open every
+hour (the figures measure the machinery, not the calendar), a weekly cadence whose start lies
+8 days back so everyone is due. Reports planning time,
 then the rate at which M touches are made and sent by K `kesher worker` processes (the
 bench claims as the scheduler's tick does, back to back), and counts per customer that
 every touch was made exactly once.
@@ -72,6 +73,22 @@ async def weekly_checkin_due(runtime: Runtime, business: Business) -> None:
         )
 
 
+async def _talked_before(runtime: Runtime, business: Business) -> None:
+    """A conversation 20 days old for every customer, as customers on a cadence have had, and
+    statistics on every table as autovacuum keeps them (the check-ins' while still empty)."""
+    async with runtime.engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO conversations (id, business_id, customer_id, identity_id, mode,"
+                " is_open, started_at, last_message_at) SELECT gen_random_uuid(), :b,"
+                " customer_id, id, 'bot', true, now() - interval '20 days',"
+                " now() - interval '20 days' FROM channel_identities WHERE business_id = :b"
+            ),
+            {"b": business.id},
+        )
+        await connection.execute(text("ANALYZE"))
+
+
 async def _admin_sql(statement: str) -> None:
     from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -119,6 +136,7 @@ async def run(customers: int, due: int, workers: int) -> None:
             await uow.commit()
         started = time.perf_counter()
         await seed_customers(runtime.engine, business.id, customers)
+        await _talked_before(runtime, business)
         print(f"seeded {customers} customers in {time.perf_counter() - started:.1f} s")
         await weekly_checkin_due(runtime, business)
 

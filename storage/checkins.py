@@ -887,19 +887,26 @@ WITH calendar (timezone, day, opens, closes, next_opens) AS (
     SELECT * FROM unnest(CAST(:zones AS text[]), CAST(:days AS date[]),
         CAST(:opens AS timestamptz[]), CAST(:closes AS timestamptz[]),
         CAST(:nexts AS timestamptz[]))
+), made AS (
+    SELECT customer_id, count(*) AS made,
+        count(*) FILTER (WHERE status IN ('planned', 'claimed')) AS pending
+    FROM checkins WHERE schedule_id = :s GROUP BY customer_id
+), touched AS (
+    SELECT customer_id, max(sent_at) AS at FROM checkins
+    WHERE business_id = :b AND sent_at IS NOT NULL GROUP BY customer_id
+), talked AS (
+    SELECT customer_id, max(last_message_at) AS at FROM conversations
+    WHERE business_id = :b GROUP BY customer_id
 ), due AS MATERIALIZED (
-    SELECT c.id, c.timezone,
-        (SELECT count(*) FROM checkins m
-         WHERE m.schedule_id = :s AND m.customer_id = c.id) AS made,
-        coalesce(greatest(
-            (SELECT max(t.sent_at) FROM checkins t WHERE t.customer_id = c.id),
-            (SELECT max(k.last_message_at) FROM conversations k WHERE k.customer_id = c.id)
-        ), CAST(:start AS timestamptz)) + CAST(:period AS interval) AS due_at
+    SELECT c.id, c.timezone, coalesce(made.made, 0) AS made,
+        coalesce(greatest(touched.at, talked.at), CAST(:start AS timestamptz))
+            + CAST(:period AS interval) AS due_at
     FROM customers c
+        LEFT JOIN made ON made.customer_id = c.id
+        LEFT JOIN touched ON touched.customer_id = c.id
+        LEFT JOIN talked ON talked.customer_id = c.id
     WHERE c.business_id = :b AND NOT c.opted_out {language}
-        AND NOT EXISTS (SELECT 1 FROM checkins p
-            WHERE p.schedule_id = :s AND p.customer_id = c.id
-                AND p.status IN ('planned', 'claimed'))
+        AND coalesce(made.pending, 0) = 0
         AND EXISTS (SELECT 1 FROM channel_identities i
             WHERE i.customer_id = c.id AND i.reachable {channel})
 ), timed AS (
