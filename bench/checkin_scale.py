@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -89,10 +90,22 @@ async def _talked_before(runtime: Runtime, business: Business) -> None:
         await connection.execute(text("ANALYZE"))
 
 
-async def _admin_sql(statement: str) -> None:
+@dataclass(frozen=True)
+class Tally:
+    """What a run planned and made, counted per customer afterwards."""
+
+    planned: int
+    made: int
+    sent: int
+    messaged_once: int
+    messaged_twice: int
+    with_two_rows: int
+
+
+async def _admin_sql(postgres: str, statement: str) -> None:
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    engine = create_async_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    engine = create_async_engine(postgres, isolation_level="AUTOCOMMIT")
     async with engine.connect() as connection:
         await connection.exec_driver_sql(statement)
     await engine.dispose()
@@ -116,14 +129,16 @@ async def _count(runtime, sql: str) -> int:  # type: ignore[no-untyped-def]
         return int((await connection.execute(text(sql))).scalar_one())
 
 
-async def run(customers: int, due: int, workers: int) -> None:
+async def run(
+    customers: int, due: int, workers: int, *, postgres: str = POSTGRES, redis_url: str = REDIS
+) -> Tally:
     database = f"kesher_checkins_{uuid.uuid4().hex[:8]}"
-    url = POSTGRES.rsplit("/", 1)[0] + "/" + database
-    await _admin_sql(f'CREATE DATABASE "{database}"')
-    redis = Redis.from_url(REDIS)
+    url = postgres.rsplit("/", 1)[0] + "/" + database
+    await _admin_sql(postgres, f'CREATE DATABASE "{database}"')
+    redis = Redis.from_url(redis_url)
     await redis.flushdb()
     processes: list[subprocess.Popen[bytes]] = []
-    settings = Settings(_env_file=None, database_url=url, redis_url=SecretStr(REDIS))  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, database_url=url, redis_url=SecretStr(redis_url))  # type: ignore[call-arg]
     runtime = build(settings)
     try:
         await upgrade(url)
@@ -157,7 +172,7 @@ async def run(customers: int, due: int, workers: int) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("KESHER_")}
         env |= {
             "KESHER_DATABASE_URL": url,
-            "KESHER_REDIS_URL": REDIS,
+            "KESHER_REDIS_URL": redis_url,
             "KESHER_LOG_LEVEL": "WARNING",
         }
         processes += _workers(workers, env)
@@ -206,6 +221,7 @@ async def run(customers: int, due: int, workers: int) -> None:
             f" customers messaged once {once}, twice {twice}; customers with two rows {rows};"
             f" missed {due - made}"
         )
+        return Tally(planned, made, sent, once, twice, rows)
     finally:
         for process in processes:
             process.terminate()
@@ -214,7 +230,7 @@ async def run(customers: int, due: int, workers: int) -> None:
         await runtime.stop()
         await redis.flushdb()
         await redis.aclose()
-        await _admin_sql(f'DROP DATABASE "{database}" WITH (FORCE)')
+        await _admin_sql(postgres, f'DROP DATABASE "{database}" WITH (FORCE)')
 
 
 def main() -> None:
