@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -350,32 +349,32 @@ async def start_checkins(
     """Make a batch of claimed touches in one transaction: the same rules as `start_checkin`.
 
     The facts are read a query per fact for the whole batch and the touches written in a few
-    statements, under the locks of all the batch's customers (taken in order, so two batches
-    never wait on each other in a circle). A row no longer claimed maps to None.
+    statements, under the locks of all the batch's customers (taken together). A row no longer
+    claimed maps to None.
     """
     async with services.uow() as uow:
         claimed = await uow.checkins.claimed(checkin_ids)
     statuses: dict[int, CheckinStatus | None] = dict.fromkeys(checkin_ids)
     if not claimed:
         return statuses
-    customers = sorted({str(c.customer_id) for c in claimed})
+    customers = {str(c.customer_id) for c in claimed}
     outbox_ids: list[int] = []
-    async with AsyncExitStack() as locks:
-        for customer in customers:
-            await locks.enter_async_context(
-                services.lock.hold(f"customer:{customer}", timeout=LOCK_TIMEOUT)
+    async with (
+        services.lock.hold_all(
+            [f"customer:{customer}" for customer in customers], timeout=LOCK_TIMEOUT
+        ),
+        services.uow() as uow,
+    ):
+        now = services.clock.now()
+        for business_id in sorted({c.business_id for c in claimed}):
+            statuses |= await _touch_many(
+                uow,
+                await uow.businesses.get(business_id),
+                [c.id for c in claimed if c.business_id == business_id],
+                now=now,
+                sent=outbox_ids,
             )
-        async with services.uow() as uow:
-            now = services.clock.now()
-            for business_id in sorted({c.business_id for c in claimed}):
-                statuses |= await _touch_many(
-                    uow,
-                    await uow.businesses.get(business_id),
-                    [c.id for c in claimed if c.business_id == business_id],
-                    now=now,
-                    sent=outbox_ids,
-                )
-            await uow.commit()
+        await uow.commit()
     await queue_sends(outbox_ids, services)
     return statuses
 

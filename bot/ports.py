@@ -116,6 +116,14 @@ class ConversationLock(Protocol):
         """Hold the lock for `key`; raises TimeoutError when it cannot be had within timeout."""
         ...
 
+    def hold_all(
+        self, keys: Sequence[str], *, timeout: timedelta
+    ) -> AbstractAsyncContextManager[None]:
+        """Hold the locks of all `keys` at once (a batch's customers), each excluding `hold`
+        of the same key; raises TimeoutError, holding none, when not all can be had within
+        timeout."""
+        ...
+
 
 class RateLimiter(Protocol):
     async def hit(self, key: str, rate: Rate) -> bool:

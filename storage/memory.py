@@ -6,8 +6,8 @@ import asyncio
 import heapq
 import math
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -82,6 +82,15 @@ class MemoryLock:
             entry.users -= 1
             if entry.users == 0:
                 del self._entries[key]
+
+    @asynccontextmanager
+    async def hold_all(self, keys: Sequence[str], *, timeout: timedelta) -> AsyncIterator[None]:
+        # In sorted order, so two holders of overlapping keys never wait on each other in a circle.
+        async with AsyncExitStack() as held:
+            async with asyncio.timeout(timeout.total_seconds()):
+                for key in sorted(set(keys)):
+                    await held.enter_async_context(self.hold(key, timeout=timeout))
+            yield
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 
@@ -24,6 +25,7 @@ from storage.ratelimit import LimitsRateLimiter
 
 log = logging.getLogger(__name__)
 RECONNECT_SECONDS = 1.0
+LOCK_POLL_SECONDS = 0.01
 TRIM_SECONDS = 60.0
 
 
@@ -43,6 +45,36 @@ class RedisIdempotency:
         await self._client.delete(self._prefix + key)
 
 
+# KEYS: the locks; ARGV: the holder's token, the lease in milliseconds. Every key or none.
+_TAKE_ALL = """
+for _, key in ipairs(KEYS) do
+    if redis.call('EXISTS', key) == 1 then return 0 end
+end
+for _, key in ipairs(KEYS) do
+    redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
+end
+return 1
+"""
+# The lease again for the keys still the holder's; how many those are.
+_RENEW_HELD = """
+local held = 0
+for _, key in ipairs(KEYS) do
+    if redis.call('GET', key) == ARGV[1] then
+        redis.call('PEXPIRE', key, ARGV[2])
+        held = held + 1
+    end
+end
+return held
+"""
+# Frees the keys still the holder's (a lease that ran out may be someone else's now).
+_LET_GO_ALL = """
+for _, key in ipairs(KEYS) do
+    if redis.call('GET', key) == ARGV[1] then redis.call('DEL', key) end
+end
+return 0
+"""
+
+
 class RedisLock:
     """redis-py's lock with a lease that its holder renews while it lives (every third of the
     lease), so a holder that dies frees the conversation within `lease`, and one that is only
@@ -58,13 +90,16 @@ class RedisLock:
         self._client = client
         self._prefix = prefix + "lock:"
         self._lease = lease
+        self._take_all = client.register_script(_TAKE_ALL)
+        self._renew_held = client.register_script(_RENEW_HELD)
+        self._let_go_all = client.register_script(_LET_GO_ALL)
 
     @asynccontextmanager
     async def hold(self, key: str, *, timeout: timedelta) -> AsyncIterator[None]:
         lock = self._client.lock(
             self._prefix + key,
             timeout=self._lease.total_seconds(),
-            sleep=0.01,
+            sleep=LOCK_POLL_SECONDS,
             blocking_timeout=timeout.total_seconds(),
             thread_local=False,
         )
@@ -78,6 +113,38 @@ class RedisLock:
             # The lease ran out while we worked and someone else may hold it now: not ours to free.
             with suppress(LockNotOwnedError):
                 await lock.release()
+
+    @asynccontextmanager
+    async def hold_all(self, keys: Sequence[str], *, timeout: timedelta) -> AsyncIterator[None]:
+        """All or none in one script, under one token and one lease renewed for all: a batch
+        of 50 customers takes 3 round trips instead of 100 and 50 renewing tasks."""
+        names = [self._prefix + key for key in sorted(set(keys))]
+        if not names:
+            yield
+            return
+        token = uuid.uuid4().hex
+        lease = round(self._lease.total_seconds() * 1000)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout.total_seconds()
+        while not await self._take_all(keys=names, args=[token, lease]):
+            if loop.time() >= deadline:
+                raise TimeoutError(f"locks of {len(names)} keys not had within {timeout}")
+            await asyncio.sleep(LOCK_POLL_SECONDS)
+        renewing = asyncio.create_task(self._renew_all(names, token, lease))
+        try:
+            yield
+        finally:
+            renewing.cancel()
+            await self._let_go_all(keys=names, args=[token])
+
+    async def _renew_all(self, names: list[str], token: str, lease: int) -> None:
+        while True:
+            await asyncio.sleep(self._lease.total_seconds() / 3)
+            try:
+                if not await self._renew_held(keys=names, args=[token, lease]):
+                    return
+            except RedisError:
+                return
 
     async def _renew(self, lock: Lock) -> None:
         """Give the lease its full length again every third of it, until the lock is let go or

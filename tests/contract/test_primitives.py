@@ -146,6 +146,63 @@ async def test_locks_on_different_keys_do_not_wait_for_each_other(lock: Conversa
         pass
 
 
+async def test_holding_all_keys_keeps_each_of_them_until_let_go(lock: ConversationLock) -> None:
+    short = timedelta(milliseconds=100)
+    async with lock.hold_all(["customer-2", "customer-1", "customer-3"], timeout=SECOND):
+        for key in ("customer-1", "customer-2", "customer-3"):
+            with pytest.raises(TimeoutError):
+                async with lock.hold(key, timeout=short):
+                    pass
+        async with lock.hold("customer-4", timeout=short):
+            pass
+
+    async with lock.hold_all(["customer-1", "customer-2", "customer-3"], timeout=short):
+        pass
+
+
+async def test_holding_all_keys_waits_for_a_held_one(lock: ConversationLock) -> None:
+    order: list[str] = []
+
+    async def one_holder() -> None:
+        async with lock.hold("customer-2", timeout=SECOND):
+            order.append("held")
+            await asyncio.sleep(0.3)
+            order.append("let go")
+
+    holder = asyncio.create_task(one_holder())
+    await asyncio.sleep(0.05)
+    async with lock.hold_all(["customer-1", "customer-2"], timeout=SECOND):
+        order.append("all held")
+    await holder
+
+    assert order == ["held", "let go", "all held"]
+
+
+async def test_all_keys_not_had_within_the_timeout_raise_and_leave_none_held(
+    lock: ConversationLock,
+) -> None:
+    async with lock.hold("customer-2", timeout=SECOND):
+        with pytest.raises(TimeoutError):
+            async with lock.hold_all(
+                ["customer-1", "customer-2", "customer-3"], timeout=timedelta(milliseconds=200)
+            ):
+                pass
+        for key in ("customer-1", "customer-3"):
+            async with lock.hold(key, timeout=timedelta(milliseconds=100)):
+                pass
+
+
+async def test_a_live_holder_keeps_all_its_redis_locks_past_the_lease(redis_client: Redis) -> None:
+    lock = RedisLock(redis_client, lease=timedelta(milliseconds=300))
+    async with lock.hold_all(["customer-1", "customer-2"], timeout=SECOND):
+        await asyncio.sleep(1.0)  # more than three leases, renewed meanwhile
+        with pytest.raises(TimeoutError):
+            async with lock.hold("customer-2", timeout=timedelta(milliseconds=300)):
+                pass
+
+    assert await redis_client.keys("kesher:lock:*") == []
+
+
 async def test_a_released_memory_lock_leaves_nothing_behind() -> None:
     lock = MemoryLock()
     async with lock.hold("a", timeout=SECOND):
