@@ -8,14 +8,13 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from limits.aio.storage import RedisStorage
 from redis.asyncio import Redis
-from redis.asyncio.lock import Lock
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import LockError, LockNotOwnedError, RedisError, ResponseError
+from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from taskiq import AckableMessage
 from taskiq_redis import RedisStreamBroker
@@ -76,9 +75,9 @@ return 0
 
 
 class RedisLock:
-    """redis-py's lock with a lease that its holder renews while it lives (every third of the
-    lease), so a holder that dies frees the conversation within `lease`, and one that is only
-    slow keeps it."""
+    """Locks with a lease that their holder renews while it lives (every third of the lease),
+    so a holder that dies frees the conversation within `lease`, and one that is only slow
+    keeps it. One key or many, taken and let go by a script each: all or none."""
 
     def __init__(
         self,
@@ -96,23 +95,8 @@ class RedisLock:
 
     @asynccontextmanager
     async def hold(self, key: str, *, timeout: timedelta) -> AsyncIterator[None]:
-        lock = self._client.lock(
-            self._prefix + key,
-            timeout=self._lease.total_seconds(),
-            sleep=LOCK_POLL_SECONDS,
-            blocking_timeout=timeout.total_seconds(),
-            thread_local=False,
-        )
-        if not await lock.acquire():
-            raise TimeoutError(f"lock {key!r} not had within {timeout}")
-        renewing = asyncio.create_task(self._renew(lock))
-        try:
+        async with self.hold_all([key], timeout=timeout):
             yield
-        finally:
-            renewing.cancel()
-            # The lease ran out while we worked and someone else may hold it now: not ours to free.
-            with suppress(LockNotOwnedError):
-                await lock.release()
 
     @asynccontextmanager
     async def hold_all(self, keys: Sequence[str], *, timeout: timedelta) -> AsyncIterator[None]:
@@ -144,16 +128,6 @@ class RedisLock:
                 if not await self._renew_held(keys=names, args=[token, lease]):
                     return
             except RedisError:
-                return
-
-    async def _renew(self, lock: Lock) -> None:
-        """Give the lease its full length again every third of it, until the lock is let go or
-        cannot be renewed (lost, or Redis gone: then it runs out as a dead holder's would)."""
-        while True:
-            await asyncio.sleep(self._lease.total_seconds() / 3)
-            try:
-                await lock.reacquire()
-            except (LockError, RedisError):
                 return
 
 
