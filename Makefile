@@ -10,7 +10,7 @@ run: $(STAMP)
 	$(BIN)/kesher serve
 
 test: $(STAMP) lint typecheck
-	$(BIN)/pytest -q -rs
+	$(BIN)/pytest -q -rs --durations=25
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
