@@ -14,7 +14,6 @@ from taskiq.kicker import AsyncKicker
 from taskiq.schedule_sources import LabelScheduleSource
 
 from bot import alerts, checkins, digest, handoffs, outbox
-from bot.outbox import send_batch, send_outbound, sweep
 from bot.replies import SEND_BATCH_TASK, SEND_TASK
 from bot.review import REVIEW_TASK, review_message
 from bot.services import Services
@@ -50,12 +49,12 @@ def register_tasks(broker: AsyncBroker, services: Services) -> None:
 
     @broker.task(task_name=SEND_TASK)
     async def send(outbox_id: int) -> None:
-        await send_outbound(outbox_id, services)
+        await outbox.send_outbound(outbox_id, services)
 
     @broker.task(task_name=SEND_BATCH_TASK)
     async def send_many(outbox_ids: list[int]) -> None:
         async with sending:
-            await send_batch(outbox_ids, services)
+            await outbox.send_batch(outbox_ids, services)
 
     @broker.task(task_name=REVIEW_TASK)
     async def review(business_id: int, message_id: int) -> None:
@@ -85,7 +84,7 @@ def register_tasks(broker: AsyncBroker, services: Services) -> None:
         late = await handoffs.watch_sla(services, now=now)
         told = await alerts.announce_missed(services, now=now)
         digests = await digest.send_due(services, now=now)
-        return queued + late + told + digests + await sweep(services)
+        return queued + late + told + digests + await outbox.sweep(services)
 
 
 def scheduler_for(broker: AsyncBroker) -> TaskiqScheduler:
