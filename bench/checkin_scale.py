@@ -33,7 +33,7 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 from sqlalchemy import text
 
-from bench.harness import seed_customers
+from bench.harness import seed_customers, seed_history
 from bot import checkins
 from bot.bootstrap import Runtime, build
 from bot.businesses import create_business
@@ -75,38 +75,6 @@ async def weekly_checkin_due(runtime: Runtime, business: Business) -> None:
             ),
             {"b": business.id},
         )
-
-
-async def _talked_before(runtime: Runtime, business: Business) -> None:
-    """A conversation 20 days old for every customer, as customers on a cadence have had: the
-    customer's message and the bot's answer, sent through the outbox. Then statistics on every
-    table as autovacuum keeps them (the check-ins' while still empty).
-
-    Without this history the messages and outbox tables start empty and grow faster than
-    autovacuum analyzes them, and every plan PostgreSQL caches early (asyncpg's prepared
-    statements, the foreign-key checks) scans them whole until it does: a young deployment's
-    first minute, not the steady state of a business with a million customers."""
-    seeds = (
-        "INSERT INTO conversations (id, business_id, customer_id, identity_id, mode, is_open,"
-        " started_at, last_message_at) SELECT gen_random_uuid(), :b, customer_id, id, 'bot',"
-        " true, now() - interval '20 days', now() - interval '20 days' FROM channel_identities"
-        " WHERE business_id = :b",
-        "INSERT INTO messages (business_id, conversation_id, customer_id, direction, channel,"
-        " text, choices, status, created_at, status_at) SELECT :b, c.id, c.customer_id,"
-        " said.direction, i.channel, said.text, '[]', said.status, now() - interval '20 days',"
-        " now() - interval '20 days' FROM conversations c JOIN channel_identities i ON"
-        " i.id = c.identity_id CROSS JOIN (VALUES ('in', 'hi', 'received'),"
-        " ('out', 'hello!', 'delivered')) AS said (direction, text, status)"
-        " WHERE c.business_id = :b",
-        "INSERT INTO outbox (business_id, message_id, idempotency_key, kind, status, attempts,"
-        " template_only, next_attempt_at, created_at) SELECT :b, id, 'history:' || id, 'reply',"
-        " 'sent', 1, false, created_at, created_at FROM messages WHERE business_id = :b"
-        " AND direction = 'out'",
-    )
-    async with runtime.engine.begin() as connection:
-        for seed in seeds:
-            await connection.execute(text(seed), {"b": business.id})
-        await connection.execute(text("ANALYZE"))
 
 
 @dataclass(frozen=True)
@@ -170,7 +138,7 @@ async def run(
             await uow.commit()
         started = time.perf_counter()
         await seed_customers(runtime.engine, business.id, customers)
-        await _talked_before(runtime, business)
+        await seed_history(runtime.engine, business.id)
         print(f"seeded {customers} customers in {time.perf_counter() - started:.1f} s")
         await weekly_checkin_due(runtime, business)
 

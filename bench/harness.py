@@ -154,6 +154,38 @@ async def seed_customers(
         await connection.execute(text("ANALYZE customers, channel_identities"))
 
 
+async def seed_history(engine: AsyncEngine, business_id: int) -> None:
+    """A conversation 20 days old for every identity of the business, as customers who have
+    talked before have had: the customer's message, the bot's answer and its outbox row. Then
+    statistics on every table as autovacuum keeps them.
+
+    Without a history the messages and outbox tables start empty and grow faster than
+    autovacuum analyzes them, and every plan PostgreSQL caches early (asyncpg's prepared
+    statements, the foreign-key checks) scans them whole until it does: a young deployment's
+    first minute, not the steady state of a business with customers."""
+    seeds = (
+        "INSERT INTO conversations (id, business_id, customer_id, identity_id, mode, is_open,"
+        " started_at, last_message_at) SELECT gen_random_uuid(), :b, customer_id, id, 'bot',"
+        " true, now() - interval '20 days', now() - interval '20 days' FROM channel_identities"
+        " WHERE business_id = :b",
+        "INSERT INTO messages (business_id, conversation_id, customer_id, direction, channel,"
+        " text, choices, status, created_at, status_at) SELECT :b, c.id, c.customer_id,"
+        " said.direction, i.channel, said.text, '[]', said.status, now() - interval '20 days',"
+        " now() - interval '20 days' FROM conversations c JOIN channel_identities i ON"
+        " i.id = c.identity_id CROSS JOIN (VALUES ('in', 'hi', 'received'),"
+        " ('out', 'hello!', 'delivered')) AS said (direction, text, status)"
+        " WHERE c.business_id = :b",
+        "INSERT INTO outbox (business_id, message_id, idempotency_key, kind, status, attempts,"
+        " template_only, next_attempt_at, created_at) SELECT :b, id, 'history:' || id, 'reply',"
+        " 'sent', 1, false, created_at, created_at FROM messages WHERE business_id = :b"
+        " AND direction = 'out'",
+    )
+    async with engine.begin() as connection:
+        for seed in seeds:
+            await connection.execute(text(seed), {"b": business_id})
+        await connection.execute(text("ANALYZE"))
+
+
 class Processes:
     """Child processes with their output in one folder; stopped in reverse order."""
 

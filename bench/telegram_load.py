@@ -8,12 +8,17 @@ minimal python-telegram-bot echo bot (`Application` without an updater, same fak
 the ratio. Kesher's per-bot limit is raised to 1,000/s for this part (KESHER_TELEGRAM_BOT_RATE,
 Telegram's ceiling with paid broadcasts), so the pipeline is measured rather than the limit.
 
+With `--history H`, the business first has H customers who talked before (on the sandbox, a
+conversation 20 days old each, every table analyzed), as a business in its steady state
+does; without it every table starts empty, as on a deployment's first day.
+
 Outbound: M replies to M chats already in the outbox, sent by K workers through a fake Bot API
 that refuses (429) anything over 30/s per bot and 1/s per chat, both scaled by S; Kesher's
 per-bot limit is set to the same 30 × S. Reported: the rate achieved against the limit, and
 the 429s.
 
     .venv/bin/python -m bench.telegram_load --updates 2000 --concurrency 32
+    .venv/bin/python -m bench.telegram_load --only inbound --updates 3000 --history 100000
     .venv/bin/python -m bench.telegram_load --messages 10000 --workers 1,3 --scale 2
 """
 
@@ -38,6 +43,8 @@ from bench.harness import (
     inbound_result,
     outbound_result,
     post_all,
+    seed_customers,
+    seed_history,
     summary,
     wait_until_up,
     workdir,
@@ -52,6 +59,7 @@ FIRST_CHAT = 500_000_000
 class Options:
     updates: int = 2000
     concurrency: int = 32
+    history: int = 0
     messages: int = 10_000
     workers: tuple[int, ...] = (1, 3)
     scale: int = 2
@@ -87,6 +95,9 @@ async def inbound(deployment: Deployment, options: Options) -> list[Result]:
     made = updates(options.updates)
     chats = [str(chat) for chat, _ in made]
     processes = deployment.processes
+    if options.history:
+        await seed_customers(deployment.engine, deployment.business_id, options.history)
+        await seed_history(deployment.engine, deployment.business_id)
     # The echo bot and its own fake Bot API start now, and idle while Kesher is measured.
     kesher_api, echo_api = FakeApi(processes, "fake-telegram"), FakeApi(processes, "fake-telegram")
     async with kesher_api, echo_api:
@@ -208,6 +219,9 @@ def main() -> None:
     )
     parser.add_argument("--updates", type=int, default=Options.updates, help="inbound updates")
     parser.add_argument("--concurrency", type=int, default=Options.concurrency)
+    parser.add_argument(
+        "--history", type=int, default=0, help="customers who talked before, seeded first"
+    )
     parser.add_argument("--messages", type=int, default=Options.messages, help="outbound messages")
     parser.add_argument("--workers", default="1,3", help="worker processes per outbound run")
     parser.add_argument("--scale", type=int, default=Options.scale, help="× Telegram's limits")
@@ -217,6 +231,7 @@ def main() -> None:
     options = Options(
         updates=args.updates,
         concurrency=args.concurrency,
+        history=args.history,
         messages=args.messages,
         workers=tuple(workers_list(args.workers)),
         scale=args.scale,

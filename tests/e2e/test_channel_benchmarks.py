@@ -14,7 +14,7 @@ def test_the_telegram_benchmark_runs_end_to_end_with_a_few_messages(
     postgres_url: str, redis_url: str
 ) -> None:
     options = telegram_load.Options(
-        updates=6, concurrency=3, messages=12, workers=(1,), scale=1,
+        updates=6, concurrency=3, history=20, messages=12, workers=(1,), scale=1,
         postgres=postgres_url, redis=redis_url,
     )  # fmt: skip
 
