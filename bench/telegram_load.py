@@ -220,7 +220,10 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=Options.updates, help="inbound updates")
     parser.add_argument("--concurrency", type=int, default=Options.concurrency)
     parser.add_argument(
-        "--history", type=int, default=0, help="customers who talked before, seeded first"
+        "--history",
+        type=int,
+        default=Options.history,
+        help="customers who talked before, seeded first",
     )
     parser.add_argument("--messages", type=int, default=Options.messages, help="outbound messages")
     parser.add_argument("--workers", default="1,3", help="worker processes per outbound run")

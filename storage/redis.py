@@ -122,6 +122,8 @@ class RedisLock:
             await self._let_go_all(keys=names, args=[token])
 
     async def _renew_all(self, names: list[str], token: str, lease: int) -> None:
+        """Give the keys still ours their full lease again every third of it, until none is
+        (lost, or let go) or Redis is gone: then they run out as a dead holder's would."""
         while True:
             await asyncio.sleep(self._lease.total_seconds() / 3)
             try:
