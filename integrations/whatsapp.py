@@ -148,13 +148,15 @@ class StatusUpdate:
 
 
 class FormParams(Mapping[str, str]):
-    """Posted form fields in order with repeated names kept; `getall` is what the validator reads."""
+    """Posted form fields in order with repeated names kept; `getall` is what the validator reads,
+    exactly as signed. A field read by name has its NUL characters dropped: PostgreSQL text
+    cannot hold them, and a forged-looking but signed body must get an answer, not a 503."""
 
     def __init__(self, pairs: Sequence[tuple[str, str]]) -> None:
         self.pairs = tuple(pairs)
         self._first: dict[str, str] = {}
         for name, value in self.pairs:
-            self._first.setdefault(name, value)
+            self._first.setdefault(name, value.replace("\x00", ""))
 
     def __getitem__(self, name: str) -> str:
         return self._first[name]

@@ -357,6 +357,33 @@ async def test_a_signed_whatsapp_message_sent_twice_is_stored_once(
     assert await webhooks.inbound_messages() == before + (0 if seen else 1)
 
 
+async def test_a_signed_whatsapp_message_with_nul_characters_is_stored_without_them(
+    webhooks: Webhooks,
+) -> None:
+    path = f"/webhooks/whatsapp/{webhooks.business.slug}"
+    sid = "SM" + "0" * 31 + "\x00" + "1"
+    params = {
+        "MessageSid": sid,
+        "From": "whatsapp:+972501234567\x00",
+        "To": SENDER,
+        "Body": "שלום\x00 there",
+        "ProfileName": "\x00Dana",
+        "NumMedia": "0",
+    }
+
+    response = await webhooks.twilio(path, params)
+
+    _checked(response)
+    assert response.status_code == 200
+    assert (
+        await webhooks.count(
+            "SELECT count(*) FROM messages WHERE business_id = :business AND text = :text",
+            text="שלום there",
+        )
+        == 1
+    )
+
+
 @FUZZ
 @given(params=_form(STATUS_FIELDS))
 async def test_any_signed_status_callback_gets_a_clear_answer(
