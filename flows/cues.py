@@ -1,4 +1,5 @@
-"""What one message says on its face: asks for a person, wants to leave, swears, shouts, sulks.
+"""What one message says on its face: asks for a person, wants to leave, reports a problem,
+swears, shouts, sulks.
 
 Rules match on the folded normal form (`flows.tone.fold`: no niqqud, punctuation, emoji or
 case, final letters folded), with common typos mapped to their word and Hebrew one-letter
@@ -17,6 +18,8 @@ from dataclasses import dataclass, replace
 from flows.tone import fold
 
 _FINALS = str.maketrans("ךםןףץ", "כמנפצ")
+_UNFOLD = str.maketrans("כמנפצ", "ךםןףץ")
+_FINAL_AT_END = re.compile(r"(?<=[\u05d0-\u05ea])([כמנפצ])\b")
 _PREFIXES = "והשבכלמ"
 
 
@@ -489,28 +492,13 @@ NEGATIVE = _f(
     "nightmare",
     "complaint",
     "complain",
-    "broken",
     "fed up",
     "sick of",
     "tired of",
     "had enough",
     "a joke",
     "waste of",
-    "not working",
-    "doesn t work",
-    "does not work",
-    "didn t work",
-    "won t work",
-    "stopped working",
-    "never arrived",
-    "didn t arrive",
-    "hasn t arrived",
     "still waiting",
-    "no response",
-    "no answer",
-    "no one answers",
-    "nobody answers",
-    "no one is answering",
     "no one helps",
     "nobody helps",
     "nobody cares",
@@ -558,17 +546,8 @@ NEGATIVE = _f(
     "גועל",
     "חסר תועלת",
     "חסרי תועלת",
-    "לא עובד",
-    "לא עובדת",
-    "לא עובדים",
-    "לא הגיע",
-    "לא הגיעה",
-    "לא הגיעו",
-    "לא עונים",
-    "לא עונה",
-    "אף אחד לא עונה",
-    "אין מענה",
-    "אין תשובה",
+    "לא מקובל",
+    "לא מקובלת",
     "אין מה לעשות איתכם",
     "בזבוז",
     "רמאות",
@@ -584,9 +563,6 @@ NEGATIVE = _f(
     "מזלזלים",
     "מזלזל",
     "הפקרות",
-    "מקולקל",
-    "תקול",
-    "שבור",
     "רע",
     "גרוע ביותר",
     "הכי גרוע",
@@ -625,6 +601,485 @@ POSITIVE = _f(
     "הוגן",
     "סביר",
 )
+# Something the business got wrong, said as plainly as customers report it ("my order never
+# arrived", "charged twice", "האפליקציה קורסת"): in a customer chat these are what frustration
+# looks like long before any angry word. Phrases of two words or more carry their own negation;
+# a single word counts unless negated ("wasn't delayed").
+PROBLEMS = _f(
+    # nothing came, or the wrong thing did
+    "never arrived",
+    "never came",
+    "never received",
+    "never got",
+    "never delivered",
+    "never showed up",
+    "didn t arrive",
+    "didn t come",
+    "didn t receive",
+    "didn t get",
+    "hasn t arrived",
+    "hasn t come",
+    "hasn t shown up",
+    "haven t received",
+    "haven t got",
+    "haven t gotten",
+    "not arrived",
+    "not delivered",
+    "wasn t delivered",
+    "still not here",
+    "still hasn t",
+    "went missing",
+    "is missing",
+    "are missing",
+    "was missing",
+    "were missing",
+    "missing item",
+    "missing items",
+    "lost my",
+    "lost our",
+    "lost the package",
+    "wrong item",
+    "wrong items",
+    "wrong order",
+    "wrong size",
+    "wrong color",
+    "wrong colour",
+    "wrong product",
+    "wrong address",
+    "sent me the wrong",
+    "sent the wrong",
+    "got the wrong",
+    "received the wrong",
+    "gave me the wrong",
+    "delivered the wrong",
+    "brought the wrong",
+    "brought me the wrong",
+    "damaged",
+    "defective",
+    "faulty",
+    "broken",
+    "arrived broken",
+    "smashed",
+    "shattered",
+    "ruined",
+    "leaking",
+    "leaks",
+    "נשבר",
+    "נשברה",
+    "נשברו",
+    "הרוס",
+    "הרוסה",
+    "מרוסק",
+    "מרוסקת",
+    "פגוע",
+    "פגועה",
+    "נוזל",
+    "נוזלת",
+    "דולף",
+    "דולפת",
+    "cracked",
+    "expired",
+    "spoiled",
+    "moldy",
+    "stale",
+    # late
+    "delayed",
+    "delays",
+    "been on hold",
+    "was on hold",
+    "kept on hold",
+    "kept me on hold",
+    "still on hold",
+    "im on hold",
+    "i m on hold",
+    "hours on hold",
+    "minutes on hold",
+    "supposed to arrive",
+    "supposed to be here",
+    "was supposed to",
+    "were supposed to",
+    "is late",
+    "are late",
+    "always late",
+    "late again",
+    "arrived late",
+    "came late",
+    "delivered late",
+    "איחר",
+    "איחרה",
+    "איחרו",
+    "היה אמור",
+    "הייתה אמורה",
+    "היו אמורים",
+    "should have arrived",
+    "should have been here",
+    # money
+    "charged twice",
+    "charged me twice",
+    "charged us twice",
+    "billed twice",
+    "double charged",
+    "double charge",
+    "double billed",
+    "overcharged",
+    "over charged",
+    "overbilled",
+    "wrong charge",
+    "unauthorized charge",
+    "hidden fee",
+    "hidden fees",
+    "no refund",
+    "still no refund",
+    "where is my refund",
+    "where s my refund",
+    "never refunded",
+    "not refunded",
+    "been charged",
+    "was charged",
+    "were charged",
+    "got charged",
+    "been billed",
+    "was billed",
+    "charged me",
+    "billed me",
+    "didn t authorize",
+    "don t recognize",
+    "do not recognize",
+    "higher than usual",
+    "higher than normal",
+    "מחייבים אותי",
+    "חיוב לא מזוהה",
+    "לא מזהה את החיוב",
+    "גבוה מהרגיל",
+    "גבוה בהרבה מהרגיל",
+    # it does not work
+    "not working",
+    "isn t working",
+    "aren t working",
+    "wasn t working",
+    "doesn t work",
+    "does not work",
+    "didn t work",
+    "won t work",
+    "stopped working",
+    "won t load",
+    "won t open",
+    "won t let me",
+    "doesn t load",
+    "doesn t open",
+    "can t log in",
+    "can t login",
+    "cannot log in",
+    "cant log in",
+    "can t sign in",
+    "crashed",
+    "crashes",
+    "crashing",
+    "keeps crashing",
+    "keeps freezing",
+    "froze",
+    "outage",
+    "is down",
+    "was down",
+    "been down",
+    "went down",
+    "no internet",
+    "no signal",
+    "no service",
+    "no connection",
+    "no electricity",
+    "no power",
+    "no hot water",
+    "glitch",
+    "error",
+    "keeps disconnecting",
+    "keeps dropping",
+    "keeps logging me out",
+    "logged me out",
+    "hasn t updated",
+    "not updating",
+    "שגיאה",
+    "תקועים",
+    "תקועות",
+    "מתנתק כל",
+    "מתנתקת כל",
+    "נופל כל",
+    "נופלת כל",
+    "אין צליל",
+    "לא התעדכן",
+    "לא מתעדכן",
+    "כתובת לא נכונה",
+    # nobody answers, nobody keeps their word
+    "no response",
+    "no reply",
+    "no answer",
+    "no one answers",
+    "nobody answers",
+    "no one is answering",
+    "no one answered",
+    "nobody answered",
+    "no one replied",
+    "nobody replied",
+    "never replied",
+    "never answered",
+    "never responded",
+    "never called back",
+    "never called me back",
+    "didn t call back",
+    "didn t call me back",
+    "no one called",
+    "nobody called",
+    "never got back to me",
+    "never heard back",
+    "haven t heard back",
+    "hasn t heard back",
+    "no one has answered",
+    "nobody has answered",
+    "no one has replied",
+    "nobody has replied",
+    "no one has called",
+    "nobody has called",
+    "no one has gotten back",
+    "no one got back",
+    "nobody got back",
+    "ignored",
+    "ignoring",
+    "hung up",
+    "runaround",
+    "passed from",
+    "passed around",
+    "one department to another",
+    "ממחלקה למחלקה",
+    "couldn t get through",
+    "can t get through",
+    "could not get through",
+    "can t reach anyone",
+    "couldn t reach anyone",
+    "לא הצלחתי להשיג",
+    "לא הצלחתי לעבור",
+    "לא מצליח להשיג",
+    "לא מצליחה להשיג",
+    "nobody told",
+    "no one told",
+    "no one informed",
+    "nobody informed",
+    "no one updated",
+    "nobody updated",
+    "אף אחד לא עדכן",
+    "אף אחד לא הודיע",
+    "בלי לעדכן",
+    "בלי להודיע",
+    "didn t show up",
+    "didn t show",
+    "no show",
+    "לא הופיע",
+    "לא הופיעה",
+    "run around",
+    "you promised",
+    "was promised",
+    "were promised",
+    "cancelled my flight",
+    "canceled my flight",
+    "flight was cancelled",
+    "flight was canceled",
+    "was cancelled",
+    "was canceled",
+    "got cancelled",
+    "got canceled",
+    "were cancelled",
+    "were canceled",
+    "cancelled my appointment",
+    "canceled my appointment",
+    "lost luggage",
+    "unhelpful",
+    "לא הגיע",
+    "לא הגיעה",
+    "לא הגיעו",
+    "לא קיבלתי",
+    "לא קיבלנו",
+    "לא התקבל",
+    "לא התקבלה",
+    "לא סופק",
+    "לא סופקה",
+    "הלך לאיבוד",
+    "הלכה לאיבוד",
+    "נאבד",
+    "נאבדה",
+    "איבדו",
+    "איבדתם",
+    "חסר לי",
+    "חסרה לי",
+    "חסרים לי",
+    "היה חסר",
+    "הייתה חסרה",
+    "חסר פריט",
+    "חסר מוצר",
+    "חסרה מנה",
+    "מוצר לא נכון",
+    "פריט לא נכון",
+    "מידה לא נכונה",
+    "הזמנה לא נכונה",
+    "מנה לא נכונה",
+    "פגום",
+    "פגומה",
+    "פגומים",
+    "פגומות",
+    "הגיע שבור",
+    "הגיעה שבורה",
+    "שבור",
+    "שבורה",
+    "שבורים",
+    "מקולקל",
+    "מקולקלת",
+    "תקול",
+    "תקולה",
+    "סדוק",
+    "סדוקה",
+    "קרוע",
+    "קרועה",
+    "פג תוקף",
+    "עיכוב",
+    "עיכובים",
+    "מתעכב",
+    "מתעכבת",
+    "התעכב",
+    "התעכבה",
+    "באיחור",
+    "חייבו אותי",
+    "חייבתם אותי",
+    "חויבתי",
+    "חיוב כפול",
+    "חיוב יתר",
+    "חייבו ביתר",
+    "חיוב שגוי",
+    "חיוב לא מוצדק",
+    "חיובים לא מוצדקים",
+    "לא קיבלתי החזר",
+    "אין החזר",
+    "איפה ההחזר",
+    "לא עובד",
+    "לא עובדת",
+    "לא עובדים",
+    "לא עובדות",
+    "הפסיק לעבוד",
+    "הפסיקה לעבוד",
+    "לא נטען",
+    "לא נטענת",
+    "לא נפתח",
+    "לא נפתחת",
+    "לא מצליח להתחבר",
+    "לא מצליחה להתחבר",
+    "לא מצליח להיכנס",
+    "לא מצליחה להיכנס",
+    "לא מצליח להזמין",
+    "לא מצליחה להזמין",
+    "לא מצליח לשלם",
+    "לא מצליחה לשלם",
+    "קורס",
+    "קורסת",
+    "קרס",
+    "קרסה",
+    "נתקע",
+    "נתקעת",
+    "נתקעה",
+    "תקוע",
+    "תקועה",
+    "תקלה",
+    "תקלות",
+    "באג",
+    "אין אינטרנט",
+    "אין קליטה",
+    "אין חשמל",
+    "אין מים חמים",
+    "אין חיבור",
+    "לא עונים",
+    "לא עונה",
+    "אף אחד לא עונה",
+    "אין מענה",
+    "אין תשובה",
+    "לא ענו",
+    "לא ענה",
+    "לא ענתה",
+    "לא חזרו אלי",
+    "לא חזרו אליי",
+    "לא חזר אלי",
+    "לא חזר אליי",
+    "אף אחד לא חזר",
+    "אף אחד לא חוזר",
+    "לא חוזרים",
+    "ניתקו לי",
+    "ניתקו אותי",
+    "ניתק לי",
+    "ניתקה לי",
+    "מעבירים אותי",
+    "העבירו אותי",
+    "מטרטרים",
+    "טרטור",
+    "טרטרו",
+    "הבטחתם",
+    "הבטיחו לי",
+    "מתעלמים",
+    "התעלמו",
+    "התעלמות",
+    "ביטלו לי",
+    "ביטלתם לי",
+    "הטיסה בוטלה",
+    "התור בוטל",
+    "לא אדיב",
+    "לא אדיבה",
+    "גס רוח",
+    "גסת רוח",
+)
+# A wait the customer measures ("waiting two weeks", "מחכה כבר שעה"): a waiting word and a
+# length of time within a few words of each other, in one clause. "wait" itself is left out:
+# "I can wait a week" is calm.
+_ALREADY = _f("already", "כבר")
+_WAITING = _f(
+    "waiting",
+    "waited",
+    "been",
+    "מחכה",
+    "מחכים",
+    "חיכיתי",
+    "חיכינו",
+    "ממתין",
+    "ממתינה",
+    "ממתינים",
+    "המתנתי",
+    "המתנו",
+    "בהמתנה",
+    *_ALREADY,
+)
+_TIMES = _f(
+    "minutes",
+    "mins",
+    "hour",
+    "hours",
+    "hrs",
+    "days",
+    "week",
+    "weeks",
+    "month",
+    "months",
+    "forever",
+    "ages",
+    "דקות",
+    "שעה",
+    "שעות",
+    "שעתיים",
+    "יום",
+    "ימים",
+    "יומיים",
+    "שבוע",
+    "שבועות",
+    "שבועיים",
+    "חודש",
+    "חודשים",
+    "חודשיים",
+    "נצח",
+)
+_SHORT_TIME = re.compile(r"\d+(?:min|mins|h|hr|hrs)")
+_NOT_A_WAIT = _f("next", "this", "every", "הבא", "הבאה", "הזה", "הזאת")
 NEGATORS = _f(
     "not",
     "no",
@@ -860,7 +1315,48 @@ _ASKING_OPENERS = _f(
     "איך",
     "עד",
 )
-_DETERMINERS = _f("my", "the", "our", "this", "את", "all", "שלי")
+_DETERMINERS = _f("my", "the", "our", "this", "את", "all", "שלי", "a", "an")
+# Cancelled without leaving ("cancel my appointment", "לבטל את התור"), or where a switch goes
+# to this business ("switching to you").
+_ROUTINE = _f(
+    "appointment",
+    "booking",
+    "reservation",
+    "order",
+    "transfer",
+    "payment",
+    "flight",
+    "table",
+    "class",
+    "session",
+    "delivery",
+    "meeting",
+    "visit",
+    "ride",
+    "lesson",
+    "you",
+    "your",
+    "u",
+    *[
+        f"{article}{noun}"
+        for article in ("", "ה")
+        for noun in (
+            "תור",
+            "הזמנה",
+            "העברה",
+            "תשלום",
+            "טיסה",
+            "שולחן",
+            "שיעור",
+            "אימון",
+            "פגישה",
+            "משלוח",
+            "ביקור",
+            "נסיעה",
+        )
+    ],
+    "אליכם",
+)
 _GREETINGS = _f("hi", "hello", "hey", "היי", "שלום", "הי", "הלו", "אהלן")
 _HOW_NOT_ASKING = _f("how come", "how dare", "how many times", "how long do i", "what the")
 _PLAIN_QUESTION_WORDS = 12
@@ -868,7 +1364,11 @@ _QUESTION_END = re.compile(r"(.*?)([\W_]*)", re.S)
 _SENTENCES = re.compile(r"[.!?;؟\n]+")
 _CLAUSES = re.compile(r"[.,;:!?\n…؟]+|\s[-–—]\s")
 # Hebrew words that look prefixed but are words of their own ("מלא" is "full", not "מ+לא").
-_NEVER_STRIPPED = frozenset({"מלא", "הלא", "כלא", "בלא", "שאל", "ואל", "מאל"})
+# Words that look like a prefix and a known word but are not ("מאפסים": resetting, not "losers").
+_NEVER_STRIPPED = frozenset(
+    word.translate(_FINALS)
+    for word in ("מלא", "הלא", "כלא", "בלא", "שאל", "ואל", "מאל", "מאפס", "מאפסת", "מאפסים", "לאפס")
+)
 
 ANGRY_EMOJI = frozenset("😡🤬😤👎💢😠🖕😾🙄😒😩😫🤦")
 _SHOUT = re.compile(r"[!?！？]{3,}|(?:\?!|!\?){2,}")
@@ -884,6 +1384,8 @@ class Cues:
     wants_to_leave: bool = False
     swearing: bool = False
     negative: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+    """Something the business got wrong, as the customer reports it."""
     all_caps: bool = False
     shouting: str = ""
     angry_emoji: bool = False
@@ -900,6 +1402,7 @@ class Cues:
             or self.wants_to_leave
             or self.swearing
             or bool(self.negative)
+            or bool(self.problems)
             or self.all_caps
             or bool(self.shouting)
             or self.angry_emoji
@@ -934,12 +1437,15 @@ def read(text: str) -> Cues:
     wants_to_leave = any(_wants_to_leave(part) for part in parts) or (
         len(words) <= 2 and _any_phrase(padded, _LEAVE_SHORT)
     )
-    negative = tuple(dict.fromkeys(phrase for part in parts for phrase in _negative(part)))
+    read_parts = [_words_of_note(part) for part in parts]
+    negative = tuple(dict.fromkeys(phrase for found, _ in read_parts for phrase in found))
+    problems = tuple(dict.fromkeys(phrase for _, found in read_parts for phrase in found))
     found = Cues(
         wants_person=any(_wants_person(part, alone=words) for part in parts),
         wants_to_leave=wants_to_leave,
         swearing=_any_phrase(padded, SWEARING) or any(w.startswith("fuck") for w in words),
         negative=negative,
+        problems=problems,
         all_caps=_all_caps(text),
         shouting=_shouting(text),
         angry_emoji=any(ch in ANGRY_EMOJI for ch in text),
@@ -1046,8 +1552,8 @@ def _negated_request(words: list[str], i: int) -> bool:
 
 def _wants_to_leave(words: list[str]) -> bool:
     """One clause asks to cancel or leave, unless a negator takes it back."""
-    for i, _ in _matches(words, LEAVE_PHRASES):
-        if not _negated_request(words, i):
+    for i, n in _matches(words, LEAVE_PHRASES):
+        if not _negated_request(words, i) and not _routine(words, i + n):
             return True
     for i, word in enumerate(words):
         asked = (word in _CANCELLING and _cancels_something(words, i + 1)) or (
@@ -1062,6 +1568,19 @@ def _wants_to_leave(words: list[str]) -> bool:
             ):
                 return True
     return False
+
+
+def _routine(words: list[str], i: int) -> bool:
+    """What follows a leaving phrase at i is an everyday thing, not the customer's tie to the
+    business: cancelling a booking or an order ("how do I cancel a transfer", "אפשר לבטל את
+    התור של 5"), switching to this business ("switching to you"). An account, a plan or a
+    subscription later in the clause still makes it a request ("cancel my order and my
+    account")."""
+    while i < len(words) and words[i] in _DETERMINERS:
+        i += 1
+    if i >= len(words) or words[i] not in _ROUTINE:
+        return False
+    return not any(_phrase_at(words, j, _CANCELLED) for j in range(i + 1, len(words)))
 
 
 def _cancels_something(words: list[str], i: int) -> bool:
@@ -1102,25 +1621,60 @@ def _negated(words: list[str], i: int) -> bool:
     return any(w in NEGATORS for w in before)
 
 
-def _negative(words: list[str]) -> list[str]:
-    found: list[str] = []
+def _words_of_note(words: list[str]) -> tuple[list[str], list[str]]:
+    """The negative words and the reported problems in one clause, each phrase read once."""
+    negative: list[str] = []
+    problems: list[str] = []
     i = 0
     while i < len(words):
-        n = _phrase_at(words, i, NEGATIVE)
-        if n:
-            phrase = " ".join(words[i : i + n])
-            # Multi-word phrases carry their own negation ("not working", "לא עובד").
-            if n > 1 or not _negated(words, i):
-                found.append(phrase)
-            i += n
+        for phrases, found in ((PROBLEMS, problems), (NEGATIVE, negative)):
+            n = _phrase_at(words, i, phrases)
+            # Phrases of two words or more carry their own negation ("not working", "לא עובד").
+            if n and (n > 1 or not _negated(words, i)):
+                found.append(_shown(words[i : i + n]))
+                break
+        else:
+            n = _phrase_at(words, i, POSITIVE)
+            if n and _negated(words, i):
+                negative.append(_shown(words[max(0, i - 1) : i + n]))
+            else:
+                n = 0
+        i += n or 1
+    wait = _measured_wait(words)
+    if wait:
+        problems.append(wait)
+    return negative, problems
+
+
+def _measured_wait(words: list[str]) -> str:
+    """ "waiting 3 weeks", "been 2 days", "מחכה כבר שעה": the words from the wait to its length."""
+    for i, word in enumerate(words):
+        if word not in _WAITING:
             continue
-        n = _phrase_at(words, i, POSITIVE)
-        if n and _negated(words, i):
-            found.append(" ".join(words[max(0, i - 1) : i + n]))
-            i += n
-            continue
-        i += 1
-    return found
+        # "been" only right before the time ("it's been two weeks", not "been a great week"),
+        # "already" right next to it ("3 weeks already", "כבר שבוע").
+        if word == "been":
+            span = range(i + 1, i + 3)
+        elif word in _ALREADY:
+            span = range(max(0, i - 2), i + 3)
+        else:
+            span = range(max(0, i - 4), i + 6)
+        for j in span:
+            if j < len(words) and _a_length_of_time(words, j):
+                return _shown(words[min(i, j) : max(i, j) + 1])
+    return ""
+
+
+def _shown(words: list[str]) -> str:
+    """Words of the normal form as a reason shows them: Hebrew final letters put back."""
+    return _FINAL_AT_END.sub(lambda m: m[1].translate(_UNFOLD), " ".join(words))
+
+
+def _a_length_of_time(words: list[str], j: int) -> bool:
+    if not (words[j] in _TIMES or _SHORT_TIME.fullmatch(words[j])):
+        return False
+    around = words[j - 1 : j] + words[j + 1 : j + 2]
+    return not any(w in _NOT_A_WAIT for w in around)
 
 
 def _all_caps(text: str) -> bool:
@@ -1221,6 +1775,9 @@ _VOCABULARY = frozenset(
         LEAVE_PHRASES,
         SWEARING,
         NEGATIVE,
+        PROBLEMS,
+        _WAITING,
+        _TIMES,
         POSITIVE,
         NEGATORS,
         REPEATED_ASKING,
@@ -1239,6 +1796,7 @@ _VOCABULARY = frozenset(
         _MENTIONED_AFTER,
         _MENTIONED_BEFORE,
         _WHY,
+        _ROUTINE,
         frozenset(_SPELLINGS.values()),
     )
     for phrase in group

@@ -1,12 +1,14 @@
 """Frustration scoring: one message, the conversation around it, and a verdict that explains itself.
 
 A message scores 0..1 from three kinds of evidence, added in log-odds: the tone model's
-probability (`flows.tone`), the cues on the message's face (`flows.cues`: negative words with
-negation, swearing, capitals, "!!!", angry emoji, "third time I'm asking") and the
-conversation (`History`: the same complaint again, the bot not understanding, a long wait, a
-low survey score, a recent handoff). An explicit request for a person or to cancel hands off
-whatever the score. A short question asking for information with no cue on its face (`cues`'
-`plain_question`) starts from the no-model prior at most: the tone model alone is not enough. The model, the time and the configuration are passed in.
+probability (`flows.tone`), the cues on the message's face (`flows.cues`: problems reported
+("charged twice", "מחכה כבר שעה"), negative words with negation, swearing, capitals, "!!!",
+angry emoji, "third time I'm asking") and the conversation (`History`: the same complaint
+again, the bot not understanding, a long wait, a low survey score, a recent handoff). An
+explicit request for a person or to cancel hands off whatever the score. A short question
+asking for information with no cue on its face (`cues`' `plain_question`) starts from the
+no-model prior at most: the tone model alone is not enough. The model, the time and the
+configuration are passed in.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ _THRESHOLDS = {
 WEIGHTS = {
     "negative": 0.8,
     "more_negative": 0.4,
+    "problem": 2.2,
     "swearing": 1.2,
     "angry_emoji": 1.0,
     "all_caps": 0.7,
@@ -249,6 +252,9 @@ def evidence(found: cues.Cues, reasons: list[str] | None = None) -> float:
     if found.negative:
         z += WEIGHTS["negative"] + (WEIGHTS["more_negative"] if len(found.negative) > 1 else 0)
         said.append("negative words: " + ", ".join(found.negative[:3]))
+    if found.problems:
+        z += WEIGHTS["problem"]
+        said.append("reports a problem: " + ", ".join(found.problems[:3]))
     if found.swearing:
         z += WEIGHTS["swearing"]
         said.append("swearing")

@@ -19,6 +19,7 @@ _HEBREW: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"asks for a person", "מבקש/ת לדבר עם נציג"),
         (r"wants to cancel or leave", "רוצה לבטל או לעזוב"),
         (r"negative words: (?P<words>.+)", "מילים שליליות: {words}"),
+        (r"reports a problem: (?P<words>.+)", "מדווח/ת על תקלה: {words}"),
         (r"swearing", "קללות"),
         (r"angry emoji", "אימוג׳י כועס"),
         (r"ALL CAPS", "כתיבה באותיות גדולות"),

@@ -73,7 +73,8 @@ async def test_themes_gather_answers_feedback_and_complaints(
         "הַמשלוח שלי לא הגיע",
         "משלוח יקר",
     ]
-    assert [q["source"] for q in hebrew["quotes"]] == ["feedback", "answer", "answer"]
+    # "הגיע באיחור" reports a problem: a complaint, like Dana's in English.
+    assert [q["source"] for q in hebrew["quotes"]] == ["complaint", "answer", "answer"]
     assert sum(w["count"] for w in hebrew["weeks"]) == 3
     assert (report["total"], report["unthemed"]) == (7, 1)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from flows.tone import load_model
-from training.detector import main, platt, read, roc_auc
+from training.detector import main, platt, read, read_own, roc_auc
 
 ANGRY_EN = ["this is awful and I am furious", "worst thing ever, so annoyed", "I hate this"]
 CALM_EN = ["thank you, lovely day", "what a nice picture", "see you tomorrow friend"]
@@ -147,3 +147,22 @@ def test_platt_scaling_recovers_the_scale_and_shift_behind_the_labels() -> None:
 def test_roc_auc_counts_ties_as_half() -> None:
     assert roc_auc([0.1, 0.9], [False, True]) == 1.0
     assert roc_auc([0.5, 0.5], [False, True]) == pytest.approx(0.5)
+
+
+def test_an_own_list_reads_requests_and_complaints_as_frustrated_and_refuses_other_classes(
+    tmp_path: Path,
+) -> None:
+    own = tmp_path / "own_list.tsv"
+    own.write_text(
+        "# a comment\nen\trequest\tagent please\nhe\tcomplaint\tחויבתי פעמיים\nen\tcalm\tthanks\n",
+        encoding="utf-8",
+    )
+    assert [(e.language, e.frustrated, e.source) for e in read_own(own)] == [
+        ("en", True, "own_list"),
+        ("he", True, "own_list"),
+        ("en", False, "own_list"),
+    ]
+
+    own.write_text("en\tangry\twhat\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="not a row of an own list"):
+        read_own(own)

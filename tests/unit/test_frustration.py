@@ -247,8 +247,11 @@ def test_a_scripted_hebrew_conversation_escalates_to_a_handoff() -> None:
         unanswered_since=NOW - timedelta(hours=3),
     )
 
-    assert not assess(first).handoff
-    verdict = assess("החבילה שלי עדיין לא הגיעה", history=history, now=NOW)
+    # A first report of a problem hands off when balanced; a conservative business waits for
+    # the conversation to show more.
+    conservative = Detector(sensitivity=Sensitivity.CONSERVATIVE)
+    assert assess(first).handoff and not conservative.assess(first).handoff
+    verdict = conservative.assess("החבילה שלי עדיין לא הגיעה", history=history, now=NOW)
 
     assert verdict.handoff
     assert verdict.language == "he"
@@ -546,3 +549,77 @@ def test_a_why_a_cue_or_a_long_message_keeps_the_tone_model(text: str) -> None:
 
     assert "a plain question: tone model not counted" not in verdict.reasons
     assert verdict.handoff
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("you charged me twice for the same order", "charged me twice"),
+        ("the app keeps crashing since the update", "keeps crashing"),
+        ("Internet not working since yesterday", "not working"),
+        ("you sent me the wrong size", "sent me the wrong"),
+        ("my order hasn't arrived, it's been 2 weeks", "hasn t arrived"),
+        ("I've been waiting on hold for 45 minutes", "waiting on hold for 45 minutes"),
+        ("חויבתי פעמיים על אותה הזמנה", "חויבתי"),
+        ("האפליקציה קורסת כל הזמן", "קורסת"),
+        ("ממתין על הקו כבר 40 דקות", "ממתין על הקו כבר 40 דקות"),
+        ("החבילה הגיעה שבורה", "הגיעה שבורה"),
+    ],
+)
+def test_a_reported_problem_is_named_and_alone_crosses_the_balanced_cut_off(
+    text: str, problem: str
+) -> None:
+    # Without a model the cues start from the no-model prior (0.2): a plain report of what
+    # went wrong is frustration enough for a customer chat.
+    verdict = assess(text)
+
+    assert verdict.reasons[0].startswith("reports a problem: ")
+    assert problem in verdict.reasons[0]
+    assert verdict.score >= Sensitivity.BALANCED.threshold
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no problem, I can wait a week",
+        "it's been a great week, thanks",
+        "I'm waiting for next week's sale",
+        "it wasn't delayed at all, thanks",
+        "מחכה לשבוע הבא",
+        "I've been a customer for 3 years",
+    ],
+)
+def test_waiting_words_without_a_measured_wait_or_negated_problems_are_not_a_problem(
+    text: str,
+) -> None:
+    assert not any(r.startswith("reports a problem") for r in assess(text).reasons)
+
+
+def test_problem_reasons_show_hebrew_final_letters() -> None:
+    assert assess("חיכיתי שעתיים").reasons == ("reports a problem: חיכיתי שעתיים",)
+    assert assess("לא עונים לי").reasons == ("reports a problem: לא עונים",)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How do I cancel a transfer I scheduled for next week?",
+        "can I cancel my appointment and come on Thursday?",
+        "אפשר לבטל את התור של 5 ולבוא ב-6 במקום?",
+        "איך מבטלים העברה שקבעתי?",
+        "we're with another company and thinking of switching to you",
+    ],
+)
+def test_cancelling_a_booking_or_switching_to_the_business_is_not_leaving(text: str) -> None:
+    assert not assess(text).wants_to_leave
+
+
+def test_cancelling_a_booking_and_the_account_is_still_leaving() -> None:
+    assert assess("please cancel my order and my account").wants_to_leave
+    assert assess("תבטלו את ההזמנה ואת המנוי").wants_to_leave
+
+
+def test_a_hebrew_word_that_only_looks_like_a_prefixed_insult_is_not_swearing() -> None:
+    assert "swearing" not in assess("היי איך מאפסים סיסמא?").reasons
+    assert "swearing" not in assess("איך לאפס את הראוטר").reasons
+    assert "swearing" in assess("אתם אפסים").reasons

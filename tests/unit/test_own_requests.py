@@ -14,32 +14,18 @@ import pytest
 
 from bot.detector import default_detector
 from flows.frustration import Sensitivity
+from training.detector import read_own
 
-OWN_LIST = Path(__file__).parent.parent / "data" / "own_requests.tsv"
-
-
-def _rows() -> list[tuple[str, str, str]]:
-    rows = []
-    for line in OWN_LIST.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        language, kind, text = line.split("\t")
-        rows.append((language, kind, text))
-    return rows
-
-
-ROWS = _rows()
+ROWS = read_own(Path(__file__).parent.parent / "data" / "own_requests.tsv")
 
 
 def test_the_own_list_has_150_requests_and_150_calm_messages_in_both_languages() -> None:
-    counts = Counter((language, kind) for language, kind, _ in ROWS)
+    counts = Counter((row.language, row.frustrated) for row in ROWS)
 
-    assert {language for language, _, _ in ROWS} == {"he", "en"}
-    assert {kind for _, kind, _ in ROWS} == {"request", "calm"}
-    assert counts["he", "request"] + counts["en", "request"] >= 150
-    assert counts["he", "calm"] + counts["en", "calm"] >= 150
-    assert min(counts.values()) >= 60
-    assert len({text for _, _, text in ROWS}) == len(ROWS)
+    assert counts["he", True] + counts["en", True] >= 150
+    assert counts["he", False] + counts["en", False] >= 150
+    assert len(counts) == 4 and min(counts.values()) >= 60
+    assert len({row.text for row in ROWS}) == len(ROWS)
 
 
 @pytest.mark.parametrize("language", ["he", "en"])
@@ -47,9 +33,9 @@ def test_every_own_request_for_a_person_or_to_leave_hands_off(language: str) -> 
     detector = default_detector(Sensitivity.BALANCED)
 
     missed = [
-        text
-        for lang, kind, text in ROWS
-        if lang == language and kind == "request" and not detector.assess(text).handoff
+        row.text
+        for row in ROWS
+        if row.language == language and row.frustrated and not detector.assess(row.text).handoff
     ]
 
     assert missed == []
@@ -61,11 +47,11 @@ def test_no_own_calm_message_is_flagged(language: str) -> None:
     cut_off = Sensitivity.BALANCED.threshold
 
     flagged = []
-    for lang, kind, text in ROWS:
-        if lang != language or kind != "calm":
+    for row in ROWS:
+        if row.language != language or row.frustrated:
             continue
-        verdict = detector.assess(text)
+        verdict = detector.assess(row.text)
         if verdict.handoff or verdict.score >= cut_off:
-            flagged.append((text, verdict.score, verdict.reasons))
+            flagged.append((row.text, verdict.score, verdict.reasons))
 
     assert flagged == []

@@ -43,8 +43,8 @@ def test_every_reason_the_detector_gives_reads_in_hebrew() -> None:
     for reason in reasons:
         hebrew = reason_shown(reason, "he")
         assert re.search("[\u05d0-\u05ea]", hebrew), reason
-        # What stays in Latin letters is what the customer wrote (the negative words).
-        if not reason.startswith("negative words"):
+        # What stays in Latin letters is what the customer wrote (the words quoted).
+        if not reason.startswith(("negative words", "reports a problem")):
             assert not LATIN_WORD.search(hebrew.replace("NPS", "")), (reason, hebrew)
 
 
@@ -54,6 +54,7 @@ def test_every_reason_the_detector_gives_reads_in_hebrew() -> None:
         ("waiting 5 h for an answer", "מחכה 5 שע׳ לתשובה"),
         ("handed off 3 days ago", "הועבר/ה לנציג לפני 3 ימים"),
         ("negative words: late, awful", "מילים שליליות: late, awful"),
+        ("reports a problem: charged twice", "מדווח/ת על תקלה: charged twice"),
         ("nps score 3", "ציון NPS נמוך: 3"),
         ("checkin_problem", "סיפר/ה על בעיה בשיחת המעקב"),
         ("second opinion 0.91: angry about billing", "חוות דעת שנייה 0.91: angry about billing"),
