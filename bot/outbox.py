@@ -26,7 +26,7 @@ from bot.domain import (
     SendFailed,
     SentReceipt,
 )
-from bot.ports import UnitOfWork
+from bot.ports import Channel, UnitOfWork
 from bot.replies import queue_sends
 from bot.services import Services
 from bot.telemetry import OUTBOUND
@@ -50,6 +50,11 @@ ORDER_WAIT = timedelta(seconds=10)
 ORDER_POLL_SECONDS = 0.05
 # A channel's SendFailed code when the provider refused free text outside its window.
 OUTSIDE_WINDOW = "outside_window"
+# ... and when the provider said "too many requests": a Retry-After up to this long is waited out
+# in the task and the send tried once more, rather than left to the backoff and the next sweep
+# (up to a minute and more after the provider asked for a second).
+RATE_LIMITED = "rate_limited"
+RETRY_IN_PLACE_SECONDS = 5.0
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
@@ -143,7 +148,7 @@ async def _send(
         template=template,
     )
     try:
-        return await channel.send(outbound)
+        return await _send_once_more_if_asked(channel, outbound)
     except Exception as error:
         failure = (
             error if isinstance(error, SendFailed) else SendFailed(repr(error), retryable=True)
@@ -158,6 +163,20 @@ async def _send(
             await _unreachable(identity, business.id, failure, services)
         OUTBOUND.labels(identity.channel.value, outcome.value).inc()
         return outcome
+
+
+async def _send_once_more_if_asked(channel: Channel, outbound: Outbound) -> SentReceipt:
+    """Send; a provider's "too many requests" with a short Retry-After is waited out and the
+    send tried once more (it books a new turn under the limits), a second refusal stands."""
+    try:
+        return await channel.send(outbound)
+    except SendFailed as refused:
+        wait = refused.retry_after
+        if refused.code != RATE_LIMITED or wait is None or wait > RETRY_IN_PLACE_SECONDS:
+            raise
+        log.info("%s; trying once more in %g s", refused, wait)
+    await asyncio.sleep(wait)
+    return await channel.send(outbound)
 
 
 async def _record_sent(sent: Sequence[tuple[OutboxSend, SentReceipt]], services: Services) -> None:

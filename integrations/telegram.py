@@ -242,9 +242,11 @@ class TelegramChannel:
 def failure(error: TelegramError) -> SendFailed:
     """A Bot API error as a SendFailed that says whether to retry, and when."""
     if isinstance(error, RetryAfter):
-        return SendFailed(
+        limited = SendFailed(
             f"Telegram: {error.message}", retryable=True, retry_after=_retry_after(error)
         )
+        limited.code = "rate_limited"
+        return limited
     if isinstance(error, Forbidden):
         return SendFailed(f"Telegram: {error.message}", retryable=False, unreachable=True)
     if isinstance(error, InvalidToken | BadRequest):

@@ -106,7 +106,10 @@ class FakeTwilio:
             return _error(404, 20404, f"The requested resource /Accounts/{sid} was not found")
         script = self.scripts.pop(0) if self.scripts else Script()
         if script.delay:
+            # Answered (as created) after the client gave up, outside the meter and the faults:
+            # by then the next test may be metering its own sends.
             await asyncio.sleep(script.delay)
+            return JSONResponse(self._message(sid, dict(pairs)), status_code=201)
         if script.status is not None:
             headers = {"Retry-After": str(script.retry_after)} if script.retry_after else None
             return _error(script.status, script.code, script.message, headers=headers)

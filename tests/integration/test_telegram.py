@@ -454,6 +454,26 @@ async def test_a_429_is_retried_after_its_retry_after_and_then_sent(
     ] * 2
 
 
+async def test_a_429_asking_for_a_second_is_waited_out_and_sent_by_the_same_task(
+    client: httpx.AsyncClient, shop: Shop, fake_telegram: FakeTelegram, runtime: Runtime
+) -> None:
+    await post(client, shop, message(1015, "hi"))
+    await sent(fake_telegram, 1)
+    fake_telegram.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    item = await queue_reply(runtime, shop, 1015, "How was your visit?")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    assert await send_outbound(item, runtime.services) is OutboxStatus.SENT
+
+    assert loop.time() - started >= 1
+    assert [c["text"] for c in fake_telegram.called("sendMessage")[1:]] == [
+        "How was your visit?"
+    ] * 2
+    async with runtime.services.uow() as uow:
+        assert (await uow.outbox.get(item)).status is OutboxStatus.SENT
+
+
 async def test_a_reply_with_no_turn_soon_under_the_bots_limit_waits_without_using_attempts(
     client: httpx.AsyncClient, shop: Shop, fake_telegram: FakeTelegram, runtime: Runtime
 ) -> None:

@@ -452,6 +452,25 @@ async def test_throttling_and_twilio_outages_are_retried_later_then_sent(
     assert await send_outbound(item_id, services) is OutboxStatus.SENT
 
 
+async def test_a_429_asking_for_a_second_is_waited_out_and_a_second_refusal_stands(
+    services: Services, shop: Business, fake_twilio: FakeTwilio
+) -> None:
+    await _customer_writes(services, shop)
+    item_id = await _queue_checkin(services, shop)
+    before = len(fake_twilio.calls)
+    fake_twilio.fail_next(429, 20429, "Too Many Requests", retry_after=1)
+
+    assert await send_outbound(item_id, services) is OutboxStatus.SENT
+    assert len(fake_twilio.calls) - before == 2
+
+    again = await _queue_checkin(services, shop)
+    for _ in range(2):
+        fake_twilio.fail_next(429, 20429, "Too Many Requests", retry_after=1)
+    assert await send_outbound(again, services) is OutboxStatus.PENDING
+    async with services.uow() as uow:
+        assert (await uow.outbox.get(again)).attempts == 1
+
+
 async def test_a_business_s_own_words_opt_out_and_back_in_on_whatsapp(
     services: Services, shop: Business, fake_twilio: FakeTwilio
 ) -> None:
