@@ -1316,8 +1316,7 @@ _ASKING_OPENERS = _f(
     "עד",
 )
 _DETERMINERS = _f("my", "the", "our", "this", "את", "all", "שלי", "a", "an")
-# Cancelled without leaving ("cancel my appointment", "לבטל את התור"), or where a switch goes
-# to this business ("switching to you").
+# Cancelled without leaving ("cancel my appointment", "לבטל את התור").
 _ROUTINE = _f(
     "appointment",
     "booking",
@@ -1334,9 +1333,6 @@ _ROUTINE = _f(
     "visit",
     "ride",
     "lesson",
-    "you",
-    "your",
-    "u",
     *[
         f"{article}{noun}"
         for article in ("", "ה")
@@ -1355,8 +1351,10 @@ _ROUTINE = _f(
             "נסיעה",
         )
     ],
-    "אליכם",
 )
+# A switch to this business ("thinking of switching to you"), not away from it.
+_TO_US = _f("you", "u", "אליכם")
+_SWITCHING = _f("switching", "switch", "לעבור", "עובר", "עוברת", "עוברים")
 _GREETINGS = _f("hi", "hello", "hey", "היי", "שלום", "הי", "הלו", "אהלן")
 _HOW_NOT_ASKING = _f("how come", "how dare", "how many times", "how long do i", "what the")
 _PLAIN_QUESTION_WORDS = 12
@@ -1553,7 +1551,7 @@ def _negated_request(words: list[str], i: int) -> bool:
 def _wants_to_leave(words: list[str]) -> bool:
     """One clause asks to cancel or leave, unless a negator takes it back."""
     for i, n in _matches(words, LEAVE_PHRASES):
-        if not _negated_request(words, i) and not _routine(words, i + n):
+        if not _negated_request(words, i) and not _routine(words, i, i + n):
             return True
     for i, word in enumerate(words):
         asked = (word in _CANCELLING and _cancels_something(words, i + 1)) or (
@@ -1570,12 +1568,13 @@ def _wants_to_leave(words: list[str]) -> bool:
     return False
 
 
-def _routine(words: list[str], i: int) -> bool:
-    """What follows a leaving phrase at i is an everyday thing, not the customer's tie to the
-    business: cancelling a booking or an order ("how do I cancel a transfer", "אפשר לבטל את
-    התור של 5"), switching to this business ("switching to you"). An account, a plan or a
-    subscription later in the clause still makes it a request ("cancel my order and my
-    account")."""
+def _routine(words: list[str], start: int, i: int) -> bool:
+    """The leaving phrase from `start` to i is about an everyday thing, not the customer's tie
+    to the business: cancelling a booking or an order ("how do I cancel a transfer", "אפשר
+    לבטל את התור של 5"), unless an account, a plan or a subscription follows in the clause
+    ("cancel my order and my account"); switching to this business ("switching to you")."""
+    if words[start] in _SWITCHING:
+        return i < len(words) and words[i] in _TO_US
     while i < len(words) and words[i] in _DETERMINERS:
         i += 1
     if i >= len(words) or words[i] not in _ROUTINE:
@@ -1797,6 +1796,8 @@ _VOCABULARY = frozenset(
         _MENTIONED_BEFORE,
         _WHY,
         _ROUTINE,
+        _TO_US,
+        _SWITCHING,
         frozenset(_SPELLINGS.values()),
     )
     for phrase in group

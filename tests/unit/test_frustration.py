@@ -623,3 +623,11 @@ def test_a_hebrew_word_that_only_looks_like_a_prefixed_insult_is_not_swearing() 
     assert "swearing" not in assess("היי איך מאפסים סיסמא?").reasons
     assert "swearing" not in assess("איך לאפס את הראוטר").reasons
     assert "swearing" in assess("אתם אפסים").reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I'm switching to your competitor", "I want to cancel your service", "אני עובר לחברה אחרת"],
+)
+def test_switching_away_or_cancelling_the_service_is_still_leaving(text: str) -> None:
+    assert assess(text).wants_to_leave
