@@ -1031,8 +1031,8 @@ PROBLEMS = _f(
     "גסת רוח",
 )
 # A wait the customer measures ("waiting two weeks", "מחכה כבר שעה"): a waiting word and a
-# length of time within a few words of each other, in one clause. "wait" itself is left out:
-# "I can wait a week" is calm.
+# length of time within a few words of each other, in one clause. "wait" itself is left out
+# ("I can wait a week" is calm), and so is "יום" ("מחכה ליום שישי": looking forward to Friday).
 _ALREADY = _f("already", "כבר")
 _WAITING = _f(
     "waiting",
@@ -1067,7 +1067,6 @@ _TIMES = _f(
     "שעה",
     "שעות",
     "שעתיים",
-    "יום",
     "ימים",
     "יומיים",
     "שבוע",

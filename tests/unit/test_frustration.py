@@ -586,6 +586,7 @@ def test_a_reported_problem_is_named_and_alone_crosses_the_balanced_cut_off(
         "I'm waiting for next week's sale",
         "it wasn't delayed at all, thanks",
         "מחכה לשבוע הבא",
+        "מחכה בקוצר רוח ליום שישי",
         "I've been a customer for 3 years",
     ],
 )
