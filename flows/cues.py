@@ -1032,7 +1032,8 @@ PROBLEMS = _f(
 )
 # A wait the customer measures ("waiting two weeks", "מחכה כבר שעה"): a waiting word and a
 # length of time within a few words of each other, in one clause. "wait" itself is left out
-# ("I can wait a week" is calm), and so is "יום" ("מחכה ליום שישי": looking forward to Friday).
+# ("I can wait a week" is calm), and so is "יום" ("מחכה ליום שישי": looking forward to Friday);
+# "took 9 days" is a wait, "took only 2 days" is not.
 _ALREADY = _f("already", "כבר")
 _WAITING = _f(
     "waiting",
@@ -1048,6 +1049,10 @@ _WAITING = _f(
     "המתנתי",
     "המתנו",
     "בהמתנה",
+    "took",
+    "לקח",
+    "לקחה",
+    "לקחו",
     *_ALREADY,
 )
 _TIMES = _f(
@@ -1078,7 +1083,9 @@ _TIMES = _f(
     "נצח",
 )
 _SHORT_TIME = re.compile(r"\d+(?:min|mins|h|hr|hrs)")
-_NOT_A_WAIT = _f("next", "this", "every", "הבא", "הבאה", "הזה", "הזאת")
+_NOT_A_WAIT = _f(
+    "next", "this", "every", "only", "just", "under", "הבא", "הבאה", "הזה", "הזאת", "רק", "תוך"
+)
 NEGATORS = _f(
     "not",
     "no",
@@ -1671,7 +1678,7 @@ def _shown(words: list[str]) -> str:
 def _a_length_of_time(words: list[str], j: int) -> bool:
     if not (words[j] in _TIMES or _SHORT_TIME.fullmatch(words[j])):
         return False
-    around = words[j - 1 : j] + words[j + 1 : j + 2]
+    around = words[max(0, j - 2) : j] + words[j + 1 : j + 2]
     return not any(w in _NOT_A_WAIT for w in around)
 
 

@@ -564,6 +564,8 @@ def test_a_why_a_cue_or_a_long_message_keeps_the_tone_model(text: str) -> None:
         ("האפליקציה קורסת כל הזמן", "קורסת"),
         ("ממתין על הקו כבר 40 דקות", "ממתין על הקו כבר 40 דקות"),
         ("החבילה הגיעה שבורה", "הגיעה שבורה"),
+        ('the "next day delivery" took 9 days', "took 9 days"),
+        ("לקח להם שבועיים לענות", "לקח להם שבועיים"),
     ],
 )
 def test_a_reported_problem_is_named_and_alone_crosses_the_balanced_cut_off(
@@ -587,6 +589,8 @@ def test_a_reported_problem_is_named_and_alone_crosses_the_balanced_cut_off(
         "it wasn't delayed at all, thanks",
         "מחכה לשבוע הבא",
         "מחכה בקוצר רוח ליום שישי",
+        "delivery took only 2 days, great",
+        "המשלוח לקח רק יומיים, מעולה",
         "I've been a customer for 3 years",
     ],
 )
