@@ -489,9 +489,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.evaluate is not None:
-        dev = [e for path in args.own for e in read_own(path)] or read(args.datasets, "dev")
+        if args.own:
+            dev = [e for path in args.own for e in read_own(path)]
+        else:
+            dev = read(args.datasets, "dev")
         if not dev:
-            print(f"no dev data under {args.datasets}", file=sys.stderr)
+            where = ", ".join(map(str, args.own)) or args.datasets
+            print(f"nothing to evaluate in {where}", file=sys.stderr)
             return 1
         evaluate(load_model(args.evaluate.read_bytes()), dev)
         return 0
