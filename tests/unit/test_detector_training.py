@@ -134,6 +134,27 @@ def test_a_missing_dataset_folder_is_a_clear_failure(tmp_path: Path) -> None:
     assert main(["--datasets", str(tmp_path / "nothing"), "--out", str(tmp_path / "m.bin")]) == 1
 
 
+def test_an_own_list_is_evaluated_alone_and_an_empty_one_is_a_clear_failure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    datasets = write_datasets(tmp_path / "datasets")
+    model = tmp_path / "m.bin"
+    main(
+        ["--datasets", str(datasets), "--out", str(model), "--epochs", "2", "--buckets-log2", "10"]
+    )
+    own = tmp_path / "own_list.tsv"
+    own.write_text("en\tcomplaint\tcharged twice\nen\tcalm\tthanks\n", encoding="utf-8")
+    capsys.readouterr()
+
+    assert main(["--datasets", str(datasets), "--evaluate", str(model), "--own", str(own)]) == 0
+    printed = capsys.readouterr().out
+    assert "en/own_list" in printed and "/goemotions" not in printed
+
+    own.write_text("# nothing but a comment\n", encoding="utf-8")
+    assert main(["--datasets", str(datasets), "--evaluate", str(model), "--own", str(own)]) == 1
+    assert "nothing to evaluate in" in capsys.readouterr().err
+
+
 def test_platt_scaling_recovers_the_scale_and_shift_behind_the_labels() -> None:
     z = [i / 10 for i in range(-40, 41)]
     p = [1 / (1 + math.exp(-(2.0 * x - 1.0))) for x in z]
