@@ -20,6 +20,9 @@ from bot.ports import UnitOfWork
 from flows import commands
 
 MIN_PASSWORD = 10
+MAX_PASSWORD = 200
+MAX_NAME = 200
+MAX_EMAIL = 254
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=12)
@@ -54,6 +57,11 @@ def _check_password(password: str) -> None:
         raise InvalidInput(
             f"the password must be at least {MIN_PASSWORD} characters", code="weak_password"
         )
+    if len(password) > MAX_PASSWORD:
+        # The login form takes no more than this, so a longer one could never sign in.
+        raise InvalidInput(
+            f"the password must be at most {MAX_PASSWORD} characters", code="weak_password"
+        )
 
 
 async def create_agent(
@@ -69,10 +77,12 @@ async def create_agent(
     now: datetime,
 ) -> Agent:
     email = email.strip().lower()
-    if "@" not in email or len(email) > 254:
+    if "@" not in email or len(email) > MAX_EMAIL:
         raise InvalidInput("email: must be an email address", code="invalid_email")
     if not name.strip():
         raise InvalidInput("name: must not be empty", code="invalid_name")
+    if len(name.strip()) > MAX_NAME:
+        raise InvalidInput(f"name: at most {MAX_NAME} characters", code="invalid_name")
     if not 1 <= capacity <= 100:
         raise InvalidInput("capacity: must be from 1 to 100", code="invalid_capacity")
     _check_password(password)
@@ -167,7 +177,10 @@ async def sign_out(uow: UnitOfWork, token: str) -> None:
 
 
 def same_token(given: str | None, expected: str) -> bool:
-    return given is not None and secrets.compare_digest(given.encode(), expected.encode())
+    """A form's token against the one its cookie or session holds; two empty ones never match."""
+    if not given or not expected:
+        return False
+    return secrets.compare_digest(given.encode(), expected.encode())
 
 
 async def telegram_link(uow: UnitOfWork, business: Business, agent: Agent, *, now: datetime) -> str:

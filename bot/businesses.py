@@ -10,6 +10,7 @@ from datetime import datetime
 
 from bot.domain import ApiKey, Business, InvalidInput, NotFound
 from bot.ports import UnitOfWork, UnitOfWorkFactory
+from flows.consent import OPT_IN_WORDS, OPT_OUT_WORDS
 from flows.frustration import Sensitivity
 from flows.text import normalise
 
@@ -99,6 +100,17 @@ async def set_consent_words(
         raise InvalidInput(
             f"opt_in: '{sorted(both)[0]}' is also an opt-out word", code="invalid_consent_words"
         )
+    # A business's word must not turn a standard one around: an opt-out word "start" would
+    # leave a customer told to send START no way back.
+    for field, words, standard, kind in (
+        ("opt_out", out, OPT_IN_WORDS, "opt-in"),
+        ("opt_in", back, OPT_OUT_WORDS, "opt-out"),
+    ):
+        clash = sorted(set(words) & standard)
+        if clash:
+            raise InvalidInput(
+                f"{field}: '{clash[0]}' is a standard {kind} word", code="invalid_consent_words"
+            )
     await uow.businesses.set_consent_words(business.id, opt_out=out, opt_in=back)
     return out, back
 

@@ -53,7 +53,15 @@ async def record_report(business: Business, report: DeliveryReport, services: Se
     ):
         return True
     async with services.uow() as uow:
-        await uow.messages.set_status(message.id, report.status, at=report.received_at)
+        # Checked again as the status is written: reports of one message may arrive together.
+        changed = await uow.messages.set_status(
+            message.id,
+            report.status,
+            at=report.received_at,
+            only_from=[s for s in DeliveryStatus if moves_forward(s, report.status)],
+        )
+        if not changed:
+            return False
         if report.status is DeliveryStatus.FAILED:
             await uow.events.add(
                 business.id,

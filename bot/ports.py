@@ -7,7 +7,7 @@ SDK) and one in-memory implementation for the embedded single-process mode and f
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -445,7 +445,11 @@ class MessageRepository(Protocol):
         *,
         at: datetime,
         channel_message_id: str | None = None,
-    ) -> None: ...
+        only_from: Collection[DeliveryStatus] | None = None,
+    ) -> bool:
+        """Set the status (only while it is one of `only_from`, when given, checked in the
+        same statement); True when the message changed."""
+        ...
 
     async def set_sent(self, receipts: Mapping[int, SentReceipt], *, at: datetime) -> None:
         """For each message id, the status and channel message id its send's receipt gave."""

@@ -1758,10 +1758,14 @@ def _unrepeated(word: str) -> str | None:
     return None
 
 
+MAX_GLUED = 30
+
+
 def _unglued(word: str) -> str | None:
     """Two known words typed without the space: "רוצהלבטל", "תעבירולי"."""
     shortest = 3 if _LATIN.match(word) else 2
-    if len(word) < 2 * shortest + 2:
+    # Longer than two words can be: each split would cost a copy of the word.
+    if not 2 * shortest + 2 <= len(word) <= MAX_GLUED:
         return None
     for k in range(shortest, len(word) - shortest + 1):
         head, tail = word[:k], word[k:]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 import warnings
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -291,7 +292,7 @@ def _verify(request: WebhookRequest) -> None:
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
         decoded = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # bad JSON or UTF-8, a 5,000-digit number, deep nesting
         raise InvalidInput("the body is not a JSON update", code="invalid_json") from None
     if not isinstance(decoded, dict) or not isinstance(decoded.get("update_id"), int):
         raise InvalidInput("the body is not a Telegram update", code="invalid_update")
@@ -309,7 +310,15 @@ def parse_update(data: dict[str, Any], *, received_at: datetime) -> list[Inbound
         found = _inbound(update, received_at)
         if found is not None:
             _check_types(found)
-    except (TypeError, ValueError, KeyError, AttributeError, OverflowError, OSError) as error:
+    except (
+        TypeError,
+        ValueError,
+        KeyError,
+        AttributeError,
+        OverflowError,
+        OSError,
+        RecursionError,
+    ) as error:
         log.warning("ignored Telegram update %s: %s", data.get("update_id"), error)
         return []
     return [found] if found is not None else []
@@ -329,7 +338,11 @@ def _inbound(update: Update, received_at: datetime) -> Inbound | None:
 
 
 def _lenient(data: Any, key: str = "") -> Any:
-    """Fill fields older Bot API versions did not send, so their updates still parse."""
+    """Fill fields older Bot API versions did not send, so their updates still parse, and make
+    every text storable: JSON may escape a lone surrogate ("\\ud800") or a NUL, which neither
+    UTF-8 nor PostgreSQL text can hold."""
+    if isinstance(data, str):
+        return _storable(data)
     if isinstance(data, list):
         return [_lenient(item, key) for item in data]
     if not isinstance(data, dict):
@@ -347,6 +360,15 @@ def _lenient(data: Any, key: str = "") -> Any:
     if key in ("old_chat_member", "new_chat_member") and filled.get("status") == "kicked":
         filled.setdefault("until_date", 0)
     return filled
+
+
+# json.loads joins an escaped surrogate pair into one character: any surrogate left is alone.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(text: str) -> str:
+    """The text without NUL, each lone surrogate as U+FFFD (a valid pair is one character)."""
+    return _UNSTORABLE.sub(lambda found: "" if found[0] == "\x00" else "\ufffd", text)
 
 
 def _check_types(found: Inbound) -> None:
@@ -368,7 +390,11 @@ def _id(value: object) -> str:
 
 
 def _name(user: User | None) -> str | None:
-    return (user.full_name.strip()[:MAX_NAME].strip() or None) if user else None
+    if user is None:
+        return None
+    if not isinstance(user.first_name, str) or not isinstance(user.last_name or "", str):
+        raise ValueError("a name is not text")
+    return user.full_name.strip()[:MAX_NAME].strip() or None
 
 
 def _private(message: Message) -> bool:
@@ -420,8 +446,8 @@ def _command(message: Message) -> tuple[str, str] | None:
 
 
 def _from_edit(message: Message, delivery: str, received_at: datetime) -> Inbound | None:
-    if not _private(message):
-        return None
+    if not _private(message) or (message.text is None and message.caption is None):
+        return None  # a live location moving is an edit too, with nothing to read
     return Inbound(
         **_base(message, delivery, received_at),
         kind=InboundKind.EDIT,
@@ -429,8 +455,12 @@ def _from_edit(message: Message, delivery: str, received_at: datetime) -> Inboun
     )
 
 
-def _from_button(query: CallbackQuery, delivery: str, received_at: datetime) -> Inbound:
+def _from_button(query: CallbackQuery, delivery: str, received_at: datetime) -> Inbound | None:
     message = query.message if isinstance(query.message, Message) else None
+    if message is not None and message.chat.type != "private":
+        return None  # a tap in a group (the message tapped is the bot's own, sent by a bot)
+    if query.from_user.is_bot or query.data is None:
+        return None  # a bot, or a game's button: not a customer's choice
     return Inbound(
         channel=ChannelName.TELEGRAM,
         delivery_id=delivery,

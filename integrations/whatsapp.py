@@ -291,7 +291,7 @@ def parse_status(
         raw_status=raw,
         received_at=received_at,
         address=params.get("To") or None,
-        error_code=int(code) if code.isdecimal() else None,
+        error_code=_number(code),
         error_message=params.get("ErrorMessage") or None,
     )
 
@@ -317,10 +317,15 @@ def _profile_name(params: Mapping[str, str]) -> str | None:
     return params.get("ProfileName", "").strip()[:MAX_NAME].strip() or None
 
 
+def _number(text: str) -> int | None:
+    """A parameter's small whole number; None for anything else (a 5,000-digit one too)."""
+    return int(text) if text.isdecimal() and len(text) <= 9 else None
+
+
 def _media(params: Mapping[str, str]) -> list[str]:
     count = params.get("NumMedia", "0")
     notes = []
-    for index in range(min(int(count), 10) if count.isdecimal() else 0):
+    for index in range(min(_number(count) or 0, 10)):
         link = params.get(f"MediaUrl{index}", "")
         kind = params.get(f"MediaContentType{index}", "").partition("/")[0] or "file"
         if link:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -836,13 +836,16 @@ class SqlMessages(_Repository):
         *,
         at: datetime,
         channel_message_id: str | None = None,
-    ) -> None:
+        only_from: Collection[DeliveryStatus] | None = None,
+    ) -> bool:
         values: dict[str, Any] = {"status": status.value, "status_at": at}
         if channel_message_id is not None:
             values["channel_message_id"] = channel_message_id
-        await self.session.execute(
-            update(MessageRow).where(MessageRow.id == message_id).values(**values)
-        )
+        changing = update(MessageRow).where(MessageRow.id == message_id)
+        if only_from is not None:
+            changing = changing.where(MessageRow.status.in_([s.value for s in only_from]))
+        result = await self.session.execute(changing.values(**values))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def set_sent(self, receipts: Mapping[int, SentReceipt], *, at: datetime) -> None:
         if not receipts:

@@ -13,7 +13,7 @@ import json
 import re
 import uuid
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -64,6 +64,7 @@ from bot.web.customers import csv_download, json_download
 from bot.web.errors import error_response
 from bot.web.inbox import Desk, Signed, context, form_fields, render, templates
 from bot.web.insights import (
+    Week,
     churn_risk,
     csat_report,
     digest_csv,
@@ -83,6 +84,7 @@ from flows.schedules import (
     describe,
     parse_schedule,
 )
+from flows.text import normalise
 from flows.themes import quoted
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -206,7 +208,7 @@ def _theme_shown(named: insights_of.NamedTheme, timezone: str, now: datetime) ->
 
 
 @router.get("/digest", response_class=HTMLResponse)
-async def weekly_digest(request: Request, signed: Admin, week: date | None = None) -> HTMLResponse:
+async def weekly_digest(request: Request, signed: Admin, week: Week = None) -> HTMLResponse:
     """Last week (or the week of `week`) for management, with its CSV and PDF."""
     language = signed.agent.language
     found = await digest_of(request, signed.business, week, language)
@@ -225,12 +227,12 @@ async def weekly_digest(request: Request, signed: Admin, week: date | None = Non
 
 
 @router.get("/digest.csv", response_class=Response)
-async def weekly_digest_csv(request: Request, signed: Admin, week: date | None = None) -> Response:
+async def weekly_digest_csv(request: Request, signed: Admin, week: Week = None) -> Response:
     return digest_csv(await digest_of(request, signed.business, week, signed.agent.language))
 
 
 @router.get("/digest.pdf", response_class=Response)
-async def weekly_digest_pdf(request: Request, signed: Admin, week: date | None = None) -> Response:
+async def weekly_digest_pdf(request: Request, signed: Admin, week: Week = None) -> Response:
     language = signed.agent.language
     found = await digest_of(request, signed.business, week, language)
     return await digest_pdf(request, found, language)
@@ -653,7 +655,6 @@ async def _customers_page(
             found=[(c, _label(c), identities[c.id]) for c in found],
             log=[(e, names.get(e.actor, e.actor)) for e in log],
             deleted=deleted if _is_uuid(deleted) else "",
-            tz=ZoneInfo(signed.business.timezone),
             **more,
         ),
     )
@@ -662,6 +663,14 @@ async def _customers_page(
 def _label(customer: Customer) -> str:
     """What the admin types to confirm a delete: the name, else the start of the id."""
     return (customer.name or "").strip() or str(customer.id)[:8]
+
+
+def _confirms(typed: str, label: str) -> bool:
+    """The label as typed: any case, and without the niqqud or emoji a keyboard may not have."""
+    if typed.strip().casefold() == label.casefold():
+        return True
+    plain = normalise(label)
+    return bool(plain) and normalise(typed) == plain
 
 
 def _is_uuid(value: str) -> bool:
@@ -725,8 +734,7 @@ async def delete_customer(
             )
             if customer is None:
                 raise NotFound(f"no customer {customer_id}", code="unknown_customer")
-            typed = form.get("confirm", "").strip().casefold()
-            if typed != _label(customer).casefold():
+            if not _confirms(form.get("confirm", ""), _label(customer)):
                 raise KesherError(
                     t["delete_confirm_wrong"].format(label=_label(customer)), code="not_confirmed"
                 )
@@ -891,7 +899,7 @@ async def _keys_page(request: Request, signed: Desk, **more: Any) -> HTMLRespons
     return render(
         request,
         "console_keys.html",
-        context(signed, keys=list(reversed(listed)), tz=ZoneInfo(signed.business.timezone), **more),
+        context(signed, keys=list(reversed(listed)), **more),
     )
 
 

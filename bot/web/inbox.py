@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi import Path as PathParam
@@ -114,12 +115,15 @@ async def login_form(request: Request) -> HTMLResponse:
 @router.post("/login", response_class=HTMLResponse)
 async def login(
     request: Request,
-    email: Annotated[str, Form(max_length=254)] = "",
-    password: Annotated[str, Form(max_length=200)] = "",
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     if not agents.same_token(csrf, request.cookies.get(LOGIN_COOKIE, "")):
         return _login_page(request, error="expired", status=400)
+    if len(email) > agents.MAX_EMAIL or len(password) > agents.MAX_PASSWORD:
+        # No account has such an email or password: the same answer as any wrong one.
+        return _login_page(request, error="wrong", status=401)
     services = runtime_of(request).services
     now = services.clock.now()
     async with services.uow() as uow:
@@ -177,6 +181,8 @@ def context(signed: Desk, **more: Any) -> dict[str, Any]:
         "csrf": signed.csrf,
         "lang": signed.agent.language,
         "now": signed.services.clock.now(),
+        # Times on the pages are the business's local time.
+        "tz": ZoneInfo(signed.business.timezone),
         **more,
     }
 

@@ -289,9 +289,14 @@ class DigestOut(BaseModel):
     themes: ThemesReport
 
 
+# A week and the weeks either side of it must be dates: nothing outside these years is asked.
 Week = Annotated[
     date | None,
-    Query(description="any day of the week wanted; by default the last whole week"),
+    Query(
+        ge=date(2000, 1, 1),
+        le=date(2999, 12, 31),
+        description="any day of the week wanted (2000-2999); by default the last whole week",
+    ),
 ]
 Language = Annotated[Literal["he", "en"] | None, Query(description="the digest's language")]
 

@@ -63,6 +63,8 @@ async def test_insights_show_the_hand_worked_numbers_and_charts_without_scripts(
     risk = text[text.index('id="risk"') :]
     assert risk.index(str(falling)[:8]) < risk.index(str(happy)[:8])  # lowest health first
     assert "40 (high)" in risk  # 100 − 25 (detractor) − 20 (CSAT 2) − 15 (fell 9 → 4)
+    # Each row opens the customer's record (a nameless one is known only by its id).
+    assert f'href="/console/customers?q={falling}"' in risk
 
 
 async def test_an_admin_previews_saves_and_pauses_a_schedule_from_the_form(

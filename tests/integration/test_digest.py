@@ -123,6 +123,9 @@ async def test_the_digest_downloads_as_csv_and_pdf(
     assert refused.status_code == 401
     bad = await client.get(base, params={"week": "last tuesday"}, headers=_auth(key))
     assert bad.status_code == 422
+    for edge in ("9999-12-31", "0001-01-01"):  # the weeks either side would not be dates
+        far = await client.get(base + ".pdf", params={"week": edge}, headers=_auth(key))
+        assert far.status_code == 422 and "query.week" in far.text
 
 
 async def test_the_console_shows_the_digest_in_the_admins_language(
@@ -142,6 +145,9 @@ async def test_the_console_shows_the_digest_in_the_admins_language(
     assert "“המשלוח הגיע שבור”" in section
     assert 'id="digest-pdf"' in page.text
     assert download.status_code == 200 and "nps,score,33" in download.text
+    for path in ("/console/digest", "/console/digest.csv", "/console/digest.pdf"):
+        far = await client.get(path, params={"week": "9999-12-31"})
+        assert far.status_code == 422, path
 
 
 @pytest.fixture(params=["sqlite-memory"])

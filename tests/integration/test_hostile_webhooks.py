@@ -134,6 +134,8 @@ FORM_VALUE = (
     | st.from_regex(r"whatsapp:\+[0-9]{0,20}", fullmatch=True)
     # Past the 128 characters of a stored message id and the 255 of a stored address.
     | st.sampled_from(["SM" + "f" * 200, "whatsapp:+" + "9" * 300, "ש" * 2000])
+    # Past the 4,300 digits Python turns into a number.
+    | st.just("9" * 5000)
 )
 MESSAGE_FIELDS = (
     "MessageSid",
@@ -317,6 +319,79 @@ async def test_a_telegram_message_sent_twice_is_stored_once(
     assert await webhooks.inbound_messages() == before + (0 if seen else 1)
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"update_id": 1' + b"1" * 5000 + b"}",  # more digits than Python makes a number of
+        b"[" * 100_000 + b"]" * 100_000,  # deeper than Python's parser goes
+    ],
+    ids=["5000-digit number", "nested 100,000 deep"],
+)
+async def test_json_python_cannot_read_is_a_bad_request(webhooks: Webhooks, content: bytes) -> None:
+    response = await webhooks.telegram(content)
+
+    _checked(response)
+    assert response.status_code == 400
+
+
+async def test_a_telegram_update_nested_deep_inside_is_ignored(webhooks: Webhooks) -> None:
+    deep = '{"x": ' * 600 + "1" + "}" * 600
+    content = f'{{"update_id": 4242, "message": {{"message_id": 1, "extra": {deep}}}}}'.encode()
+    before = await webhooks.inbound_messages()
+
+    response = await webhooks.telegram(content)
+
+    _checked(response)
+    assert response.status_code == 200
+    assert await webhooks.inbound_messages() == before
+
+
+async def test_a_telegram_text_with_a_lone_surrogate_or_nul_is_stored_with_them_made_safe(
+    webhooks: Webhooks,
+) -> None:
+    """JSON can escape what UTF-8 and PostgreSQL text cannot hold; the rest of the text is kept."""
+    chat = 7_000_000_001
+    update = _private_message(4_000_000_001, chat, "TEXT")
+    update["message"]["from"]["first_name"] = "PLACE"
+    raw = json.dumps(update, ensure_ascii=False)
+    raw = raw.replace("TEXT", "שָׁלוֹם \\ud800 \\u0000 😀 \\ud83d\\ude00")
+    raw = raw.replace('"first_name": "PLACE"', '"first_name": "\\udc00Dana"')
+
+    response = await webhooks.telegram(raw.encode())
+
+    _checked(response)
+    assert response.status_code == 200
+    stored = await webhooks.count(
+        "SELECT count(*) FROM messages WHERE business_id = :business AND text = :text",
+        text="שָׁלוֹם \ufffd  😀 😀",
+    )
+    assert stored == 1
+
+
+async def test_a_button_tapped_in_a_group_or_by_a_bot_is_ignored(webhooks: Webhooks) -> None:
+    def tap(update_id: int, chat: dict[str, Any], *, bot: bool) -> bytes:
+        person = {"id": 5150, "is_bot": bot, "first_name": "Grp"}
+        query = {
+            "id": f"cb{update_id}",
+            "from": person,
+            "chat_instance": "1",
+            "data": "nps:9",
+            "message": {"message_id": 3, "date": 1735725600, "chat": chat, "text": "?"},
+        }
+        return json.dumps({"update_id": update_id, "callback_query": query}).encode()
+
+    before = await webhooks.inbound_messages()
+    group = await webhooks.telegram(
+        tap(4_100_000_001, {"id": -100123456, "type": "supergroup", "title": "G"}, bot=False)
+    )
+    robot = await webhooks.telegram(
+        tap(4_100_000_002, {"id": 5150, "type": "private", "first_name": "Grp"}, bot=True)
+    )
+
+    assert group.status_code == robot.status_code == 200
+    assert await webhooks.inbound_messages() == before
+
+
 @FUZZ
 @given(params=_form(MESSAGE_FIELDS))
 async def test_any_signed_whatsapp_message_gets_a_clear_answer_and_replays_store_nothing(
@@ -382,6 +457,28 @@ async def test_a_signed_whatsapp_message_with_nul_characters_is_stored_without_t
         )
         == 1
     )
+
+
+async def test_signed_numbers_too_long_for_python_are_read_as_no_number(
+    webhooks: Webhooks,
+) -> None:
+    path = f"/webhooks/whatsapp/{webhooks.business.slug}"
+    params = {
+        "MessageSid": "SM" + "7" * 32,
+        "From": "whatsapp:+972501234999",
+        "To": SENDER,
+        "Body": "hi",
+        "NumMedia": "9" * 5000,
+    }
+    status = {"MessageSid": "SM" + "8" * 32, "MessageStatus": "failed", "ErrorCode": "1" * 5000}
+
+    message = await webhooks.twilio(path, params)
+    report = await webhooks.twilio(path + "/status", status)
+
+    _checked(message)
+    _checked(report)
+    assert (message.status_code, report.status_code) == (200, 204)
+    assert await webhooks.deliveries(ChannelName.WHATSAPP, params["MessageSid"]) == 1
 
 
 @FUZZ

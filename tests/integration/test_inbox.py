@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -143,6 +145,34 @@ async def test_a_post_without_the_csrf_token_is_refused(
     assert (await _open_handoffs(client, shop, key))[0]["state"] != "resolved"
 
 
+async def test_a_login_posted_with_neither_form_token_nor_its_cookie_is_refused(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    """Another site must not be able to sign a visitor in to an account it holds."""
+    shop, _ = business
+    email = await _agent(runtime, shop)
+    forged = await client.post(
+        "/inbox/login", data={"email": email, "password": PASSWORD, "csrf": ""}
+    )
+    assert forged.status_code == 400
+    assert "kesher_session" not in forged.headers.get("set-cookie", "")
+
+
+async def test_a_password_too_long_to_sign_in_with_cannot_be_set_and_a_long_login_is_wrong(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    made = await client.post(
+        f"/api/v1/{shop.slug}/agents",
+        json={"email": "long@shop.test", "name": "Dor", "password": "p" * 201},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert made.status_code == 422 and "at most 200" in made.json()["error"]["message"]
+
+    long = await _sign_in(client, await _agent(runtime, shop), "p" * 201)
+    assert long.status_code == 401 and "text/html" in long.headers["content-type"]
+
+
 async def test_five_wrong_passwords_lock_the_login_even_for_the_right_one(
     client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
 ) -> None:
@@ -168,6 +198,10 @@ async def test_an_agent_replies_and_resolves_and_a_script_from_a_customer_shows_
 
     view = await client.get(f"/inbox/handoffs/{handoff['id']}")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in view.text
+    here = ZoneInfo(shop.timezone)  # times are the business's, not UTC
+    now = runtime.services.clock.now()
+    shown = {(now - timedelta(minutes=m)).astimezone(here).strftime("%d/%m %H:%M") for m in (0, 1)}
+    assert any(f"sandbox · {at}" in view.text for at in shown), shown
     assert "<script>alert(1)</script>" not in view.text
     replied = await client.post(
         f"/inbox/handoffs/{handoff['id']}/reply",

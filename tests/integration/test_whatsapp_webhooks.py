@@ -196,6 +196,37 @@ async def test_statuses_move_forward_only_and_a_failure_lands_on_the_timeline(
     assert failed["data"]["error_code"] == "30008"
 
 
+async def test_reports_of_one_message_arriving_together_still_only_move_it_forward(
+    client: httpx.AsyncClient, shop: Business, fake_twilio: FakeTwilio, runtime: Runtime
+) -> None:
+    path = f"/webhooks/whatsapp/{shop.slug}"
+    await client.post(path, **_signed(path, _message("SM" + "6" * 32, "hello")))  # type: ignore[arg-type]
+    await _sent(fake_twilio, 1)
+    await asyncio.sleep(0.2)
+    async with runtime.services.uow() as uow:
+        identity = await uow.identities.find(shop.id, ChannelName.WHATSAPP, CUSTOMER)
+        assert identity is not None
+        messages = await uow.messages.for_customer(identity.customer_id, limit=10)
+    (reply,) = [m for m in messages if m.direction == "out"]
+    status_path = f"{path}/status"
+
+    async def report(status: str) -> None:
+        params = {"MessageSid": reply.channel_message_id or "", "MessageStatus": status}
+        response = await client.post(status_path, **_signed(status_path, params))  # type: ignore[arg-type]
+        assert response.status_code == 204
+
+    ended = []
+    for _ in range(10):
+        async with runtime.services.uow() as uow:
+            await uow.messages.set_status(reply.id, DeliveryStatus.SENT, at=reply.created_at)
+            await uow.commit()
+        # Both see "sent" and both may write: only the write that moves it forward lands.
+        await asyncio.gather(report("read"), report("delivered"))
+        async with runtime.services.uow() as uow:
+            ended.append((await uow.messages.get(reply.id)).status)
+    assert ended == [DeliveryStatus.READ] * 10
+
+
 async def test_connect_refuses_values_twilio_would_refuse(
     runtime: Runtime, business: tuple[Business, str]
 ) -> None:
