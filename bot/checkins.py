@@ -274,7 +274,13 @@ async def plan(services: Services, *, now: datetime) -> int:
         records = await uow.schedules.to_plan(planned_before=now - PLAN_EVERY)
     added = 0
     for record in records:
-        added += await plan_schedule(record, services, now=now)
+        try:
+            added += await plan_schedule(record, services, now=now)
+        except Exception:
+            # One schedule that cannot be planned must not hold back every other business's.
+            log.exception(
+                "could not plan schedule %s of business %s", record.id, record.business_id
+            )
     return added
 
 

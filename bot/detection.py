@@ -59,7 +59,12 @@ def _score(line: str, number: int, *, detector: Detector, language: str | None) 
 
 def _dump(record: dict[str, Any]) -> str:
     try:
-        return json.dumps(record, ensure_ascii=False)
+        line = json.dumps(record, ensure_ascii=False)
     except ValueError:  # an id json.loads accepted but cannot write back (NaN is fine; huge ints)
         record["id"] = str(record["id"])
-        return json.dumps(record, ensure_ascii=False)
+        line = json.dumps(record, ensure_ascii=False)
+    try:
+        line.encode()
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800") goes back escaped, as it came
+        return json.dumps(record)
+    return line

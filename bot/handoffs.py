@@ -240,6 +240,19 @@ async def set_online(
             await _route(uow, business, handoff, now=now)
 
 
+async def sign_out_lapsed(services: Services, *, now: datetime) -> int:
+    """Agents whose inbox sessions have all expired go offline, their handoffs to others: an
+    agent who closed the laptop without signing out is not there to answer."""
+    async with services.uow() as uow:
+        lapsed = await uow.agents.lapsed(now=now, limit=LATE_BATCH)
+    for agent in lapsed:
+        async with services.uow() as uow:
+            business = await uow.businesses.get(agent.business_id)
+            await set_online(uow, business, agent, False, now=now)
+            await uow.commit()
+    return len(lapsed)
+
+
 async def reply(
     uow: UnitOfWork,
     services: Services,

@@ -213,7 +213,8 @@ async def _record_message(
         )
     else:
         await uow.conversations.touch(conversation.id, at=now)
-    # Scored before it is stored, so the score goes in with the message.
+    # Scored before it is stored, so the score goes in with the message. A consent word is a
+    # command, not a mood: "STOP" would read as anger, and its own event says what it was.
     verdict = (
         await _assess(
             uow,
@@ -225,7 +226,9 @@ async def _record_message(
             first=first,
             at=inbound.received_at,
         )
-        if inbound.kind is InboundKind.MESSAGE and inbound.text
+        if inbound.kind is InboundKind.MESSAGE
+        and inbound.text
+        and _consent(business, inbound) is None
         else None
     )
     message = await uow.messages.add(

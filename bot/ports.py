@@ -435,7 +435,7 @@ class MessageRepository(Protocol):
         ...
 
     async def sent_to(self, identity_id: int, *, limit: int) -> Sequence[Message]:
-        """Outbound messages on one identity that left Kesher, oldest first."""
+        """Outbound messages on one identity that left Kesher: the latest `limit`, oldest first."""
         ...
 
     async def set_status(
@@ -781,6 +781,11 @@ class AgentRepository(Protocol):
     ) -> None: ...
 
     async def set_online(self, agent_id: int, online: bool, *, at: datetime) -> None: ...
+
+    async def lapsed(self, *, now: datetime, limit: int) -> Sequence[Agent]:
+        """Online agents who signed in to the inbox and whose every session has expired (an
+        agent put online through the API, with no session, is not one)."""
+        ...
 
     async def set_profile(self, agent_id: int, *, capacity: int, role: AgentRole) -> None: ...
 

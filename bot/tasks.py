@@ -82,6 +82,7 @@ def register_tasks(broker: AsyncBroker, services: Services) -> None:
         queued = await checkins.tick(services)
         now = services.clock.now()
         late = await handoffs.watch_sla(services, now=now)
+        await handoffs.sign_out_lapsed(services, now=now)
         told = await alerts.announce_missed(services, now=now)
         digests = await digest.send_due(services, now=now)
         return queued + late + told + digests + await outbox.sweep(services)

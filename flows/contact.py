@@ -354,6 +354,8 @@ def parse_rules(raw: object) -> ContactRules:
             problems.append(f"hours.{day}: not a day; use {', '.join(DAYS)}")
             continue
         week[DAYS.index(day)] = _window(value, f"hours.{day}", problems)
+    if all(hours is None for hours in week):
+        problems.append("hours: at least one day needs hours, or no one could be contacted")
     use_holidays = raw.get("holidays", True)
     if not isinstance(use_holidays, bool):
         problems.append("holidays: must be true or false")

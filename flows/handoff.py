@@ -154,12 +154,23 @@ def sla_due(
     left = sla
     moment = requested_at
     while True:
-        moment = next_allowed(moment, rules, timezone=timezone)
+        opens = _opens(moment, rules, timezone)
+        if opens is None:  # closed for weeks on end: the SLA runs in plain time
+            return (moment + left).astimezone(UTC)
+        moment = opens
         closing = closes_at(moment, rules, timezone=timezone)
         if moment + left <= closing:
             return (moment + left).astimezone(UTC)
         left -= closing - moment
         moment = closing
+
+
+def _opens(moment: datetime, rules: ContactRules, timezone: str) -> datetime | None:
+    """The next business time from `moment`; None when the rules allow none for weeks."""
+    try:
+        return next_allowed(moment, rules, timezone=timezone)
+    except ValueError:
+        return None
 
 
 ACK_OPEN = Text(
@@ -216,8 +227,8 @@ def expected_answer(
     Business hours are read in the business's `timezone`; the time is told in `shown_in`
     (the customer's), if given.
     """
-    opens = next_allowed(now, rules, timezone=timezone)
-    if opens <= now:
+    opens = _opens(now, rules, timezone)
+    if opens is None or opens <= now:
         minutes = str(max(1, round(sla.total_seconds() / 60)))
         return ACK_OPEN.render(language, business=business, minutes=minutes)
     when = opening_words(opens, now=now, language=language, timezone=shown_in or timezone)

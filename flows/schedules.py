@@ -161,6 +161,9 @@ def _when(raw: object, problems: list[str]) -> When:
     return Every(timedelta(days=1))
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2999
+
+
 def _once(raw: Mapping[str, Any], problems: list[str]) -> Once:
     """`at` with its offset, or a local `at` with the `timezone` it is read in."""
     zone = raw.get("timezone")
@@ -183,6 +186,9 @@ def _once(raw: Mapping[str, Any], problems: list[str]) -> Once:
             " or a local time with when.timezone"
         )
         return Once(datetime.fromtimestamp(0).astimezone())
+    if not FIRST_YEAR <= at.year <= LAST_YEAR:
+        # Hours are looked up days ahead of a touch: the calendar's last days have none.
+        problems.append(f"when.at: must be in the years {FIRST_YEAR} to {LAST_YEAR}")
     return Once(at)
 
 
@@ -215,12 +221,13 @@ def parse_schedule(raw: object, *, custom_flows: frozenset[str] = frozenset()) -
     return Schedule(str(name), str(flow), when, segment, bool(active), priority)
 
 
-EVERY = Text(he="כל {n} ימים מאז הפנייה האחרונה", en="every {n} days since the last touch")
+EVERY = Text(he="כל {span} מאז הפנייה האחרונה", en="every {span} since the last touch")
 EVERY_DAY = Text(he="כל יום מאז הפנייה האחרונה", en="every day since the last touch")
 AFTER = Text(he="{delay} אחרי כל {event}", en="{delay} after every {event}")
 BEFORE = Text(he="{n} ימים לפני {attribute}", en="{n} days before {attribute}")
 ONCE = Text(he="פעם אחת, ב־{at}", en="once, on {at}")
 HOURS = Text(he="{n} שעות", en="{n} hours")
+MINUTES = Text(he="{n} דקות", en="{n} minutes")
 DAYS = Text(he="{n} ימים", en="{n} days")
 EVENTS = {
     "purchase": Text(he="רכישה", en="purchase"),
@@ -232,7 +239,9 @@ EVENTS = {
 def _span(delta: timedelta, language: str) -> str:
     if delta % timedelta(days=1) == timedelta(0):
         return DAYS.render(language, n=str(delta.days))
-    return HOURS.render(language, n=str(int(delta.total_seconds() // 3600)))
+    if delta % timedelta(hours=1) == timedelta(0):
+        return HOURS.render(language, n=str(int(delta.total_seconds() // 3600)))
+    return MINUTES.render(language, n=str(int(delta.total_seconds() // 60)))
 
 
 def describe(schedule: Schedule, language: str) -> str:
@@ -241,7 +250,7 @@ def describe(schedule: Schedule, language: str) -> str:
     if isinstance(when, Every):
         if when.period == timedelta(days=1):
             return EVERY_DAY.render(language)
-        return EVERY.render(language, n=str(when.period.days))
+        return EVERY.render(language, span=_span(when.period, language))
     if isinstance(when, AfterEvent):
         event = EVENTS.get(when.event)
         return AFTER.render(

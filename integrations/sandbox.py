@@ -6,6 +6,7 @@ outbound message row itself, which the sandbox endpoints read back.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from typing import Any
@@ -51,7 +52,7 @@ class SandboxChannel:
         return [
             Inbound(
                 channel=ChannelName.SANDBOX,
-                delivery_id=message_id or uuid.uuid4().hex,
+                delivery_id=_delivery(customer or "", message_id),
                 address=customer or "",
                 received_at=request.received_at,
                 text=text if text is not None and text.strip() else None,
@@ -77,9 +78,25 @@ def _json_object(body: bytes) -> dict[str, Any]:
         raise InvalidInput(
             f"the body is not valid JSON: {error.msg}", code="invalid_json"
         ) from None
+    except (ValueError, RecursionError):  # a 5,000-digit number, or nesting past Python's depth
+        raise InvalidInput("the body is not JSON Kesher can read", code="invalid_json") from None
     if not isinstance(decoded, dict):
         raise InvalidInput("the body must be a JSON object", code="invalid_json")
+    try:
+        json.dumps(decoded, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise InvalidInput(
+            "the body holds a lone surrogate (\\ud800-\\udfff), which is not text",
+            code="invalid_json",
+        ) from None
     return decoded
+
+
+def _delivery(customer: str, message_id: str | None) -> str:
+    """The delivery's key: a caller's message id is its own per customer, not across them."""
+    if message_id is None:
+        return uuid.uuid4().hex
+    return hashlib.sha256(f"{customer}\n{message_id}".encode()).hexdigest()
 
 
 def _identifier(body: dict[str, Any], field: str, *, required: bool) -> str | None:

@@ -113,6 +113,20 @@ class SqlAgents(_Repository):
     async def set_online(self, agent_id: int, online: bool, *, at: datetime) -> None:
         await self._set(agent_id, online=online, last_seen_at=at)
 
+    async def lapsed(self, *, now: datetime, limit: int) -> Sequence[Agent]:
+        sessions = select(AgentSessionRow.token_hash).where(AgentSessionRow.agent_id == AgentRow.id)
+        rows = await self.session.execute(
+            select(AgentRow)
+            .where(
+                AgentRow.online.is_(True),
+                sessions.exists(),
+                ~sessions.where(AgentSessionRow.expires_at > now).exists(),
+            )
+            .order_by(AgentRow.id)
+            .limit(limit)
+        )
+        return [_agent(r) for r in rows.scalars()]
+
     async def set_profile(self, agent_id: int, *, capacity: int, role: AgentRole) -> None:
         await self._set(agent_id, capacity=capacity, role=role.value)
 

@@ -824,10 +824,10 @@ class SqlMessages(_Repository):
                 MessageRow.direction == Direction.OUT.value,
                 MessageRow.status.in_([s.value for s in left]),
             )
-            .order_by(MessageRow.id)
+            .order_by(MessageRow.id.desc())
             .limit(limit)
         )
-        return [_message(r) for r in rows]
+        return [_message(r) for r in reversed(rows.all())]
 
     async def set_status(
         self,

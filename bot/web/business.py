@@ -11,8 +11,9 @@ from pydantic import BaseModel, Field
 from bot.businesses import create_key, revoke_key, set_consent_words, set_sensitivity
 from bot.domain import ApiKey
 from bot.web.access import AdminBusiness, key_hash_of, runtime_of
+from bot.web.text_json import TextJsonRoute
 
-router = APIRouter(prefix="/api/v1/{business}", tags=["business"])
+router = APIRouter(prefix="/api/v1/{business}", tags=["business"], route_class=TextJsonRoute)
 
 
 class KeyOut(BaseModel):

@@ -22,9 +22,10 @@ from bot.channels import (
 from bot.domain import ChannelAccount
 from bot.web.access import AdminBusiness, runtime_of
 from bot.web.errors import ApiError
+from bot.web.text_json import TextJsonRoute
 from integrations.whatsapp import DEFAULT_MPS, MAX_MPS
 
-router = APIRouter(prefix="/api/v1/{business}", tags=["channels"])
+router = APIRouter(prefix="/api/v1/{business}", tags=["channels"], route_class=TextJsonRoute)
 
 
 class TelegramTokenIn(BaseModel):

@@ -25,9 +25,12 @@ from bot.domain import ChannelName, Customer, Event, Identity, Message
 from bot.ports import UnitOfWork
 from bot.web.access import AdminBusiness, actor_of, runtime_of
 from bot.web.errors import ApiError
+from bot.web.text_json import TextJsonRoute
 
-router = APIRouter(prefix="/api/v1/{business}/customers", tags=["customers"])
-data_router = APIRouter(prefix="/api/v1/{business}", tags=["data"])
+router = APIRouter(
+    prefix="/api/v1/{business}/customers", tags=["customers"], route_class=TextJsonRoute
+)
+data_router = APIRouter(prefix="/api/v1/{business}", tags=["data"], route_class=TextJsonRoute)
 
 
 class IdentityOut(BaseModel):

@@ -57,6 +57,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(_: Request, error: RequestValidationError) -> JSONResponse:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'] if p != 'body')}: {e['msg']}"
+            + (f" ({e['ctx']['error']})" if e["type"] == "json_invalid" else "")
             for e in error.errors()
         )
         return error_response(422, "invalid_request", problems or "invalid request")

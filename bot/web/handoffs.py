@@ -17,10 +17,11 @@ from bot.ports import UnitOfWork
 from bot.replies import enqueue, queue_sends
 from bot.services import Services
 from bot.web.access import AdminBusiness, runtime_of
+from bot.web.text_json import TextJsonRoute
 from flows.contact import RulesError
 from flows.handoff import parse_handoff_rules
 
-router = APIRouter(prefix="/api/v1/{business}", tags=["handoffs"])
+router = APIRouter(prefix="/api/v1/{business}", tags=["handoffs"], route_class=TextJsonRoute)
 
 Text = Annotated[str, Field(min_length=1, max_length=4000)]
 # Ids are integer columns: a larger number is no row, and the database would refuse to compare it.

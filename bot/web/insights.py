@@ -17,10 +17,13 @@ from bot.domain import Business
 from bot.services import Services
 from bot.web.access import AdminBusiness, runtime_of
 from bot.web.errors import ApiError
+from bot.web.text_json import TextJsonRoute
 from flows.insights import CsatSummary, NpsSummary, by_week, csat, nps, sunday_of
 from flows.themes import quoted
 
-router = APIRouter(prefix="/api/v1/{business}/insights", tags=["insights"])
+router = APIRouter(
+    prefix="/api/v1/{business}/insights", tags=["insights"], route_class=TextJsonRoute
+)
 
 Weeks = Annotated[int, Query(ge=1, le=104, description="how many weeks back")]
 

@@ -15,9 +15,12 @@ from bot.domain import ChannelName, Message, Rate, WebhookRequest
 from bot.pipeline import handle_inbound
 from bot.web.access import SandboxBusiness, runtime_of
 from bot.web.errors import ApiError
+from bot.web.text_json import TextJsonRoute
 from integrations.sandbox import MAX_TEXT
 
-router = APIRouter()
+TRANSCRIPT = 1000
+
+router = APIRouter(route_class=TextJsonRoute)
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 CUSTOMER_RATE = Rate(count=60, per=timedelta(minutes=1))
 
@@ -114,10 +117,10 @@ async def sent_messages(
     business: SandboxBusiness,
     customer: Annotated[str, Query(min_length=1, max_length=128)],
 ) -> SandboxTranscript:
-    """Every message sent to one sandbox customer, oldest first."""
+    """Every message sent to one sandbox customer, oldest first (the latest 1,000 of them)."""
     async with runtime_of(request).services.uow() as uow:
         identity = await uow.identities.find(business.id, ChannelName.SANDBOX, customer.strip())
-        sent = await uow.messages.sent_to(identity.id, limit=1000) if identity else []
+        sent = await uow.messages.sent_to(identity.id, limit=TRANSCRIPT) if identity else []
     return SandboxTranscript(
         messages=[
             SentMessage(

@@ -25,9 +25,10 @@ from bot.schedules import (
 )
 from bot.web.access import AdminBusiness, runtime_of
 from bot.web.errors import ApiError
-from flows.schedules import ScheduleError, describe, parse_schedule
+from bot.web.text_json import TextJsonRoute
+from flows.schedules import FIRST_YEAR, LAST_YEAR, ScheduleError, describe, parse_schedule
 
-router = APIRouter(prefix="/api/v1/{business}", tags=["check-ins"])
+router = APIRouter(prefix="/api/v1/{business}", tags=["check-ins"], route_class=TextJsonRoute)
 
 Definition = Annotated[dict[str, Any], Body(description="the definition, as in the YAML file")]
 Name = Annotated[str, Field(max_length=64)]
@@ -287,6 +288,10 @@ async def create_event(request: Request, business: AdminBusiness, body: EventIn)
         raise ApiError(400, "invalid_event", f"type: {body.type!r} is reserved for Kesher's own")
     if body.occurred_at is not None and body.occurred_at.tzinfo is None:
         raise ApiError(400, "invalid_event", "occurred_at: needs its offset, e.g. +02:00")
+    if body.occurred_at is not None and not FIRST_YEAR <= body.occurred_at.year <= LAST_YEAR:
+        raise ApiError(
+            400, "invalid_event", f"occurred_at: must be in the years {FIRST_YEAR} to {LAST_YEAR}"
+        )
     services = runtime_of(request).services
     now = services.clock.now()
     async with services.uow() as uow:

@@ -63,6 +63,28 @@ async def test_a_weekly_cadence_asks_each_customer_once_a_week_at_allowed_local_
         ]
 
 
+async def test_a_schedule_that_cannot_be_planned_holds_back_no_other(world: World) -> None:
+    """One stored before its dates were checked (the calendar ends in year 9999) fails alone."""
+    await world.say("dana", "hello")
+    async with world.services.uow() as uow:
+        await uow.schedules.save(
+            world.business.id,
+            name="stale",
+            flow="nps",
+            definition={"name": "stale", "flow": "nps", "when": {"at": "9999-12-31T23:59-11:00"}},
+            active=True,
+            priority=9,
+            now=world.clock.now(),
+        )
+        await uow.commit()
+    soon = (SUNDAY_MORNING + timedelta(hours=2)).isoformat()
+    await world.apply({"schedules": [{"name": "soon", "flow": "checkin", "when": {"at": soon}}]})
+
+    await world.walk(SUNDAY_MORNING + timedelta(hours=4))
+
+    assert [text for text, _ in world.phone.to("dana") if HOW_EN in text]
+
+
 async def test_a_reminder_comes_once_after_a_day_and_then_the_run_expires(world: World) -> None:
     await world.say("sam", "hello")
     await world.apply({"schedules": [WEEKLY]})

@@ -161,6 +161,37 @@ async def test_an_agent_going_offline_passes_their_handoffs_to_a_colleague_or_th
     assert states == [("assigned", eli.id), ("waiting", None)]
 
 
+async def test_an_agent_whose_inbox_session_expired_goes_offline_and_their_handoffs_move(
+    world: World,
+) -> None:
+    """Closing the laptop is not signing out; the session's end is. An agent put online
+    through the API (no inbox session) stays online."""
+    noa = await _agent(world, "Noa")
+    await world.say("a", ASK_PERSON)
+    eli = await _agent(world, "Eli")  # online through the API: no session
+    async with world.services.uow() as uow:
+        await uow.agents.add_session(
+            "noa-session",
+            agent_id=noa.id,
+            csrf="x",
+            created_at=world.clock.now(),
+            expires_at=world.clock.now() + timedelta(hours=12),
+        )
+        await uow.commit()
+
+    async def online() -> dict[str, bool]:
+        async with world.services.uow() as uow:
+            return {a.name: a.online for a in await uow.agents.list(world.business.id)}
+
+    # Other businesses' agents may share the database: only this one's are looked at.
+    await handoffs.sign_out_lapsed(world.services, now=world.clock.now())
+    assert await online() == {"Noa": True, "Eli": True}
+    world.clock.at += timedelta(hours=13)
+    await handoffs.sign_out_lapsed(world.services, now=world.clock.now())
+    assert await online() == {"Noa": False, "Eli": True}
+    assert [h.agent_id for h in await _handoffs(world, "a")] == [eli.id]
+
+
 async def test_nobody_answering_within_the_sla_gets_one_honest_update_and_an_alert(
     world: World,
 ) -> None:

@@ -118,6 +118,44 @@ async def test_any_customer_body_gets_a_clear_answer(app_and_key, body: dict) ->
     _checked(await _post(app, "/api/v1/fuzz/customers", content=content, headers=headers))
 
 
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/fuzz/customers", r'{"external_id": "s1", "attributes": {"k": "\ud800"}}'),
+        ("/api/v1/fuzz/customers", r'{"external_id": "s2", "attributes": {"\udc00": 1}}'),
+        ("/api/v1/fuzz/sandbox/messages", r'{"customer": "s3", "text": "hi \uDBFF"}'),
+        ("/api/v1/fuzz/events", r'{"customer": "s4", "type": "purchase", "data": ["\ud800"]}'),
+    ],
+)
+async def test_a_lone_surrogate_in_an_api_body_is_refused_and_nothing_is_stored(  # type: ignore[no-untyped-def]
+    app_and_key, path: str, body: str
+) -> None:
+    """JSON may escape it, but no database or UTF-8 export can hold it."""
+    app, key = app_and_key
+    headers = {"content-type": "application/json", "authorization": f"Bearer {key}"}
+
+    refused = await _post(app, path, content=body.encode(), headers=headers)
+
+    _checked(refused)
+    assert refused.status_code in (400, 422)  # the sandbox reads its own body: 400 like a webhook
+    assert "lone surrogate" in refused.json()["error"]["message"]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://kesher.test") as http:
+        listed = await http.get("/api/v1/fuzz/customers", headers=headers)
+    assert listed.status_code == 200
+
+
+async def test_an_escaped_surrogate_pair_is_one_character_and_kept(app_and_key) -> None:  # type: ignore[no-untyped-def]
+    app, key = app_and_key
+    headers = {"content-type": "application/json", "authorization": f"Bearer {key}"}
+    body = r'{"external_id": "pair", "name": "\ud83d\ude00 דנה"}'
+
+    made = await _post(app, "/api/v1/fuzz/customers", content=body.encode(), headers=headers)
+
+    assert made.status_code in (200, 201), made.text
+    assert made.json()["name"] == "😀 דנה"
+
+
 @FUZZ
 @given(
     content=st.binary(max_size=300) | TEXT.map(lambda t: ("external_id,name,phone\n" + t).encode())

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from bot.bootstrap import Runtime
-from bot.domain import Business
+from bot.domain import Business, ChannelName
 from bot.outbox import sweep
 
 
@@ -111,6 +111,11 @@ async def test_the_same_delivery_posted_twice_is_stored_and_answered_once(
     ).json()["items"]
     assert [i["direction"] for i in timeline if i["type"] == "message"] == ["in", "out"]
 
+    # A caller's message ids are its own per customer: another customer's "m-1" is new.
+    other = await client.post(_url(shop), json={**body, "customer": "carol"})
+    assert other.status_code == 200 and other.json()["duplicate"] is False
+    assert other.json()["customer_id"] != customer["id"]
+
 
 async def test_twenty_concurrent_copies_of_one_delivery_are_stored_and_answered_once(
     client: httpx.AsyncClient, business: tuple[Business, str], runtime: Runtime
@@ -162,6 +167,15 @@ async def test_stop_unsubscribes_and_nothing_more_is_sent_until_start(
     again = await client.post(_url(shop), json={"customer": "lea", "text": "START"})
     assert "ברוכים השבים" in again.json()["replies"][0]["text"]
     assert (await _customer(client, shop, key, "lea"))["opted_out"] is False
+
+    # "STOP" reads as anger to the tone model; as a command it is recorded as what it is.
+    await client.post(_url(shop), json={"customer": "lea", "text": "STOP"})
+    lea = await _customer(client, shop, key, "lea")
+    timeline = (
+        await client.get(f"/api/v1/{shop.slug}/customers/{lea['id']}/timeline", headers=_auth(key))
+    ).json()["items"]
+    kinds = [i["kind"] for i in timeline if i["type"] == "event"]
+    assert kinds[-2:] == ["opted_in", "opted_out"]
 
 
 @pytest.mark.parametrize(
@@ -307,3 +321,19 @@ async def test_each_message_is_scored_for_frustration_and_a_request_for_a_person
     assert noted["data"]["wants_person"] is True
     outbound = [i for i in timeline if i["type"] == "message" and i["direction"] == "out"]
     assert all(i["frustration"] is None for i in outbound)
+
+
+async def test_a_long_transcript_keeps_its_latest_messages_oldest_first(
+    client: httpx.AsyncClient, business: tuple[Business, str], runtime: Runtime
+) -> None:
+    shop, _ = business
+    for text in ("first", "second", "third"):
+        await client.post(_url(shop), json={"customer": "long", "text": text})
+    everything = await _sent(client, shop, "long", 3)
+    async with runtime.services.uow() as uow:
+        identity = await uow.identities.find(shop.id, ChannelName.SANDBOX, "long")
+        assert identity is not None
+        latest = await uow.messages.sent_to(identity.id, limit=2)
+
+    assert len(everything) >= 3
+    assert [m.id for m in latest] == [m["id"] for m in everything[-2:]]

@@ -150,12 +150,19 @@ async def test_an_event_for_an_unknown_customer_is_refused_unless_creation_is_as
     created = await client.post(url, json={**event, "create_customer": True}, headers=_auth(key))
     again = await client.post(url, json=event, headers=_auth(key))
     reserved = await client.post(url, json={**event, "type": "opted_out"}, headers=_auth(key))
+    # Times past the calendar's ends once moved to UTC (year 1 at +14:00, 9999 at -12:00).
+    far = [
+        await client.post(url, json={**event, "occurred_at": at}, headers=_auth(key))
+        for at in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00")
+    ]
 
     assert refused.status_code == 404
     assert "create_customer" in refused.json()["error"]["message"]
     assert created.status_code == 202 and created.json()["created_customer"] is True
     assert again.status_code == 202 and again.json()["customer_id"] == created.json()["customer_id"]
     assert reserved.status_code == 400
+    assert [f.status_code for f in far] == [400, 400]
+    assert "years 2000 to 2999" in far[0].json()["error"]["message"]
     timeline = await client.get(
         f"/api/v1/{shop.slug}/customers/{created.json()['customer_id']}/timeline",
         headers=_auth(key),

@@ -40,6 +40,15 @@ def test_rules_set_hours_days_off_caps_and_reminder_timing() -> None:
     assert (rules.remind_after, rules.expire_after) == (timedelta(hours=4), timedelta(days=2))
 
 
+def test_rules_with_no_hours_on_any_day_are_refused() -> None:
+    with pytest.raises(RulesError) as raised:
+        parse_rules({"hours": dict.fromkeys(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))})
+
+    assert raised.value.problems == [
+        "hours: at least one day needs hours, or no one could be contacted"
+    ]
+
+
 def test_every_bad_rule_is_named_by_its_path() -> None:
     with pytest.raises(RulesError) as raised:
         parse_rules(

@@ -48,6 +48,15 @@ def test_the_id_is_kept_exactly_as_given() -> None:
     assert [r["id"] for r in results] == ids
 
 
+def test_an_id_with_a_lone_surrogate_goes_back_escaped_and_writable() -> None:
+    out = next(
+        detect_lines(['{"id": "\\ud800x", "text": "שלום"}'], detector=detector, language="auto")
+    )
+
+    out.encode()  # stdout is UTF-8: a bare surrogate could not be written
+    assert '"id": "\\ud800x"' in out and json.loads(out)["id"] == "\ud800x"
+
+
 def test_a_bad_line_gets_an_error_and_the_batch_goes_on() -> None:
     results = run(
         "not json",

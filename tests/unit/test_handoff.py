@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -111,6 +111,22 @@ def test_the_sla_carries_over_the_close_of_the_day() -> None:
     # Thursday 19:55: five minutes today, five more at Friday's opening.
     due = sla_due(local(2026, 12, 3, 19, 55), sla=TEN, rules=RULES, timezone="Asia/Jerusalem")
     assert due == local(2026, 12, 4, 9, 5).astimezone(UTC)
+
+
+def test_rules_closed_for_weeks_still_give_a_due_time_and_an_acknowledgement() -> None:
+    """A handoff is never lost to rules that leave no business time (all of it closed)."""
+    closed = ContactRules(
+        closed_dates=frozenset(date(2027, 1, 1) + timedelta(d) for d in range(90))
+    )
+    asked = local(2027, 1, 3, 10, 0)
+
+    due = sla_due(asked, sla=TEN, rules=closed, timezone="Asia/Jerusalem")
+    text = expected_answer(
+        asked, language="he", business="Café", sla=TEN, rules=closed, timezone="Asia/Jerusalem"
+    )
+
+    assert due == (asked + TEN).astimezone(UTC)
+    assert text.startswith("קיבלנו.") and "10 דקות" in text
 
 
 def test_the_acknowledgement_in_business_hours_names_the_usual_wait() -> None:

@@ -56,6 +56,32 @@ def test_each_kind_of_timing_is_understood(when: dict, expected: object) -> None
     assert parse_schedule({"name": "s", "flow": "nps", "when": when}).when == expected
 
 
+@pytest.mark.parametrize(
+    ("when", "words"),
+    [
+        (
+            {"every": "12h"},
+            ("every 12 hours since the last touch", "כל 12 שעות מאז הפנייה האחרונה"),
+        ),
+        (
+            {"every": "30m"},
+            ("every 30 minutes since the last touch", "כל 30 דקות מאז הפנייה האחרונה"),
+        ),
+        ({"every": "2w"}, ("every 14 days since the last touch", "כל 14 ימים מאז הפנייה האחרונה")),
+    ],
+)
+def test_a_cadence_is_described_in_the_unit_it_was_given(when: dict, words: tuple) -> None:
+    schedule = parse_schedule({"name": "s", "flow": "nps", "when": when})
+    assert (describe(schedule, "en"), describe(schedule, "he")) == words
+
+
+@pytest.mark.parametrize("at", ["9999-12-31T23:59:00-11:00", "1999-12-31T10:00:00+02:00"])
+def test_a_campaign_outside_the_calendar_kesher_plans_in_is_refused(at: str) -> None:
+    with pytest.raises(ScheduleError) as raised:
+        parse_schedule({"name": "s", "flow": "nps", "when": {"at": at}})
+    assert raised.value.problems == ["when.at: must be in the years 2000 to 2999"]
+
+
 def test_every_problem_is_reported_with_its_path() -> None:
     with pytest.raises(ScheduleError) as error:
         parse_schedule(
