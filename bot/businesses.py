@@ -67,6 +67,9 @@ async def revoke_key(
     return revoked
 
 
+MAX_NAME = 200
+
+
 async def create_business(
     uow: UnitOfWork, slug: str, *, name: str, sandbox: bool, now: datetime
 ) -> tuple[Business, str]:
@@ -78,6 +81,8 @@ async def create_business(
         )
     if not name.strip():
         raise InvalidInput("name must not be empty", code="invalid_name")
+    if len(name.strip()) > MAX_NAME:  # PostgreSQL's column holds no more
+        raise InvalidInput(f"name must be at most {MAX_NAME} characters", code="invalid_name")
     if await uow.businesses.get_by_slug(slug) is not None:
         raise InvalidInput(f"business '{slug}' already exists", code="business_exists")
     business = await uow.businesses.add(

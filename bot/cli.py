@@ -264,7 +264,9 @@ def business_key(
 
 @customers_app.command("import")
 def customers_import(
-    file: Annotated[Path, typer.Argument(help="UTF-8 CSV with a header row", exists=True)],
+    file: Annotated[
+        Path, typer.Argument(help="UTF-8 CSV with a header row", exists=True, dir_okay=False)
+    ],
     business: Annotated[str, typer.Option(help="the business's slug")],
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
 ) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,10 @@ KNOWN_COLUMNS = ("external_id", "name", "phone", "language", "timezone", "tags")
 WHATSAPP_PREFIX = "whatsapp:"
 # Columns of Kesher's own in an export (its id, opt-out, creation time): an import skips them.
 READ_ONLY_PREFIX = "kesher_"
+# csv_rows keeps a row's cells past the header under this key (no header name can be it).
+EXTRA = "\x00extra"
+# A cell the export guarded against spreadsheet formulas (bot/exports.py): "'=SUM(A1)".
+_GUARDED = re.compile(r"^'[=@\t\r+-]")
 MAX_ATTRIBUTE_LENGTH = 1000
 BATCH = 500
 
@@ -67,6 +72,10 @@ def _text(record: Mapping[str, Any], name: str, *, limit: int) -> str | None:
 
 def parse_customer(record: Mapping[str, Any]) -> CustomerFields:
     """Validate one customer record (an API body or a CSV row); unknown keys become attributes."""
+    if record.get(EXTRA):
+        raise InvalidInput(
+            f"more cells than the header names: {record[EXTRA]!r}", code="invalid_row"
+        )
     phone = _text(record, "phone", limit=40)
     external_id = _text(record, "external_id", limit=128)
     if phone is None and external_id is None:
@@ -89,7 +98,7 @@ def parse_customer(record: Mapping[str, Any]) -> CustomerFields:
     elif given is not None:
         raise InvalidInput("attributes: must be an object", code="invalid_field")
     for key, value in record.items():
-        if key in KNOWN_COLUMNS or key == "attributes" or value in (None, ""):
+        if key in KNOWN_COLUMNS or key in ("attributes", EXTRA) or value in (None, ""):
             continue
         if str(key).startswith(READ_ONLY_PREFIX):
             continue
@@ -115,7 +124,7 @@ async def upsert_customer(
     if fields.external_id:
         existing = await uow.customers.find_by_external_id(business.id, fields.external_id)
     if existing is None and fields.phone:
-        existing = await uow.customers.find_by_phone(business.id, fields.phone)
+        existing = _by_phone(await uow.customers.find_by_phone(business.id, fields.phone), fields)
     if existing is not None:
         await uow.customers.update(existing.id, fields)
         updated = await uow.customers.get(business.id, existing.id)
@@ -124,6 +133,16 @@ async def upsert_customer(
     customer = await _create(uow, business, fields, now=now, source=source)
     await reach_on_whatsapp(uow, business, now=now, customer_ids=[customer.id])
     return customer, True
+
+
+def _by_phone(found: Customer | None, fields: CustomerFields) -> Customer | None:
+    """The customer with the phone, unless both have ids and they differ: a family may share
+    one phone, and each keeps their own record."""
+    if found is None or (
+        fields.external_id and found.external_id not in (None, fields.external_id)
+    ):
+        return None
+    return found
 
 
 async def search_customers(
@@ -194,7 +213,7 @@ async def _upsert_batch(
     for fields in batch:
         existing = by_external.get(fields.external_id) if fields.external_id else None
         if existing is None and fields.phone:
-            existing = by_phone.get(fields.phone)
+            existing = _by_phone(by_phone.get(fields.phone), fields)
         if existing is not None:
             await uow.customers.update(existing.id, fields)
             updated += 1
@@ -232,8 +251,18 @@ class UnreadableCsv(InvalidInput):
 
 
 def csv_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row) for each data row; header names are trimmed and lower-cased."""
-    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    """(line number, row) for each data row; header names are trimmed and lower-cased.
+
+    Commas separate cells, or semicolons or tabs when the header has no comma (Excel in many
+    locales saves so). A cell the export guarded against spreadsheet formulas ("'=...")
+    comes back as it was, so an exported file imports unchanged. A row with more cells than
+    the header has names keeps the extra ones under EXTRA, for parse_customer to refuse.
+    """
+    first = text.split("\n", 1)[0]
+    delimiter = "," if "," in first else next((d for d in ";\t" if d in first), ",")
+    reader = csv.DictReader(
+        io.StringIO(text, newline=""), strict=True, delimiter=delimiter, restkey=EXTRA
+    )
     read_to = 0
     try:
         header = reader.fieldnames
@@ -243,10 +272,15 @@ def csv_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
         read_to = reader.line_num
         for row in reader:
             read_to = reader.line_num
-            clean = {k: v for k, v in row.items() if k is not None}
-            yield read_to, {k: (v or "") for k, v in clean.items()}
+            extra = [v for v in row.pop(EXTRA, []) if v.strip()]
+            cells = {k: _unguarded(v or "") for k, v in row.items()}
+            yield read_to, {**cells, EXTRA: ",".join(extra)} if extra else cells
     except csv.Error as error:
         raise UnreadableCsv(str(error), line=read_to + 1) from None
+
+
+def _unguarded(cell: str) -> str:
+    return cell[1:] if _GUARDED.match(cell) else cell
 
 
 def decode_csv(data: bytes) -> str:

@@ -200,6 +200,10 @@ async def _record_message(
         return Handled(0, "", ()), [], [await _link_agent(uow, business, inbound, token, now=now)]
     sender = await _customer_for(uow, business, inbound)
     customer, identity = sender.customer, sender.identity
+    if not identity.reachable:
+        # Writing is reaching back: a Telegram user cannot message a bot they block, so this
+        # one unblocked it, though the update that says so may come late or not at all.
+        await _set_reachable(uow, business, identity, inbound, reachable=True)
     # Any message from the customer opens (or keeps open) WhatsApp's 24-hour window; an
     # identity made for this message was made with it open.
     if not sender.new_identity:

@@ -138,15 +138,27 @@ def _check_document(document: object) -> tuple[Mapping[str, Any], list[str]]:
     names: set[str] = set()
     for index, raw in enumerate(_listed(document, "flows", problems)):
         try:
-            names.add(parse_flow(_plain(raw)).name.removeprefix(CUSTOM))
+            name = parse_flow(_plain(raw)).name.removeprefix(CUSTOM)
         except FlowDefinitionError as error:
             problems += _prefixed(f"flows[{index}].", error.problems)
+            continue
+        _once(name, names, f"flows[{index}]", problems)
+    scheduled: set[str] = set()
     for index, raw in enumerate(_listed(document, "schedules", problems)):
         try:
-            parse_schedule(_plain(raw), custom_flows=frozenset(names))
+            schedule = parse_schedule(_plain(raw), custom_flows=frozenset(names))
         except ScheduleError as error:
             problems += _prefixed(f"schedules[{index}].", error.problems)
+            continue
+        _once(schedule.name, scheduled, f"schedules[{index}]", problems)
     return document, problems
+
+
+def _once(name: str, seen: set[str], path: str, problems: list[str]) -> None:
+    """A name given twice in one document: the second would silently replace the first."""
+    if name in seen:
+        problems.append(f"{path}.name: {name!r} is in the document twice")
+    seen.add(name)
 
 
 def _listed(document: Mapping[str, Any], key: str, problems: list[str]) -> list[object]:

@@ -142,6 +142,11 @@ def _when(raw: object, problems: list[str]) -> When:
     if not isinstance(raw, Mapping):
         problems.append("when: must say every, after_event, before_date or at")
         return Every(timedelta(days=1))
+    kinds = [kind for kind in ("every", "after_event", "before_date", "at") if kind in raw]
+    if len(kinds) > 1:
+        problems.append(
+            f"when: one of every, after_event, before_date or at, not {' and '.join(kinds)}"
+        )
     if "every" in raw:
         return Every(parse_duration(raw["every"], "when.every", problems))
     if "after_event" in raw:

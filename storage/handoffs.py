@@ -130,6 +130,9 @@ class SqlAgents(_Repository):
     async def set_profile(self, agent_id: int, *, capacity: int, role: AgentRole) -> None:
         await self._set(agent_id, capacity=capacity, role=role.value)
 
+    async def set_language(self, agent_id: int, language: str) -> None:
+        await self._set(agent_id, language=language)
+
     async def set_telegram_chat(self, agent_id: int, chat: str | None) -> None:
         await self._set(
             agent_id, telegram_chat=chat, telegram_link_hash=None, telegram_link_expires_at=None

@@ -518,7 +518,10 @@ async def _channels_page(
     *,
     error: str | None = None,
     typed: dict[str, dict[str, dict[str, str]]] | None = None,
+    connecting: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
+    """The channels; a refused form's templates (`typed`) or WhatsApp connection fields
+    (`connecting`, secrets left out) come back as the admin typed them."""
     async with signed.services.uow() as uow:
         accounts = {
             channel.value: await uow.accounts.get(signed.business.id, channel)
@@ -550,6 +553,7 @@ async def _channels_page(
             languages=LANGUAGES,
             variables=VARIABLES,
             template_kind=next(iter(typed or {}), None),
+            connecting=connecting or {},
         ),
     )
 
@@ -624,7 +628,8 @@ async def change_channel(request: Request, signed: Admin, channel: str, action: 
         else:
             raise NotFound(f"no {channel} {action}", code="not_found")
     except KesherError as refused:
-        return await _channels_page(request, signed, error=refused.message)
+        kept = {k: form.get(k, "") for k in ("account_sid", "sender", "mps")}
+        return await _channels_page(request, signed, error=refused.message, connecting=kept)
     return RedirectResponse("/console/channels", status_code=303)
 
 
@@ -787,13 +792,25 @@ async def export_conversations_json(signed: Admin) -> StreamingResponse:
 @router.get("/agents", response_class=HTMLResponse)
 async def agents(request: Request, signed: Admin, error: str | None = None) -> HTMLResponse:
     """The business's team: who is online, their capacity and load, and a form for a new one."""
+    return await _agents_page(request, signed, error=error)
+
+
+async def _agents_page(
+    request: Request,
+    signed: Desk,
+    *,
+    error: str | None = None,
+    typed: Mapping[str, str] | None = None,
+) -> HTMLResponse:
+    """The team, and the new agent's form as the admin typed it (but the password) if refused."""
     async with signed.services.uow() as uow:
         team = await uow.agents.list(signed.business.id)
         holding = await uow.agents.holding(signed.business.id)
+    kept = {k: v for k, v in (typed or {}).items() if k != "password"}
     return render(
         request,
         "console_agents.html",
-        context(signed, team=team, holding=holding, error=error),
+        context(signed, team=team, holding=holding, error=error, typed=kept),
     )
 
 
@@ -816,7 +833,7 @@ async def add_agent(request: Request, signed: Admin) -> Response:
             )
             await uow.commit()
     except KesherError as refused:
-        return await agents(request, signed, error=refused.message)
+        return await _agents_page(request, signed, error=refused.message, typed=form)
     return RedirectResponse("/console/agents", status_code=303)
 
 
@@ -843,24 +860,34 @@ async def change_agent_form(
 
 
 @router.get("/rules", response_class=HTMLResponse)
-async def rules(request: Request, signed: Admin, error: str | None = None) -> HTMLResponse:
+async def rules(request: Request, signed: Admin) -> HTMLResponse:
     """When Kesher may reach out: the hours of each day, holidays, closed days, how often."""
+    return _rules_page(request, signed)
+
+
+def _rules_page(
+    request: Request,
+    signed: Desk,
+    *,
+    error: str | None = None,
+    typed: Mapping[str, str] | None = None,
+) -> HTMLResponse:
+    """The form with the saved rules, or with what the admin typed when it was refused."""
     current = contact_rules(signed.business)
-    hours = {
-        day: f"{w[0]:%H:%M}-{w[1]:%H:%M}" if w else ""
-        for day, w in zip(DAYS, current.week, strict=True)
+    saved = {
+        **{
+            f"hours_{day}": f"{w[0]:%H:%M}-{w[1]:%H:%M}" if w else ""
+            for day, w in zip(DAYS, current.week, strict=True)
+        },
+        "holidays": "on" if current.holidays else "",
+        "closed_dates": ", ".join(sorted(d.isoformat() for d in current.closed_dates)),
+        "max_touches": str(current.max_touches),
+        "cap_days": str(current.cap_window.days),
+        "rest_days": str(current.rest_after_answer.days),
     }
+    values = {name: typed.get(name, "") for name in saved} if typed else saved
     return render(
-        request,
-        "console_rules.html",
-        context(
-            signed,
-            days=DAYS,
-            hours=hours,
-            current=current,
-            closed=", ".join(sorted(d.isoformat() for d in current.closed_dates)),
-            error=error,
-        ),
+        request, "console_rules.html", context(signed, days=DAYS, values=values, error=error)
     )
 
 
@@ -878,12 +905,13 @@ def rules_from(form: dict[str, str]) -> dict[str, Any]:
 
 @router.post("/rules")
 async def save_contact_rules(request: Request, signed: Admin) -> Response:
+    form = await form_fields(request)
     try:
         async with signed.services.uow() as uow:
-            await save_rules(uow, signed.business, rules_from(await form_fields(request)))
+            await save_rules(uow, signed.business, rules_from(form))
             await uow.commit()
     except DefinitionError as refused:
-        return await rules(request, signed, error="; ".join(refused.problems))
+        return _rules_page(request, signed, error="; ".join(refused.problems), typed=form)
     return RedirectResponse("/console/rules", status_code=303)
 
 

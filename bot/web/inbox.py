@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
@@ -26,8 +27,9 @@ from bot.domain import Agent, Business, Handoff, KesherError, NotFound
 from bot.ports import UnitOfWork
 from bot.replies import queue_sends
 from bot.services import Services
-from bot.templates import approved_kinds, stored_templates
+from bot.templates import LANGUAGES, approved_kinds, stored_templates
 from bot.web.access import runtime_of
+from bot.web.errors import error_response
 from flows.reasons import reasons_shown
 
 router = APIRouter(prefix="/inbox", include_in_schema=False)
@@ -44,6 +46,14 @@ HandoffId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
 class SignInNeeded(Exception):
     """No valid session: pages go to the login form, htmx requests are told to."""
+
+
+class FormExpired(KesherError):
+    """A POST without the session's CSRF token: a page left open since another sign-in."""
+
+    def __init__(self, language: str) -> None:
+        super().__init__("the form expired; reload the page", code="csrf")
+        self.language = language
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +82,7 @@ async def desk(request: Request) -> Desk:
             value = form.get("csrf")
             given = value if isinstance(value, str) else None
         if not agents.same_token(given, csrf):
-            raise KesherError("the form expired; reload the page", code="csrf")
+            raise FormExpired(agent.language)
     return Desk(agent=agent, business=business, csrf=csrf, services=services)
 
 
@@ -172,6 +182,25 @@ async def status(signed: Signed, online: Annotated[str, Form()] = "") -> Respons
         )
         await uow.commit()
     return RedirectResponse("/inbox", status_code=303)
+
+
+@router.post("/language")
+async def language(
+    signed: Signed,
+    lang: Annotated[str, Form()] = "",
+    back: Annotated[str, Form(max_length=200)] = "/inbox",
+) -> Response:
+    """The agent's own language for the inbox and the console; back to the page it was set on."""
+    if lang in LANGUAGES:
+        async with signed.services.uow() as uow:
+            await uow.agents.set_language(signed.agent.id, lang)
+            await uow.commit()
+    return RedirectResponse(back if _own_page(back) else "/inbox", status_code=303)
+
+
+def _own_page(path: str) -> bool:
+    """A path of the inbox or the console to send the agent back to (never another site)."""
+    return path.startswith(("/inbox", "/console")) and "//" not in path
 
 
 def context(signed: Desk, **more: Any) -> dict[str, Any]:
@@ -280,6 +309,18 @@ async def _mine(uow: UnitOfWork, signed: Desk, handoff_id: int) -> Handoff:
 async def conversation(
     request: Request, signed: Signed, handoff_id: HandoffId, error: str | None = None
 ) -> HTMLResponse:
+    return await _conversation_page(request, signed, handoff_id, error=error)
+
+
+async def _conversation_page(
+    request: Request,
+    signed: Desk,
+    handoff_id: int,
+    *,
+    error: str | None = None,
+    kept: Mapping[str, str] | None = None,
+) -> HTMLResponse:
+    """The handoff's conversation; `kept` is the text a refused reply or note held, by form."""
     now = signed.services.clock.now()
     async with signed.services.uow() as uow:
         handoff = await _mine(uow, signed, handoff_id)
@@ -316,6 +357,7 @@ async def conversation(
             team=[a for a in team if a.id != handoff.agent_id],
             canned=signed.business.canned_replies,
             error=error,
+            kept=kept or {},
             key=secrets.token_hex(8),
         ),
     )
@@ -326,7 +368,6 @@ async def _act(request: Request, signed: Signed, handoff_id: int, form: dict[str
     services, now = signed.services, signed.services.clock.now()
     action = request.url.path.rsplit("/", 1)[-1]
     outbox_ids: list[int] = []
-    error = None
     try:
         async with services.uow() as uow:
             await _mine(uow, signed, handoff_id)
@@ -358,14 +399,19 @@ async def _act(request: Request, signed: Signed, handoff_id: int, form: dict[str
                 )
             await uow.commit()
     except KesherError as refused:
-        error = refused.message
+        # The agent's words come back in their box, to be mended rather than typed again.
+        return await _conversation_page(
+            request, signed, handoff_id, error=refused.message, kept={action: form.get("text", "")}
+        )
     await queue_sends(outbox_ids, services)
-    return await conversation(request, signed, handoff_id, error=error)
+    return await _conversation_page(request, signed, handoff_id)
 
 
 async def form_fields(request: Request) -> dict[str, str]:
+    """A form's text fields; a browser sends a textarea's new lines as CRLF, kept here as LF
+    (so a reply the page let through is not longer on the server)."""
     form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+    return {k: v.replace("\r\n", "\n") for k, v in form.items() if isinstance(v, str)}
 
 
 @router.post("/handoffs/{handoff_id}/reply", response_class=HTMLResponse)
@@ -398,6 +444,20 @@ def install(app: FastAPI) -> None:
     """The inbox's routes, its static files and what a missing session leads to."""
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
+
+    @app.exception_handler(FormExpired)
+    async def _expired(request: Request, expired: FormExpired) -> Response:
+        """htmx's requests get the JSON error (the page's banner shows it); a plain form gets
+        a page in the agent's language with the way back, not raw JSON."""
+        if request.headers.get("hx-request"):
+            return error_response(400, expired.code, expired.message)
+        back = urlsplit(request.headers.get("referer", "")).path
+        return templates.TemplateResponse(
+            request,
+            "inbox_expired.html",
+            {"lang": expired.language, "back": back if _own_page(back) else "/inbox"},
+            status_code=400,
+        )
 
     @app.exception_handler(SignInNeeded)
     async def _sign_in(request: Request, _: SignInNeeded) -> Response:

@@ -95,6 +95,8 @@ def test_business_create_prints_its_key_once_as_json_and_refuses_a_taken_slug(
     assert "already exists" in again.stderr
     bad = kesher.run("business", "create", "--slug", "Not A Slug", "--name", "x")
     assert bad.returncode != 0 and "slug" in bad.stderr
+    long = kesher.run("business", "create", "--slug", "long", "--name", "ש" * 201)
+    assert long.returncode != 0 and "at most 200" in long.stderr
 
 
 def test_invalid_settings_stop_the_start_with_a_message_naming_the_variable(kesher: Kesher) -> None:
@@ -151,6 +153,9 @@ def test_customers_import_reports_bad_lines_keeps_good_rows_and_updates_on_reimp
     assert "line 3: phone" in again.stdout
     unknown = kesher.run("customers", "import", str(sheet), "--business", "nope")
     assert unknown.returncode == 1 and "no business 'nope'" in unknown.stderr
+    folder = kesher.run("customers", "import", str(kesher.directory), "--business", "gym")
+    assert folder.returncode == 2 and "Invalid value" in folder.stderr  # "… is a directory"
+    assert "Traceback" not in folder.stderr
 
 
 def test_detect_scores_json_lines_offline_one_line_out_per_line_in(kesher: Kesher) -> None:
@@ -250,9 +255,15 @@ def test_schedules_apply_saves_a_yaml_file_whole_or_not_at_all(kesher: Kesher) -
     )
     broken = kesher.directory / "broken.yaml"
     broken.write_text("schedules: [\n", encoding="utf-8")
+    twice = kesher.directory / "twice.yaml"  # the second "launch" would replace the first
+    twice.write_text(
+        SCHEDULES_YAML + "  - name: launch\n    flow: csat\n    when: {every: 30d}\n",
+        encoding="utf-8",
+    )
 
     refused = kesher.run("schedules", "apply", str(bad), "--business", "spa")
     unreadable = kesher.run("schedules", "apply", str(broken), "--business", "spa")
+    doubled = kesher.run("schedules", "apply", str(twice), "--business", "spa")
     saved = kesher.run("schedules", "apply", str(good), "--business", "spa")
     again = kesher.run("schedules", "apply", str(good), "--business", "spa")
 
@@ -260,6 +271,8 @@ def test_schedules_apply_saves_a_yaml_file_whole_or_not_at_all(kesher: Kesher) -
     assert "schedules[0].when.every: must be a duration" in refused.stderr
     assert "schedules[2].when.timezone: unknown timezone 'Asia/Atlantis'" in refused.stderr
     assert unreadable.returncode == 1 and "not readable YAML" in unreadable.stderr
+    assert doubled.returncode == 1
+    assert "schedules[3].name: 'launch' is in the document twice" in doubled.stderr
     assert saved.returncode == 0, saved.stderr
     assert "saved 1 flows and 3 schedules" in saved.stdout
     assert again.returncode == 0

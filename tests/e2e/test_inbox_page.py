@@ -132,4 +132,18 @@ def test_the_inbox_in_hebrew_is_right_to_left_and_shows_hebrew_text_intact(
     expect(page.locator("h2").first).to_contain_text("תור")
     ARTEFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTEFACTS / "inbox-he.png"), full_page=True)
+
+    # A reply refused in the background (here its form token went stale, as after signing in
+    # again in another tab) says so in the banner, instead of looking sent.
+    banner = page.locator("#request-error")
+    expect(banner).to_be_hidden()
+    page.evaluate(
+        """document.querySelector('[hx-headers]')
+            .setAttribute('hx-headers', JSON.stringify({'X-CSRF-Token': 'stale'}))"""
+    )
+    page.fill("#reply-text", "שלום, כאן נועה")
+    page.click("#reply button[type=submit]")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("הפעולה לא בוצעה")
+    assert "שלום, כאן נועה" not in inbox.sent_to(customer)
     page.context.close()

@@ -54,8 +54,9 @@ async def test_insights_show_the_hand_worked_numbers_and_charts_without_scripts(
     # 9 and 10 promoters, 4 a detractor: 100 × (2 − 1) / 3 = 33; CSAT (5 + 2) / 2 = 3.5.
     assert re.search(r'id="nps-score">33<', text)
     assert re.search(r'id="csat-average">3\.5<', text)
-    # Four charts, and no script but the two vendored htmx files in the head.
-    assert text.count("<svg") == 4 and text.count("<script") == 2
+    # Four charts, and no script but the two vendored htmx files and requests.js in the head.
+    assert text.count("<svg") == 4 and text.count("<script") == 3
+    assert "<script>" not in text  # none inline
     assert "Promoters" in text and "NPS fell from 9 to 4" in text
     # Both customers wrote "hello", so both are English: one group holding every answer.
     groups = text[text.index('id="segments"') : text.index('id="risk"')]
@@ -166,6 +167,10 @@ async def test_an_admin_sets_when_to_reach_out_and_a_bad_hour_is_named(
     saved = await client.post("/console/rules", data={**form, "rest_days": "7"})
 
     assert bad.status_code == 200 and "hours.mon" in bad.text
+    # The refused form comes back as typed, to be mended rather than typed again.
+    assert 'name="hours_mon" value="25:00-26:00"' in bad.text
+    assert 'name="hours_sun" value="10:00-18:00"' in bad.text
+    assert 'value="2026-12-25, 2027-01-01"' in bad.text
     assert saved.status_code == 303
     stored = (
         await client.get(f"/api/v1/{shop.slug}/rules", headers={"Authorization": f"Bearer {key}"})
@@ -195,6 +200,9 @@ async def test_numbers_that_are_not_numbers_in_the_console_forms_are_named(
     )
 
     assert lots.status_code == 200 and "capacity: must be from 1 to 100" in lots.text
+    # The refused form keeps what was typed, but not the password.
+    assert 'name="name" required maxlength="200" dir="auto" value="Gil"' in lots.text
+    assert 'value="gil@shop.test"' in lots.text and "a long enough one" not in lots.text
     assert rules.status_code == 200
     for path in ("max_touches", "cap_window", "rest_after_answer"):
         assert f"{path}:" in rules.text

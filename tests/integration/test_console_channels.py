@@ -93,6 +93,9 @@ async def test_an_admin_sets_the_whatsapp_senders_mps_from_the_console(
 
     assert refused.status_code == typo.status_code == 200
     assert "must be 1 to 400, not 900" in refused.text
+    # The refused form keeps what was typed, but not the auth token.
+    assert f'value="{ACCOUNT_SID}"' in refused.text and f'value="{SENDER}"' in refused.text
+    assert 'value="900"' in refused.text and AUTH_TOKEN not in refused.text
     assert "must be a whole number, not &#39;fast&#39;" in typo.text
     assert after_refusals == "disconnected"  # nothing kept from a refused form
     assert chosen.status_code == again.status_code == 303
@@ -152,7 +155,9 @@ async def test_customers_known_by_phone_become_reachable_on_whatsapp_once_it_is_
                 "c.csv",
                 b"external_id,name,phone\n"
                 b"a,Dana,054-765-4321\n"
-                b"b,Dana again,+972547654321\n"  # the same phone: the same customer, updated
+                # Another id with the same phone: a customer of their own (a family's phone),
+                # whose WhatsApp identity stays with the oldest.
+                b"b,Dana again,+972547654321\n"
                 b"c,Avi,\n"  # no phone: stays unreachable
                 b"d,Noa,052-333-4455\n",
                 "text/csv",
@@ -174,14 +179,14 @@ async def test_customers_known_by_phone_become_reachable_on_whatsapp_once_it_is_
     after = await client.post("/console/schedules/preview", data=form)
 
     assert "0 customers would be contacted" in before.text
-    assert "3 customers are not reachable on any channel yet" in before.text
+    assert "4 customers are not reachable on any channel yet" in before.text
     assert created.status_code == 201, created.text
     assert created.json()["identities"] == [
         {"channel": "whatsapp", "address": "whatsapp:+972542223344", "reachable": True}
     ]
     assert "3 customers would be contacted" in after.text
     assert after.text.count("<td>whatsapp</td>") == 3
-    assert "1 customers are not reachable" in after.text  # Avi, who has no phone
+    assert "2 customers are not reachable" in after.text  # Avi (no phone), Dana again
     async with runtime.services.uow() as uow:
         dana = await uow.identities.find(shop.id, ChannelName.WHATSAPP, "whatsapp:+972547654321")
     assert dana is not None

@@ -11,6 +11,18 @@ def _auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
+async def _import(client: httpx.AsyncClient, shop: Business, key: str, body: bytes) -> dict:  # type: ignore[type-arg]
+    """The import's report for a CSV body."""
+    response = await client.post(
+        f"/api/v1/{shop.slug}/customers/import",
+        content=body,
+        headers={**_auth(key), "content-type": "text/csv"},
+    )
+    assert response.status_code == 200, response.text
+    report: dict = response.json()  # type: ignore[type-arg]
+    return report
+
+
 async def test_a_customer_is_created_once_and_then_updated_by_its_external_id(
     client: httpx.AsyncClient, business: tuple[Business, str]
 ) -> None:
@@ -99,13 +111,7 @@ async def test_a_customer_twice_in_one_file_is_created_once_and_then_updated(
         ",,+972547654321,platinum\n"  # the same phone, no external id: an update too
     )
 
-    report = (
-        await client.post(
-            f"/api/v1/{shop.slug}/customers/import",
-            content=body.encode(),
-            headers={**_auth(key), "content-type": "text/csv"},
-        )
-    ).json()
+    report = await _import(client, shop, key, body.encode())
 
     assert (report["created"], report["updated"], report["errors"]) == (2, 2, [])
     customers = (await client.get(f"/api/v1/{shop.slug}/customers", headers=_auth(key))).json()
@@ -115,6 +121,59 @@ async def test_a_customer_twice_in_one_file_is_created_once_and_then_updated(
         "+972547654321",
         {"plan": "platinum"},
     )
+
+
+async def test_a_family_sharing_a_phone_keeps_a_record_each(
+    client: httpx.AsyncClient, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    url = f"/api/v1/{shop.slug}/customers"
+    mom = await client.post(
+        url, json={"external_id": "fam-mom", "phone": "0527777777"}, headers=_auth(key)
+    )
+    kid = await client.post(
+        url,
+        json={"external_id": "fam-kid", "name": "Kid", "phone": "0527777777"},
+        headers=_auth(key),
+    )
+    report = await _import(
+        client, shop, key, b"external_id,phone\nfam-dad,052-777-7777\n,0527777777\n"
+    )
+
+    assert (mom.status_code, kid.status_code) == (201, 201)
+    assert kid.json()["id"] != mom.json()["id"]
+    # A new id is a new person; a row with the phone and no id updates the oldest holder.
+    assert (report["created"], report["updated"]) == (1, 1)
+    listing = (await client.get(url, headers=_auth(key))).json()["customers"]
+    assert sorted(c["external_id"] for c in listing) == ["fam-dad", "fam-kid", "fam-mom"]
+
+
+async def test_an_export_imports_back_unchanged_and_odd_files_are_read_or_refused_by_line(
+    client: httpx.AsyncClient, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    url = f"/api/v1/{shop.slug}/customers"
+    made = await client.post(
+        url,
+        json={"external_id": "x-1", "name": "=HYPERLINK(1)", "attributes": {"sum": "+1+2"}},
+        headers=_auth(key),
+    )
+    exported = await client.get(f"/api/v1/{shop.slug}/export/customers.csv", headers=_auth(key))
+    assert "'=HYPERLINK(1)" in exported.text  # guarded against spreadsheet formulas
+
+    back = await _import(client, shop, key, exported.content)
+    # Excel in many locales separates with semicolons; a row longer than its header is refused.
+    semicolons = await _import(
+        client, shop, key, "external_id;name\nx-2;דנה\nx-3;Tal;extra\n".encode()
+    )
+
+    assert made.status_code == 201 and (back["updated"], back["errors"]) == (1, [])
+    again = (await client.get(f"{url}/{made.json()['id']}", headers=_auth(key))).json()
+    assert (again["name"], again["attributes"]) == ("=HYPERLINK(1)", {"sum": "+1+2"})
+    assert semicolons["created"] == 1
+    assert [(e["line"], e["message"]) for e in semicolons["errors"]] == [
+        (3, "more cells than the header names: 'extra'")
+    ]
 
 
 async def test_an_import_that_is_not_utf8_is_refused_and_stores_nothing(

@@ -109,6 +109,16 @@ async def _open_handoffs(client: httpx.AsyncClient, business: Business, key: str
     return list(response.json())
 
 
+async def _signed_in_with_a_handoff(
+    client: httpx.AsyncClient, runtime: Runtime, shop: Business, key: str
+) -> dict:  # type: ignore[type-arg]
+    """An agent signed in, and the handoff customer maya's request for a person opened."""
+    await _sign_in(client, await _agent(runtime, shop))
+    await _ask(client, shop, "maya", ASK_PERSON)
+    (handoff,) = await _open_handoffs(client, shop, key)
+    return handoff
+
+
 async def test_the_inbox_without_a_session_sends_to_the_login_form(
     client: httpx.AsyncClient,
 ) -> None:
@@ -136,12 +146,18 @@ async def test_a_post_without_the_csrf_token_is_refused(
     client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
 ) -> None:
     shop, key = business
-    await _sign_in(client, await _agent(runtime, shop))
-    await _ask(client, shop, "maya", ASK_PERSON)
-    (handoff,) = await _open_handoffs(client, shop, key)
+    handoff = await _signed_in_with_a_handoff(client, runtime, shop, key)
 
-    forged = await client.post(f"/inbox/handoffs/{handoff['id']}/resolve")
+    forged = await client.post(
+        f"/inbox/handoffs/{handoff['id']}/resolve", headers={"HX-Request": "true"}
+    )
     assert forged.status_code == 400 and forged.json()["error"]["code"] == "csrf"
+    # A plain form (a page left open since another sign-in) gets a page, not raw JSON.
+    stale = await client.post(
+        "/inbox/status", data={"online": "on", "csrf": "stale"}, headers={"referer": "/inbox"}
+    )
+    assert stale.status_code == 400 and "text/html" in stale.headers["content-type"]
+    assert "The form expired" in stale.text and 'href="/inbox"' in stale.text
     assert (await _open_handoffs(client, shop, key))[0]["state"] != "resolved"
 
 
@@ -217,6 +233,51 @@ async def test_an_agent_replies_and_resolves_and_a_script_from_a_customer_shows_
         f"/api/v1/{shop.slug}/sandbox/messages", json={"customer": "maya", "text": "thanks!"}
     )
     assert after.json()["replies"], "the bot answers again once the handoff is resolved"
+
+
+async def test_a_refused_reply_comes_back_in_its_box_and_new_lines_count_once(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    handoff = await _signed_in_with_a_handoff(client, runtime, shop, key)
+    token = await _csrf(client)
+    url = f"/inbox/handoffs/{handoff['id']}/reply"
+
+    too_long = await client.post(
+        url, data={"text": "שלום " * 801, "key": "k1"}, headers={"X-CSRF-Token": token}
+    )
+    # 4,000 characters as the page counts them; the browser sends each new line as CRLF.
+    full = await client.post(
+        url, data={"text": "שלום\r\n" * 800, "key": "k2"}, headers={"X-CSRF-Token": token}
+    )
+
+    assert too_long.status_code == 200 and "longer than 4000" in too_long.text
+    assert f">{'שלום ' * 801}</textarea>" in too_long.text
+    assert full.status_code == 200 and "longer than" not in full.text
+    sent = await _sent_to(client, shop, "maya", 3)
+    assert any(text.strip() == ("שלום\n" * 800).strip() for text in sent)
+
+
+async def test_an_agent_switches_their_own_language_and_stays_on_the_page(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, _ = business
+    await _sign_in(client, await _agent(runtime, shop, language="he"))
+    hebrew = await client.get("/inbox")
+    token = _hidden(hebrew.text, "csrf")
+
+    switched = await client.post(
+        "/inbox/language", data={"lang": "en", "back": "/inbox", "csrf": token}
+    )
+    english = await client.get("/inbox")
+    away = await client.post(
+        "/inbox/language", data={"lang": "he", "back": "//elsewhere.test/x", "csrf": token}
+    )
+
+    assert 'dir="rtl"' in hebrew.text and 'name="lang" value="en"' in hebrew.text
+    assert switched.status_code == 303 and switched.headers["location"] == "/inbox"
+    assert 'dir="ltr"' in english.text and "Agent inbox" in english.text
+    assert away.headers["location"] == "/inbox"  # only back to Kesher's own pages
 
 
 async def test_a_hebrew_speaking_agent_reads_why_in_hebrew(

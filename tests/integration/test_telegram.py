@@ -365,6 +365,13 @@ async def test_blocking_makes_the_chat_unreachable_and_unblocking_reachable_agai
     kinds = [i["kind"] for i in await timeline(client, shop, found["id"]) if i["type"] == "event"]
     assert kinds[-2:] == ["channel_blocked", "channel_unblocked"]
 
+    # Blocked again, and the unblock update lost: writing to the bot says it is unblocked.
+    await post(client, shop, membership(1007, "member", "kicked"))
+    assert (await post(client, shop, message(1007, "are you there?"))).status_code == 200
+    found = await customer(client, shop, 1007)
+    assert found["identities"][0]["reachable"] is True
+    await sent(fake_telegram, 2)
+
 
 async def test_start_with_a_deep_link_joins_the_chat_to_the_existing_customer(
     client: httpx.AsyncClient, shop: Shop, fake_telegram: FakeTelegram

@@ -75,6 +75,16 @@ def test_a_cadence_is_described_in_the_unit_it_was_given(when: dict, words: tupl
     assert (describe(schedule, "en"), describe(schedule, "he")) == words
 
 
+def test_a_timing_that_says_two_things_is_refused() -> None:
+    with pytest.raises(ScheduleError) as raised:
+        parse_schedule(
+            {"name": "s", "flow": "nps", "when": {"every": "7d", "at": "2026-12-01T10:00+02:00"}}
+        )
+    assert raised.value.problems == [
+        "when: one of every, after_event, before_date or at, not every and at"
+    ]
+
+
 @pytest.mark.parametrize("at", ["9999-12-31T23:59:00-11:00", "1999-12-31T10:00:00+02:00"])
 def test_a_campaign_outside_the_calendar_kesher_plans_in_is_refused(at: str) -> None:
     with pytest.raises(ScheduleError) as raised:
