@@ -258,7 +258,8 @@ def csv_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
     comes back as it was, so an exported file imports unchanged. A row with more cells than
     the header has names keeps the extra ones under EXTRA, for parse_customer to refuse.
     """
-    first = text.split("\n", 1)[0]
+    end = text.find("\n")  # the header line, without copying the rest of a large file
+    first = text if end < 0 else text[:end]
     delimiter = "," if "," in first else next((d for d in ";\t" if d in first), ",")
     reader = csv.DictReader(
         io.StringIO(text, newline=""), strict=True, delimiter=delimiter, restkey=EXTRA

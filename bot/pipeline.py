@@ -219,6 +219,7 @@ async def _record_message(
         await uow.conversations.touch(conversation.id, at=now)
     # Scored before it is stored, so the score goes in with the message. A consent word is a
     # command, not a mood: "STOP" would read as anger, and its own event says what it was.
+    command = _consent(business, inbound)
     verdict = (
         await _assess(
             uow,
@@ -230,9 +231,7 @@ async def _record_message(
             first=first,
             at=inbound.received_at,
         )
-        if inbound.kind is InboundKind.MESSAGE
-        and inbound.text
-        and _consent(business, inbound) is None
+        if inbound.kind is InboundKind.MESSAGE and inbound.text and command is None
         else None
     )
     message = await uow.messages.add(
@@ -261,6 +260,7 @@ async def _record_message(
         business,
         customer,
         inbound,
+        command,
         first=first,
         now=now,
         human=human,
@@ -554,19 +554,20 @@ async def _decide(
     business: Business,
     customer: Customer,
     inbound: Inbound,
+    command: ConsentCommand | None,
     *,
     first: bool,
     now: datetime,
     human: bool = False,
     new_customer: bool = False,
 ) -> tuple[OutboxKind, Outcome, bool]:
-    """Consent words first; an opted-out customer is recorded but never answered.
+    """Consent words first (`command`, the one the message amounts to, if any); an opted-out
+    customer is recorded but never answered.
 
     In `human` mode a person answers, so the bot says nothing more. A waiting check-in
     question takes the message next (the flag says so; a customer made for this message has
     none); anything else is feedback.
     """
-    command = _consent(business, inbound)
     language = customer.language
     if command is ConsentCommand.OPT_OUT:
         if customer.opted_out:

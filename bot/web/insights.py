@@ -19,6 +19,7 @@ from bot.web.access import AdminBusiness, runtime_of
 from bot.web.errors import ApiError
 from bot.web.text_json import TextJsonRoute
 from flows.insights import CsatSummary, NpsSummary, by_week, csat, nps, sunday_of
+from flows.schedules import FIRST_YEAR, LAST_YEAR
 from flows.themes import quoted
 
 router = APIRouter(
@@ -296,9 +297,10 @@ class DigestOut(BaseModel):
 Week = Annotated[
     date | None,
     Query(
-        ge=date(2000, 1, 1),
-        le=date(2999, 12, 31),
-        description="any day of the week wanted (2000-2999); by default the last whole week",
+        ge=date(FIRST_YEAR, 1, 1),
+        le=date(LAST_YEAR, 12, 31),
+        description=f"any day of the week wanted ({FIRST_YEAR}-{LAST_YEAR}); "
+        "by default the last whole week",
     ),
 ]
 Language = Annotated[Literal["he", "en"] | None, Query(description="the digest's language")]

@@ -12,7 +12,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.bootstrap import Runtime
 from bot.channels import connect_whatsapp
-from bot.domain import Business, ChannelName, DeliveryStatus, InvalidInput
+from bot.domain import Business, ChannelName, DeliveryStatus, InvalidInput, Message
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER, FakeTwilio
 from tests.integration.conftest import running
 
@@ -131,6 +131,27 @@ async def test_a_business_without_whatsapp_gets_404_not_a_stored_message(
     assert response.json()["error"]["code"] == "not_connected"
 
 
+async def _answered(
+    client: httpx.AsyncClient,
+    shop: Business,
+    fake_twilio: FakeTwilio,
+    runtime: Runtime,
+    sid: str,
+    *,
+    sends: int,
+) -> list[Message]:
+    """Kesher's replies to CUSTOMER, oldest first, once Twilio has had `sends` after `sid`."""
+    path = f"/webhooks/whatsapp/{shop.slug}"
+    await client.post(path, **_signed(path, _message(sid, "hello")))  # type: ignore[arg-type]
+    await _sent(fake_twilio, sends)
+    await asyncio.sleep(0.2)
+    async with runtime.services.uow() as uow:
+        identity = await uow.identities.find(shop.id, ChannelName.WHATSAPP, CUSTOMER)
+        assert identity is not None
+        messages = await uow.messages.for_customer(identity.customer_id, limit=10)
+    return [m for m in messages if m.direction == "out"]
+
+
 async def test_statuses_move_forward_only_and_a_failure_lands_on_the_timeline(
     client: httpx.AsyncClient,
     shop: Business,
@@ -139,18 +160,7 @@ async def test_statuses_move_forward_only_and_a_failure_lands_on_the_timeline(
     runtime: Runtime,
 ) -> None:
     path = f"/webhooks/whatsapp/{shop.slug}"
-    await client.post(path, **_signed(path, _message("SM" + "4" * 32, "hello")))  # type: ignore[arg-type]
-    await _sent(fake_twilio, 1)
-    await asyncio.sleep(0.2)
-    async with runtime.services.uow() as uow:
-        identity = await uow.identities.find(shop.id, ChannelName.WHATSAPP, CUSTOMER)
-        assert identity is not None
-        replies = [
-            m
-            for m in await uow.messages.for_customer(identity.customer_id, limit=10)
-            if m.direction == "out"
-        ]
-    (reply,) = replies
+    (reply,) = await _answered(client, shop, fake_twilio, runtime, "SM" + "4" * 32, sends=1)
     assert reply.channel_message_id and reply.status is DeliveryStatus.QUEUED
 
     status_path = f"{path}/status"
@@ -176,19 +186,14 @@ async def test_statuses_move_forward_only_and_a_failure_lands_on_the_timeline(
     assert await report("failed", ErrorCode="63016") == 204
     assert await status_now() is DeliveryStatus.READ
 
-    await client.post(path, **_signed(path, _message("SM" + "5" * 32, "again")))  # type: ignore[arg-type]
-    await _sent(fake_twilio, 2)
-    await asyncio.sleep(0.2)
-    async with runtime.services.uow() as uow:
-        messages = await uow.messages.for_customer(identity.customer_id, limit=10)
-    reply = [m for m in messages if m.direction == "out"][-1]
+    reply = (await _answered(client, shop, fake_twilio, runtime, "SM" + "5" * 32, sends=2))[-1]
     assert await report("undelivered", ErrorCode="30008", ErrorMessage="Unknown error") == 204
     assert await status_now() is DeliveryStatus.FAILED
     assert await report("delivered") == 204
     assert await status_now() is DeliveryStatus.FAILED
     timeline = (
         await client.get(
-            f"/api/v1/{shop.slug}/customers/{identity.customer_id}/timeline",
+            f"/api/v1/{shop.slug}/customers/{reply.customer_id}/timeline",
             headers={"Authorization": f"Bearer {business[1]}"},
         )
     ).json()["items"]
@@ -200,14 +205,7 @@ async def test_reports_of_one_message_arriving_together_still_only_move_it_forwa
     client: httpx.AsyncClient, shop: Business, fake_twilio: FakeTwilio, runtime: Runtime
 ) -> None:
     path = f"/webhooks/whatsapp/{shop.slug}"
-    await client.post(path, **_signed(path, _message("SM" + "6" * 32, "hello")))  # type: ignore[arg-type]
-    await _sent(fake_twilio, 1)
-    await asyncio.sleep(0.2)
-    async with runtime.services.uow() as uow:
-        identity = await uow.identities.find(shop.id, ChannelName.WHATSAPP, CUSTOMER)
-        assert identity is not None
-        messages = await uow.messages.for_customer(identity.customer_id, limit=10)
-    (reply,) = [m for m in messages if m.direction == "out"]
+    (reply,) = await _answered(client, shop, fake_twilio, runtime, "SM" + "6" * 32, sends=1)
     status_path = f"{path}/status"
 
     async def report(status: str) -> None:
