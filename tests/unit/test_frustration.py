@@ -636,3 +636,10 @@ def test_a_hebrew_word_that_only_looks_like_a_prefixed_insult_is_not_swearing() 
 )
 def test_switching_away_or_cancelling_the_service_is_still_leaving(text: str) -> None:
     assert assess(text).wants_to_leave
+
+
+def test_one_word_of_a_hundred_thousand_letters_is_scored_like_any_text() -> None:
+    """No split of it can be two known words glued together; it is read, not tried whole."""
+    verdict = assess("a" * 100_000)
+
+    assert 0.0 <= verdict.score <= 1.0 and not verdict.wants_person

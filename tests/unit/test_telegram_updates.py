@@ -79,6 +79,20 @@ def test_a_deep_link_payload_and_a_command_addressed_to_the_bot_are_read() -> No
     assert (inbound.command, inbound.payload) == ("start", "c_AbC-12_x")
 
 
+def test_an_edit_with_nothing_to_read_a_name_that_is_not_text_and_a_game_tap_are_ignored() -> None:
+    moved = json.loads(json.dumps(CURRENT["edited_message"]))
+    del moved["edited_message"]["text"]
+    moved["edited_message"]["location"] = {"latitude": 32.08, "longitude": 34.78}
+    listed = json.loads(json.dumps(CURRENT["message_text_neutral"]))
+    listed["message"]["from"]["last_name"] = [1]
+    game = json.loads(json.dumps(CURRENT["callback_query_with_message"]))
+    del game["callback_query"]["data"]
+
+    assert parse_update(moved, received_at=AT) == []  # a live location moving
+    assert parse_update(listed, received_at=AT) == []
+    assert parse_update(game, received_at=AT) == []
+
+
 def test_scales_fit_as_rows_of_buttons() -> None:
     def widths(count: int, label: str = "{}") -> list[int]:
         markup = keyboard([Choice(str(n), label.format(n)) for n in range(count)])
