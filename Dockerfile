@@ -2,6 +2,7 @@
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml constraints.txt README.md ./
+COPY app ./app
 COPY bot ./bot
 COPY flows ./flows
 COPY integrations ./integrations

@@ -33,13 +33,13 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 from sqlalchemy import text
 
+from app.bootstrap import Runtime, build
+from app.settings import Settings
 from bench.harness import seed_customers, seed_history
-from bot import checkins
-from bot.bootstrap import Runtime, build
-from bot.businesses import create_business
+from bot.accounts.businesses import create_business
+from bot.checkins import dispatch as checkins
+from bot.checkins.configuration import save_rules, save_schedule
 from bot.domain import Business
-from bot.schedules import save_rules, save_schedule
-from bot.settings import Settings
 from storage.schema import upgrade
 
 KESHER = str(Path(sys.executable).with_name("kesher"))

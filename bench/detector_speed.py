@@ -30,7 +30,7 @@ def main() -> None:
 
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    from bot.detector import default_detector
+    from bot.detection.shipped import default_detector
 
     detector = default_detector()
     load_seconds = time.perf_counter() - started

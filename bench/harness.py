@@ -34,11 +34,11 @@ from redis.asyncio import Redis
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bot.bootstrap import Runtime, build
-from bot.businesses import create_business
+from app.bootstrap import Runtime, build
+from app.settings import Settings
+from bot.accounts.businesses import create_business
+from bot.outbound.replies import queue_sends
 from bot.ports import Clock
-from bot.replies import queue_sends
-from bot.settings import Settings
 from storage.schema import upgrade
 
 KESHER = str(Path(sys.executable).with_name("kesher"))

@@ -42,7 +42,7 @@ from twilio.request_validator import RequestValidator
 
 from bench.cluster import LLM_TIMEOUT_SECONDS, Cluster, Servers, servers
 from bench.harness import SLUG, TEXTS, percentile, workdir
-from bot.outbox import STALE_AFTER, sweep
+from bot.outbound.outbox import STALE_AFTER, sweep
 from flows.frustration import Sensitivity
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER
 

@@ -41,7 +41,7 @@ from bench.checkin_scale import weekly_checkin_due
 from bench.cluster import Cluster, Servers
 from bench.harness import POSTGRES, REDIS, percentile, post_all, seed_customers, workdir
 from bench.reliability import POST_TIMEOUT, Scenario, Webhook, load, replies, stored, webhooks
-from bot import checkins
+from bot.checkins import dispatch as checkins
 
 FIRST_CHECKIN_CHAT = 900_000_000
 SAMPLE_SECONDS = 5.0

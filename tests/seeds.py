@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from bot.bootstrap import Runtime
-from bot.businesses import create_business
+from app.bootstrap import Runtime
+from bot.accounts.businesses import create_business
 from bot.domain import Answer, Business
 from bot.ports import UnitOfWork
 

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from taskiq import AsyncBroker, InMemoryBroker
 from taskiq.api import run_receiver_task
 
-from bot.tasks import TaskiqQueue
+from app.tasks import TaskiqQueue
 from storage.redis import RedisTaskBroker
 
 

@@ -11,12 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
-from bot import checkins
-from bot.bootstrap import Runtime, build
-from bot.businesses import create_business
-from bot.outbox import sweep
-from bot.schedules import save_rules, save_schedule
-from bot.settings import Settings
+from app.bootstrap import Runtime, build
+from app.settings import Settings
+from bot.accounts.businesses import create_business
+from bot.checkins import dispatch as checkins
+from bot.checkins.configuration import save_rules, save_schedule
+from bot.outbound.outbox import sweep
 from storage.schema import upgrade
 from tests.e2e.conftest import Kesher
 

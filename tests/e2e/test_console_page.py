@@ -17,8 +17,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from bot.bootstrap import build
-from bot.settings import Settings
+from app.bootstrap import build
+from app.settings import Settings
 from tests.e2e.conftest import Kesher, Process
 from tests.seeds import add_answers, add_remarks, hand_worked, remarks
 

@@ -15,12 +15,12 @@ import httpx
 import pytest
 from taskiq.api import run_receiver_task
 
-from bot.bootstrap import Runtime, build
-from bot.businesses import create_business
+from app.bootstrap import Runtime, build
+from app.settings import Settings
+from app.web.app import create_app
+from bot.accounts.businesses import create_business
 from bot.domain import Business
 from bot.ports import Clock, Summarizer, ThemeNamer
-from bot.settings import Settings
-from bot.web.app import create_app
 
 
 def _settings(**values: object) -> Settings:

@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from bot.bootstrap import Runtime, build
-from bot.businesses import create_business
-from bot.web.app import create_app
+from app.bootstrap import Runtime, build
+from app.web.app import create_app
+from bot.accounts.businesses import create_business
 from tests.integration.conftest import _settings
 
 # Examples per operation and way of generating (valid, then invalid): 73 operations in about a

@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 
-from bot.bootstrap import Runtime
+from app.bootstrap import Runtime
+from app.web.app import create_app
 from bot.domain import Business
-from bot.web.app import create_app
 from tests.integration.test_console import _admin
 from tests.integration.test_inbox import _agent, _csrf, _sign_in
 from tests.seeds import other_business

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import checkins
+from bot.checkins import dispatch as checkins
+from bot.checkins.configuration import post_event, save_schedule
 from bot.domain import ChannelName, CheckinStatus
-from bot.schedules import post_event, save_schedule
 from flows.schedules import parse_schedule
 from tests.integration.conftest import running
 from tests.integration.world import SettableClock, World, make_world

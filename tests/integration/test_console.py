@@ -8,7 +8,7 @@ import uuid
 
 import httpx
 
-from bot.bootstrap import Runtime
+from app.bootstrap import Runtime
 from bot.domain import AgentRole, Business
 from tests.integration.test_inbox import _agent, _csrf, _sign_in
 from tests.integration.test_insights_api import _customer

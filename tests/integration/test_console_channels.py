@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bot.bootstrap import Runtime
+from app.bootstrap import Runtime
 from bot.domain import Business, ChannelName
 from tests.fakes.telegram_api import TOKEN, USERNAME, FakeTelegram
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER

@@ -8,8 +8,8 @@ import re
 
 import httpx
 
-from bot import checkins
-from bot.bootstrap import Runtime
+from app.bootstrap import Runtime
+from bot.checkins import dispatch as checkins
 from bot.domain import Business
 from tests.integration.test_console import _admin
 from tests.integration.test_inbox import _agent, _sign_in

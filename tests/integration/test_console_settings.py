@@ -14,9 +14,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bot import exports
-from bot.bootstrap import Runtime
+from app.bootstrap import Runtime
 from bot.domain import AgentRole, Business
+from bot.insights import exports
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER
 from tests.integration.conftest import running
 from tests.integration.test_console import _admin

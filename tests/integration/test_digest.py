@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from bot import digest
-from bot.bootstrap import Runtime
+from app.bootstrap import Runtime
+from app.web.app import create_app
 from bot.domain import AgentRole, Answer, Business
-from bot.web.app import create_app
+from bot.insights import digest
 from tests.fakes.smtp import FakeSmtp
 from tests.integration.conftest import running
 from tests.integration.test_console import _admin

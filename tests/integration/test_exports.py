@@ -9,9 +9,9 @@ import uuid
 import httpx
 import pytest
 
-from bot import exports
-from bot.bootstrap import Runtime
+from app.bootstrap import Runtime
 from bot.domain import Business
+from bot.insights import exports
 from tests.seeds import add_answers, hand_worked
 
 HEBREW = "שָׁלוֹם כֹּהֵן"

@@ -19,11 +19,13 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from bot import alerts, digest, handoffs
-from bot.bootstrap import Runtime
-from bot.businesses import create_business
+from app.bootstrap import Runtime
+from app.web.app import create_app
+from bot.accounts.businesses import create_business
 from bot.domain import Agent, AgentRole, Handoff
-from bot.web.app import create_app
+from bot.handoffs import alerts
+from bot.handoffs import service as handoffs
+from bot.insights import digest
 from integrations.llm import LangchainSummarizer
 from tests.fakes.telegram_api import USERNAME, FakeTelegram
 from tests.integration.conftest import running

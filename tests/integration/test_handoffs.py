@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import handoffs
-from bot.agents import create_agent
 from bot.domain import Agent, AgentRole, Capabilities, ConversationMode, Handoff, InvalidInput
-from bot.replies import queue_sends
+from bot.handoffs import service as handoffs
+from bot.handoffs.agents import create_agent
+from bot.outbound.replies import queue_sends
 from tests.integration.conftest import running
 from tests.integration.world import SettableClock, World, make_world
 

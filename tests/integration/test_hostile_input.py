@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.bootstrap import Runtime, build
-from bot.businesses import create_business
-from bot.web.app import create_app
+from app.bootstrap import Runtime, build
+from app.web.app import create_app
+from bot.accounts.businesses import create_business
 from tests.integration.conftest import _settings
 
 TEXT = st.text(

@@ -24,11 +24,11 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from twilio.request_validator import RequestValidator
 
-from bot.bootstrap import Runtime, build
-from bot.businesses import create_business
-from bot.channels import connect_telegram, connect_whatsapp
+from app.bootstrap import Runtime, build
+from app.web.app import create_app
+from bot.accounts.businesses import create_business
+from bot.accounts.channels import connect_telegram, connect_whatsapp
 from bot.domain import Business, ChannelName
-from bot.web.app import create_app
 from tests.fakes.telegram_api import TOKEN
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER
 from tests.integration.conftest import _settings

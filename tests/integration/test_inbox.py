@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from bot.agents import create_agent
-from bot.bootstrap import Runtime
-from bot.businesses import create_business
+from app.bootstrap import Runtime
+from bot.accounts.businesses import create_business
 from bot.domain import AgentRole, Business
+from bot.handoffs.agents import create_agent
 
 PASSWORD = "correct horse battery"
 ASK_PERSON = "I want to talk to a real person"

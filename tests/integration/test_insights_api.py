@@ -6,7 +6,7 @@ import uuid
 
 import httpx
 
-from bot.bootstrap import Runtime
+from app.bootstrap import Runtime
 from bot.domain import Business, ChannelName, CustomerFields
 from tests.seeds import add_answers, hand_worked
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.bootstrap import Runtime
+from app.bootstrap import Runtime
 from bot.domain import (
     Business,
     Capabilities,
@@ -22,9 +22,9 @@ from bot.domain import (
     SentReceipt,
     WebhookRequest,
 )
-from bot.outbox import STALE_AFTER, backoff, send_batch, send_outbound, sweep
-from bot.pipeline import handle_inbound
-from bot.replies import SEND_BATCH_TASK
+from bot.inbound.pipeline import handle_inbound
+from bot.outbound.outbox import STALE_AFTER, backoff, send_batch, send_outbound, sweep
+from bot.outbound.replies import SEND_BATCH_TASK
 from bot.services import Services
 
 
@@ -83,7 +83,7 @@ class RecordingQueue:
 @pytest.fixture
 def runtime(tmp_path) -> Runtime:  # type: ignore[no-untyped-def]
     """Only the embedded backend: these tests drive the sender by hand."""
-    from bot.bootstrap import build
+    from app.bootstrap import build
     from tests.integration.conftest import _settings
 
     return build(_settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/kesher.db"))

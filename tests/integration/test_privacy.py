@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 
-from bot.bootstrap import Runtime
+from app.bootstrap import Runtime
 from bot.domain import Business
 from storage.tables import Base
 from tests.integration.test_inbox import _api_agent

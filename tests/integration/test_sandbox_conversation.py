@@ -9,9 +9,9 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from bot.bootstrap import Runtime
+from app.bootstrap import Runtime
 from bot.domain import Business, ChannelName
-from bot.outbox import sweep
+from bot.outbound.outbox import sweep
 
 
 def _url(business: Business) -> str:
@@ -239,7 +239,7 @@ async def test_the_customer_api_wants_the_businesss_own_key(
     client: httpx.AsyncClient, business: tuple[Business, str], runtime: Runtime
 ) -> None:
     shop, key = business
-    from bot.businesses import create_business
+    from bot.accounts.businesses import create_business
 
     async with runtime.services.uow() as uow:
         _, other_key = await create_business(
@@ -264,8 +264,8 @@ async def test_the_customer_api_wants_the_businesss_own_key(
 
 
 async def test_an_unreachable_database_answers_503_so_the_provider_retries(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from bot.bootstrap import build
-    from bot.web.app import create_app
+    from app.bootstrap import build
+    from app.web.app import create_app
     from tests.integration.conftest import _settings
 
     down = build(_settings(database_url="postgresql+asyncpg://nobody@127.0.0.1:1/none"))

@@ -132,9 +132,9 @@ async def test_a_slow_ollama_times_out_and_the_offline_verdict_stands(
 @pytest.fixture
 async def reviewed(tmp_path):  # type: ignore[no-untyped-def]
     """Kesher on SQLite with a fake model as its second opinion, and a business."""
-    from bot.bootstrap import build
-    from bot.businesses import create_business
-    from bot.web.app import create_app
+    from app.bootstrap import build
+    from app.web.app import create_app
+    from bot.accounts.businesses import create_business
     from tests.integration.conftest import _settings
 
     model = _answers(

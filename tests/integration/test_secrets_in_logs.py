@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from bot.bootstrap import Runtime
+from app.bootstrap import Runtime
+from app.web.app import create_app
 from bot.telemetry import CHATTY, configure_logging
-from bot.web.app import create_app
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER
 from tests.integration.test_inbox import PASSWORD, _agent, _sign_in

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.bootstrap import Runtime
+from app.bootstrap import Runtime
 from bot.domain import (
     Business,
     ChannelName,
@@ -27,7 +27,7 @@ from bot.domain import (
     OutboxStatus,
     Rate,
 )
-from bot.outbox import MAX_ATTEMPTS, send_outbound
+from bot.outbound.outbox import MAX_ATTEMPTS, send_outbound
 from integrations.telegram import TelegramChannel
 from storage.memory import MemoryRateLimiter
 from tests.fakes.telegram_api import TOKEN, FakeTelegram

@@ -14,7 +14,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatResult
 
-from bot.bootstrap import Runtime
+from app.bootstrap import Runtime
 from bot.domain import Business
 from integrations.llm import LangchainThemeNamer
 from tests.integration.conftest import running
@@ -119,7 +119,7 @@ async def named(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[Runti
 async def test_a_language_model_names_each_theme_once_for_the_same_remarks(
     named: Runtime,
 ) -> None:
-    from bot.web.app import create_app
+    from app.web.app import create_app
 
     shop, key = await other_business(named, "named")
     transport = httpx.ASGITransport(app=create_app(named, manage_runtime=False))

@@ -18,10 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.bootstrap import Runtime
-from bot.businesses import set_consent_words
-from bot.channels import connect_whatsapp, set_whatsapp_templates
-from bot.deliveries import record_report
+from app.bootstrap import Runtime
+from bot.accounts.businesses import set_consent_words
+from bot.accounts.channels import connect_whatsapp, set_whatsapp_templates
 from bot.domain import (
     Business,
     ChannelName,
@@ -34,9 +33,10 @@ from bot.domain import (
     OutboxKind,
     OutboxStatus,
 )
-from bot.outbox import send_batch, send_outbound
-from bot.pipeline import handle_inbound
-from bot.replies import SEND_BATCH_TASK
+from bot.inbound.delivery_reports import record_report
+from bot.inbound.pipeline import handle_inbound
+from bot.outbound.outbox import send_batch, send_outbound
+from bot.outbound.replies import SEND_BATCH_TASK
 from bot.services import Services
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER, FakeTwilio
 from tests.integration.conftest import running

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
-from bot.bootstrap import Runtime
-from bot.channels import connect_whatsapp
+from app.bootstrap import Runtime
+from bot.accounts.channels import connect_whatsapp
 from bot.domain import (
     Business,
     ChannelName,
@@ -28,7 +28,7 @@ from bot.domain import (
     OutboxStatus,
     Reply,
 )
-from bot.outbox import send_outbound
+from bot.outbound.outbox import send_outbound
 from bot.services import Services
 from integrations.whatsapp import TwilioAccount, WhatsAppSender
 from storage.redis import RedisRateLimiter

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
-from bot.bootstrap import Runtime
-from bot.channels import connect_whatsapp
+from app.bootstrap import Runtime
+from bot.accounts.channels import connect_whatsapp
 from bot.domain import Business, ChannelName, DeliveryStatus, InvalidInput, Message
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER, FakeTwilio
 from tests.integration.conftest import running

@@ -8,9 +8,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot import checkins
-from bot.bootstrap import Runtime
-from bot.businesses import create_business
+from app.bootstrap import Runtime
+from bot.accounts.businesses import create_business
+from bot.checkins import dispatch as checkins
+from bot.checkins.configuration import apply_document
 from bot.domain import (
     Business,
     Capabilities,
@@ -22,10 +23,9 @@ from bot.domain import (
     SentReceipt,
     WebhookRequest,
 )
-from bot.outbox import send_batch, send_outbound
-from bot.pipeline import handle_inbound
-from bot.replies import SEND_BATCH_TASK, SEND_TASK
-from bot.schedules import apply_document
+from bot.inbound.pipeline import handle_inbound
+from bot.outbound.outbox import send_batch, send_outbound
+from bot.outbound.replies import SEND_BATCH_TASK, SEND_TASK
 from bot.services import Services
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.customers import csv_rows, normalise_phone, parse_customer
+from bot.accounts.customers import csv_rows, normalise_phone, parse_customer
 from bot.domain import InvalidInput
 
 
@@ -82,7 +82,7 @@ def test_an_empty_file_is_refused() -> None:
 
 
 def test_a_csv_that_breaks_midway_says_on_which_line() -> None:
-    from bot.customers import UnreadableCsv
+    from bot.accounts.customers import UnreadableCsv
 
     rows = csv_rows('external_id,name\nc-1,Dana\nc-2,"never closed\n')
     assert next(rows) == (2, {"external_id": "c-1", "name": "Dana"})
@@ -92,7 +92,7 @@ def test_a_csv_that_breaks_midway_says_on_which_line() -> None:
 
 
 def test_windows_line_endings_and_a_byte_order_mark_are_read() -> None:
-    from bot.customers import decode_csv
+    from bot.accounts.customers import decode_csv
 
     text = decode_csv("\ufeffexternal_id,name\r\nc-1,דנה\r\n".encode())
     assert list(csv_rows(text)) == [(2, {"external_id": "c-1", "name": "דנה"})]

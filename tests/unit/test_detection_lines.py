@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.detection import detect_lines
+from bot.detection.batch import detect_lines
 from flows.frustration import Detector
 
 detector = Detector()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from bot.settings import Settings
+from app.settings import Settings
 
 
 @pytest.mark.parametrize(

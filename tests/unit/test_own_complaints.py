@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.detector import default_detector
+from bot.detection.shipped import default_detector
 from flows.frustration import Sensitivity
 from training.detector import read_own
 

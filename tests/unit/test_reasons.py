@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.detector import default_detector
+from bot.detection.shipped import default_detector
 from flows.frustration import History, PastMessage, SurveyScore
 from flows.reasons import reason_shown, reasons_shown
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.detector import default_detector, shipped_model
+from bot.detection.shipped import default_detector, shipped_model
 from flows.frustration import Sensitivity
 
 FRUSTRATED = [

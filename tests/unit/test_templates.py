@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.domain import FilledTemplate, InvalidInput
-from bot.templates import (
+from bot.outbound.whatsapp_templates import (
     FreeText,
     HoldForTemplate,
     Template,

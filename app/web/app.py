@@ -1,0 +1,66 @@
+"""The web application: webhooks, the sandbox, the agent inbox, the REST API and health endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.bootstrap import Runtime
+from app.web import (
+    business,
+    channels,
+    console,
+    console_flows,
+    customers,
+    handoffs,
+    health,
+    inbox,
+    insights,
+    sandbox,
+    schedules,
+    webhooks,
+)
+from app.web.body_limit import BodyLimit
+from app.web.correlation import Correlation
+from app.web.errors import install_error_handlers
+
+
+def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
+    """The app on a built runtime; it starts and stops the runtime unless told not to."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if manage_runtime:
+            await runtime.start()
+        try:
+            yield
+        finally:
+            if manage_runtime:
+                await runtime.stop()
+
+    app = FastAPI(
+        title="Kesher",
+        version="0.1.0",
+        description="Customer-retention contact bot: REST API, sandbox and webhooks.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(sandbox.router)
+    app.include_router(customers.router)
+    app.include_router(customers.data_router)
+    app.include_router(channels.router)
+    app.include_router(business.router)
+    app.include_router(schedules.router)
+    app.include_router(insights.router)
+    app.include_router(handoffs.router)
+    inbox.install(app)
+    console.install(app)
+    console_flows.install(app)
+    app.include_router(webhooks.router)
+    app.add_middleware(BodyLimit, max_bytes=runtime.settings.max_body_bytes)
+    app.add_middleware(Correlation)
+    return app

@@ -1,0 +1,377 @@
+"""The REST API for handoffs and agents, for businesses that work from their own helpdesk."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from app.web.access import AdminBusiness, runtime_of
+from app.web.text_json import TextJsonRoute
+from bot.domain import Agent, AgentRole, CannedReply, Handoff, InvalidInput, NotFound
+from bot.handoffs import service as handoffs
+from bot.handoffs.agents import change_agent, create_agent
+from bot.handoffs.alerts import ALERT_TASK
+from bot.outbound.replies import enqueue, queue_sends
+from bot.ports import UnitOfWork
+from bot.services import Services
+from flows.contact import RulesError
+from flows.handoff import parse_handoff_rules
+
+router = APIRouter(prefix="/api/v1/{business}", tags=["handoffs"], route_class=TextJsonRoute)
+
+Text = Annotated[str, Field(min_length=1, max_length=4000)]
+# Ids are integer columns: a larger number is no row, and the database would refuse to compare it.
+MAX_ID = 2**31 - 1
+HandoffId = Annotated[int, Path(ge=1, le=MAX_ID)]
+AgentId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+class HandoffOut(BaseModel):
+    id: int
+    customer_id: uuid.UUID
+    state: str = Field(description="requested, waiting, assigned, active or resolved")
+    trigger: str
+    reason: str
+    agent_id: int | None
+    requested_at: datetime
+    assigned_at: datetime | None
+    first_reply_at: datetime | None
+    sla_due_at: datetime
+    resolved_at: datetime | None
+
+
+def _out(handoff: Handoff) -> HandoffOut:
+    return HandoffOut(
+        id=handoff.id,
+        customer_id=handoff.customer_id,
+        state=handoff.state,
+        trigger=handoff.trigger,
+        reason=handoff.reason,
+        agent_id=handoff.agent_id,
+        requested_at=handoff.requested_at,
+        assigned_at=handoff.assigned_at,
+        first_reply_at=handoff.first_reply_at,
+        sla_due_at=handoff.sla_due_at,
+        resolved_at=handoff.resolved_at,
+    )
+
+
+class AgentOut(BaseModel):
+    id: int
+    email: str
+    name: str
+    role: str
+    language: str
+    capacity: int
+    online: bool
+
+
+def _agent_out(agent: Agent) -> AgentOut:
+    return AgentOut(
+        id=agent.id,
+        email=agent.email,
+        name=agent.name,
+        role=agent.role.value,
+        language=agent.language,
+        capacity=agent.capacity,
+        online=agent.online,
+    )
+
+
+class HandoffIn(BaseModel):
+    customer: uuid.UUID = Field(description="the customer's id")
+    reason: Annotated[str, Field(min_length=1, max_length=500)] = "requested by the business"
+
+
+class AgentRef(BaseModel):
+    agent: int = Field(ge=1, le=MAX_ID, description="the agent's id")
+
+
+class ReplyIn(AgentRef):
+    text: Text
+    template: str | None = Field(
+        None, description="outside WhatsApp's 24-hour window: the approved template kind to use"
+    )
+    key: Annotated[str, Field(max_length=64)] | None = Field(
+        None, description="an idempotency key: the same key twice sends once"
+    )
+
+
+class NoteIn(AgentRef):
+    text: Text
+
+
+class AgentIn(BaseModel):
+    email: Annotated[str, Field(max_length=254)]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    password: Annotated[str, Field(min_length=1, max_length=200)]
+    role: AgentRole = AgentRole.AGENT
+    language: str | None = Field(None, pattern="^(he|en)$")
+    capacity: int = Field(5, ge=1, le=100)
+
+
+class StatusIn(BaseModel):
+    online: bool
+
+
+class AgentChange(BaseModel):
+    capacity: int | None = Field(None, ge=1, le=100, description="handoffs held at once")
+    role: AgentRole | None = Field(None, description="the last admin cannot become an agent")
+
+
+class CannedIn(BaseModel):
+    title: Annotated[str, Field(min_length=1, max_length=80)]
+    text: Text
+
+
+async def _agent(uow: UnitOfWork, business_id: int, agent_id: int) -> Agent:
+    agent = await uow.agents.get(agent_id)
+    if agent is None or agent.business_id != business_id:
+        raise NotFound(f"no agent {agent_id}", code="agent_not_found")
+    return agent
+
+
+@router.get("/handoffs", response_model=list[HandoffOut])
+async def list_handoffs(
+    request: Request,
+    business: AdminBusiness,
+    status: Annotated[str, Query(pattern="^(open|all)$")] = "open",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[HandoffOut]:
+    """Open handoffs, oldest first; or all, newest first."""
+    async with runtime_of(request).services.uow() as uow:
+        found = await uow.handoffs.list(business.id, open_only=status == "open", limit=limit)
+    return [_out(h) for h in found]
+
+
+@router.post("/handoffs", response_model=HandoffOut, status_code=201)
+async def open_handoff(
+    request: Request, business: AdminBusiness, body: HandoffIn, response: Response
+) -> HandoffOut:
+    """Hand a customer to a person (200 with the open one if there already is one)."""
+    services = runtime_of(request).services
+    async with services.uow() as uow:
+        customer = await uow.customers.get(business.id, body.customer)
+        if customer is None:
+            raise NotFound(f"no customer {body.customer}", code="unknown_customer")
+        handoff, _, outbox_ids = await handoffs.request_for(
+            uow, business, customer, reason=body.reason, now=services.clock.now()
+        )
+        await uow.commit()
+    await queue_sends(outbox_ids, services)
+    if outbox_ids:
+        await enqueue(ALERT_TASK, services, business_id=business.id, handoff_id=handoff.id)
+    else:
+        response.status_code = 200
+    return _out(handoff)
+
+
+@router.get("/handoffs/{handoff_id}")
+async def get_handoff(
+    request: Request, business: AdminBusiness, handoff_id: HandoffId
+) -> dict[str, Any]:
+    """The handoff with its summary and the conversation so far."""
+    async with runtime_of(request).services.uow() as uow:
+        handoff = await uow.handoffs.get(business.id, handoff_id)
+        if handoff is None:
+            raise NotFound(f"no handoff {handoff_id}", code="handoff_not_found")
+        summary = await handoffs.summary(uow, handoff)
+        messages = await uow.messages.for_customer(handoff.customer_id, limit=100)
+    return {
+        **_out(handoff).model_dump(mode="json"),
+        "summary": {
+            "text": summary.text,
+            "reasons": list(summary.reasons),
+            "last_messages": list(summary.last_messages),
+            "answers": list(summary.answers),
+        },
+        "messages": [
+            {
+                "direction": m.direction.value,
+                "channel": m.channel.value,
+                "text": m.text,
+                "status": m.status.value,
+                "at": m.created_at.isoformat(),
+            }
+            for m in messages
+        ],
+    }
+
+
+def _act(request: Request) -> tuple[Services, datetime]:
+    services = runtime_of(request).services
+    return services, services.clock.now()
+
+
+@router.post("/handoffs/{handoff_id}/claim", response_model=HandoffOut)
+async def claim_handoff(
+    request: Request, business: AdminBusiness, handoff_id: HandoffId, body: AgentRef
+) -> HandoffOut:
+    services, now = _act(request)
+    async with services.uow() as uow:
+        agent = await _agent(uow, business.id, body.agent)
+        handoff = await handoffs.claim(uow, business, handoff_id, agent, now=now)
+        await uow.commit()
+    return _out(handoff)
+
+
+@router.post("/handoffs/{handoff_id}/transfer", response_model=HandoffOut)
+async def transfer_handoff(
+    request: Request, business: AdminBusiness, handoff_id: HandoffId, body: AgentRef
+) -> HandoffOut:
+    services, now = _act(request)
+    async with services.uow() as uow:
+        handoff = await handoffs.transfer(uow, business, handoff_id, body.agent, now=now)
+        await uow.commit()
+    return _out(handoff)
+
+
+@router.post("/handoffs/{handoff_id}/reply", status_code=202)
+async def reply_handoff(
+    request: Request, business: AdminBusiness, handoff_id: HandoffId, body: ReplyIn
+) -> dict[str, Any]:
+    """Send the agent's reply on the customer's channel (queued; 202)."""
+    services, now = _act(request)
+    async with services.uow() as uow:
+        agent = await _agent(uow, business.id, body.agent)
+        message, outbox_ids = await handoffs.reply(
+            uow,
+            services,
+            business,
+            handoff_id,
+            agent,
+            body.text,
+            now=now,
+            template=body.template,
+            key=body.key,
+        )
+        await uow.commit()
+    await queue_sends(outbox_ids, services)
+    return {"message_id": message.id, "status": message.status.value}
+
+
+@router.post("/handoffs/{handoff_id}/notes", status_code=201)
+async def note_handoff(
+    request: Request, business: AdminBusiness, handoff_id: HandoffId, body: NoteIn
+) -> dict[str, str]:
+    services, now = _act(request)
+    async with services.uow() as uow:
+        agent = await _agent(uow, business.id, body.agent)
+        await handoffs.note(uow, business, handoff_id, agent, body.text, now=now)
+        await uow.commit()
+    return {"status": "noted"}
+
+
+@router.post("/handoffs/{handoff_id}/resolve", response_model=HandoffOut)
+async def resolve_handoff(
+    request: Request,
+    business: AdminBusiness,
+    handoff_id: HandoffId,
+    body: Annotated[AgentRef | None, Body()] = None,
+) -> HandoffOut:
+    """Resolve: the conversation returns to the bot and a follow-up check-in is planned."""
+    services, now = _act(request)
+    async with services.uow() as uow:
+        agent = await _agent(uow, business.id, body.agent) if body else None
+        handoff = await handoffs.resolve(uow, business, handoff_id, agent=agent, now=now)
+        await uow.commit()
+    return _out(handoff)
+
+
+@router.get("/agents", response_model=list[AgentOut])
+async def list_agents(request: Request, business: AdminBusiness) -> list[AgentOut]:
+    async with runtime_of(request).services.uow() as uow:
+        return [_agent_out(a) for a in await uow.agents.list(business.id)]
+
+
+@router.post("/agents", response_model=AgentOut, status_code=201)
+async def add_agent(request: Request, business: AdminBusiness, body: AgentIn) -> AgentOut:
+    services, now = _act(request)
+    async with services.uow() as uow:
+        agent = await create_agent(
+            uow,
+            business,
+            email=body.email,
+            name=body.name,
+            password=body.password,
+            role=body.role,
+            language=body.language,
+            capacity=body.capacity,
+            now=now,
+        )
+        await uow.commit()
+    return _agent_out(agent)
+
+
+@router.patch("/agents/{agent_id}", response_model=AgentOut)
+async def change(
+    request: Request,
+    business: AdminBusiness,
+    agent_id: AgentId,
+    body: AgentChange,
+) -> AgentOut:
+    """Change an agent's capacity or role; what is left out stays as it is."""
+    services, _ = _act(request)
+    async with services.uow() as uow:
+        agent = await change_agent(uow, business, agent_id, capacity=body.capacity, role=body.role)
+        await uow.commit()
+    return _agent_out(agent)
+
+
+@router.put("/agents/{agent_id}/status", response_model=AgentOut)
+async def agent_status(
+    request: Request, business: AdminBusiness, agent_id: AgentId, body: StatusIn
+) -> AgentOut:
+    """Online agents get new handoffs; going offline hands theirs to others or the queue."""
+    services, now = _act(request)
+    async with services.uow() as uow:
+        agent = await _agent(uow, business.id, agent_id)
+        await handoffs.set_online(uow, business, agent, body.online, now=now)
+        await uow.commit()
+        updated = await _agent(uow, business.id, agent_id)
+    return _agent_out(updated)
+
+
+@router.get("/handoff-rules")
+async def get_handoff_rules(business: AdminBusiness) -> dict[str, Any]:
+    return dict(business.handoff_rules)
+
+
+@router.put("/handoff-rules")
+async def put_handoff_rules(
+    request: Request, business: AdminBusiness, rules: Annotated[dict[str, Any], Body()]
+) -> dict[str, Any]:
+    """sla (e.g. 10m, counted in business hours), low_score (handoff|offer),
+    follow_up_after (e.g. 3d, or null), capacity."""
+    try:
+        parse_handoff_rules(rules)
+    except RulesError as error:
+        raise InvalidInput("; ".join(error.problems), code="invalid_rules") from None
+    async with runtime_of(request).services.uow() as uow:
+        await uow.businesses.set_handoff_rules(business.id, rules)
+        await uow.commit()
+    return rules
+
+
+@router.get("/canned-replies", response_model=list[CannedIn])
+async def get_canned(business: AdminBusiness) -> list[CannedIn]:
+    return [CannedIn(title=c.title, text=c.text) for c in business.canned_replies]
+
+
+@router.put("/canned-replies", response_model=list[CannedIn])
+async def put_canned(
+    request: Request, business: AdminBusiness, replies: list[CannedIn]
+) -> list[CannedIn]:
+    """Replace the business's canned replies (at most 100)."""
+    if len(replies) > 100:
+        raise InvalidInput("at most 100 canned replies", code="too_many")
+    async with runtime_of(request).services.uow() as uow:
+        await uow.businesses.set_canned_replies(
+            business.id, [CannedReply(title=r.title, text=r.text) for r in replies]
+        )
+        await uow.commit()
+    return replies

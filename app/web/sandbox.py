@@ -1,0 +1,144 @@
+"""The sandbox channel's endpoints and its web chat page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+
+from app.web.access import SandboxBusiness, runtime_of
+from app.web.errors import ApiError
+from app.web.text_json import TextJsonRoute
+from bot.domain import ChannelName, Message, Rate, WebhookRequest
+from bot.inbound.pipeline import handle_inbound
+from integrations.sandbox import MAX_TEXT
+
+TRANSCRIPT = 1000
+
+router = APIRouter(route_class=TextJsonRoute)
+templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+CUSTOMER_RATE = Rate(count=60, per=timedelta(minutes=1))
+
+
+class SandboxMessageIn(BaseModel):
+    customer: str = Field(max_length=128, description="any id for the customer playing")
+    text: str | None = Field(default=None, max_length=MAX_TEXT)
+    choice: str | None = Field(default=None, description="the id of a choice tapped")
+    message_id: str | None = Field(
+        default=None, max_length=128, description="optional client id; a repeat is stored once"
+    )
+
+
+class ChoiceOut(BaseModel):
+    id: str
+    label: str
+
+
+class ReplyOut(BaseModel):
+    text: str
+    choices: list[ChoiceOut]
+
+
+class SandboxReplies(BaseModel):
+    replies: list[ReplyOut]
+    customer_id: str
+    message_id: int
+    duplicate: bool
+
+
+class SentMessage(ReplyOut):
+    id: int
+    sent_at: str
+    status: str
+
+
+class SandboxTranscript(BaseModel):
+    messages: list[SentMessage]
+
+
+def _reply(message: Message) -> ReplyOut:
+    return ReplyOut(
+        text=message.text, choices=[ChoiceOut(id=c.id, label=c.label) for c in message.choices]
+    )
+
+
+@router.post(
+    "/api/v1/{business}/sandbox/messages",
+    response_model=SandboxReplies,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": SandboxMessageIn.model_json_schema()}},
+        }
+    },
+    tags=["sandbox"],
+)
+async def post_message(request: Request, business: SandboxBusiness) -> SandboxReplies:
+    """Play the customer: send one message, get the bot's replies."""
+    runtime = runtime_of(request)
+    services = runtime.services
+    channel = services.channels[ChannelName.SANDBOX]
+    webhook = WebhookRequest(
+        business=business.slug,
+        url=str(request.url),
+        headers=dict(request.headers),
+        body=await request.body(),
+        received_at=services.clock.now(),
+    )
+    (inbound,) = await channel.parse(webhook)
+    limit_key = f"sandbox:{business.id}:{inbound.address}"
+    if not await services.limiter.hit(limit_key, CUSTOMER_RATE):
+        wait = await services.limiter.retry_after(limit_key, CUSTOMER_RATE)
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"at most {CUSTOMER_RATE.count} messages a minute per customer",
+            headers={"Retry-After": str(max(1, round(wait)))},
+        )
+    handled = await handle_inbound(business, inbound, services)
+    return SandboxReplies(
+        replies=[_reply(m) for m in handled.replies],
+        customer_id=handled.customer_id,
+        message_id=handled.message_id,
+        duplicate=handled.duplicate,
+    )
+
+
+@router.get(
+    "/api/v1/{business}/sandbox/messages", response_model=SandboxTranscript, tags=["sandbox"]
+)
+async def sent_messages(
+    request: Request,
+    business: SandboxBusiness,
+    customer: Annotated[str, Query(min_length=1, max_length=128)],
+) -> SandboxTranscript:
+    """Every message sent to one sandbox customer, oldest first (the latest 1,000 of them)."""
+    async with runtime_of(request).services.uow() as uow:
+        identity = await uow.identities.find(business.id, ChannelName.SANDBOX, customer.strip())
+        sent = await uow.messages.sent_to(identity.id, limit=TRANSCRIPT) if identity else []
+    return SandboxTranscript(
+        messages=[
+            SentMessage(
+                id=m.id,
+                text=m.text,
+                choices=[ChoiceOut(id=c.id, label=c.label) for c in m.choices],
+                sent_at=m.created_at.isoformat(),
+                status=m.status.value,
+            )
+            for m in sent
+        ]
+    )
+
+
+@router.get("/sandbox", response_class=HTMLResponse, include_in_schema=False)
+async def page(
+    request: Request,
+    business: Annotated[str, Query(max_length=64)] = "demo",
+    lang: Annotated[str, Query(pattern="^(he|en)$")] = "he",
+) -> HTMLResponse:
+    return templates.TemplateResponse(request, "sandbox.html", {"business": business, "lang": lang})

@@ -1,0 +1,212 @@
+"""Agents and their inbox logins: argon2 password hashes, sessions, lockout after failures.
+
+A session is a random token kept by the browser in an HttpOnly cookie; only its SHA-256 is
+stored, beside the session's CSRF token, so a stolen database cannot sign anyone in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from bot.accounts.channels import telegram_username
+from bot.domain import Agent, AgentRole, Business, ChannelName, Inbound, InvalidInput, NotFound
+from bot.ports import UnitOfWork
+from flows import commands
+
+MIN_PASSWORD = 10
+MAX_PASSWORD = 200
+MAX_NAME = 200
+MAX_EMAIL = 254
+MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
+SESSION_LIFETIME = timedelta(hours=12)
+DEFAULT_CAPACITY = 5
+TELEGRAM_LINK_LIFETIME = timedelta(hours=1)
+TELEGRAM_LINK_PREFIX = "a"
+
+_hasher = PasswordHasher()
+
+
+class LoginRefused(Exception):
+    """Wrong email or password, or locked: the message never says which part was wrong."""
+
+    def __init__(self, message: str, *, locked_until: datetime | None = None) -> None:
+        super().__init__(message)
+        self.locked_until = locked_until
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    agent: Agent
+    token: str
+    csrf: str
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(
+            f"the password must be at least {MIN_PASSWORD} characters", code="weak_password"
+        )
+    if len(password) > MAX_PASSWORD:
+        # The login form takes no more than this, so a longer one could never sign in.
+        raise InvalidInput(
+            f"the password must be at most {MAX_PASSWORD} characters", code="weak_password"
+        )
+
+
+async def create_agent(
+    uow: UnitOfWork,
+    business: Business,
+    *,
+    email: str,
+    name: str,
+    password: str,
+    role: AgentRole = AgentRole.AGENT,
+    language: str | None = None,
+    capacity: int = DEFAULT_CAPACITY,
+    now: datetime,
+) -> Agent:
+    email = email.strip().lower()
+    if "@" not in email or len(email) > MAX_EMAIL:
+        raise InvalidInput("email: must be an email address", code="invalid_email")
+    if not name.strip():
+        raise InvalidInput("name: must not be empty", code="invalid_name")
+    if len(name.strip()) > MAX_NAME:
+        raise InvalidInput(f"name: at most {MAX_NAME} characters", code="invalid_name")
+    if not 1 <= capacity <= 100:
+        raise InvalidInput("capacity: must be from 1 to 100", code="invalid_capacity")
+    _check_password(password)
+    if await uow.agents.credentials(email) is not None:
+        raise InvalidInput(f"an agent with email {email} already exists", code="agent_exists")
+    return await uow.agents.add(
+        business.id,
+        email=email,
+        name=name.strip(),
+        role=role,
+        language=language or business.language,
+        password_hash=_hasher.hash(password),
+        capacity=capacity,
+        created_at=now,
+    )
+
+
+async def change_agent(
+    uow: UnitOfWork,
+    business: Business,
+    agent_id: int,
+    *,
+    capacity: int | None = None,
+    role: AgentRole | None = None,
+) -> Agent:
+    """A new capacity or role for one of the business's agents; the last admin stays one."""
+    agent = await uow.agents.get(agent_id)
+    if agent is None or agent.business_id != business.id:
+        raise NotFound(f"no agent {agent_id}", code="agent_not_found")
+    if capacity is not None and not 1 <= capacity <= 100:
+        raise InvalidInput("capacity: must be from 1 to 100", code="invalid_capacity")
+    if role is AgentRole.AGENT and agent.role is AgentRole.ADMIN:
+        admins = [a for a in await uow.agents.list(business.id) if a.role is AgentRole.ADMIN]
+        if len(admins) == 1:
+            raise InvalidInput(
+                "role: the business needs at least one admin; make another admin first",
+                code="last_admin",
+            )
+    await uow.agents.set_profile(
+        agent.id, capacity=capacity or agent.capacity, role=role or agent.role
+    )
+    changed = await uow.agents.get(agent.id)
+    assert changed is not None
+    return changed
+
+
+async def sign_in(uow: UnitOfWork, email: str, password: str, *, now: datetime) -> SignedIn:
+    """A new session for the agent, or LoginRefused; five failures lock the login 15 minutes."""
+    found = await uow.agents.credentials(email.strip().lower())
+    if found is None:
+        # Hash anyway, so an unknown email takes as long as a wrong password.
+        _hasher.hash(password)
+        raise LoginRefused("wrong email or password")
+    agent, stored = found
+    if agent.locked_until is not None and agent.locked_until > now:
+        raise LoginRefused("too many failed attempts", locked_until=agent.locked_until)
+    try:
+        _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        failures = agent.failed_logins + 1
+        locked = now + LOCKOUT if failures >= MAX_FAILURES else None
+        await uow.agents.record_login(
+            agent.id, failed_logins=0 if locked else failures, locked_until=locked
+        )
+        raise LoginRefused(
+            "too many failed attempts" if locked else "wrong email or password",
+            locked_until=locked,
+        ) from None
+    await uow.agents.record_login(agent.id, failed_logins=0, locked_until=None)
+    if _hasher.check_needs_rehash(stored):
+        await uow.agents.set_password(agent.id, _hasher.hash(password))
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    await uow.agents.add_session(
+        _digest(token),
+        agent_id=agent.id,
+        csrf=csrf,
+        created_at=now,
+        expires_at=now + SESSION_LIFETIME,
+    )
+    return SignedIn(agent=agent, token=token, csrf=csrf)
+
+
+async def session(uow: UnitOfWork, token: str, *, now: datetime) -> tuple[Agent, str] | None:
+    """The agent a session token belongs to and its CSRF token, unless expired or unknown."""
+    if not token:
+        return None
+    return await uow.agents.session_for(_digest(token), now=now)
+
+
+async def sign_out(uow: UnitOfWork, token: str) -> None:
+    await uow.agents.drop_session(_digest(token))
+
+
+def same_token(given: str | None, expected: str) -> bool:
+    """A form's token against the one its cookie or session holds; two empty ones never match."""
+    if not given or not expected:
+        return False
+    return secrets.compare_digest(given.encode(), expected.encode())
+
+
+async def telegram_link(uow: UnitOfWork, business: Business, agent: Agent, *, now: datetime) -> str:
+    """A one-time t.me link: the agent opens it in their own Telegram and the business's bot
+    sends them new handoffs from then on. Only its SHA-256 is kept, for an hour."""
+    username = await telegram_username(uow, business)
+    token = secrets.token_urlsafe(16)
+    await uow.agents.set_telegram_link(
+        agent.id, _digest(token), expires_at=now + TELEGRAM_LINK_LIFETIME
+    )
+    return f"https://t.me/{username}?start={TELEGRAM_LINK_PREFIX}_{token}"
+
+
+def telegram_link_token(inbound: Inbound) -> str | None:
+    """The token of an agent's `/start a_<token>`, which is not a customer talking."""
+    if inbound.channel is not ChannelName.TELEGRAM or inbound.command != commands.START:
+        return None
+    prefix, _, token = (inbound.payload or "").partition("_")
+    return token if prefix == TELEGRAM_LINK_PREFIX and token else None
+
+
+async def link_telegram(
+    uow: UnitOfWork, business: Business, token: str, *, chat: str, now: datetime
+) -> Agent | None:
+    """Link the chat to the agent whose unexpired link this is (the link is then used up)."""
+    agent = await uow.agents.by_telegram_link(business.id, _digest(token), now=now)
+    if agent is not None:
+        await uow.agents.set_telegram_chat(agent.id, chat)
+    return agent
