@@ -1,0 +1,224 @@
+"""Repositories of who Kesher serves: businesses, customers, their channel identities and accounts, and the audit log."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.domain import (
+    AccountStatus,
+    ApiKey,
+    AuditEntry,
+    Business,
+    CannedReply,
+    ChannelAccount,
+    ChannelName,
+    Customer,
+    CustomerFields,
+    Identity,
+)
+
+
+class BusinessRepository(Protocol):
+    async def add(
+        self,
+        slug: str,
+        *,
+        name: str,
+        sandbox_enabled: bool,
+        created_at: datetime,
+        language: str = "he",
+    ) -> Business: ...
+
+    async def get_by_slug(self, slug: str) -> Business | None: ...
+
+    async def get(self, business_id: int) -> Business: ...
+
+    async def set_consent_words(
+        self, business_id: int, *, opt_out: Sequence[str], opt_in: Sequence[str]
+    ) -> None:
+        """The business's own opt-out and opt-in words, on top of the standard ones."""
+        ...
+
+    async def add_api_key(
+        self, business_id: int, *, key_hash: str, created_at: datetime
+    ) -> ApiKey: ...
+
+    async def find_by_api_key(self, key_hash: str) -> Business | None:
+        """The business whose key this is, unless the key was revoked."""
+        ...
+
+    async def api_keys(self, business_id: int) -> Sequence[ApiKey]:
+        """The business's keys, revoked ones included, oldest first."""
+        ...
+
+    async def revoke_api_key(self, business_id: int, key_id: int, *, at: datetime) -> ApiKey | None:
+        """Revoke the key (a revoked one keeps its first time); None when the business has no
+        such key."""
+        ...
+
+    async def set_detector_sensitivity(self, business_id: int, sensitivity: str) -> None: ...
+
+    async def set_contact_rules(self, business_id: int, rules: Mapping[str, Any]) -> None: ...
+
+    async def set_handoff_rules(self, business_id: int, rules: Mapping[str, Any]) -> None: ...
+
+    async def set_canned_replies(
+        self, business_id: int, replies: Sequence[CannedReply]
+    ) -> None: ...
+
+
+class CustomerRepository(Protocol):
+    async def add(
+        self,
+        business_id: int,
+        *,
+        name: str | None,
+        phone: str | None,
+        language: str,
+        timezone: str,
+        attributes: Mapping[str, Any],
+        created_at: datetime,
+        external_id: str | None = None,
+    ) -> Customer: ...
+
+    async def get(self, business_id: int, customer_id: uuid.UUID) -> Customer | None: ...
+
+    async def find_by_external_id(self, business_id: int, external_id: str) -> Customer | None: ...
+
+    async def find_by_phone(self, business_id: int, phone: str) -> Customer | None: ...
+
+    async def unreachable(self, business_id: int) -> int:
+        """How many customers (not opted out) have no channel they can be reached on yet."""
+        ...
+
+    async def find_refs(
+        self, business_id: int, *, external_ids: Sequence[str], phones: Sequence[str]
+    ) -> Sequence[Customer]:
+        """The customers with any of these external ids or phones, newest first."""
+        ...
+
+    async def update(self, customer_id: uuid.UUID, fields: CustomerFields) -> None:
+        """Set every field that is not None; attributes are merged into the existing ones."""
+        ...
+
+    async def list(self, business_id: int, *, limit: int, offset: int) -> Sequence[Customer]: ...
+
+    async def search(
+        self, business_id: int, *, text: str, phone: str | None, limit: int
+    ) -> Sequence[Customer]:
+        """Customers whose id, external id or phone is `text`, whose phone is `phone` (already
+        normalised), or whose name holds `text` (any case); newest first."""
+        ...
+
+    async def delete(self, business_id: int, customer_id: uuid.UUID) -> bool:
+        """Remove the customer and, by the foreign keys, everything recorded about them."""
+        ...
+
+    async def set_name(self, customer_id: uuid.UUID, name: str) -> None: ...
+
+    async def set_opted_out(
+        self, customer_id: uuid.UUID, opted_out: bool, *, at: datetime
+    ) -> None: ...
+
+    async def set_link_token(self, customer_id: uuid.UUID, token: str | None) -> None: ...
+
+    async def find_by_link_token(self, business_id: int, token: str) -> Customer | None: ...
+
+    async def link_token(self, customer_id: uuid.UUID) -> str | None: ...
+
+
+class IdentityRepository(Protocol):
+    async def add(
+        self,
+        business_id: int,
+        customer_id: uuid.UUID,
+        *,
+        channel: ChannelName,
+        address: str,
+        created_at: datetime,
+        last_inbound_at: datetime | None = None,
+    ) -> Identity:
+        """A new identity; `last_inbound_at` when it is made for a message the customer wrote."""
+        ...
+
+    async def add_from_phones(
+        self,
+        business_id: int,
+        channel: ChannelName,
+        *,
+        prefix: str,
+        at: datetime,
+        customer_ids: Sequence[uuid.UUID] | None = None,
+    ) -> int:
+        """An identity `prefix + phone` for each customer with a phone and none such yet (of
+        customers sharing a phone, the oldest); how many were added."""
+        ...
+
+    async def find(
+        self, business_id: int, channel: ChannelName, address: str
+    ) -> Identity | None: ...
+
+    async def find_with_customer(
+        self, business_id: int, channel: ChannelName, address: str
+    ) -> tuple[Identity, Customer] | None:
+        """The identity, as `find` has it, with its customer, in one read."""
+        ...
+
+    async def get(self, identity_id: int) -> Identity: ...
+
+    async def touch_inbound(self, identity_id: int, *, at: datetime) -> None:
+        """The customer wrote at `at` (it opens WhatsApp's window); never moves back in time."""
+        ...
+
+    async def for_customer(self, customer_id: uuid.UUID) -> Sequence[Identity]: ...
+
+    async def set_reachable(self, identity_id: int, reachable: bool) -> None: ...
+
+    async def move(self, identity_id: int, customer_id: uuid.UUID) -> None:
+        """Give the identity to another customer of the same business."""
+        ...
+
+
+class ChannelAccountRepository(Protocol):
+    async def get(self, business_id: int, channel: ChannelName) -> ChannelAccount | None: ...
+
+    async def by_slug(
+        self, slug: str, channel: ChannelName
+    ) -> tuple[Business, ChannelAccount | None] | None:
+        """The business named `slug` and its account on `channel` (None if it has none), in one
+        read; None when no business has that slug."""
+        ...
+
+    async def save(
+        self,
+        business_id: int,
+        channel: ChannelName,
+        *,
+        status: AccountStatus,
+        credentials: Mapping[str, str],
+        settings: Mapping[str, Any],
+        last_error: str | None,
+        at: datetime,
+    ) -> ChannelAccount:
+        """Create or replace the business's account on the channel."""
+        ...
+
+
+class AuditRepository(Protocol):
+    async def add(
+        self,
+        business_id: int,
+        *,
+        at: datetime,
+        actor: str,
+        action: str,
+        subject: str,
+        details: Mapping[str, Any],
+    ) -> AuditEntry: ...
+
+    async def list(self, business_id: int, *, limit: int) -> Sequence[AuditEntry]:
+        """Newest first."""
+        ...

@@ -1,0 +1,217 @@
+"""Repositories of what is said: conversations, messages, events, the delivery log and the outbox."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.domain import (
+    ChannelName,
+    Choice,
+    Conversation,
+    ConversationMode,
+    DeliveryStatus,
+    Direction,
+    Event,
+    Message,
+    OutboxItem,
+    OutboxKind,
+    OutboxSend,
+    OutboxStatus,
+    SentReceipt,
+)
+
+
+class ConversationRepository(Protocol):
+    async def add(
+        self, business_id: int, *, customer_id: uuid.UUID, identity_id: int, started_at: datetime
+    ) -> Conversation: ...
+
+    async def open_for(self, identity_id: int) -> Conversation | None: ...
+
+    async def get(self, conversation_id: uuid.UUID) -> Conversation: ...
+
+    async def touch(self, conversation_id: uuid.UUID, *, at: datetime) -> None: ...
+
+    async def close(self, conversation_id: uuid.UUID, *, at: datetime) -> None: ...
+
+    async def set_mode(self, conversation_id: uuid.UUID, mode: ConversationMode) -> None: ...
+
+
+class MessageRepository(Protocol):
+    async def add(
+        self,
+        business_id: int,
+        *,
+        conversation: Conversation,
+        direction: Direction,
+        channel: ChannelName,
+        text: str,
+        status: DeliveryStatus,
+        created_at: datetime,
+        choices: Sequence[Choice] = (),
+        channel_message_id: str | None = None,
+        reply_to_id: int | None = None,
+        frustration: float | None = None,
+        frustration_reasons: Sequence[str] = (),
+    ) -> Message: ...
+
+    async def get(self, message_id: int) -> Message: ...
+
+    async def find_inbound(self, identity_id: int, channel_message_id: str) -> Message | None:
+        """The customer's message with the channel's id, on any conversation of the identity."""
+        ...
+
+    async def record_edit(self, message_id: int, *, text: str, at: datetime) -> None: ...
+
+    async def replies_to(self, message_id: int) -> Sequence[Message]: ...
+
+    async def find_sent(
+        self, business_id: int, channel: ChannelName, channel_message_id: str
+    ) -> Message | None:
+        """The outbound message a provider knows by `channel_message_id`."""
+        ...
+
+    async def from_customer(
+        self, conversation_id: uuid.UUID, *, since: datetime, before_id: int | None, limit: int
+    ) -> Sequence[Message]:
+        """The customer's messages in a conversation since a time and before one id (None: all
+        so far), oldest first; the last `limit` of them."""
+        ...
+
+    async def set_frustration(
+        self, message_id: int, score: float, reasons: Sequence[str]
+    ) -> None: ...
+
+    async def for_customer(self, customer_id: uuid.UUID, *, limit: int) -> Sequence[Message]: ...
+
+    async def page(self, business_id: int, *, after_id: int, limit: int) -> Sequence[Message]:
+        """The business's messages with ids above `after_id`, by id (an export, page by page)."""
+        ...
+
+    async def sent_to(self, identity_id: int, *, limit: int) -> Sequence[Message]:
+        """Outbound messages on one identity that left Kesher: the latest `limit`, oldest first."""
+        ...
+
+    async def set_status(
+        self,
+        message_id: int,
+        status: DeliveryStatus,
+        *,
+        at: datetime,
+        channel_message_id: str | None = None,
+        only_from: Collection[DeliveryStatus] | None = None,
+    ) -> bool:
+        """Set the status (only while it is one of `only_from`, when given, checked in the
+        same statement); True when the message changed."""
+        ...
+
+    async def set_sent(self, receipts: Mapping[int, SentReceipt], *, at: datetime) -> None:
+        """For each message id, the status and channel message id its send's receipt gave."""
+        ...
+
+
+class EventRepository(Protocol):
+    async def add(
+        self,
+        business_id: int,
+        customer_id: uuid.UUID,
+        *,
+        kind: str,
+        occurred_at: datetime,
+        data: Mapping[str, Any] | None = None,
+    ) -> Event: ...
+
+    async def for_customer(self, customer_id: uuid.UUID, *, limit: int) -> Sequence[Event]: ...
+
+
+class DeliveryLogRepository(Protocol):
+    """Every inbound delivery id a channel gave us, unique per (business, channel, id)."""
+
+    async def add(
+        self,
+        business_id: int,
+        *,
+        channel: ChannelName,
+        delivery_id: str,
+        message_id: int | None,
+        received_at: datetime,
+    ) -> None: ...
+
+    async def find(self, business_id: int, channel: ChannelName, delivery_id: str) -> int | None:
+        """The stored message id of a delivery already seen (0 when it had no message)."""
+        ...
+
+
+class OutboxRepository(Protocol):
+    async def add(
+        self,
+        business_id: int,
+        *,
+        message_id: int,
+        kind: OutboxKind,
+        idempotency_key: str,
+        due_at: datetime,
+    ) -> OutboxItem: ...
+
+    async def get(self, item_id: int) -> OutboxItem: ...
+
+    async def by_key(self, idempotency_key: str) -> OutboxItem | None: ...
+
+    async def claim(self, item_id: int, *, now: datetime) -> bool:
+        """Move a due pending item to sending; False when someone else has it or it is done."""
+        ...
+
+    async def claim_many(self, item_ids: Sequence[int], *, now: datetime) -> Sequence[int]:
+        """Move those of the items that are due and pending to sending, in one statement; the
+        ids claimed, in id order (an item claimed elsewhere, done or not due is left out)."""
+        ...
+
+    async def finish_many(self, item_ids: Sequence[int], status: OutboxStatus) -> None:
+        """`finish` for each of the items, in one statement."""
+        ...
+
+    async def unclaim(self, item_ids: Sequence[int]) -> None:
+        """Undo this transaction's claim of the items: pending again, the attempt not counted."""
+        ...
+
+    async def finish(
+        self, item_id: int, status: OutboxStatus, *, error: str | None = None
+    ) -> None: ...
+
+    async def retry(self, item_id: int, *, error: str, next_attempt_at: datetime) -> None: ...
+
+    async def defer(self, item_id: int, *, reason: str, until: datetime) -> None:
+        """Let a claimed item go again, the attempt not counted, not to be sent before `until`
+        (the channel had no turn for it soon enough)."""
+        ...
+
+    async def for_message(self, message_id: int) -> OutboxItem | None: ...
+
+    async def use_template(self, item_id: int, *, error: str, now: datetime) -> None:
+        """Send the row again now, as an approved template only (Twilio said 63016)."""
+        ...
+
+    async def release_held(self, business_id: int, *, now: datetime) -> Sequence[int]:
+        """Rows held for a template go back to pending (the business set templates)."""
+        ...
+
+    async def due(self, *, now: datetime, limit: int) -> Sequence[int]:
+        """Pending items whose next attempt is due, oldest first."""
+        ...
+
+    async def release_stale(self, *, stale_before: datetime) -> int:
+        """Put items claimed before `stale_before` (their sender died) back to pending."""
+        ...
+
+    async def sending(self, item_id: int, *, now: datetime) -> OutboxSend:
+        """Everything sending the item takes, in one read; `behind`: whether an earlier item of
+        the same conversation is being sent or is due to be."""
+        ...
+
+    async def sending_many(self, item_ids: Sequence[int], *, now: datetime) -> Sequence[OutboxSend]:
+        """`sending` for each of the items, in one read, in id order (an unknown id is left
+        out)."""
+        ...

@@ -1,0 +1,137 @@
+"""Repositories of the people who take over: agents with their sessions, and handoffs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.domain import (
+    Agent,
+    AgentRole,
+    Handoff,
+)
+
+
+class AgentRepository(Protocol):
+    async def add(
+        self,
+        business_id: int,
+        *,
+        email: str,
+        name: str,
+        role: AgentRole,
+        language: str,
+        password_hash: str,
+        capacity: int,
+        created_at: datetime,
+    ) -> Agent: ...
+
+    async def get(self, agent_id: int) -> Agent | None: ...
+
+    async def credentials(self, email: str) -> tuple[Agent, str] | None:
+        """The agent with this email and their password hash."""
+        ...
+
+    async def list(self, business_id: int) -> Sequence[Agent]: ...
+
+    async def of_role(self, role: AgentRole) -> Sequence[Agent]:
+        """Every business's agents of `role`, by business."""
+        ...
+
+    async def set_password(self, agent_id: int, password_hash: str) -> None: ...
+
+    async def record_login(
+        self, agent_id: int, *, failed_logins: int, locked_until: datetime | None
+    ) -> None: ...
+
+    async def set_online(self, agent_id: int, online: bool, *, at: datetime) -> None: ...
+
+    async def lapsed(self, *, now: datetime, limit: int) -> Sequence[Agent]:
+        """Online agents who signed in to the inbox and whose every session has expired (an
+        agent put online through the API, with no session, is not one)."""
+        ...
+
+    async def set_profile(self, agent_id: int, *, capacity: int, role: AgentRole) -> None: ...
+
+    async def set_language(self, agent_id: int, language: str) -> None: ...
+
+    async def set_telegram_chat(self, agent_id: int, chat: str | None) -> None:
+        """Link (or unlink) the agent's own Telegram chat; any pending link is used up."""
+        ...
+
+    async def set_telegram_link(
+        self, agent_id: int, token_hash: str, *, expires_at: datetime
+    ) -> None: ...
+
+    async def by_telegram_link(
+        self, business_id: int, token_hash: str, *, now: datetime
+    ) -> Agent | None:
+        """The agent of the business whose unexpired Telegram link this is."""
+        ...
+
+    async def holding(self, business_id: int) -> Mapping[int, int]: ...
+
+    async def add_session(
+        self,
+        token_hash: str,
+        *,
+        agent_id: int,
+        csrf: str,
+        created_at: datetime,
+        expires_at: datetime,
+    ) -> None: ...
+
+    async def session_for(self, token_hash: str, *, now: datetime) -> tuple[Agent, str] | None: ...
+
+    async def drop_session(self, token_hash: str) -> None: ...
+
+
+class HandoffRepository(Protocol):
+    async def add(
+        self,
+        business_id: int,
+        *,
+        customer_id: uuid.UUID,
+        conversation_id: uuid.UUID,
+        state: str,
+        trigger: str,
+        reason: str,
+        details: dict[str, Any],
+        requested_at: datetime,
+        sla_due_at: datetime,
+    ) -> Handoff: ...
+
+    async def get(self, business_id: int, handoff_id: int) -> Handoff | None: ...
+
+    async def open_for(self, conversation_id: uuid.UUID) -> Handoff | None: ...
+
+    async def save(self, handoff: Handoff, *, at: datetime) -> None: ...
+
+    async def list(
+        self,
+        business_id: int,
+        *,
+        open_only: bool = True,
+        agent_id: int | None = None,
+        customer_id: uuid.UUID | None = None,
+        limit: int = 200,
+    ) -> Sequence[Handoff]: ...
+
+    async def overdue(self, *, now: datetime, limit: int) -> Sequence[Handoff]: ...
+
+    async def note_announcement(
+        self, handoff_id: int, *, summary: str | None, announced_at: datetime | None
+    ) -> None:
+        """Keep the language model's summary in the handoff's details; with `announced_at`,
+        the agents were told and the tick stops retrying."""
+        ...
+
+    async def unannounced(self, *, before: datetime, limit: int) -> Sequence[Handoff]:
+        """Open handoffs requested before `before` whose agents were not yet told."""
+        ...
+
+    async def last_assigned_agent(self, business_id: int) -> int | None: ...
+
+    async def changes(self, business_id: int) -> str: ...
