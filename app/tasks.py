@@ -7,19 +7,31 @@ distributed mode gives it the Redis stream broker, so `kesher worker` processes 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from taskiq import AsyncBroker, TaskiqMessage, TaskiqMiddleware, TaskiqScheduler
 from taskiq.kicker import AsyncKicker
 from taskiq.schedule_sources import LabelScheduleSource
 
-from bot.checkins import dispatch as checkins
+from bot.checkins import dispatch, touches
 from bot.handoffs import alerts
 from bot.handoffs import service as handoffs
-from bot.inbound.second_opinion import REVIEW_TASK, review_message
+from bot.inbound.second_opinion import review_message
 from bot.insights import digest
+from bot.jobs import (
+    TASKS,
+    AnnounceHandoff,
+    Job,
+    ReviewMessage,
+    SendOutbound,
+    SendOutboundBatch,
+    StartCheckin,
+    StartCheckins,
+    TellAgent,
+    task_of,
+)
 from bot.outbound import outbox
-from bot.outbound.replies import SEND_BATCH_TASK, SEND_TASK
 from bot.services import Services
 from bot.telemetry import correlation_id
 
@@ -27,12 +39,15 @@ TICK_TASK = "kesher.tick"
 
 
 class TaskiqQueue:
+    """The TaskQueue port: each job kicked as its task, with the delivery's correlation id."""
+
     def __init__(self, broker: AsyncBroker) -> None:
         self.broker = broker
 
-    async def enqueue(self, task: str, /, **kwargs: Any) -> None:
+    async def enqueue(self, job: Job) -> None:
+        task, arguments = task_of(job)
         labels = {"correlation_id": correlation_id.get() or ""}
-        await AsyncKicker(task_name=task, broker=self.broker, labels=labels).kiq(**kwargs)
+        await AsyncKicker(task_name=task, broker=self.broker, labels=labels).kiq(**arguments)
 
 
 class CorrelationMiddleware(TaskiqMiddleware):
@@ -44,52 +59,57 @@ class CorrelationMiddleware(TaskiqMiddleware):
 
 
 def register_tasks(broker: AsyncBroker, services: Services) -> None:
+    """One task per kind of job (the names in `bot.jobs.TASKS`), and the scheduler's minute."""
     broker.add_middlewares(CorrelationMiddleware())
     # A batch of touches holds its 50 customers' locks while it waits for a database
     # connection; a worker running a hundred of them at once held 5,000 locks and renewed them
     # all until its Redis pool ran dry. The rest wait here, holding nothing.
-    making = asyncio.Semaphore(checkins.BATCHES_AT_ONCE)
+    making = asyncio.Semaphore(touches.BATCHES_AT_ONCE)
     sending = asyncio.Semaphore(outbox.BATCHES_AT_ONCE)
 
-    @broker.task(task_name=SEND_TASK)
-    async def send(outbox_id: int) -> None:
-        await outbox.send_outbound(outbox_id, services)
-
-    @broker.task(task_name=SEND_BATCH_TASK)
-    async def send_many(outbox_ids: list[int]) -> None:
+    async def send_many(job: SendOutboundBatch) -> object:
         async with sending:
-            await outbox.send_batch(outbox_ids, services)
+            return await outbox.send_batch(job.outbox_ids, services)
 
-    @broker.task(task_name=REVIEW_TASK)
-    async def review(business_id: int, message_id: int) -> None:
-        await review_message(business_id, message_id, services)
-
-    @broker.task(task_name=checkins.START_TASK)
-    async def start_checkin(checkin_id: int) -> None:
-        await checkins.start_checkin(checkin_id, services)
-
-    @broker.task(task_name=checkins.START_BATCH_TASK)
-    async def start_checkins(checkin_ids: list[int]) -> None:
+    async def start_many(job: StartCheckins) -> object:
         async with making:
-            await checkins.start_checkins(checkin_ids, services)
+            return await touches.start_checkins(job.checkin_ids, services)
 
-    @broker.task(task_name=alerts.ALERT_TASK)
-    async def announce(business_id: int, handoff_id: int) -> int:
-        return await alerts.announce(business_id, handoff_id, services)
-
-    @broker.task(task_name=alerts.TELL_TASK)
-    async def tell(business_id: int, chat: str, text: str, key: str) -> None:
-        await alerts.tell_chat(business_id, chat, text, key, services)
+    runs: dict[type[Job], Callable[[Any], Awaitable[object]]] = {
+        SendOutbound: lambda job: outbox.send_outbound(job.outbox_id, services),
+        SendOutboundBatch: send_many,
+        ReviewMessage: lambda job: review_message(job.business_id, job.message_id, services),
+        StartCheckin: lambda job: touches.start_checkin(job.checkin_id, services),
+        StartCheckins: start_many,
+        AnnounceHandoff: lambda job: alerts.announce(job.business_id, job.handoff_id, services),
+        TellAgent: lambda job: alerts.tell_chat(
+            job.business_id, job.chat, job.text, job.key, services
+        ),
+    }
+    for kind, run in runs.items():
+        broker.register_task(_task(kind, run), task_name=TASKS[kind])
 
     @broker.task(task_name=TICK_TASK, schedule=[{"cron": "* * * * *"}])
     async def tick() -> int:
-        queued = await checkins.tick(services)
+        queued = await dispatch.tick(services)
         now = services.clock.now()
         late = await handoffs.watch_sla(services, now=now)
         await handoffs.sign_out_lapsed(services, now=now)
         told = await alerts.announce_missed(services, now=now)
         digests = await digest.send_due(services, now=now)
         return queued + late + told + digests + await outbox.sweep(services)
+
+
+def _task(
+    kind: type[Job], run: Callable[[Any], Awaitable[object]]
+) -> Callable[..., Awaitable[None]]:
+    """A task function taking the job's fields as keyword arguments, as the queue carries them."""
+
+    async def task(**fields: Any) -> None:
+        await run(kind(**fields))
+
+    task.__name__ = task.__qualname__ = kind.__name__
+    return task
 
 
 def scheduler_for(broker: AsyncBroker) -> TaskiqScheduler:

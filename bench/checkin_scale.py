@@ -37,7 +37,7 @@ from app.bootstrap import Runtime, build
 from app.settings import Settings
 from bench.harness import seed_customers, seed_history
 from bot.accounts.businesses import create_business
-from bot.checkins import dispatch as checkins
+from bot.checkins import dispatch, planning
 from bot.checkins.configuration import save_rules, save_schedule
 from bot.domain import Business
 from storage.schema import upgrade
@@ -146,7 +146,7 @@ async def run(
         await weekly_checkin_due(runtime, business)
 
         started = time.perf_counter()
-        planned = await checkins.plan(services, now=services.clock.now())
+        planned = await planning.plan(services, now=services.clock.now())
         took = time.perf_counter() - started
         print(f"planned {planned} touches in {took:.1f} s ({planned / took:,.0f}/s)")
 
@@ -173,7 +173,7 @@ async def run(
         made_in = None
         deadline = time.monotonic() + 1800
         while time.monotonic() < deadline:
-            await checkins.dispatch(services, now=services.clock.now())
+            await dispatch.dispatch(services, now=services.clock.now())
             if made_in is None:
                 made = await _count(runtime, "SELECT count(*) FROM checkins WHERE status = 'sent'")
                 if made >= due:

@@ -41,7 +41,7 @@ from bench.checkin_scale import weekly_checkin_due
 from bench.cluster import Cluster, Servers
 from bench.harness import POSTGRES, REDIS, percentile, post_all, seed_customers, workdir
 from bench.reliability import POST_TIMEOUT, Scenario, Webhook, load, replies, stored, webhooks
-from bot.checkins import dispatch as checkins
+from bot.checkins import planning
 
 FIRST_CHECKIN_CHAT = 900_000_000
 SAMPLE_SECONDS = 5.0
@@ -169,7 +169,7 @@ async def plan_checkins(cluster: Cluster, count: int, seconds: float) -> set[str
     async with services.uow() as uow:
         business = await uow.businesses.get(deployment.business_id)
     await weekly_checkin_due(runtime, business)
-    await checkins.plan(services, now=services.clock.now())
+    await planning.plan(services, now=services.clock.now())
     await deployment.execute(
         "UPDATE checkins SET send_at = now() + random() * make_interval(secs => :s)",
         s=seconds,

@@ -96,6 +96,32 @@ class OutboxKind(StrEnum):
     HANDOFF_NOTICE = "handoff_notice"
 
 
+class EventKind(StrEnum):
+    """What Kesher itself writes on a customer's timeline; a business's own events (posted
+    through the API) have names of their own and may not pose as one of these."""
+
+    CUSTOMER_CREATED = "customer_created"
+    IDENTITY_LINKED = "identity_linked"
+    CHANNEL_BLOCKED = "channel_blocked"
+    CHANNEL_UNBLOCKED = "channel_unblocked"
+    MESSAGE_EDITED = "message_edited"
+    OPTED_OUT = "opted_out"
+    OPTED_IN = "opted_in"
+    FEEDBACK_RECEIVED = "feedback_received"
+    FRUSTRATION_DETECTED = "frustration_detected"
+    SURVEY_ANSWERED = "survey_answered"
+    NOT_UNDERSTOOD = "not_understood"
+    CHECKIN_SENT = "checkin_sent"
+    CHECKIN_EXPIRED = "checkin_expired"
+    DELIVERY_FAILED = "delivery_failed"
+    HANDOFF_REQUESTED = "handoff_requested"
+    HANDOFF_ASSIGNED = "handoff_assigned"
+    AGENT_REPLIED = "agent_replied"
+    NOTE = "note"
+    HANDOFF_RESOLVED = "handoff_resolved"
+    HANDOFF_OVERDUE = "handoff_overdue"
+
+
 class KesherError(Exception):
     """A failure the caller can explain to a person: it carries a stable code."""
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.domain import ChannelName
+from bot.jobs import Job
 from bot.ports import (
     ButtonAnswer,
     Channel,
@@ -22,6 +24,8 @@ from bot.ports import (
     UnitOfWorkFactory,
 )
 from flows.frustration import Detector
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +48,12 @@ class Services:
     public_base: str = "http://localhost:8000"
     setups: Mapping[ChannelName, ChannelSetup] = field(default_factory=dict)
     buttons: Mapping[ChannelName, ButtonAnswer] = field(default_factory=dict)
+
+    async def enqueue(self, *jobs: Job) -> None:
+        """Queue jobs for the workers after a commit, in order; a job the queue refuses is
+        logged and left for the scheduler's minute to find again."""
+        for job in jobs:
+            try:
+                await self.queue.enqueue(job)
+            except Exception:
+                log.exception("could not queue %s", job)

@@ -58,9 +58,9 @@ from bot.accounts.channels import (
     set_whatsapp_templates,
 )
 from bot.accounts.customers import csv_rows, decode_csv, import_customers, search_customers
-from bot.checkins import dispatch as checkins
+from bot.checkins import catalog, planning
+from bot.checkins.catalog import contact_rules
 from bot.checkins.configuration import DefinitionError, save_rules, save_schedule
-from bot.checkins.dispatch import contact_rules
 from bot.domain import (
     AccountStatus,
     AgentRole,
@@ -285,7 +285,7 @@ async def _schedules_page(
         context(
             signed,
             schedules=listed,
-            flows=[*FLOWS, *(f"{checkins.CUSTOM}{c}" for c in custom)],
+            flows=[*FLOWS, *(f"{catalog.CUSTOM}{c}" for c in custom)],
             error=error,
             typed=shown,
             problems=problems or [],
@@ -391,7 +391,7 @@ async def preview(request: Request, signed: Admin) -> HTMLResponse:
         problems = problems or error.problems
     else:
         says = describe(schedule, signed.agent.language)
-        total, found = await checkins.preview(
+        total, found = await planning.preview(
             services,
             signed.business,
             schedule,

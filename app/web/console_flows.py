@@ -19,8 +19,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.web.console import Admin, _words
 from app.web.inbox import Desk, context, form_fields, render
+from bot.checkins.catalog import BUILT_IN, CUSTOM
 from bot.checkins.configuration import DefinitionError, delete_flow, save_flow
-from bot.checkins.dispatch import BUILT_IN, CUSTOM
 from bot.domain import KesherError
 from flows.custom import INTRO, MAX_QUESTIONS, THANKS_KEY, TYPES, FlowDefinitionError, parse_flow
 from flows.engine import Say

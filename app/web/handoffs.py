@@ -14,8 +14,8 @@ from app.web.text_json import TextJsonRoute
 from bot.domain import Agent, AgentRole, CannedReply, Handoff, InvalidInput, NotFound
 from bot.handoffs import service as handoffs
 from bot.handoffs.agents import change_agent, create_agent
-from bot.handoffs.alerts import ALERT_TASK
-from bot.outbound.replies import enqueue, queue_sends
+from bot.jobs import AnnounceHandoff
+from bot.outbound.replies import queue_sends
 from bot.ports import UnitOfWork
 from bot.services import Services
 from flows.contact import RulesError
@@ -164,7 +164,7 @@ async def open_handoff(
         await uow.commit()
     await queue_sends(outbox_ids, services)
     if outbox_ids:
-        await enqueue(ALERT_TASK, services, business_id=business.id, handoff_id=handoff.id)
+        await services.enqueue(AnnounceHandoff(business.id, handoff.id))
     else:
         response.status_code = 200
     return _out(handoff)

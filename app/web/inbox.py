@@ -24,7 +24,7 @@ from sse_starlette.sse import EventSourceResponse
 
 from app.web.access import runtime_of
 from app.web.errors import error_response
-from bot.domain import Agent, Business, Handoff, KesherError, NotFound
+from bot.domain import Agent, Business, EventKind, Handoff, KesherError, NotFound
 from bot.handoffs import agents
 from bot.handoffs import service as handoffs
 from bot.outbound.replies import queue_sends
@@ -347,7 +347,7 @@ async def _conversation_page(
             customer=customer,
             who=customer.name if customer and customer.name else identity.address,
             messages=messages,
-            notes=[e for e in events if e.kind == "note"],
+            notes=[e for e in events if e.kind == EventKind.NOTE],
             answers=answers,
             past=[p for p in past if p.id != handoff.id],
             summary=summary,

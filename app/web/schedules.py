@@ -14,7 +14,7 @@ from app.web.access import AdminBusiness, runtime_of
 from app.web.errors import ApiError
 from app.web.text_json import TextJsonRoute
 from bot.accounts.customers import parse_customer, upsert_customer
-from bot.checkins import dispatch as checkins
+from bot.checkins import catalog, planning
 from bot.checkins.configuration import (
     RESERVED_EVENTS,
     DefinitionError,
@@ -58,7 +58,7 @@ def _schedule_out(record: ScheduleRecord) -> ScheduleOut:
 
 
 def _custom(flow: str) -> str:
-    return flow.removeprefix(checkins.CUSTOM)
+    return flow.removeprefix(catalog.CUSTOM)
 
 
 @router.get("/schedules", response_model=list[ScheduleOut])
@@ -146,7 +146,7 @@ async def preview_schedule(
         schedule = parse_schedule(definition, custom_flows=custom)
     except ScheduleError as error:
         raise DefinitionError(error.problems) from error
-    total, shown = await checkins.preview(
+    total, shown = await planning.preview(
         services, business, schedule, now=services.clock.now(), days=days
     )
     return Preview(
@@ -175,7 +175,7 @@ async def list_flows(request: Request, business: AdminBusiness) -> list[FlowOut]
     async with runtime_of(request).services.uow() as uow:
         names = sorted(await uow.flows.names(business.id))
         return [
-            FlowOut(name=n, flow=f"{checkins.CUSTOM}{n}", definition=dict(d))
+            FlowOut(name=n, flow=f"{catalog.CUSTOM}{n}", definition=dict(d))
             for n in names
             if (d := await uow.flows.get(business.id, n)) is not None
         ]
@@ -187,7 +187,7 @@ async def get_flow(request: Request, business: AdminBusiness, name: str) -> Flow
         definition = await uow.flows.get(business.id, name)
     if definition is None:
         raise ApiError(404, "unknown_flow", f"no flow named {name!r}")
-    return FlowOut(name=name, flow=f"{checkins.CUSTOM}{name}", definition=dict(definition))
+    return FlowOut(name=name, flow=f"{catalog.CUSTOM}{name}", definition=dict(definition))
 
 
 @router.put("/flows/{name}", response_model=FlowOut)

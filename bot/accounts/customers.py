@@ -25,6 +25,7 @@ from bot.domain import (
     ChannelName,
     Customer,
     CustomerFields,
+    EventKind,
     InvalidInput,
 )
 from bot.ports import UnitOfWork, UnitOfWorkFactory
@@ -192,7 +193,11 @@ async def _create(
         external_id=fields.external_id,
     )
     await uow.events.add(
-        business.id, customer.id, kind="customer_created", occurred_at=now, data={"source": source}
+        business.id,
+        customer.id,
+        kind=EventKind.CUSTOMER_CREATED,
+        occurred_at=now,
+        data={"source": source},
     )
     return customer
 

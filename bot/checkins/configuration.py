@@ -11,33 +11,16 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from bot.checkins.dispatch import CUSTOM, plan_after_event
-from bot.domain import Business, Customer, InvalidInput, NotFound, ScheduleRecord
+from bot.checkins.catalog import CUSTOM
+from bot.checkins.planning import plan_after_event
+from bot.domain import Business, Customer, EventKind, InvalidInput, NotFound, ScheduleRecord
 from bot.ports import UnitOfWork
 from flows.contact import RulesError, parse_rules
 from flows.custom import FlowDefinitionError, parse_flow
 from flows.schedules import ScheduleError, parse_schedule
 
 DOCUMENT_KEYS = frozenset({"rules", "flows", "schedules"})
-RESERVED_EVENTS = frozenset(
-    {
-        "customer_created",
-        "opted_out",
-        "opted_in",
-        "identity_linked",
-        "channel_blocked",
-        "channel_unblocked",
-        "message_edited",
-        "feedback_received",
-        "frustration_detected",
-        "handoff_requested",
-        "survey_answered",
-        "checkin_sent",
-        "checkin_expired",
-        "not_understood",
-        "delivery_failed",
-    }
-)
+RESERVED_EVENTS = frozenset(EventKind)
 """Kinds Kesher writes on the timeline itself; a business event may not pose as one."""
 
 

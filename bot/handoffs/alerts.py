@@ -33,8 +33,6 @@ from flows.text import Text
 
 log = logging.getLogger(__name__)
 
-ALERT_TASK = "kesher.announce_handoff"
-TELL_TASK = "kesher.tell_agent"
 RETRY_AFTER = timedelta(minutes=1)
 ALERT_KEY_TTL = timedelta(days=7)
 SUMMARY_LINES = 20
@@ -52,7 +50,7 @@ async def announce(business_id: int, handoff_id: int, services: Services) -> int
         handoff = await uow.handoffs.get(business_id, handoff_id)
         if handoff is None or not handoff.open or handoff.announced_at is not None:
             return 0
-        scene = await _scene(uow, handoff, lambda a: handoff.agent_id in (None, a.id))
+        audience = await _audience(uow, handoff, lambda a: handoff.agent_id in (None, a.id))
         lines = (
             await _conversation(uow, handoff)
             if services.summarizer is not None and "summary" not in handoff.details
@@ -60,8 +58,8 @@ async def announce(business_id: int, handoff_id: int, services: Services) -> int
         )
     summary = None
     if services.summarizer is not None and lines:
-        summary = await services.summarizer.summarize(lines, language=scene.business.language)
-    alerted, retry = await _alert(services, scene, handoff, AGENT_ALERT, key="alert", now=now)
+        summary = await services.summarizer.summarize(lines, language=audience.business.language)
+    alerted, retry = await _alert(services, audience, handoff, AGENT_ALERT, key="alert", now=now)
     async with services.uow() as uow:
         await uow.handoffs.note_announcement(
             handoff.id, summary=summary, announced_at=None if retry else now
@@ -77,14 +75,15 @@ async def overdue(business_id: int, handoff_id: int, services: Services, *, now:
         handoff = await uow.handoffs.get(business_id, handoff_id)
         if handoff is None:
             return 0
-        scene = await _scene(uow, handoff, lambda a: a.role is AgentRole.ADMIN)
-    alerted, _ = await _alert(services, scene, handoff, AGENT_LATE, key="late", now=now)
+        audience = await _audience(uow, handoff, lambda a: a.role is AgentRole.ADMIN)
+    alerted, _ = await _alert(services, audience, handoff, AGENT_LATE, key="late", now=now)
     return alerted
 
 
 @dataclass(frozen=True, slots=True)
-class _Scene:
-    """What an alert about one handoff says, and to whom it goes."""
+class _Audience:
+    """Who hears of one handoff, and what their alert names: the business, the customer, the
+    channel they wrote on, and the Telegram account it is sent from."""
 
     business: Business
     customer: str | None
@@ -93,7 +92,9 @@ class _Scene:
     agents: Sequence[tuple[Agent, str]]
 
 
-async def _scene(uow: UnitOfWork, handoff: Handoff, wanted: Callable[[Agent], bool]) -> _Scene:
+async def _audience(
+    uow: UnitOfWork, handoff: Handoff, wanted: Callable[[Agent], bool]
+) -> _Audience:
     business = await uow.businesses.get(handoff.business_id)
     customer = await uow.customers.get(business.id, handoff.customer_id)
     conversation = await uow.conversations.get(handoff.conversation_id)
@@ -102,7 +103,7 @@ async def _scene(uow: UnitOfWork, handoff: Handoff, wanted: Callable[[Agent], bo
         for a in await uow.agents.list(business.id)
         if a.telegram_chat and wanted(a)
     ]
-    return _Scene(
+    return _Audience(
         business=business,
         customer=customer.name if customer else None,
         channel=(await uow.identities.get(conversation.identity_id)).channel,
@@ -113,30 +114,30 @@ async def _scene(uow: UnitOfWork, handoff: Handoff, wanted: Callable[[Agent], bo
 
 async def _alert(
     services: Services,
-    scene: _Scene,
+    audience: _Audience,
     handoff: Handoff,
     template: Text,
     *,
     key: str,
     now: datetime,
 ) -> tuple[int, bool]:
-    """Tell each agent of the scene; how many were told now, and whether to try again."""
+    """Tell each agent of the audience; how many were told now, and whether to try again."""
     reason = str((handoff.details.get("reasons") or [handoff.reason])[0])
     alerted, retry = 0, False
-    for agent, chat in scene.agents:
+    for agent, chat in audience.agents:
         text = template.render(
             agent.language,
-            business=scene.business.name,
-            customer=scene.customer or SOMEONE.render(agent.language),
-            channel=scene.channel.value,
+            business=audience.business.name,
+            customer=audience.customer or SOMEONE.render(agent.language),
+            channel=audience.channel.value,
             reason=reason_shown(reason, agent.language),
             minutes=str(int((now - handoff.requested_at).total_seconds() // 60)),
             link=f"{services.public_base}/inbox/handoffs/{handoff.id}",
         )
         sent = await tell(
             services,
-            scene.business.slug,
-            scene.account,
+            audience.business.slug,
+            audience.account,
             chat,
             text,
             key=f"{key}:{handoff.id}:{agent.id}",

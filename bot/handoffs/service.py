@@ -14,7 +14,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.checkins.dispatch import channel_for, contact_rules, plan_service_touch
+from bot.checkins.catalog import contact_rules
+from bot.checkins.planning import plan_service_touch
+from bot.checkins.touches import channel_for
 from bot.domain import (
     Agent,
     AgentRole,
@@ -24,6 +26,7 @@ from bot.domain import (
     ConversationMode,
     Customer,
     Direction,
+    EventKind,
     Forbidden,
     Handoff,
     Identity,
@@ -115,7 +118,7 @@ async def request(
     await uow.events.add(
         business.id,
         customer.id,
-        kind="handoff_requested",
+        kind=EventKind.HANDOFF_REQUESTED,
         occurred_at=now,
         data={"handoff_id": handoff.id, "trigger": trigger.value, "reason": reason},
     )
@@ -180,7 +183,7 @@ async def _give(
     await uow.events.add(
         business.id,
         handoff.customer_id,
-        kind="handoff_assigned",
+        kind=EventKind.HANDOFF_ASSIGNED,
         occurred_at=now,
         data={"handoff_id": handoff.id, "agent_id": agent_id, "how": action.value},
     )
@@ -307,7 +310,7 @@ async def reply(
     await uow.events.add(
         business.id,
         customer.id,
-        kind="agent_replied",
+        kind=EventKind.AGENT_REPLIED,
         occurred_at=now,
         data={"handoff_id": handoff.id, "agent_id": agent.id, "message_id": messages[0].id},
     )
@@ -389,7 +392,7 @@ async def note(
     await uow.events.add(
         business.id,
         handoff.customer_id,
-        kind="note",
+        kind=EventKind.NOTE,
         occurred_at=now,
         data={"handoff_id": handoff.id, "agent_id": agent.id, "agent": agent.name, "text": text},
     )
@@ -411,7 +414,7 @@ async def resolve(
     await uow.events.add(
         business.id,
         handoff.customer_id,
-        kind="handoff_resolved",
+        kind=EventKind.HANDOFF_RESOLVED,
         occurred_at=now,
         data={"handoff_id": handoff.id, "agent_id": agent.id if agent else None},
     )
@@ -460,7 +463,7 @@ async def _tell_late(uow: UnitOfWork, handoff: Handoff, *, now: datetime) -> lis
     await uow.events.add(
         business.id,
         handoff.customer_id,
-        kind="handoff_overdue",
+        kind=EventKind.HANDOFF_OVERDUE,
         occurred_at=now,
         data={"handoff_id": handoff.id, "waiting_since": handoff.requested_at.isoformat()},
     )

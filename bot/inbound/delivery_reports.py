@@ -7,7 +7,7 @@ Status callbacks come late, twice and out of order; `queued < sent < delivered <
 
 from __future__ import annotations
 
-from bot.domain import Business, DeliveryReport, DeliveryStatus
+from bot.domain import Business, DeliveryReport, DeliveryStatus, EventKind
 from bot.outbound.outbox import resend_as_template
 from bot.services import Services
 
@@ -66,7 +66,7 @@ async def record_report(business: Business, report: DeliveryReport, services: Se
             await uow.events.add(
                 business.id,
                 message.customer_id,
-                kind="delivery_failed",
+                kind=EventKind.DELIVERY_FAILED,
                 occurred_at=report.received_at,
                 data={
                     "channel": report.channel.value,

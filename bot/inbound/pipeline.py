@@ -12,14 +12,15 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot.checkins import dispatch as checkins
 from bot.domain import (
     Business,
+    Conversation,
     ConversationMode,
     Customer,
     DeliveryStatus,
     Direction,
     DuplicateDelivery,
+    EventKind,
     Identity,
     Inbound,
     InboundKind,
@@ -28,18 +29,16 @@ from bot.domain import (
 )
 from bot.handoffs import agents
 from bot.handoffs import service as handoffs
-from bot.handoffs.alerts import ALERT_TASK, TELL_TASK
-from bot.inbound.second_opinion import REVIEW_TASK
-from bot.outbound.replies import add_replies, enqueue, queue_sends
+from bot.inbound.decisions import consent_of, decide, trigger_of
+from bot.inbound.senders import Sender, sender_of, set_reachable
+from bot.jobs import AnnounceHandoff, Job, ReviewMessage, TellAgent
+from bot.outbound.replies import add_replies, queue_sends
 from bot.ports import UnitOfWork
 from bot.services import Services
 from bot.telemetry import INBOUND, PIPELINE_SECONDS
-from flows import commands, feedback
-from flows.consent import OPTED_IN, OPTED_OUT, ConsentCommand, consent_command
+from flows.consent import ConsentCommand
 from flows.frustration import History, PastMessage, Sensitivity, Verdict
-from flows.handoff import AGENT_LINK_UNKNOWN, AGENT_LINKED, Trigger
-from flows.outcome import FeedbackReceived, FlowFinished, Outcome, RequestHandoff, Said
-from flows.text import detect_language
+from flows.handoff import AGENT_LINK_UNKNOWN, AGENT_LINKED
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +80,7 @@ async def _handle(business: Business, inbound: Inbound, services: Services) -> H
     lock_key = f"conversation:{business.id}:{inbound.channel.value}:{inbound.address}"
     async with services.lock.hold(lock_key, timeout=LOCK_TIMEOUT):
         try:
-            handled, outbox_ids, later = await _record(business, inbound, services)
+            recorded = await _record(business, inbound, services)
         except DuplicateDelivery:
             earlier = await _earlier(business, inbound, services)
             if earlier is None:
@@ -91,14 +90,13 @@ async def _handle(business: Business, inbound: Inbound, services: Services) -> H
         "stored %s delivery %s with %d replies",
         inbound.channel.value,
         inbound.delivery_id,
-        len(handled.replies),
+        len(recorded.handled.replies),
     )
-    # The replies go first: a task queued after them (a second opinion that hands the
+    # The replies go first: a job queued after them (a second opinion that hands the
     # conversation to a person) adds replies that must leave after these.
-    await queue_sends(outbox_ids, services)
-    for task, arguments in later:
-        await enqueue(task, services, **arguments)
-    return handled
+    await queue_sends(recorded.outbox_ids, services)
+    await services.enqueue(*recorded.jobs)
+    return recorded.handled
 
 
 async def _earlier(business: Business, inbound: Inbound, services: Services) -> Handled | None:
@@ -114,26 +112,33 @@ async def _earlier(business: Business, inbound: Inbound, services: Services) -> 
     return Handled(message_id, str(message.customer_id), tuple(replies), duplicate=True)
 
 
-async def _record(
-    business: Business, inbound: Inbound, services: Services
-) -> tuple[Handled, list[int], list[Later]]:
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What one delivery's transaction wrote: the answer for the caller, the outbox rows to
+    hand to the workers, and the jobs to queue, both once it has committed."""
+
+    handled: Handled
+    outbox_ids: tuple[int, ...] = ()
+    jobs: tuple[Job, ...] = ()
+
+
+# A delivery that puts no message on the record and is answered with nothing.
+_NOTHING = Handled(0, "", ())
+
+
+async def _record(business: Business, inbound: Inbound, services: Services) -> Recorded:
     # A copy stored before is refused by the delivery log's unique key (DuplicateDelivery), and
     # everything written for it rolls back with the transaction.
     async with services.uow() as uow:
-        outbox_ids: list[int] = []
-        later: list[Later] = []
         if inbound.kind in _CHANGES:
-            handled = await _record_change(uow, business, inbound)
+            recorded = Recorded(await _record_change(uow, business, inbound))
         else:
-            handled, outbox_ids, later = await _record_message(
+            recorded = await _record_message(
                 uow, business, inbound, now=services.clock.now(), services=services
             )
         await uow.commit()
-    return handled, outbox_ids, later
+    return recorded
 
-
-# A task to queue once the delivery is committed: its name and arguments.
-Later = tuple[str, dict[str, int | str]]
 
 _CHANGES = frozenset({InboundKind.EDIT, InboundKind.BLOCKED, InboundKind.UNBLOCKED})
 
@@ -145,7 +150,7 @@ async def _record_change(uow: UnitOfWork, business: Business, inbound: Inbound) 
         if inbound.kind is InboundKind.EDIT:
             await _record_edit(uow, business, identity, inbound)
         else:
-            await _set_reachable(
+            await set_reachable(
                 uow, business, identity, inbound, reachable=inbound.kind is InboundKind.UNBLOCKED
             )
     await _log_delivery(uow, business, inbound, inbound.delivery_id, message_id=None)
@@ -167,61 +172,30 @@ async def _record_edit(
     await uow.events.add(
         business.id,
         identity.customer_id,
-        kind="message_edited",
+        kind=EventKind.MESSAGE_EDITED,
         occurred_at=inbound.received_at,
         data={"channel_message_id": inbound.channel_message_id, "text": text},
     )
 
 
-async def _set_reachable(
-    uow: UnitOfWork, business: Business, identity: Identity, inbound: Inbound, *, reachable: bool
-) -> None:
-    if identity.reachable == reachable:
-        return
-    await uow.identities.set_reachable(identity.id, reachable)
-    await uow.events.add(
-        business.id,
-        identity.customer_id,
-        kind="channel_unblocked" if reachable else "channel_blocked",
-        occurred_at=inbound.received_at,
-        data={"channel": inbound.channel.value},
-    )
-
-
 async def _record_message(
     uow: UnitOfWork, business: Business, inbound: Inbound, *, now: datetime, services: Services
-) -> tuple[Handled, list[int], list[Later]]:
-    """A message, command or button tap: stored, decided and answered through the outbox."""
+) -> Recorded:
+    """A message, command or button tap: who wrote, in which conversation; scored, stored,
+    decided, and answered through the outbox or handed to a person."""
     tap = _tap_key(inbound)
     if tap is not None and await uow.deliveries.find(business.id, inbound.channel, tap):
         # A second tap on buttons already answered: acknowledged by the channel, else ignored.
         await _log_delivery(uow, business, inbound, inbound.delivery_id, message_id=None)
-        return Handled(0, "", ()), [], []
+        return Recorded(_NOTHING)
     token = agents.telegram_link_token(inbound)
     if token is not None:
-        return Handled(0, "", ()), [], [await _link_agent(uow, business, inbound, token, now=now)]
-    sender = await _customer_for(uow, business, inbound)
-    customer, identity = sender.customer, sender.identity
-    if not identity.reachable:
-        # Writing is reaching back: a Telegram user cannot message a bot they block, so this
-        # one unblocked it, though the update that says so may come late or not at all.
-        await _set_reachable(uow, business, identity, inbound, reachable=True)
-    # Any message from the customer opens (or keeps open) WhatsApp's 24-hour window; an
-    # identity made for this message was made with it open.
-    if not sender.new_identity:
-        await uow.identities.touch_inbound(identity.id, at=inbound.received_at)
-    # An identity made just now has no conversation yet.
-    conversation = None if sender.new_identity else await uow.conversations.open_for(identity.id)
-    first = conversation is None
-    if conversation is None:
-        conversation = await uow.conversations.add(
-            business.id, customer_id=customer.id, identity_id=identity.id, started_at=now
-        )
-    else:
-        await uow.conversations.touch(conversation.id, at=now)
+        return Recorded(_NOTHING, jobs=(await _link_agent(uow, business, inbound, token, now=now),))
+    sender = await sender_of(uow, business, inbound)
+    conversation, first = await _conversation_of(uow, business, sender, now=now)
     # Scored before it is stored, so the score goes in with the message. A consent word is a
     # command, not a mood: "STOP" would read as anger, and its own event says what it was.
-    command = _consent(business, inbound)
+    command = consent_of(business, inbound)
     verdict = (
         await _assess(
             uow,
@@ -236,6 +210,57 @@ async def _record_message(
         if inbound.kind is InboundKind.MESSAGE and inbound.text and command is None
         else None
     )
+    message = await _store(uow, business, inbound, conversation, verdict, tap=tap)
+    if verdict is not None and verdict.handoff:
+        await _note_frustration(uow, business, sender.customer, message, verdict)
+    jobs: tuple[Job, ...] = ()
+    if verdict is not None and verdict.uncertain and services.second_opinion is not None:
+        jobs = (ReviewMessage(business.id, message.id),)
+    recorded = await _answer(
+        uow,
+        business,
+        sender,
+        conversation,
+        inbound,
+        message,
+        command=command,
+        verdict=verdict,
+        first=first,
+        now=now,
+    )
+    return replace(recorded, jobs=jobs + recorded.jobs)
+
+
+async def _conversation_of(
+    uow: UnitOfWork, business: Business, sender: Sender, *, now: datetime
+) -> tuple[Conversation, bool]:
+    """The identity's open conversation, or a new one; and whether it began with this message."""
+    # An identity made just now has no conversation yet.
+    conversation = (
+        None if sender.new_identity else await uow.conversations.open_for(sender.identity.id)
+    )
+    if conversation is not None:
+        await uow.conversations.touch(conversation.id, at=now)
+        return conversation, False
+    conversation = await uow.conversations.add(
+        business.id,
+        customer_id=sender.customer.id,
+        identity_id=sender.identity.id,
+        started_at=now,
+    )
+    return conversation, True
+
+
+async def _store(
+    uow: UnitOfWork,
+    business: Business,
+    inbound: Inbound,
+    conversation: Conversation,
+    verdict: Verdict | None,
+    *,
+    tap: str | None,
+) -> Message:
+    """The message on the record with its score, and its delivery (and button tap) logged."""
     message = await uow.messages.add(
         business.id,
         conversation=conversation,
@@ -251,13 +276,27 @@ async def _record_message(
     await _log_delivery(uow, business, inbound, inbound.delivery_id, message_id=message.id)
     if tap is not None:
         await _log_delivery(uow, business, inbound, tap, message_id=message.id)
-    if verdict is not None and verdict.handoff:
-        await _note_frustration(uow, business, customer, message, verdict)
-    later: list[Later] = []
-    if verdict is not None and verdict.uncertain and services.second_opinion is not None:
-        later.append((REVIEW_TASK, {"business_id": business.id, "message_id": message.id}))
+    return message
+
+
+async def _answer(
+    uow: UnitOfWork,
+    business: Business,
+    sender: Sender,
+    conversation: Conversation,
+    inbound: Inbound,
+    message: Message,
+    *,
+    command: ConsentCommand | None,
+    verdict: Verdict | None,
+    first: bool,
+    now: datetime,
+) -> Recorded:
+    """Decide the turn, then either hand the conversation to a person (whose acknowledgement,
+    with the expected wait, answers instead of the bot) or write the bot's replies."""
+    customer = sender.customer
     human = conversation.mode is ConversationMode.HUMAN
-    kind, outcome, answering = await _decide(
+    kind, outcome, answering = await decide(
         uow,
         business,
         customer,
@@ -272,9 +311,8 @@ async def _record_message(
     # person itself; only an explicit request for one skips ahead.
     if answering and verdict is not None and not (verdict.wants_person or verdict.wants_to_leave):
         verdict = None
-    trigger = None if human or kind is OutboxKind.CONSENT else _trigger(outcome, verdict)
+    trigger = None if human or kind is OutboxKind.CONSENT else trigger_of(outcome, verdict)
     if trigger is not None and not customer.opted_out:
-        # The acknowledgement, with the expected wait, answers the message instead of the bot.
         handoff, replies, outbox_ids = await handoffs.request(
             uow,
             business,
@@ -286,8 +324,11 @@ async def _record_message(
             now=now,
             reply_to_id=message.id,
         )
-        later.append((ALERT_TASK, {"business_id": business.id, "handoff_id": handoff.id}))
-        return Handled(message.id, str(customer.id), tuple(replies)), outbox_ids, later
+        return Recorded(
+            Handled(message.id, str(customer.id), tuple(replies)),
+            tuple(outbox_ids),
+            (AnnounceHandoff(business.id, handoff.id),),
+        )
     replies, outbox_ids = await add_replies(
         uow,
         business,
@@ -299,12 +340,12 @@ async def _record_message(
         now=now,
         reply_to_id=message.id,
     )
-    return Handled(message.id, str(customer.id), tuple(replies)), outbox_ids, later
+    return Recorded(Handled(message.id, str(customer.id), tuple(replies)), tuple(outbox_ids))
 
 
 async def _link_agent(
     uow: UnitOfWork, business: Business, inbound: Inbound, token: str, *, now: datetime
-) -> Later:
+) -> TellAgent:
     """An agent opened their one-time link: their chat now gets new handoffs (no customer is
     made of it); whoever opens a used or expired link is told so."""
     await _log_delivery(uow, business, inbound, inbound.delivery_id, message_id=None)
@@ -314,13 +355,9 @@ async def _link_agent(
         if agent is not None
         else AGENT_LINK_UNKNOWN
     )
-    key = f"tell:{business.id}:{inbound.delivery_id}"
-    return TELL_TASK, {
-        "business_id": business.id,
-        "chat": inbound.address,
-        "text": text,
-        "key": key,
-    }
+    return TellAgent(
+        business.id, inbound.address, text, key=f"tell:{business.id}:{inbound.delivery_id}"
+    )
 
 
 def _recorded_text(inbound: Inbound) -> str:
@@ -397,7 +434,7 @@ async def _note_frustration(
     await uow.events.add(
         business.id,
         customer.id,
-        kind="frustration_detected",
+        kind=EventKind.FRUSTRATION_DETECTED,
         occurred_at=message.created_at,
         data={
             "message_id": message.id,
@@ -406,220 +443,4 @@ async def _note_frustration(
             "wants_person": verdict.wants_person,
             "wants_to_leave": verdict.wants_to_leave,
         },
-    )
-
-
-def _trigger(
-    outcome: Outcome, verdict: Verdict | None
-) -> tuple[Trigger, str, dict[str, object]] | None:
-    """What, if anything, in this turn asks for a person: a flow's request, a misunderstanding,
-    a low score, or the detector."""
-    for effect in outcome.effects:
-        if isinstance(effect, RequestHandoff):
-            return Trigger(effect.trigger), effect.reason, {}
-        if isinstance(effect, FlowFinished) and not effect.completed:
-            return Trigger.NOT_UNDERSTOOD, f"{effect.flow}: not understood twice", {}
-    if verdict is None or not verdict.handoff:
-        return None
-    asked = verdict.wants_person or verdict.wants_to_leave
-    details = {"score": verdict.score, "reasons": list(verdict.reasons)}
-    reason = "; ".join(verdict.reasons) or "frustrated"
-    return (Trigger.REQUEST if asked else Trigger.DETECTOR), reason, details
-
-
-@dataclass(frozen=True, slots=True)
-class Sender:
-    """Who wrote: the customer and the identity they wrote from, and whether either was made
-    for this message (a new identity has no conversation yet, a new customer no history)."""
-
-    customer: Customer
-    identity: Identity
-    new_identity: bool = False
-    new_customer: bool = False
-
-
-async def _customer_for(uow: UnitOfWork, business: Business, inbound: Inbound) -> Sender:
-    linked = await _linked_customer(uow, business, inbound)
-    found = await uow.identities.find_with_customer(business.id, inbound.channel, inbound.address)
-    if found is None:
-        if linked is None:
-            return await _new_customer(uow, business, inbound)
-        identity = await uow.identities.add(
-            business.id,
-            linked.id,
-            channel=inbound.channel,
-            address=inbound.address,
-            created_at=inbound.received_at,
-            last_inbound_at=inbound.received_at,
-        )
-        await _note_link(uow, business, linked, inbound)
-        return await _named(uow, Sender(linked, identity, new_identity=True), inbound)
-    identity, customer = found
-    if linked is not None and linked.id != identity.customer_id:
-        await _move_identity(uow, business, identity, linked, inbound)
-        identity, customer = replace(identity, customer_id=linked.id), linked
-    return await _named(uow, Sender(customer, identity), inbound)
-
-
-async def _named(uow: UnitOfWork, sender: Sender, inbound: Inbound) -> Sender:
-    """A customer without a name takes the one their app shows."""
-    if not sender.customer.name and inbound.profile_name:
-        await uow.customers.set_name(sender.customer.id, inbound.profile_name)
-    return sender
-
-
-async def _linked_customer(
-    uow: UnitOfWork, business: Business, inbound: Inbound
-) -> Customer | None:
-    """The customer a `/start c_<token>` deep link names, if the token is known."""
-    if inbound.command != commands.START or not inbound.payload:
-        return None
-    prefix, _, token = inbound.payload.partition("_")
-    if prefix != "c" or not token:
-        return None
-    return await uow.customers.find_by_link_token(business.id, token)
-
-
-async def _move_identity(
-    uow: UnitOfWork, business: Business, identity: Identity, to: Customer, inbound: Inbound
-) -> None:
-    """Give a chat that already wrote to the customer its link names; its conversation ends."""
-    conversation = await uow.conversations.open_for(identity.id)
-    if conversation is not None:
-        await uow.conversations.close(conversation.id, at=inbound.received_at)
-    await uow.identities.move(identity.id, to.id)
-    await _note_link(uow, business, to, inbound)
-
-
-async def _note_link(
-    uow: UnitOfWork, business: Business, customer: Customer, inbound: Inbound
-) -> None:
-    # A link token is single use: a forwarded link must not join a stranger to the record.
-    await uow.customers.set_link_token(customer.id, None)
-    await uow.events.add(
-        business.id,
-        customer.id,
-        kind="identity_linked",
-        occurred_at=inbound.received_at,
-        data={"channel": inbound.channel.value, "address": inbound.address},
-    )
-
-
-async def _new_customer(uow: UnitOfWork, business: Business, inbound: Inbound) -> Sender:
-    written = detect_language(inbound.text or "") if inbound.kind is InboundKind.MESSAGE else None
-    customer = await uow.customers.add(
-        business.id,
-        name=inbound.profile_name,
-        phone=None,
-        language=written or _known_language(inbound.language) or business.language,
-        timezone=business.timezone,
-        attributes={},
-        created_at=inbound.received_at,
-    )
-    identity = await uow.identities.add(
-        business.id,
-        customer.id,
-        channel=inbound.channel,
-        address=inbound.address,
-        created_at=inbound.received_at,
-        last_inbound_at=inbound.received_at,
-    )
-    await uow.events.add(
-        business.id,
-        customer.id,
-        kind="customer_created",
-        occurred_at=inbound.received_at,
-        data={"channel": inbound.channel.value},
-    )
-    return Sender(customer, identity, new_identity=True, new_customer=True)
-
-
-def _known_language(code: str | None) -> str | None:
-    """'he' or 'en' from an app's language code ('he', 'iw', 'en-US'), else None."""
-    base = (code or "").split("-")[0].lower()
-    return {"he": "he", "iw": "he", "en": "en"}.get(base)
-
-
-def _consent(business: Business, inbound: Inbound) -> ConsentCommand | None:
-    if inbound.kind is InboundKind.COMMAND:
-        return {
-            commands.STOP: ConsentCommand.OPT_OUT,
-            commands.START: ConsentCommand.OPT_IN,
-        }.get(inbound.command or "")
-    return consent_command(
-        inbound.text, opt_out=business.opt_out_words, opt_in=business.opt_in_words
-    )
-
-
-async def _decide(
-    uow: UnitOfWork,
-    business: Business,
-    customer: Customer,
-    inbound: Inbound,
-    command: ConsentCommand | None,
-    *,
-    first: bool,
-    now: datetime,
-    human: bool = False,
-    new_customer: bool = False,
-) -> tuple[OutboxKind, Outcome, bool]:
-    """Consent words first (`command`, the one the message amounts to, if any); an opted-out
-    customer is recorded but never answered.
-
-    In `human` mode a person answers, so the bot says nothing more. A waiting check-in
-    question takes the message next (the flag says so; a customer made for this message has
-    none); anything else is feedback.
-    """
-    language = customer.language
-    if command is ConsentCommand.OPT_OUT:
-        if customer.opted_out:
-            return OutboxKind.REPLY, Outcome(), False
-        await _set_consent(uow, business, customer, inbound, opted_out=True)
-        said = Said(OPTED_OUT.render(language, business=business.name))
-        return OutboxKind.CONSENT, Outcome(replies=(said,)), False
-    if command is ConsentCommand.OPT_IN and customer.opted_out:
-        await _set_consent(uow, business, customer, inbound, opted_out=False)
-        said = Said(OPTED_IN.render(language, business=business.name))
-        return OutboxKind.CONSENT, Outcome(replies=(said,)), False
-    if customer.opted_out or human:
-        return OutboxKind.REPLY, Outcome(), False
-    if inbound.kind is InboundKind.COMMAND and inbound.command is not None:
-        answer = commands.answer(
-            inbound.command, language=language, business=business.name, customer_name=customer.name
-        )
-        return OutboxKind.REPLY, answer, False
-    answered = (
-        None if new_customer else await checkins.answer(uow, business, customer, inbound, now=now)
-    )
-    if answered is not None:
-        return OutboxKind.REPLY, answered, True
-    outcome = feedback.receive(
-        inbound.text if inbound.text is not None else inbound.choice,
-        language=language,
-        business=business.name,
-        customer_name=customer.name,
-        first=first,
-    )
-    for effect in outcome.effects:
-        if isinstance(effect, FeedbackReceived):
-            await uow.events.add(
-                business.id,
-                customer.id,
-                kind="feedback_received",
-                occurred_at=inbound.received_at,
-                data={"text": effect.text},
-            )
-    return OutboxKind.REPLY, outcome, False
-
-
-async def _set_consent(
-    uow: UnitOfWork, business: Business, customer: Customer, inbound: Inbound, *, opted_out: bool
-) -> None:
-    await uow.customers.set_opted_out(customer.id, opted_out, at=inbound.received_at)
-    await uow.events.add(
-        business.id,
-        customer.id,
-        kind="opted_out" if opted_out else "opted_in",
-        occurred_at=inbound.received_at,
-        data={"channel": inbound.channel.value, "text": inbound.text or ""},
     )

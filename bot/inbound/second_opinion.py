@@ -8,15 +8,13 @@ conversation is handed to a person then, with the acknowledgement as for any han
 
 from __future__ import annotations
 
-from bot.domain import ConversationMode, Handoff, Opinion
+from bot.domain import ConversationMode, EventKind, Handoff, Opinion
 from bot.handoffs import service as handoffs
-from bot.handoffs.alerts import ALERT_TASK
-from bot.outbound.replies import enqueue, queue_sends
+from bot.jobs import AnnounceHandoff
+from bot.outbound.replies import queue_sends
 from bot.services import Services
 from flows.frustration import Sensitivity
 from flows.handoff import Trigger
-
-REVIEW_TASK = "kesher.review_message"
 
 
 async def review_message(business_id: int, message_id: int, services: Services) -> Opinion | None:
@@ -47,7 +45,7 @@ async def review_message(business_id: int, message_id: int, services: Services) 
             await uow.events.add(
                 business.id,
                 customer.id,
-                kind="frustration_detected",
+                kind=EventKind.FRUSTRATION_DETECTED,
                 occurred_at=now,
                 data={
                     "message_id": message.id,
@@ -73,5 +71,5 @@ async def review_message(business_id: int, message_id: int, services: Services) 
         await uow.commit()
     await queue_sends(outbox_ids, services)
     if opened is not None and outbox_ids:
-        await enqueue(ALERT_TASK, services, business_id=business.id, handoff_id=opened.id)
+        await services.enqueue(AnnounceHandoff(business.id, opened.id))
     return opinion

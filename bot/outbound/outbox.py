@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from bot.domain import (
     DeliveryStatus,
+    EventKind,
     Identity,
     Outbound,
     OutboxKind,
@@ -330,7 +331,7 @@ async def _unreachable(
             await uow.events.add(
                 business_id,
                 identity.customer_id,
-                kind="channel_blocked",
+                kind=EventKind.CHANNEL_BLOCKED,
                 occurred_at=services.clock.now(),
                 data={"channel": identity.channel.value, "reason": failure.message},
             )

@@ -6,7 +6,6 @@ after the commit, and a row the queue loses is swept up by the scheduler's tick.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -20,14 +19,11 @@ from bot.domain import (
     Message,
     OutboxKind,
 )
+from bot.jobs import SendOutbound, SendOutboundBatch
 from bot.ports import UnitOfWork
 from bot.services import Services
 from flows.outcome import Said
 
-log = logging.getLogger(__name__)
-
-SEND_TASK = "kesher.send_outbound"
-SEND_BATCH_TASK = "kesher.send_outbound_batch"
 SEND_BATCH = 50
 
 
@@ -75,15 +71,11 @@ async def queue_sends(outbox_ids: Sequence[int], services: Services) -> None:
     `SEND_BATCH`; a row the queue loses is swept up later."""
     ids = list(outbox_ids)
     if len(ids) == 1:
-        await enqueue(SEND_TASK, services, outbox_id=ids[0])
+        await services.enqueue(SendOutbound(ids[0]))
         return
-    for first in range(0, len(ids), SEND_BATCH):
-        await enqueue(SEND_BATCH_TASK, services, outbox_ids=ids[first : first + SEND_BATCH])
-
-
-async def enqueue(task: str, services: Services, **kwargs: int | str | list[int]) -> None:
-    """Queue a task; a failure is logged, as the tick finds the work again."""
-    try:
-        await services.queue.enqueue(task, **kwargs)
-    except Exception:
-        log.exception("could not queue %s %s", task, kwargs)
+    await services.enqueue(
+        *(
+            SendOutboundBatch(ids[first : first + SEND_BATCH])
+            for first in range(0, len(ids), SEND_BATCH)
+        )
+    )

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.domain import Rate
+from bot.jobs import Job
 
 
 class Idempotency(Protocol):
@@ -55,4 +56,6 @@ class RateLimiter(Protocol):
 
 
 class TaskQueue(Protocol):
-    async def enqueue(self, task: str, /, **kwargs: Any) -> None: ...
+    async def enqueue(self, job: Job) -> None:
+        """Hand the job to a worker (in place in the embedded mode)."""
+        ...

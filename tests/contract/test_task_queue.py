@@ -7,13 +7,18 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import get_args
 
 import pytest
 from redis.asyncio import Redis
 from taskiq import AsyncBroker, InMemoryBroker
 from taskiq.api import run_receiver_task
 
+from app.bootstrap import build
+from app.settings import Settings
 from app.tasks import TaskiqQueue
+from bot.jobs import TASKS, Job, SendOutbound
 from storage.redis import RedisTaskBroker
 
 
@@ -48,7 +53,7 @@ async def test_each_enqueued_task_runs_once_with_its_arguments(broker: AsyncBrok
     seen: list[int] = []
     done = asyncio.Event()
 
-    @broker.task(task_name="kesher.test.record")
+    @broker.task(task_name=TASKS[SendOutbound])
     async def record(outbox_id: int) -> None:
         seen.append(outbox_id)
         if len(seen) == 5:
@@ -56,7 +61,7 @@ async def test_each_enqueued_task_runs_once_with_its_arguments(broker: AsyncBrok
 
     queue = TaskiqQueue(broker)
     for n in range(5):
-        await queue.enqueue("kesher.test.record", outbox_id=n)
+        await queue.enqueue(SendOutbound(n))
     await asyncio.wait_for(done.wait(), timeout=10)
     await asyncio.sleep(0.2)
 
@@ -69,13 +74,13 @@ async def test_a_worker_runs_tasks_again_after_redis_came_back_empty(
     seen: list[int] = []
     async with _worker_on_redis(redis_url) as broker:
 
-        @broker.task(task_name="kesher.test.after_restart")
+        @broker.task(task_name=TASKS[SendOutbound])
         async def record(outbox_id: int) -> None:
             seen.append(outbox_id)
 
         await asyncio.sleep(0.2)
         await redis_client.flushdb()  # what a restart without persistence leaves
-        await TaskiqQueue(broker).enqueue("kesher.test.after_restart", outbox_id=7)
+        await TaskiqQueue(broker).enqueue(SendOutbound(7))
         for _ in range(100):
             if seen:
                 break
@@ -126,13 +131,13 @@ async def test_a_worker_trims_the_queue_of_the_tasks_it_ran(
     async with _worker_on_redis(redis_url) as broker:
         broker.trim_every = 0
 
-        @broker.task(task_name="kesher.test.trimmed")
+        @broker.task(task_name=TASKS[SendOutbound])
         async def record(outbox_id: int) -> None:
             seen.append(outbox_id)
 
         queue = TaskiqQueue(broker)
         for n in range(20):
-            await queue.enqueue("kesher.test.trimmed", outbox_id=n)
+            await queue.enqueue(SendOutbound(n))
             await _until(lambda n=n: len(seen) == n + 1)
             await asyncio.sleep(0.05)  # its acknowledgement
 
@@ -148,3 +153,14 @@ async def _until(done: Callable[[], bool]) -> None:
             return
         await asyncio.sleep(0.1)
     raise AssertionError("not within 10 s")
+
+
+def test_every_kind_of_job_runs_as_a_task_of_its_own(tmp_path: Path) -> None:
+    runtime = build(
+        Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path}/kesher.db")  # type: ignore[call-arg]
+    )
+    tasks = runtime.broker.get_all_tasks()
+
+    assert set(get_args(Job)) == set(TASKS)
+    assert len(set(TASKS.values())) == len(TASKS)
+    assert set(TASKS.values()) <= set(tasks)

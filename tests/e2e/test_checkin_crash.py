@@ -14,7 +14,7 @@ from sqlalchemy import text
 from app.bootstrap import Runtime, build
 from app.settings import Settings
 from bot.accounts.businesses import create_business
-from bot.checkins import dispatch as checkins
+from bot.checkins import dispatch, planning
 from bot.checkins.configuration import save_rules, save_schedule
 from bot.outbound.outbox import sweep
 from storage.schema import upgrade
@@ -73,7 +73,7 @@ async def _prepare(runtime: Runtime) -> None:
             ),
             {"b": business.id},
         )
-    await checkins.plan(services, now=services.clock.now())
+    await planning.plan(services, now=services.clock.now())
 
 
 async def _until(runtime: Runtime, sql: str, target: int, *, seconds: float) -> int:
@@ -99,7 +99,7 @@ async def _crash(kesher: Kesher, url: str, redis_url: str) -> dict[str, int]:
         await _prepare(runtime)
         kesher.env.update(KESHER_DATABASE_URL=url, KESHER_REDIS_URL=redis_url)
         doomed = kesher.start("worker")
-        await checkins.dispatch(runtime.services, now=clock.now())
+        await dispatch.dispatch(runtime.services, now=clock.now())
         made = await _until(runtime, SENT, 40, seconds=60)
         doomed.popen.send_signal(signal.SIGKILL)
         doomed.popen.wait(10)
@@ -110,7 +110,7 @@ async def _crash(kesher: Kesher, url: str, redis_url: str) -> dict[str, int]:
         # touches and sends the dead worker held count as lost and are made again.
         for _ in range(90):
             clock.ahead += timedelta(minutes=1)
-            await checkins.dispatch(runtime.services, now=clock.now())
+            await dispatch.dispatch(runtime.services, now=clock.now())
             await sweep(runtime.services)
             if await _count(runtime, DELIVERED) >= CUSTOMERS:
                 break

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.checkins import dispatch as checkins
+from bot.checkins import catalog, planning, touches
 from bot.checkins.configuration import post_event, save_schedule
 from bot.domain import ChannelName, CheckinStatus
 from flows.schedules import parse_schedule
@@ -289,8 +289,8 @@ async def test_the_same_claimed_touch_started_twice_is_made_once(world: World) -
     await world.walk(SUNDAY_MORNING + timedelta(days=7))
     (lost,) = world.queue.lost
 
-    first = await checkins.start_checkin(lost, world.services)
-    second = await checkins.start_checkin(lost, world.services)
+    first = await touches.start_checkin(lost, world.services)
+    second = await touches.start_checkin(lost, world.services)
 
     assert (first, second) == (CheckinStatus.SENT, None)
     assert len([t for t, _ in world.phone.to("sam") if t.startswith("Hi! How")]) == 1
@@ -388,8 +388,8 @@ async def _by_the_rules(world: World, name: str) -> set[tuple[object, ...]]:
             world.business.id, record.id, after=None, limit=500
         )
     schedule = parse_schedule(record.definition)
-    rules = checkins.contact_rules(world.business)
-    touches = [checkins.planned_touch(schedule, record, f, now=now, rules=rules) for f in facts]
+    rules = catalog.contact_rules(world.business)
+    touches = [planning.planned_touch(schedule, record, f, now=now, rules=rules) for f in facts]
     return {(t.customer_id, t.key, t.due_at, t.send_at, t.reason) for t in touches if t is not None}
 
 
@@ -454,7 +454,7 @@ async def test_a_cadence_planned_in_one_statement_picks_the_customers_and_times_
     rounds = []
     for _ in range(2):
         expected = {s["name"]: await _by_the_rules(world, s["name"]) for s in schedules}
-        assert await checkins.plan(world.services, now=world.clock.now()) == sum(
+        assert await planning.plan(world.services, now=world.clock.now()) == sum(
             map(len, expected.values())
         )
         for s in schedules:

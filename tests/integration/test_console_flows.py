@@ -9,7 +9,7 @@ import re
 import httpx
 
 from app.bootstrap import Runtime
-from bot.checkins import dispatch as checkins
+from bot.checkins import planning
 from bot.domain import Business
 from tests.integration.test_console import _admin
 from tests.integration.test_inbox import _agent, _sign_in
@@ -270,7 +270,7 @@ async def test_a_flow_with_touches_not_over_is_not_deleted(
     schedule = {"name": "visits", "flow": "custom:after-visit", "when": "every", "days": "1"}
     await client.post("/console/schedules", data={**schedule, "csrf": csrf})
     # Planning serves every business in the database (on PostgreSQL earlier tests' too).
-    await checkins.plan(runtime.services, now=runtime.services.clock.now())
+    await planning.plan(runtime.services, now=runtime.services.clock.now())
     async with runtime.services.uow() as uow:
         assert await uow.checkins.unfinished(shop.id, flow="custom:after-visit") == 1
     # The schedule moves to NPS; the touch it planned still runs the custom flow.

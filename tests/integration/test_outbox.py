@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -24,8 +23,8 @@ from bot.domain import (
 )
 from bot.inbound.pipeline import handle_inbound
 from bot.outbound.outbox import STALE_AFTER, backoff, send_batch, send_outbound, sweep
-from bot.outbound.replies import SEND_BATCH_TASK
 from bot.services import Services
+from tests.fakes.queues import RecordingQueue
 
 
 class SettableClock:
@@ -70,14 +69,6 @@ class FailingTo(ScriptedChannel):
             raise self.failing[outbound.address]
         self.sent.append(outbound)
         return SentReceipt(f"sb-{outbound.address}", DeliveryStatus.DELIVERED)
-
-
-class RecordingQueue:
-    def __init__(self) -> None:
-        self.queued: list[int] = []
-
-    async def enqueue(self, task: str, /, **kwargs: Any) -> None:
-        self.queued += kwargs["outbox_ids"] if task == SEND_BATCH_TASK else [kwargs["outbox_id"]]
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import dataclasses
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
@@ -36,8 +35,8 @@ from bot.domain import (
 from bot.inbound.delivery_reports import record_report
 from bot.inbound.pipeline import handle_inbound
 from bot.outbound.outbox import send_batch, send_outbound
-from bot.outbound.replies import SEND_BATCH_TASK
 from bot.services import Services
+from tests.fakes.queues import RecordingQueue
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER, FakeTwilio
 from tests.integration.conftest import running
 
@@ -53,14 +52,6 @@ class SettableClock:
 
     def now(self) -> datetime:
         return self.at
-
-
-class RecordingQueue:
-    def __init__(self) -> None:
-        self.queued: list[int] = []
-
-    async def enqueue(self, task: str, /, **kwargs: Any) -> None:
-        self.queued += kwargs["outbox_ids"] if task == SEND_BATCH_TASK else [kwargs["outbox_id"]]
 
 
 @pytest.fixture(params=["sqlite-memory", "postgres-redis"])

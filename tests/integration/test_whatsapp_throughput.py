@@ -28,6 +28,7 @@ from bot.domain import (
     OutboxStatus,
     Reply,
 )
+from bot.jobs import Job
 from bot.outbound.outbox import send_outbound
 from bot.services import Services
 from integrations.whatsapp import TwilioAccount, WhatsAppSender
@@ -40,7 +41,7 @@ MPS = 2  # turns half a second apart: a moment's stall on a busy machine is not 
 
 
 class RecordingQueue:
-    async def enqueue(self, task: str, /, **kwargs: int) -> None:
+    async def enqueue(self, job: Job) -> None:
         """Sends are started by the test itself, all at once."""
 
 

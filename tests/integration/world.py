@@ -6,11 +6,10 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from app.bootstrap import Runtime
 from bot.accounts.businesses import create_business
-from bot.checkins import dispatch as checkins
+from bot.checkins import dispatch, touches
 from bot.checkins.configuration import apply_document
 from bot.domain import (
     Business,
@@ -24,8 +23,8 @@ from bot.domain import (
     WebhookRequest,
 )
 from bot.inbound.pipeline import handle_inbound
+from bot.jobs import Job, SendOutbound, SendOutboundBatch, StartCheckin, StartCheckins
 from bot.outbound.outbox import send_batch, send_outbound
-from bot.outbound.replies import SEND_BATCH_TASK, SEND_TASK
 from bot.services import Services
 
 
@@ -72,24 +71,24 @@ class InPlaceQueue:
         self.lose_starts = 0
         self.lost: list[int] = []
 
-    async def enqueue(self, task: str, /, **kwargs: Any) -> None:
+    async def enqueue(self, job: Job) -> None:
         assert self.services is not None
-        if task == checkins.START_TASK:
-            if self.lose_starts:
-                self.lose_starts -= 1
-                self.lost.append(kwargs["checkin_id"])
-                return
-            await checkins.start_checkin(kwargs["checkin_id"], self.services)
-        elif task == checkins.START_BATCH_TASK:
-            ids = list(kwargs["checkin_ids"])
-            lost, ids = ids[: self.lose_starts], ids[self.lose_starts :]
-            self.lose_starts -= len(lost)
-            self.lost += lost
-            await checkins.start_checkins(ids, self.services)
-        elif task == SEND_TASK:
-            await send_outbound(kwargs["outbox_id"], self.services)
-        elif task == SEND_BATCH_TASK:
-            await send_batch(kwargs["outbox_ids"], self.services)
+        match job:
+            case StartCheckin(checkin_id):
+                if self.lose_starts:
+                    self.lose_starts -= 1
+                    self.lost.append(checkin_id)
+                    return
+                await touches.start_checkin(checkin_id, self.services)
+            case StartCheckins(checkin_ids):
+                lost, ids = checkin_ids[: self.lose_starts], checkin_ids[self.lose_starts :]
+                self.lose_starts -= len(lost)
+                self.lost += lost
+                await touches.start_checkins(ids, self.services)
+            case SendOutbound(outbox_id):
+                await send_outbound(outbox_id, self.services)
+            case SendOutboundBatch(outbox_ids):
+                await send_batch(outbox_ids, self.services)
 
 
 @dataclasses.dataclass
@@ -124,7 +123,7 @@ class World:
     async def walk(self, until: datetime, *, step: timedelta = timedelta(hours=1)) -> None:
         while self.clock.at < until:
             self.clock.at += step
-            await checkins.tick(self.services)
+            await dispatch.tick(self.services)
 
     async def apply(self, document: dict) -> None:  # type: ignore[type-arg]
         async with self.services.uow() as uow:

@@ -1,0 +1,126 @@
+"""What a customer's turn amounts to: a consent word, a command, the answer to a waiting
+check-in question, or feedback; and what in it asks for a person.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.checkins import answers
+from bot.domain import (
+    Business,
+    Customer,
+    EventKind,
+    Inbound,
+    InboundKind,
+    OutboxKind,
+)
+from bot.ports import UnitOfWork
+from flows import commands, feedback
+from flows.consent import OPTED_IN, OPTED_OUT, ConsentCommand, consent_command
+from flows.frustration import Verdict
+from flows.handoff import Trigger
+from flows.outcome import FeedbackReceived, FlowFinished, Outcome, RequestHandoff, Said
+
+
+def consent_of(business: Business, inbound: Inbound) -> ConsentCommand | None:
+    if inbound.kind is InboundKind.COMMAND:
+        return {
+            commands.STOP: ConsentCommand.OPT_OUT,
+            commands.START: ConsentCommand.OPT_IN,
+        }.get(inbound.command or "")
+    return consent_command(
+        inbound.text, opt_out=business.opt_out_words, opt_in=business.opt_in_words
+    )
+
+
+async def decide(
+    uow: UnitOfWork,
+    business: Business,
+    customer: Customer,
+    inbound: Inbound,
+    command: ConsentCommand | None,
+    *,
+    first: bool,
+    now: datetime,
+    human: bool = False,
+    new_customer: bool = False,
+) -> tuple[OutboxKind, Outcome, bool]:
+    """Consent words first (`command`, the one the message amounts to, if any); an opted-out
+    customer is recorded but never answered.
+
+    In `human` mode a person answers, so the bot says nothing more. A waiting check-in
+    question takes the message next (the flag says so; a customer made for this message has
+    none); anything else is feedback.
+    """
+    language = customer.language
+    if command is ConsentCommand.OPT_OUT:
+        if customer.opted_out:
+            return OutboxKind.REPLY, Outcome(), False
+        await _set_consent(uow, business, customer, inbound, opted_out=True)
+        said = Said(OPTED_OUT.render(language, business=business.name))
+        return OutboxKind.CONSENT, Outcome(replies=(said,)), False
+    if command is ConsentCommand.OPT_IN and customer.opted_out:
+        await _set_consent(uow, business, customer, inbound, opted_out=False)
+        said = Said(OPTED_IN.render(language, business=business.name))
+        return OutboxKind.CONSENT, Outcome(replies=(said,)), False
+    if customer.opted_out or human:
+        return OutboxKind.REPLY, Outcome(), False
+    if inbound.kind is InboundKind.COMMAND and inbound.command is not None:
+        answer = commands.answer(
+            inbound.command, language=language, business=business.name, customer_name=customer.name
+        )
+        return OutboxKind.REPLY, answer, False
+    answered = (
+        None if new_customer else await answers.answer(uow, business, customer, inbound, now=now)
+    )
+    if answered is not None:
+        return OutboxKind.REPLY, answered, True
+    outcome = feedback.receive(
+        inbound.text if inbound.text is not None else inbound.choice,
+        language=language,
+        business=business.name,
+        customer_name=customer.name,
+        first=first,
+    )
+    for effect in outcome.effects:
+        if isinstance(effect, FeedbackReceived):
+            await uow.events.add(
+                business.id,
+                customer.id,
+                kind=EventKind.FEEDBACK_RECEIVED,
+                occurred_at=inbound.received_at,
+                data={"text": effect.text},
+            )
+    return OutboxKind.REPLY, outcome, False
+
+
+async def _set_consent(
+    uow: UnitOfWork, business: Business, customer: Customer, inbound: Inbound, *, opted_out: bool
+) -> None:
+    await uow.customers.set_opted_out(customer.id, opted_out, at=inbound.received_at)
+    await uow.events.add(
+        business.id,
+        customer.id,
+        kind=EventKind.OPTED_OUT if opted_out else EventKind.OPTED_IN,
+        occurred_at=inbound.received_at,
+        data={"channel": inbound.channel.value, "text": inbound.text or ""},
+    )
+
+
+def trigger_of(
+    outcome: Outcome, verdict: Verdict | None
+) -> tuple[Trigger, str, dict[str, object]] | None:
+    """What, if anything, in this turn asks for a person: a flow's request, a misunderstanding,
+    a low score, or the detector."""
+    for effect in outcome.effects:
+        if isinstance(effect, RequestHandoff):
+            return Trigger(effect.trigger), effect.reason, {}
+        if isinstance(effect, FlowFinished) and not effect.completed:
+            return Trigger.NOT_UNDERSTOOD, f"{effect.flow}: not understood twice", {}
+    if verdict is None or not verdict.handoff:
+        return None
+    asked = verdict.wants_person or verdict.wants_to_leave
+    details = {"score": verdict.score, "reasons": list(verdict.reasons)}
+    reason = "; ".join(verdict.reasons) or "frustrated"
+    return (Trigger.REQUEST if asked else Trigger.DETECTOR), reason, details

@@ -1,0 +1,162 @@
+"""Who wrote: the customer and the channel identity behind an inbound message, made on their
+first message, joined by a deep link, named from their app, and reachable again by writing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from bot.domain import (
+    Business,
+    Customer,
+    EventKind,
+    Identity,
+    Inbound,
+    InboundKind,
+)
+from bot.ports import UnitOfWork
+from flows import commands
+from flows.text import detect_language
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who wrote: the customer and the identity they wrote from, and whether either was made
+    for this message (a new identity has no conversation yet, a new customer no history)."""
+
+    customer: Customer
+    identity: Identity
+    new_identity: bool = False
+    new_customer: bool = False
+
+
+async def sender_of(uow: UnitOfWork, business: Business, inbound: Inbound) -> Sender:
+    """The customer and identity that wrote, made on their first message; writing makes the
+    identity reachable again and opens WhatsApp's 24-hour window."""
+    sender = await _customer_for(uow, business, inbound)
+    if not sender.identity.reachable:
+        # Writing is reaching back: a Telegram user cannot message a bot they block, so this
+        # one unblocked it, though the update that says so may come late or not at all.
+        await set_reachable(uow, business, sender.identity, inbound, reachable=True)
+    # Any message from the customer opens (or keeps open) WhatsApp's 24-hour window; an
+    # identity made for this message was made with it open.
+    if not sender.new_identity:
+        await uow.identities.touch_inbound(sender.identity.id, at=inbound.received_at)
+    return sender
+
+
+async def set_reachable(
+    uow: UnitOfWork, business: Business, identity: Identity, inbound: Inbound, *, reachable: bool
+) -> None:
+    if identity.reachable == reachable:
+        return
+    await uow.identities.set_reachable(identity.id, reachable)
+    await uow.events.add(
+        business.id,
+        identity.customer_id,
+        kind=EventKind.CHANNEL_UNBLOCKED if reachable else EventKind.CHANNEL_BLOCKED,
+        occurred_at=inbound.received_at,
+        data={"channel": inbound.channel.value},
+    )
+
+
+async def _customer_for(uow: UnitOfWork, business: Business, inbound: Inbound) -> Sender:
+    linked = await _linked_customer(uow, business, inbound)
+    found = await uow.identities.find_with_customer(business.id, inbound.channel, inbound.address)
+    if found is None:
+        if linked is None:
+            return await _new_customer(uow, business, inbound)
+        identity = await uow.identities.add(
+            business.id,
+            linked.id,
+            channel=inbound.channel,
+            address=inbound.address,
+            created_at=inbound.received_at,
+            last_inbound_at=inbound.received_at,
+        )
+        await _note_link(uow, business, linked, inbound)
+        return await _named(uow, Sender(linked, identity, new_identity=True), inbound)
+    identity, customer = found
+    if linked is not None and linked.id != identity.customer_id:
+        await _move_identity(uow, business, identity, linked, inbound)
+        identity, customer = replace(identity, customer_id=linked.id), linked
+    return await _named(uow, Sender(customer, identity), inbound)
+
+
+async def _named(uow: UnitOfWork, sender: Sender, inbound: Inbound) -> Sender:
+    """A customer without a name takes the one their app shows."""
+    if not sender.customer.name and inbound.profile_name:
+        await uow.customers.set_name(sender.customer.id, inbound.profile_name)
+    return sender
+
+
+async def _linked_customer(
+    uow: UnitOfWork, business: Business, inbound: Inbound
+) -> Customer | None:
+    """The customer a `/start c_<token>` deep link names, if the token is known."""
+    if inbound.command != commands.START or not inbound.payload:
+        return None
+    prefix, _, token = inbound.payload.partition("_")
+    if prefix != "c" or not token:
+        return None
+    return await uow.customers.find_by_link_token(business.id, token)
+
+
+async def _move_identity(
+    uow: UnitOfWork, business: Business, identity: Identity, to: Customer, inbound: Inbound
+) -> None:
+    """Give a chat that already wrote to the customer its link names; its conversation ends."""
+    conversation = await uow.conversations.open_for(identity.id)
+    if conversation is not None:
+        await uow.conversations.close(conversation.id, at=inbound.received_at)
+    await uow.identities.move(identity.id, to.id)
+    await _note_link(uow, business, to, inbound)
+
+
+async def _note_link(
+    uow: UnitOfWork, business: Business, customer: Customer, inbound: Inbound
+) -> None:
+    # A link token is single use: a forwarded link must not join a stranger to the record.
+    await uow.customers.set_link_token(customer.id, None)
+    await uow.events.add(
+        business.id,
+        customer.id,
+        kind=EventKind.IDENTITY_LINKED,
+        occurred_at=inbound.received_at,
+        data={"channel": inbound.channel.value, "address": inbound.address},
+    )
+
+
+async def _new_customer(uow: UnitOfWork, business: Business, inbound: Inbound) -> Sender:
+    written = detect_language(inbound.text or "") if inbound.kind is InboundKind.MESSAGE else None
+    customer = await uow.customers.add(
+        business.id,
+        name=inbound.profile_name,
+        phone=None,
+        language=written or _known_language(inbound.language) or business.language,
+        timezone=business.timezone,
+        attributes={},
+        created_at=inbound.received_at,
+    )
+    identity = await uow.identities.add(
+        business.id,
+        customer.id,
+        channel=inbound.channel,
+        address=inbound.address,
+        created_at=inbound.received_at,
+        last_inbound_at=inbound.received_at,
+    )
+    await uow.events.add(
+        business.id,
+        customer.id,
+        kind=EventKind.CUSTOMER_CREATED,
+        occurred_at=inbound.received_at,
+        data={"channel": inbound.channel.value},
+    )
+    return Sender(customer, identity, new_identity=True, new_customer=True)
+
+
+def _known_language(code: str | None) -> str | None:
+    """'he' or 'en' from an app's language code ('he', 'iw', 'en-US'), else None."""
+    base = (code or "").split("-")[0].lower()
+    return {"he": "he", "iw": "he", "en": "en"}.get(base)
