@@ -28,10 +28,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from flows import cues
-from flows.frustration import NO_MODEL_PRIOR, REQUEST_SCORE, Detector, Sensitivity, evidence
+from flows.frustration import Detector, Sensitivity, cues
+from flows.frustration.detector import NO_MODEL_PRIOR, REQUEST_SCORE, evidence
+from flows.frustration.tone import Calibration, Features, Model, dump_model, load_model
 from flows.text import detect_language
-from flows.tone import Calibration, Features, Model, dump_model, load_model
 
 SEED = 20240601
 FRUSTRATED = {"anger", "annoyance", "disappointment"}

@@ -5,8 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib.resources import files
 
-from flows.frustration import Detector, Sensitivity, Signals
-from flows.tone import Model, load_model
+from flows.frustration import Detector, Model, Sensitivity, Signals, load_model
 
 MODEL_RESOURCE = ("flows", "models/frustration.bin")
 

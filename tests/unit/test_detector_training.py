@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.tone import load_model
+from flows.frustration import load_model
 from training.detector import main, platt, read, read_own, roc_auc
 
 ANGRY_EN = ["this is awful and I am furious", "worst thing ever, so annoyed", "I hate this"]

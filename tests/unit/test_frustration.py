@@ -19,9 +19,9 @@ from flows.frustration import (
     Sensitivity,
     SurveyScore,
     Verdict,
-    similarity,
 )
-from flows.tone import Calibration, Features, Model, dump_model, load_model
+from flows.frustration.detector import similarity
+from flows.frustration.tone import Calibration, Features, Model, dump_model, load_model
 
 NOW = datetime(2025, 3, 2, 12, 0, tzinfo=UTC)
 detector = Detector()

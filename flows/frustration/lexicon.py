@@ -1,26 +1,17 @@
-"""What one message says on its face: asks for a person, wants to leave, reports a problem,
-swears, shouts, sulks.
-
-Rules match on the folded normal form (`flows.tone.fold`: no niqqud, punctuation, emoji or
-case, final letters folded), with common typos mapped to their word and Hebrew one-letter
-prefixes (ו ה ש ב כ ל מ) stripped from words the rules know, held-down letters and missing
-spaces undone. Requests are read clause by clause (the normal form drops the punctuation
-between them): a negator takes one back ("no need for an agent", "לא רוצה לבטל") and a person
-only talked about ("the agent was great", "תודה לנציג") is not asked for. Emoji, capitals and
-"!!!" are read from the raw text, since the normal form drops them.
+"""The words the frustration rules know, in Hebrew and English: common misspellings, asking
+for a person or to leave, swearing, negative and positive words, reported problems, measured
+waits, and the small words around a request that change what it means. Pure data, read by
+`flows.frustration.cues`; each table is kept in the rules' normal form (case folded, Hebrew
+final letters folded, single spaces) so that a phrase matches a message's words as they are.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
-
-from flows.tone import fold
 
 _FINALS = str.maketrans("ךםןףץ", "כמנפצ")
-_UNFOLD = str.maketrans("כמנפצ", "ךםןףץ")
-_FINAL_AT_END = re.compile(r"(?<=[\u05d0-\u05ea])([כמנפצ])\b")
-_PREFIXES = "והשבכלמ"
+# The Hebrew one-letter prefixes (ו ה ש ב כ ל מ) stripped from words the rules know.
+PREFIXES = "והשבכלמ"
 
 
 def _f(*phrases: str) -> frozenset[str]:
@@ -28,7 +19,7 @@ def _f(*phrases: str) -> frozenset[str]:
 
 
 # Typos and spellings mapped to one word, before any rule is matched.
-_SPELLINGS = {
+SPELLINGS = {
     **dict.fromkeys(
         ["cancle", "cancell", "cansel", "cancl", "canel", "canncel", "cancle"], "cancel"
     ),
@@ -66,10 +57,10 @@ _SPELLINGS = {
     **dict.fromkeys(["המינוי"], "המנוי"),
     **dict.fromkeys(["מתנתקת", "מתנתקים"], "מתנתק"),
 }
-_SPELLINGS = {k.translate(_FINALS): v.translate(_FINALS) for k, v in _SPELLINGS.items()}
+SPELLINGS = {k.translate(_FINALS): v.translate(_FINALS) for k, v in SPELLINGS.items()}
 
 # Long words whose typos are caught by edit distance (at most one edit, or two when long).
-_FUZZY = ("representative", "supervisor", "unsubscribe", "customer")
+FUZZY = ("representative", "supervisor", "unsubscribe", "customer")
 
 # Asks for a person, on its own.
 PERSON_PHRASES = _f(
@@ -169,7 +160,7 @@ PERSON_WORDS = _f(
     "מוקדן",
     "rep",
 )
-_ASKING_BEFORE = _f(
+ASKING_BEFORE = _f(
     "want",
     "need",
     "get",
@@ -206,7 +197,7 @@ _ASKING_BEFORE = _f(
     "אפשר",
     "יש",
 )
-_ASKING_AFTER = _f(
+ASKING_AFTER = _f(
     "please",
     "now",
     "asap",
@@ -324,7 +315,7 @@ LEAVE_PHRASES = _f(
     "take me off",
 )
 # Cancelling words and what they cancel: "ביטול חשבון", "close my account", "end my plan".
-_CANCELLING = _f(
+CANCELLING = _f(
     "cancel",
     "terminate",
     "close",
@@ -342,7 +333,7 @@ _CANCELLING = _f(
     "תבטלו",
     "תסגרו",
 )
-_CANCELLED = _f(
+CANCELLED = _f(
     "subscription",
     "sub",
     "account",
@@ -359,14 +350,14 @@ _CANCELLED = _f(
     "ההוראת קבע",
 )
 # Asking to do something: with "cancel" / "לבטל" a request ("אני רוצה cancel למנוי").
-_WANTING = _f("want", "please", "רוצה", "רוצים", "מבקש", "מבקשת", "בבקשה")
-_CANCEL_VERBS = _f("cancel", "unsubscribe", "לבטל", "ביטול")
+WANTING = _f("want", "please", "רוצה", "רוצים", "מבקש", "מבקשת", "בבקשה")
+CANCEL_VERBS = _f("cancel", "unsubscribe", "לבטל", "ביטול")
 # Leaving words that also mean leaving a room, a review or an app ("I'm leaving at 5",
 # "להתנתק מהאפליקציה"): a request only after "I"/"want" and at the end of a clause or with
 # the business as object.
-_LEAVING = _f("leave", "leaving", "quit", "לעזוב", "עוזב", "להתנתק", "מתנתק")
-_LEAVING_WHO = _f("i", "am", "we", "are", "אני", "אנחנו", *_WANTING)
-_LEFT = _f(
+LEAVING = _f("leave", "leaving", "quit", "לעזוב", "עוזב", "להתנתק", "מתנתק")
+LEAVING_WHO = _f("i", "am", "we", "are", "אני", "אנחנו", *WANTING)
+LEFT = _f(
     "you",
     "your",
     "this",
@@ -380,7 +371,7 @@ _LEFT = _f(
 )
 
 # "ביטול"/"לבטל"/"cancel" alone in a short message are a request; in a long one, only with the above.
-_LEAVE_SHORT = _f("cancel", "לבטל", "ביטול")
+LEAVE_SHORT = _f("cancel", "לבטל", "ביטול")
 
 SWEARING = _f(
     "fuck",
@@ -1067,8 +1058,8 @@ PROBLEMS = _f(
 # length of time within a few words of each other, in one clause. "wait" itself is left out
 # ("I can wait a week" is calm), and so is "יום" ("מחכה ליום שישי": looking forward to Friday);
 # "took 9 days" is a wait, "took only 2 days" is not.
-_ALREADY = _f("already", "כבר")
-_WAITING = _f(
+ALREADY = _f("already", "כבר")
+WAITING = _f(
     "waiting",
     "waited",
     "been",
@@ -1086,9 +1077,9 @@ _WAITING = _f(
     "לקח",
     "לקחה",
     "לקחו",
-    *_ALREADY,
+    *ALREADY,
 )
-_TIMES = _f(
+TIMES = _f(
     "minutes",
     "mins",
     "hour",
@@ -1115,8 +1106,8 @@ _TIMES = _f(
     "חודשיים",
     "נצח",
 )
-_SHORT_TIME = re.compile(r"\d+(?:min|mins|h|hr|hrs)")
-_NOT_A_WAIT = _f(
+SHORT_TIME = re.compile(r"\d+(?:min|mins|h|hr|hrs)")
+NOT_A_WAIT = _f(
     "next", "this", "every", "only", "just", "under", "הבא", "הבאה", "הזה", "הזאת", "רק", "תוך"
 )
 NEGATORS = _f(
@@ -1208,10 +1199,10 @@ REPEATED_ASKING = _f(
 )
 # "again" / "שוב" are weaker, and not when thanking ("thanks again", "תודה שוב").
 AGAIN = _f("again", "שוב")
-_THANKS = _f("thanks", "thank", "thx", "you", "תודה", "see")
+THANKS = _f("thanks", "thank", "thx", "you", "תודה", "see")
 
 # Words that may stand around a request for a person in a message that is only that request.
-_FILLER = _f(
+FILLER = _f(
     *[
         "a",
         "an",
@@ -1239,10 +1230,10 @@ _FILLER = _f(
 )
 # Words that may stand between a request and a negator that takes it back ("no need for a
 # representative", "I don't want to cancel", "לא צריך נציג", "אני לא רוצה לבטל").
-_NEGATING = _f("not", "never", "dont", "didnt", "doesnt", "wont", "לא", "אל", "בלי")
-_NEGATING_AUX = _f("don", "didn", "doesn", "won", "do", "did", "does", "will")
-_NO_NEED = _f("no need", "אין צורך")
-_NEGATED_SPAN = _f(
+NEGATING = _f("not", "never", "dont", "didnt", "doesnt", "wont", "לא", "אל", "בלי")
+NEGATING_AUX = _f("don", "didn", "doesn", "won", "do", "did", "does", "will")
+NO_NEED = _f("no need", "אין צורך")
+NEGATED_SPAN = _f(
     "for",
     "of",
     "really",
@@ -1261,10 +1252,10 @@ _NEGATED_SPAN = _f(
     "אנחנו",
 )
 # "why won't you get me a human", "למה לא מעבירים לנציג": a complaint, not a negation.
-_WHY = _f("why", "how come", "למה", "מדוע", "למה לא")
+WHY = _f("why", "how come", "למה", "מדוע", "למה לא")
 # A person talked about, not asked for: "the agent was great", "הנציג שדיברתי איתו עזר",
 # "דיברתי אתמול עם נציג", "תודה לנציג". Only where nothing around asks for one.
-_MENTIONED_AFTER = _f(
+MENTIONED_AFTER = _f(
     "was",
     "were",
     "is",
@@ -1307,7 +1298,7 @@ _MENTIONED_AFTER = _f(
     "סידר",
     "סידרה",
 )
-_MENTIONED_BEFORE = _f(
+MENTIONED_BEFORE = _f(
     "spoke",
     "talked",
     "chatted",
@@ -1320,7 +1311,7 @@ _MENTIONED_BEFORE = _f(
     "תודה",
 )
 # Opens a question that asks for information ("what time", "can you tell me", "מתי", "כמה").
-_ASKING_OPENERS = _f(
+ASKING_OPENERS = _f(
     "what",
     "whats",
     "when",
@@ -1354,9 +1345,9 @@ _ASKING_OPENERS = _f(
     "איך",
     "עד",
 )
-_DETERMINERS = _f("my", "the", "our", "this", "את", "all", "שלי", "a", "an")
+DETERMINERS = _f("my", "the", "our", "this", "את", "all", "שלי", "a", "an")
 # Cancelled without leaving ("cancel my appointment", "לבטל את התור").
-_ROUTINE = _f(
+ROUTINE = _f(
     "appointment",
     "booking",
     "reservation",
@@ -1392,456 +1383,63 @@ _ROUTINE = _f(
     ],
 )
 # A switch to this business ("thinking of switching to you"), not away from it.
-_TO_US = _f("you", "u", "אליכם")
-_SWITCHING = _f("switching", "switch", "לעבור", "עובר", "עוברת", "עוברים")
-_GREETINGS = _f("hi", "hello", "hey", "היי", "שלום", "הי", "הלו", "אהלן")
-_HOW_NOT_ASKING = _f("how come", "how dare", "how many times", "how long do i", "what the")
-_PLAIN_QUESTION_WORDS = 12
-_QUESTION_END = re.compile(r"(.*?)([\W_]*)", re.S)
-_SENTENCES = re.compile(r"[.!?;؟\n]+")
-_CLAUSES = re.compile(r"[.,;:!?\n…؟]+|\s[-–—]\s")
+TO_US = _f("you", "u", "אליכם")
+SWITCHING = _f("switching", "switch", "לעבור", "עובר", "עוברת", "עוברים")
+GREETINGS = _f("hi", "hello", "hey", "היי", "שלום", "הי", "הלו", "אהלן")
+HOW_NOT_ASKING = _f("how come", "how dare", "how many times", "how long do i", "what the")
+
 # Hebrew words that look prefixed but are words of their own ("מלא" is "full", not "מ+לא").
 # Words that look like a prefix and a known word but are not ("מאפסים": resetting, not "losers").
-_NEVER_STRIPPED = frozenset(
+NEVER_STRIPPED = frozenset(
     word.translate(_FINALS)
     for word in ("מלא", "הלא", "כלא", "בלא", "שאל", "ואל", "מאל", "מאפס", "מאפסת", "מאפסים", "לאפס")
 )
 
 ANGRY_EMOJI = frozenset("😡🤬😤👎💢😠🖕😾🙄😒😩😫🤦")
-_SHOUT = re.compile(r"[!?！？]{3,}|(?:\?!|!\?){2,}")
-_LATIN = re.compile(r"[A-Za-z]")
-_UPPER_WORD = re.compile(r"\b[A-Z]{3,}\b")
 
-
-@dataclass(frozen=True, slots=True)
-class Cues:
-    """What the rules found in one message."""
-
-    wants_person: bool = False
-    wants_to_leave: bool = False
-    swearing: bool = False
-    negative: tuple[str, ...] = ()
-    problems: tuple[str, ...] = ()
-    """Something the business got wrong, as the customer reports it."""
-    all_caps: bool = False
-    shouting: str = ""
-    angry_emoji: bool = False
-    asked_before: bool = False
-    again: bool = False
-    plain_question: bool = False
-    """A short question asking for information, with nothing above on its face."""
-
-    @property
-    def on_its_face(self) -> bool:
-        """Anything that reads as a request or as frustration."""
-        return (
-            self.wants_person
-            or self.wants_to_leave
-            or self.swearing
-            or bool(self.negative)
-            or bool(self.problems)
-            or self.all_caps
-            or bool(self.shouting)
-            or self.angry_emoji
-            or self.asked_before
-            or self.again
-        )
-
-
-def tokens(text: str) -> list[str]:
-    """The folded words of a text with typos mapped and known Hebrew prefixes stripped."""
-    words: list[str] = []
-    for word in fold(text).split():
-        if not _known(word):
-            word = (
-                _strip_prefix(word) or _fuzzy(word) or _unrepeated(word) or _unglued(word) or word
-            )
-        words.extend(_SPELLINGS.get(word, word).split())
-    return words
-
-
-def clauses(text: str) -> list[list[str]]:
-    """The `tokens` of each clause of a text, split at punctuation the normal form drops."""
-    found = (tokens(part) for part in _CLAUSES.split(text))
-    return [words for words in found if words]
-
-
-def read(text: str) -> Cues:
-    """The cues in one raw message."""
-    parts = clauses(text)
-    words = [word for part in parts for word in part]
-    padded = f" {' '.join(words)} "
-    wants_to_leave = any(_wants_to_leave(part) for part in parts) or (
-        len(words) <= 2 and _any_phrase(padded, _LEAVE_SHORT)
-    )
-    read_parts = [_words_of_note(part) for part in parts]
-    negative = tuple(dict.fromkeys(phrase for found, _ in read_parts for phrase in found))
-    problems = tuple(dict.fromkeys(phrase for _, found in read_parts for phrase in found))
-    found = Cues(
-        wants_person=any(_wants_person(part, alone=words) for part in parts),
-        wants_to_leave=wants_to_leave,
-        swearing=_any_phrase(padded, SWEARING) or any(w.startswith("fuck") for w in words),
-        negative=negative,
-        problems=problems,
-        all_caps=_all_caps(text),
-        shouting=_shouting(text),
-        angry_emoji=any(ch in ANGRY_EMOJI for ch in text),
-        asked_before=_any_phrase(padded, REPEATED_ASKING),
-        again=_again(words),
-    )
-    if not found.on_its_face and _plain_question(text, words):
-        return replace(found, plain_question=True)
-    return found
-
-
-def _known(word: str) -> bool:
-    return word in _VOCABULARY or word in _SPELLINGS or word in _NEVER_STRIPPED
-
-
-def _any_phrase(padded: str, phrases: frozenset[str]) -> bool:
-    return any(f" {phrase} " in padded for phrase in phrases)
-
-
-def _phrase_at(words: list[str], i: int, phrases: frozenset[str]) -> int:
-    """Length in words of the longest phrase of `phrases` starting at word i, or 0."""
-    for n in (6, 5, 4, 3, 2, 1):
-        if i + n <= len(words) and " ".join(words[i : i + n]) in phrases:
-            return n
-    return 0
-
-
-def _matches(words: list[str], phrases: frozenset[str]) -> list[tuple[int, int]]:
-    """(start, length) of every phrase of `phrases` in `words`, the longest at each start."""
-    found = []
-    for i in range(len(words)):
-        n = _phrase_at(words, i, phrases)
-        if n:
-            found.append((i, n))
-    return found
-
-
-def _wants_person(words: list[str], *, alone: list[str]) -> bool:
-    """One clause asks for a person: a phrase that asks on its own, unless taken back or
-    only talked about, or a person word with a request around it or with little else in the
-    whole message (`alone`)."""
-    for i, n in _matches(words, PERSON_PHRASES):
-        if _negated_request(words, i):
-            continue
-        if _asked(words, i, n) or not _mentioned(words, i, n):
-            return True
-    for i, n in _matches(words, PERSON_WORDS):
-        if _negated_request(words, i):
-            continue
-        others = [w for w in alone if w not in _FILLER and w not in _ASKING_AFTER]
-        if len(alone) - n <= 4 and " ".join(others) == " ".join(words[i : i + n]):
-            return True  # "human", "a human please", "נציג בבקשה", "customer service?"
-        if _asked(words, i, n):
-            return True
-    return False
-
-
-def _asked(words: list[str], i: int, n: int) -> bool:
-    """A request stands around the phrase at i: "want", "talk to", "please", "תעבירו"."""
-    before = words[max(0, i - 3) : i]
-    if any(w in _ASKING_BEFORE for w in before) or any(
-        " ".join(before[j : j + 2]) in _ASKING_BEFORE for j in range(len(before) - 1)
-    ):
-        return True
-    after = words[i + n : i + n + 2]
-    return bool(after) and (after[0] in _ASKING_AFTER or " ".join(after) in _ASKING_AFTER)
-
-
-def _mentioned(words: list[str], i: int, n: int) -> bool:
-    """The person named at i is talked about ("the agent was", "תודה לנציג"), not asked for.
-
-    Only a phrase that names a person without asking ("נציג", "real person"; not "transfer me",
-    "לדבר עם מישהו") can be a mention."""
-    phrase = words[i : i + n]
-    if any(w in _ASKING_BEFORE for w in phrase) or not any(w in _PERSON_NOUNS for w in phrase):
-        return False
-    before = words[max(0, i - 3) : i]
-    after = words[i + n : i + n + 3]
-    return any(w in _MENTIONED_BEFORE for w in before) or any(w in _MENTIONED_AFTER for w in after)
-
-
-def _negated_request(words: list[str], i: int) -> bool:
-    """A negator takes back the request starting at i, over words that only fill the
-    request out: "no need for a", "don't want to", "לא צריך", "אני לא רוצה"."""
-    j = i - 1
-    while j >= 0 and i - j <= 6:
-        word = words[j]
-        previous = words[j - 1] if j else ""
-        if word in _NEGATING or (word == "t" and previous in _NEGATING_AUX):
-            if word == "not" and previous == "can":
-                return False  # "I can not get a human": a complaint
-            if word == "אל" and j == i - 1 and words[i] in _PERSON_NOUNS:
-                return False  # "תעבירו אותי אל נציג": "to", not "don't"
-            earlier = words[max(0, j - 3) : j]
-            return not any(w in _WHY for w in earlier)
-        if " ".join(words[j : j + 2]) in _NO_NEED:
-            return True
-        if word in _FILLER or word in _ASKING_BEFORE or word in _NEGATED_SPAN or word in _WANTING:
-            j -= 1
-            continue
-        return False
-    return False
-
-
-def _wants_to_leave(words: list[str]) -> bool:
-    """One clause asks to cancel or leave, unless a negator takes it back."""
-    for i, n in _matches(words, LEAVE_PHRASES):
-        if not _negated_request(words, i) and not _routine(words, i, i + n):
-            return True
-    for i, word in enumerate(words):
-        asked = (word in _CANCELLING and _cancels_something(words, i + 1)) or (
-            word in _CANCEL_VERBS and any(w in _WANTING for w in words[max(0, i - 2) : i])
-        )
-        if asked and not _negated_request(words, i):
-            return True
-        if word in _LEAVING and any(w in _LEAVING_WHO for w in words[max(0, i - 2) : i]):
-            rest = words[i + 1 :]
-            if (not rest or (len(rest) <= 2 and rest[0] in _LEFT)) and not _negated_request(
-                words, i
-            ):
-                return True
-    return False
-
-
-def _routine(words: list[str], start: int, i: int) -> bool:
-    """The leaving phrase from `start` to i is about an everyday thing, not the customer's tie
-    to the business: cancelling a booking or an order ("how do I cancel a transfer", "אפשר
-    לבטל את התור של 5"), unless an account, a plan or a subscription follows in the clause
-    ("cancel my order and my account"); switching to this business ("switching to you")."""
-    if words[start] in _SWITCHING:
-        return i < len(words) and words[i] in _TO_US
-    while i < len(words) and words[i] in _DETERMINERS:
-        i += 1
-    if i >= len(words) or words[i] not in _ROUTINE:
-        return False
-    return not any(_phrase_at(words, j, _CANCELLED) for j in range(i + 1, len(words)))
-
-
-def _cancels_something(words: list[str], i: int) -> bool:
-    """A subscription, account or contract follows at i, after "my", "the", "את"."""
-    while i < len(words) and words[i] in _DETERMINERS:
-        i += 1
-    return _phrase_at(words, i, _CANCELLED) > 0
-
-
-def _plain_question(text: str, words: list[str]) -> bool:
-    """A message that is one short question asking for information ("what time do you
-    close?", "היי, כמה עולה המנוי?"): no "why", no negation, opened by a question word after
-    any greeting, ending in the only question mark."""
-    if not words or len(words) > _PLAIN_QUESTION_WORDS:
-        return False
-    rest = words[1:] if words[0] in _GREETINGS else words
-    if not rest or rest[0] not in _ASKING_OPENERS:
-        return False
-    padded = f" {' '.join(rest)} "
-    if _any_phrase(padded, _HOW_NOT_ASKING) or _any_phrase(padded, _WHY):
-        return False
-    if any(w in NEGATORS for w in rest):
-        return False
-    ended = _QUESTION_END.fullmatch(text.strip())
-    if ended is None:
-        return False
-    body, tail = ended.groups()
-    if "?" not in tail and "؟" not in tail:
-        return False
-    sentences = [part for part in _SENTENCES.split(body) if part.strip()]
-    if sentences and all(w in _GREETINGS for w in tokens(sentences[0])):
-        sentences = sentences[1:]
-    return len(sentences) == 1
-
-
-def _negated(words: list[str], i: int) -> bool:
-    before = words[max(0, i - 3) : i]
-    return any(w in NEGATORS for w in before)
-
-
-def _words_of_note(words: list[str]) -> tuple[list[str], list[str]]:
-    """The negative words and the reported problems in one clause, each phrase read once."""
-    negative: list[str] = []
-    problems: list[str] = []
-    i = 0
-    while i < len(words):
-        for phrases, found in ((PROBLEMS, problems), (NEGATIVE, negative)):
-            n = _phrase_at(words, i, phrases)
-            # Phrases of two words or more carry their own negation ("not working", "לא עובד").
-            if n and (n > 1 or not _negated(words, i)):
-                found.append(_shown(words[i : i + n]))
-                break
-        else:
-            n = _phrase_at(words, i, POSITIVE)
-            if n and _negated(words, i):
-                negative.append(_shown(words[max(0, i - 1) : i + n]))
-            else:
-                n = 0
-        i += n or 1
-    wait = _measured_wait(words)
-    if wait:
-        problems.append(wait)
-    return negative, problems
-
-
-def _measured_wait(words: list[str]) -> str:
-    """ "waiting 3 weeks", "been 2 days", "מחכה כבר שעה": the words from the wait to its length."""
-    for i, word in enumerate(words):
-        if word not in _WAITING:
-            continue
-        # "been" only right before the time ("it's been two weeks", not "been a great week"),
-        # "already" right next to it ("3 weeks already", "כבר שבוע").
-        if word == "been":
-            span = range(i + 1, i + 3)
-        elif word in _ALREADY:
-            span = range(max(0, i - 2), i + 3)
-        else:
-            span = range(max(0, i - 4), i + 6)
-        for j in span:
-            if j < len(words) and _a_length_of_time(words, j):
-                return _shown(words[min(i, j) : max(i, j) + 1])
-    return ""
-
-
-def _shown(words: list[str]) -> str:
-    """Words of the normal form as a reason shows them: Hebrew final letters put back."""
-    return _FINAL_AT_END.sub(lambda m: m[1].translate(_UNFOLD), " ".join(words))
-
-
-def _a_length_of_time(words: list[str], j: int) -> bool:
-    if not (words[j] in _TIMES or _SHORT_TIME.fullmatch(words[j])):
-        return False
-    around = words[max(0, j - 2) : j] + words[j + 1 : j + 2]
-    return not any(w in _NOT_A_WAIT for w in around)
-
-
-def _all_caps(text: str) -> bool:
-    letters = _LATIN.findall(text)
-    if len(letters) < 8:
-        return False
-    upper = sum(1 for ch in letters if ch.isupper())
-    return upper / len(letters) >= 0.7 and len(_UPPER_WORD.findall(text)) >= 2
-
-
-def _shouting(text: str) -> str:
-    match = _SHOUT.search(text)
-    if not match:
-        return ""
-    return "!!!" if "!" in match.group() or "！" in match.group() else "???"
-
-
-def _again(words: list[str]) -> bool:
-    for i, word in enumerate(words):
-        if word in AGAIN and not any(w in _THANKS for w in words[max(0, i - 2) : i]):
-            return True
-    return False
-
-
-def _strip_prefix(word: str) -> str | None:
-    for k in (1, 2, 3):
-        if len(word) - k < 2 or word[k - 1] not in _PREFIXES:
-            return None
-        if word[k:] in _VOCABULARY or word[k:] in _SPELLINGS:
-            return word[k:]
-    return None
-
-
-def _unrepeated(word: str) -> str | None:
-    """A known word typed with a letter held down: "נציגגג", "pleeease", "תבטלוו"."""
-    for shorter in (re.sub(r"(.)\1{2,}", r"\1", word), re.sub(r"(.)\1+", r"\1", word)):
-        if shorter != word and len(shorter) >= 4:
-            if _known(shorter):
-                return shorter
-            stripped = _strip_prefix(shorter)
-            if stripped:
-                return stripped
-    return None
-
-
-MAX_GLUED = 30
-
-
-def _unglued(word: str) -> str | None:
-    """Two known words typed without the space: "רוצהלבטל", "תעבירולי"."""
-    shortest = 3 if _LATIN.match(word) else 2
-    # Longer than two words can be: each split would cost a copy of the word.
-    if not 2 * shortest + 2 <= len(word) <= MAX_GLUED:
-        return None
-    for k in range(shortest, len(word) - shortest + 1):
-        head, tail = word[:k], word[k:]
-        if _known(head) and (_known(tail) or _strip_prefix(tail)):
-            return f"{head} {_strip_prefix(tail) or tail}"
-    return None
-
-
-def _fuzzy(word: str) -> str | None:
-    if len(word) < 7:
-        return None
-    for target in _FUZZY:
-        if abs(len(target) - len(word)) <= 2 and word[0] == target[0]:
-            limit = 2 if len(target) >= 10 else 1
-            if _distance(word, target, limit) <= limit:
-                return target
-    return None
-
-
-def _distance(a: str, b: str, limit: int) -> int:
-    """Optimal string alignment distance (adjacent swaps count one), cut off above `limit`."""
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        current = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        if min(current) > limit:
-            return limit + 1
-        previous2, previous = previous, current
-    return previous[-1]
-
-
-_PERSON_NOUNS = frozenset(
+# Words that name a person: only a phrase with one of them can be a person talked about.
+PERSON_NOUNS = frozenset(
     {word for phrase in PERSON_WORDS for word in phrase.split()}
     | {"representative", "people", "נציג"}
 )
 
-_VOCABULARY = frozenset(
+# Every word the tables know: a word outside it is tried as a known word with a Hebrew prefix,
+# a typo, a held-down letter or a missing space.
+VOCABULARY = frozenset(
     word
     for group in (
         PERSON_PHRASES,
         PERSON_WORDS,
-        _ASKING_BEFORE,
-        _ASKING_AFTER,
+        ASKING_BEFORE,
+        ASKING_AFTER,
         LEAVE_PHRASES,
         SWEARING,
         NEGATIVE,
         PROBLEMS,
-        _WAITING,
-        _TIMES,
+        WAITING,
+        TIMES,
         POSITIVE,
         NEGATORS,
         REPEATED_ASKING,
         AGAIN,
-        _CANCELLING,
-        _CANCELLED,
-        _WANTING,
-        _CANCEL_VERBS,
-        _LEAVING,
-        _LEAVING_WHO,
-        _LEFT,
-        _LEAVE_SHORT,
-        _NEGATING,
-        _NO_NEED,
-        _NEGATED_SPAN,
-        _MENTIONED_AFTER,
-        _MENTIONED_BEFORE,
-        _WHY,
-        _ROUTINE,
-        _TO_US,
-        _SWITCHING,
-        frozenset(_SPELLINGS.values()),
+        CANCELLING,
+        CANCELLED,
+        WANTING,
+        CANCEL_VERBS,
+        LEAVING,
+        LEAVING_WHO,
+        LEFT,
+        LEAVE_SHORT,
+        NEGATING,
+        NO_NEED,
+        NEGATED_SPAN,
+        MENTIONED_AFTER,
+        MENTIONED_BEFORE,
+        WHY,
+        ROUTINE,
+        TO_US,
+        SWITCHING,
+        frozenset(SPELLINGS.values()),
     )
     for phrase in group
     for word in phrase.split()

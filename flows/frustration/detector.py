@@ -1,7 +1,7 @@
 """Frustration scoring: one message, the conversation around it, and a verdict that explains itself.
 
 A message scores 0..1 from three kinds of evidence, added in log-odds: the tone model's
-probability (`flows.tone`), the cues on the message's face (`flows.cues`: problems reported
+probability (`tone`), the cues on the message's face (`cues`: problems reported
 ("charged twice", "מחכה כבר שעה"), negative words with negation, swearing, capitals, "!!!",
 angry emoji, "third time I'm asking") and the conversation (`History`: the same complaint
 again, the bot not understanding, a long wait, a low survey score, a recent handoff). An
@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 
-from flows import cues
+from flows.frustration import cues
+from flows.frustration.tone import Model, fold
 from flows.text import detect_language
-from flows.tone import Model, fold
 
 
 class Sensitivity(Enum):
