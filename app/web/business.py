@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from app.web.access import AdminBusiness, key_hash_of, runtime_of
+from app.web.deps import AdminBusiness, KeyHash, ServicesDep
 from app.web.text_json import TextJsonRoute
 from bot.accounts.businesses import create_key, revoke_key, set_consent_words, set_sensitivity
 from bot.domain import ApiKey
@@ -36,16 +36,15 @@ def _key_out(key: ApiKey) -> KeyOut:
 
 
 @router.get("/keys", response_model=list[KeyOut])
-async def list_keys(request: Request, business: AdminBusiness) -> list[KeyOut]:
+async def list_keys(services: ServicesDep, business: AdminBusiness) -> list[KeyOut]:
     """The business's API keys, revoked ones included, oldest first."""
-    async with runtime_of(request).services.uow() as uow:
+    async with services.uow() as uow:
         return [_key_out(k) for k in await uow.businesses.api_keys(business.id)]
 
 
 @router.post("/keys", response_model=NewKeyOut, status_code=201)
-async def post_key(request: Request, business: AdminBusiness) -> NewKeyOut:
+async def post_key(services: ServicesDep, business: AdminBusiness) -> NewKeyOut:
     """A new API key, shown once in `key`: store it now, it cannot be shown again."""
-    services = runtime_of(request).services
     async with services.uow() as uow:
         record, key = await create_key(uow, business, now=services.clock.now())
         await uow.commit()
@@ -54,15 +53,15 @@ async def post_key(request: Request, business: AdminBusiness) -> NewKeyOut:
 
 @router.delete("/keys/{key_id}", response_model=KeyOut)
 async def delete_key(
-    request: Request, business: AdminBusiness, key_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+    services: ServicesDep,
+    business: AdminBusiness,
+    key_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    key_hash: KeyHash,
 ) -> KeyOut:
     """Revoke a key: it is refused (401) from the next request on. A key cannot revoke itself
     (400 `own_key`): use another key, or the console, which needs none."""
-    services = runtime_of(request).services
     async with services.uow() as uow:
-        revoked = await revoke_key(
-            uow, business, key_id, now=services.clock.now(), spare=key_hash_of(request)
-        )
+        revoked = await revoke_key(uow, business, key_id, now=services.clock.now(), spare=key_hash)
         await uow.commit()
     return _key_out(revoked)
 
@@ -90,10 +89,10 @@ async def get_consent_words(business: AdminBusiness) -> ConsentWordsOut:
 
 @router.put("/consent-words", response_model=ConsentWordsOut)
 async def put_consent_words(
-    request: Request, business: AdminBusiness, body: ConsentWordsIn
+    services: ServicesDep, business: AdminBusiness, body: ConsentWordsIn
 ) -> ConsentWordsOut:
     """Replace both lists (an empty list clears it)."""
-    async with runtime_of(request).services.uow() as uow:
+    async with services.uow() as uow:
         out, back = await set_consent_words(uow, business, opt_out=body.opt_out, opt_in=body.opt_in)
         await uow.commit()
     return ConsentWordsOut(opt_out=out, opt_in=back)
@@ -119,10 +118,12 @@ async def get_settings(business: AdminBusiness) -> SettingsOut:
 
 
 @router.put("/settings", response_model=SettingsOut)
-async def put_settings(request: Request, business: AdminBusiness, body: SettingsIn) -> SettingsOut:
+async def put_settings(
+    services: ServicesDep, business: AdminBusiness, body: SettingsIn
+) -> SettingsOut:
     """Change the settings given; those left out stay as they are."""
     sensitivity = business.detector_sensitivity
-    async with runtime_of(request).services.uow() as uow:
+    async with services.uow() as uow:
         if body.detector_sensitivity is not None:
             sensitivity = await set_sensitivity(uow, business, body.detector_sensitivity)
         await uow.commit()

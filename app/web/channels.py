@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field, SecretStr
 
-from app.web.access import AdminBusiness, runtime_of
+from app.web.deps import AdminBusiness, ServicesDep, SettingsDep
 from app.web.errors import ApiError
 from app.web.text_json import TextJsonRoute
 from bot.accounts.channels import (
@@ -60,19 +60,18 @@ def _out(account: ChannelAccount) -> TelegramAccountOut:
 
 @router.put("/channels/telegram", response_model=TelegramAccountOut)
 async def put_telegram(
-    request: Request, business: AdminBusiness, body: TelegramTokenIn
+    services: ServicesDep, settings: SettingsDep, business: AdminBusiness, body: TelegramTokenIn
 ) -> TelegramAccountOut:
     """Connect a Telegram bot: checks the token, sets the webhook with a new secret."""
-    runtime = runtime_of(request)
     account = await connect_telegram(
-        runtime.services, business, token=body.token, public_base=runtime.settings.public_base()
+        services, business, token=body.token, public_base=settings.public_base()
     )
     return _out(account)
 
 
 @router.get("/channels/telegram", response_model=TelegramAccountOut)
-async def get_telegram(request: Request, business: AdminBusiness) -> TelegramAccountOut:
-    async with runtime_of(request).services.uow() as uow:
+async def get_telegram(services: ServicesDep, business: AdminBusiness) -> TelegramAccountOut:
+    async with services.uow() as uow:
         account = await uow.accounts.get(business.id, TELEGRAM)
     if account is None:
         raise ApiError(404, "not_connected", f"Telegram was never connected for '{business.slug}'")
@@ -80,17 +79,17 @@ async def get_telegram(request: Request, business: AdminBusiness) -> TelegramAcc
 
 
 @router.delete("/channels/telegram", response_model=TelegramAccountOut)
-async def delete_telegram(request: Request, business: AdminBusiness) -> TelegramAccountOut:
+async def delete_telegram(services: ServicesDep, business: AdminBusiness) -> TelegramAccountOut:
     """Disconnect: removes the webhook and forgets the token."""
-    return _out(await disconnect_telegram(runtime_of(request).services, business))
+    return _out(await disconnect_telegram(services, business))
 
 
 @router.post("/customers/{customer_id}/telegram-link", response_model=LinkOut)
 async def post_telegram_link(
-    request: Request, business: AdminBusiness, customer_id: uuid.UUID
+    services: ServicesDep, business: AdminBusiness, customer_id: uuid.UUID
 ) -> LinkOut:
     """A t.me link for this customer; opening it joins their Telegram chat to the record once."""
-    return LinkOut(url=await telegram_link(runtime_of(request).services, business, customer_id))
+    return LinkOut(url=await telegram_link(services, business, customer_id))
 
 
 class WhatsAppAccountIn(BaseModel):
@@ -138,25 +137,24 @@ def _whatsapp_out(account: ChannelAccount) -> WhatsAppAccountOut:
 
 @router.put("/channels/whatsapp", response_model=WhatsAppAccountOut)
 async def put_whatsapp(
-    request: Request, business: AdminBusiness, body: WhatsAppAccountIn
+    services: ServicesDep, settings: SettingsDep, business: AdminBusiness, body: WhatsAppAccountIn
 ) -> WhatsAppAccountOut:
     """Connect a Twilio WhatsApp sender; paste the returned URLs into Twilio."""
-    runtime = runtime_of(request)
     account = await connect_whatsapp(
-        runtime.services,
+        services,
         business,
         account_sid=body.account_sid,
         auth_token=body.auth_token.get_secret_value(),
         sender=body.sender,
-        public_base=runtime.settings.public_base(),
+        public_base=settings.public_base(),
         mps=body.mps,
     )
     return _whatsapp_out(account)
 
 
 @router.get("/channels/whatsapp", response_model=WhatsAppAccountOut)
-async def get_whatsapp(request: Request, business: AdminBusiness) -> WhatsAppAccountOut:
-    async with runtime_of(request).services.uow() as uow:
+async def get_whatsapp(services: ServicesDep, business: AdminBusiness) -> WhatsAppAccountOut:
+    async with services.uow() as uow:
         account = await uow.accounts.get(business.id, WHATSAPP)
     if account is None:
         raise ApiError(404, "not_connected", f"WhatsApp was never connected for '{business.slug}'")
@@ -164,18 +162,18 @@ async def get_whatsapp(request: Request, business: AdminBusiness) -> WhatsAppAcc
 
 
 @router.delete("/channels/whatsapp", response_model=WhatsAppAccountOut)
-async def delete_whatsapp(request: Request, business: AdminBusiness) -> WhatsAppAccountOut:
+async def delete_whatsapp(services: ServicesDep, business: AdminBusiness) -> WhatsAppAccountOut:
     """Disconnect: forgets the Twilio credentials (templates are kept for a reconnect)."""
-    return _whatsapp_out(await disconnect_whatsapp(runtime_of(request).services, business))
+    return _whatsapp_out(await disconnect_whatsapp(services, business))
 
 
 @router.put("/channels/whatsapp/templates", response_model=WhatsAppAccountOut)
 async def put_whatsapp_templates(
-    request: Request, business: AdminBusiness, body: dict[str, Any]
+    services: ServicesDep, business: AdminBusiness, body: dict[str, Any]
 ) -> WhatsAppAccountOut:
     """Set the approved Content templates: kind → language → "HX..." or {sid, variables}.
 
     Messages held as needs_template are sent again at once.
     """
-    account = await set_whatsapp_templates(runtime_of(request).services, business, body)
+    account = await set_whatsapp_templates(services, business, body)
     return _whatsapp_out(account)

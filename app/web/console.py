@@ -28,8 +28,8 @@ from fastapi.responses import (
 )
 
 from app.web import charts
-from app.web.access import runtime_of
 from app.web.customers import csv_download, json_download
+from app.web.deps import SettingsDep
 from app.web.errors import error_response
 from app.web.inbox import Desk, Signed, context, form_fields, render, templates
 from app.web.insights import (
@@ -121,10 +121,10 @@ Admin = Annotated[Desk, Depends(admin)]
 async def insights(request: Request, signed: Admin) -> HTMLResponse:
     """NPS and CSAT with their weekly trend, answers per schedule, who is about to leave."""
     business, language = signed.business, signed.agent.language
-    nps = await nps_report(request, business, weeks=WEEKS)
-    csat = await csat_report(request, business, weeks=WEEKS)
-    rates = await response_rates(request, business, weeks=WEEKS)
-    risk = await churn_risk(request, business, lang=language, limit=10)  # type: ignore[arg-type]
+    nps = await nps_report(signed.services, business, weeks=WEEKS)
+    csat = await csat_report(signed.services, business, weeks=WEEKS)
+    rates = await response_rates(signed.services, business, weeks=WEEKS)
+    risk = await churn_risk(signed.services, business, lang=language, limit=10)  # type: ignore[arg-type]
     now = signed.services.clock.now()
     themes = await insights_of.themes(
         signed.services, business, since=now - timedelta(weeks=WEEKS), language=language
@@ -213,7 +213,7 @@ def _theme_shown(named: insights_of.NamedTheme, timezone: str, now: datetime) ->
 async def weekly_digest(request: Request, signed: Admin, week: Week = None) -> HTMLResponse:
     """Last week (or the week of `week`) for management, with its CSV and PDF."""
     language = signed.agent.language
-    found = await digest_of(request, signed.business, week, language)
+    found = await digest_of(signed.services, signed.business, week, language)
     return render(
         request,
         "console_digest.html",
@@ -230,14 +230,16 @@ async def weekly_digest(request: Request, signed: Admin, week: Week = None) -> H
 
 @router.get("/digest.csv", response_class=Response)
 async def weekly_digest_csv(request: Request, signed: Admin, week: Week = None) -> Response:
-    return digest_csv(await digest_of(request, signed.business, week, signed.agent.language))
+    return digest_csv(
+        await digest_of(signed.services, signed.business, week, signed.agent.language)
+    )
 
 
 @router.get("/digest.pdf", response_class=Response)
 async def weekly_digest_pdf(request: Request, signed: Admin, week: Week = None) -> Response:
     language = signed.agent.language
-    found = await digest_of(request, signed.business, week, language)
-    return await digest_pdf(request, found, language)
+    found = await digest_of(signed.services, signed.business, week, language)
+    return await digest_pdf(signed.services, found, language)
 
 
 def _words(language: str) -> dict[str, Any]:
@@ -603,11 +605,13 @@ async def save_templates(
 
 
 @router.post("/channels/{channel}/{action}")
-async def change_channel(request: Request, signed: Admin, channel: str, action: str) -> Response:
+async def change_channel(
+    request: Request, settings: SettingsDep, signed: Admin, channel: str, action: str
+) -> Response:
     """Connect or disconnect, with the same steps as `kesher telegram|whatsapp connect`."""
     form = await form_fields(request)
     services, business = signed.services, signed.business
-    public = runtime_of(request).settings.public_base()
+    public = settings.public_base()
     try:
         if (channel, action) == ("telegram", "connect"):
             await connect_telegram(

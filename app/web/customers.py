@@ -12,7 +12,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from app.web.access import AdminBusiness, actor_of, runtime_of
+from app.web.deps import Actor, AdminBusiness, ServicesDep
 from app.web.errors import ApiError
 from app.web.text_json import TextJsonRoute
 from bot.accounts import privacy
@@ -105,7 +105,7 @@ async def _customer(uow: UnitOfWork, business_id: int, customer_id: uuid.UUID) -
 
 @router.get("", response_model=CustomerPage)
 async def list_customers(
-    request: Request,
+    services: ServicesDep,
     business: AdminBusiness,
     channel: ChannelName | None = None,
     address: Annotated[str | None, Query(max_length=255)] = None,
@@ -122,7 +122,7 @@ async def list_customers(
 ) -> CustomerPage:
     """All customers, oldest first; or the one customer at `channel` + `address`; or those `q`
     finds."""
-    async with runtime_of(request).services.uow() as uow:
+    async with services.uow() as uow:
         if q is not None:
             customers = list(await search_customers(uow, business, q, limit=limit))
             more = False
@@ -169,10 +169,9 @@ class ImportOut(BaseModel):
     responses={200: {"model": CustomerOut, "description": "an existing customer was updated"}},
 )
 async def put_customer(
-    request: Request, business: AdminBusiness, body: CustomerIn, response: Response
+    services: ServicesDep, business: AdminBusiness, body: CustomerIn, response: Response
 ) -> CustomerOut:
     """Create a customer, or update the one with the same `external_id` (else `phone`)."""
-    services = runtime_of(request).services
     fields = parse_customer(body.model_dump(exclude_none=True))
     async with services.uow() as uow:
         customer, created = await upsert_customer(
@@ -196,9 +195,8 @@ async def put_customer(
         }
     },
 )
-async def import_csv(request: Request, business: AdminBusiness) -> ImportOut:
+async def import_csv(request: Request, services: ServicesDep, business: AdminBusiness) -> ImportOut:
     """Import customers from CSV; bad rows are reported by line and the good ones kept."""
-    services = runtime_of(request).services
     rows = csv_rows(decode_csv(await request.body()))
     report = await import_customers(services.uow, business, rows, now=services.clock.now)
     return ImportOut(
@@ -210,9 +208,9 @@ async def import_csv(request: Request, business: AdminBusiness) -> ImportOut:
 
 @router.get("/{customer_id}", response_model=CustomerOut)
 async def get_customer(
-    request: Request, business: AdminBusiness, customer_id: uuid.UUID
+    services: ServicesDep, business: AdminBusiness, customer_id: uuid.UUID
 ) -> CustomerOut:
-    async with runtime_of(request).services.uow() as uow:
+    async with services.uow() as uow:
         customer = await _customer(uow, business.id, customer_id)
         return _out(customer, list(await uow.identities.for_customer(customer.id)))
 
@@ -237,13 +235,14 @@ def _event_item(event: Event) -> TimelineItem:
 
 
 @router.get("/{customer_id}/export")
-async def export(request: Request, business: AdminBusiness, customer_id: uuid.UUID) -> Any:
+async def export(
+    services: ServicesDep, business: AdminBusiness, customer_id: uuid.UUID, actor: Actor
+) -> Any:
     """Everything kept about the customer (a privacy request): the profile, identities,
     messages, events and notes, answers, check-ins and handoffs; written to the audit log."""
-    services = runtime_of(request).services
     async with services.uow() as uow:
         record = await privacy.export_customer(
-            uow, business, customer_id, actor=actor_of(request), now=services.clock.now()
+            uow, business, customer_id, actor=actor, now=services.clock.now()
         )
         await uow.commit()
     return jsonable_encoder(record)
@@ -255,13 +254,14 @@ class Deleted(BaseModel):
 
 
 @router.delete("/{customer_id}", response_model=Deleted)
-async def delete(request: Request, business: AdminBusiness, customer_id: uuid.UUID) -> Deleted:
+async def delete(
+    services: ServicesDep, business: AdminBusiness, customer_id: uuid.UUID, actor: Actor
+) -> Deleted:
     """Delete the customer and everything about them for good (a privacy request); the audit
     log keeps only the id, who asked, when and the counts."""
-    services = runtime_of(request).services
     async with services.uow() as uow:
         counts = await privacy.delete_customer(
-            uow, business, customer_id, actor=actor_of(request), now=services.clock.now()
+            uow, business, customer_id, actor=actor, now=services.clock.now()
         )
         await uow.commit()
     return Deleted(customer_id=customer_id, deleted=counts)
@@ -269,13 +269,13 @@ async def delete(request: Request, business: AdminBusiness, customer_id: uuid.UU
 
 @router.get("/{customer_id}/timeline", response_model=Timeline)
 async def timeline(
-    request: Request,
+    services: ServicesDep,
     business: AdminBusiness,
     customer_id: uuid.UUID,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> Timeline:
     """The customer's messages and events together, oldest first (the newest `limit` of each)."""
-    async with runtime_of(request).services.uow() as uow:
+    async with services.uow() as uow:
         customer = await _customer(uow, business.id, customer_id)
         messages = await uow.messages.for_customer(customer.id, limit=limit)
         events = await uow.events.for_customer(customer.id, limit=limit)
@@ -294,10 +294,12 @@ class AuditOut(BaseModel):
 
 @data_router.get("/audit", response_model=list[AuditOut])
 async def audit(
-    request: Request, business: AdminBusiness, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    services: ServicesDep,
+    business: AdminBusiness,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditOut]:
     """Exports and deletes of customers' records, newest first."""
-    async with runtime_of(request).services.uow() as uow:
+    async with services.uow() as uow:
         entries = await uow.audit.list(business.id, limit=limit)
     return [
         AuditOut(
@@ -316,35 +318,34 @@ def csv_download(chunks: AsyncIterator[str], filename: str) -> StreamingResponse
 
 
 @data_router.get("/export/customers.csv", response_class=StreamingResponse)
-async def export_customers(request: Request, business: AdminBusiness) -> StreamingResponse:
+async def export_customers(services: ServicesDep, business: AdminBusiness) -> StreamingResponse:
     """Every customer as CSV in the import's columns (edit and import it again), then Kesher's
     own `kesher_id`, `kesher_opted_out`, `kesher_created_at`, which an import skips."""
-    services = runtime_of(request).services
     return csv_download(exports.customers_csv(services, business), f"{business.slug}-customers.csv")
 
 
 @data_router.get("/export/answers.csv", response_class=StreamingResponse)
-async def export_answers(request: Request, business: AdminBusiness) -> StreamingResponse:
+async def export_answers(services: ServicesDep, business: AdminBusiness) -> StreamingResponse:
     """Every survey answer as CSV: customer, flow, question, value, score, kind, when."""
-    services = runtime_of(request).services
     return csv_download(exports.answers_csv(services, business), f"{business.slug}-answers.csv")
 
 
 @data_router.get("/export/conversations.csv", response_class=StreamingResponse)
-async def export_conversations(request: Request, business: AdminBusiness) -> StreamingResponse:
+async def export_conversations(services: ServicesDep, business: AdminBusiness) -> StreamingResponse:
     """Every message of every customer, in the order stored: message, customer and
     conversation ids, direction, channel, text, status, frustration (0..1, inbound), when."""
-    services = runtime_of(request).services
     return csv_download(
         exports.conversations_csv(services, business), f"{business.slug}-conversations.csv"
     )
 
 
 @data_router.get("/export/conversations.json", response_class=StreamingResponse)
-async def export_conversations_json(request: Request, business: AdminBusiness) -> StreamingResponse:
+async def export_conversations_json(
+    services: ServicesDep, business: AdminBusiness
+) -> StreamingResponse:
     """The same messages as one JSON array (streamed), each an object with the CSV's columns."""
     return json_download(
-        exports.conversations_json(runtime_of(request).services, business),
+        exports.conversations_json(services, business),
         f"{business.slug}-conversations.json",
     )
 

@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Path, Query, Response
 from pydantic import BaseModel, Field
 
-from app.web.access import AdminBusiness, runtime_of
+from app.web.deps import AdminBusiness, ServicesDep
 from app.web.text_json import TextJsonRoute
 from bot.domain import Agent, AgentRole, CannedReply, Handoff, InvalidInput, NotFound
 from bot.handoffs import service as handoffs
@@ -17,7 +17,6 @@ from bot.handoffs.agents import change_agent, create_agent
 from bot.handoffs.alerts import ALERT_TASK
 from bot.outbound.replies import enqueue, queue_sends
 from bot.ports import UnitOfWork
-from bot.services import Services
 from flows.contact import RulesError
 from flows.handoff import parse_handoff_rules
 
@@ -137,23 +136,22 @@ async def _agent(uow: UnitOfWork, business_id: int, agent_id: int) -> Agent:
 
 @router.get("/handoffs", response_model=list[HandoffOut])
 async def list_handoffs(
-    request: Request,
+    services: ServicesDep,
     business: AdminBusiness,
     status: Annotated[str, Query(pattern="^(open|all)$")] = "open",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[HandoffOut]:
     """Open handoffs, oldest first; or all, newest first."""
-    async with runtime_of(request).services.uow() as uow:
+    async with services.uow() as uow:
         found = await uow.handoffs.list(business.id, open_only=status == "open", limit=limit)
     return [_out(h) for h in found]
 
 
 @router.post("/handoffs", response_model=HandoffOut, status_code=201)
 async def open_handoff(
-    request: Request, business: AdminBusiness, body: HandoffIn, response: Response
+    services: ServicesDep, business: AdminBusiness, body: HandoffIn, response: Response
 ) -> HandoffOut:
     """Hand a customer to a person (200 with the open one if there already is one)."""
-    services = runtime_of(request).services
     async with services.uow() as uow:
         customer = await uow.customers.get(business.id, body.customer)
         if customer is None:
@@ -172,10 +170,10 @@ async def open_handoff(
 
 @router.get("/handoffs/{handoff_id}")
 async def get_handoff(
-    request: Request, business: AdminBusiness, handoff_id: HandoffId
+    services: ServicesDep, business: AdminBusiness, handoff_id: HandoffId
 ) -> dict[str, Any]:
     """The handoff with its summary and the conversation so far."""
-    async with runtime_of(request).services.uow() as uow:
+    async with services.uow() as uow:
         handoff = await uow.handoffs.get(business.id, handoff_id)
         if handoff is None:
             raise NotFound(f"no handoff {handoff_id}", code="handoff_not_found")
@@ -202,16 +200,11 @@ async def get_handoff(
     }
 
 
-def _act(request: Request) -> tuple[Services, datetime]:
-    services = runtime_of(request).services
-    return services, services.clock.now()
-
-
 @router.post("/handoffs/{handoff_id}/claim", response_model=HandoffOut)
 async def claim_handoff(
-    request: Request, business: AdminBusiness, handoff_id: HandoffId, body: AgentRef
+    services: ServicesDep, business: AdminBusiness, handoff_id: HandoffId, body: AgentRef
 ) -> HandoffOut:
-    services, now = _act(request)
+    now = services.clock.now()
     async with services.uow() as uow:
         agent = await _agent(uow, business.id, body.agent)
         handoff = await handoffs.claim(uow, business, handoff_id, agent, now=now)
@@ -221,9 +214,9 @@ async def claim_handoff(
 
 @router.post("/handoffs/{handoff_id}/transfer", response_model=HandoffOut)
 async def transfer_handoff(
-    request: Request, business: AdminBusiness, handoff_id: HandoffId, body: AgentRef
+    services: ServicesDep, business: AdminBusiness, handoff_id: HandoffId, body: AgentRef
 ) -> HandoffOut:
-    services, now = _act(request)
+    now = services.clock.now()
     async with services.uow() as uow:
         handoff = await handoffs.transfer(uow, business, handoff_id, body.agent, now=now)
         await uow.commit()
@@ -232,10 +225,10 @@ async def transfer_handoff(
 
 @router.post("/handoffs/{handoff_id}/reply", status_code=202)
 async def reply_handoff(
-    request: Request, business: AdminBusiness, handoff_id: HandoffId, body: ReplyIn
+    services: ServicesDep, business: AdminBusiness, handoff_id: HandoffId, body: ReplyIn
 ) -> dict[str, Any]:
     """Send the agent's reply on the customer's channel (queued; 202)."""
-    services, now = _act(request)
+    now = services.clock.now()
     async with services.uow() as uow:
         agent = await _agent(uow, business.id, body.agent)
         message, outbox_ids = await handoffs.reply(
@@ -256,9 +249,9 @@ async def reply_handoff(
 
 @router.post("/handoffs/{handoff_id}/notes", status_code=201)
 async def note_handoff(
-    request: Request, business: AdminBusiness, handoff_id: HandoffId, body: NoteIn
+    services: ServicesDep, business: AdminBusiness, handoff_id: HandoffId, body: NoteIn
 ) -> dict[str, str]:
-    services, now = _act(request)
+    now = services.clock.now()
     async with services.uow() as uow:
         agent = await _agent(uow, business.id, body.agent)
         await handoffs.note(uow, business, handoff_id, agent, body.text, now=now)
@@ -268,13 +261,13 @@ async def note_handoff(
 
 @router.post("/handoffs/{handoff_id}/resolve", response_model=HandoffOut)
 async def resolve_handoff(
-    request: Request,
+    services: ServicesDep,
     business: AdminBusiness,
     handoff_id: HandoffId,
     body: Annotated[AgentRef | None, Body()] = None,
 ) -> HandoffOut:
     """Resolve: the conversation returns to the bot and a follow-up check-in is planned."""
-    services, now = _act(request)
+    now = services.clock.now()
     async with services.uow() as uow:
         agent = await _agent(uow, business.id, body.agent) if body else None
         handoff = await handoffs.resolve(uow, business, handoff_id, agent=agent, now=now)
@@ -283,14 +276,14 @@ async def resolve_handoff(
 
 
 @router.get("/agents", response_model=list[AgentOut])
-async def list_agents(request: Request, business: AdminBusiness) -> list[AgentOut]:
-    async with runtime_of(request).services.uow() as uow:
+async def list_agents(services: ServicesDep, business: AdminBusiness) -> list[AgentOut]:
+    async with services.uow() as uow:
         return [_agent_out(a) for a in await uow.agents.list(business.id)]
 
 
 @router.post("/agents", response_model=AgentOut, status_code=201)
-async def add_agent(request: Request, business: AdminBusiness, body: AgentIn) -> AgentOut:
-    services, now = _act(request)
+async def add_agent(services: ServicesDep, business: AdminBusiness, body: AgentIn) -> AgentOut:
+    now = services.clock.now()
     async with services.uow() as uow:
         agent = await create_agent(
             uow,
@@ -309,13 +302,12 @@ async def add_agent(request: Request, business: AdminBusiness, body: AgentIn) ->
 
 @router.patch("/agents/{agent_id}", response_model=AgentOut)
 async def change(
-    request: Request,
+    services: ServicesDep,
     business: AdminBusiness,
     agent_id: AgentId,
     body: AgentChange,
 ) -> AgentOut:
     """Change an agent's capacity or role; what is left out stays as it is."""
-    services, _ = _act(request)
     async with services.uow() as uow:
         agent = await change_agent(uow, business, agent_id, capacity=body.capacity, role=body.role)
         await uow.commit()
@@ -324,10 +316,10 @@ async def change(
 
 @router.put("/agents/{agent_id}/status", response_model=AgentOut)
 async def agent_status(
-    request: Request, business: AdminBusiness, agent_id: AgentId, body: StatusIn
+    services: ServicesDep, business: AdminBusiness, agent_id: AgentId, body: StatusIn
 ) -> AgentOut:
     """Online agents get new handoffs; going offline hands theirs to others or the queue."""
-    services, now = _act(request)
+    now = services.clock.now()
     async with services.uow() as uow:
         agent = await _agent(uow, business.id, agent_id)
         await handoffs.set_online(uow, business, agent, body.online, now=now)
@@ -343,7 +335,7 @@ async def get_handoff_rules(business: AdminBusiness) -> dict[str, Any]:
 
 @router.put("/handoff-rules")
 async def put_handoff_rules(
-    request: Request, business: AdminBusiness, rules: Annotated[dict[str, Any], Body()]
+    services: ServicesDep, business: AdminBusiness, rules: Annotated[dict[str, Any], Body()]
 ) -> dict[str, Any]:
     """sla (e.g. 10m, counted in business hours), low_score (handoff|offer),
     follow_up_after (e.g. 3d, or null), capacity."""
@@ -351,7 +343,7 @@ async def put_handoff_rules(
         parse_handoff_rules(rules)
     except RulesError as error:
         raise InvalidInput("; ".join(error.problems), code="invalid_rules") from None
-    async with runtime_of(request).services.uow() as uow:
+    async with services.uow() as uow:
         await uow.businesses.set_handoff_rules(business.id, rules)
         await uow.commit()
     return rules
@@ -364,12 +356,12 @@ async def get_canned(business: AdminBusiness) -> list[CannedIn]:
 
 @router.put("/canned-replies", response_model=list[CannedIn])
 async def put_canned(
-    request: Request, business: AdminBusiness, replies: list[CannedIn]
+    services: ServicesDep, business: AdminBusiness, replies: list[CannedIn]
 ) -> list[CannedIn]:
     """Replace the business's canned replies (at most 100)."""
     if len(replies) > 100:
         raise InvalidInput("at most 100 canned replies", code="too_many")
-    async with runtime_of(request).services.uow() as uow:
+    async with services.uow() as uow:
         await uow.businesses.set_canned_replies(
             business.id, [CannedReply(title=r.title, text=r.text) for r in replies]
         )

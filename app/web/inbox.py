@@ -22,7 +22,8 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sse_starlette.sse import EventSourceResponse
 
-from app.web.access import runtime_of
+from app.settings import Settings
+from app.web.deps import ServicesDep, SettingsDep
 from app.web.errors import error_response
 from bot.domain import Agent, Business, Handoff, KesherError, NotFound
 from bot.handoffs import agents
@@ -67,8 +68,7 @@ class Desk:
     services: Services
 
 
-async def desk(request: Request) -> Desk:
-    services = runtime_of(request).services
+async def desk(request: Request, services: ServicesDep) -> Desk:
     token = request.cookies.get(SESSION_COOKIE, "")
     async with services.uow() as uow:
         found = await agents.session(uow, token, now=services.clock.now())
@@ -90,15 +90,17 @@ async def desk(request: Request) -> Desk:
 Signed = Annotated[Desk, Depends(desk)]
 
 
-def _secure(request: Request) -> bool:
-    return runtime_of(request).settings.public_base().startswith("https://")
+def _secure(settings: Settings) -> bool:
+    return settings.public_base().startswith("https://")
 
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
     return templates.TemplateResponse(request, name, context, status_code=status)
 
 
-def _login_page(request: Request, *, error: str | None = None, status: int = 200) -> HTMLResponse:
+def _login_page(
+    request: Request, settings: Settings, *, error: str | None = None, status: int = 200
+) -> HTMLResponse:
     token = secrets.token_urlsafe(24)
     language = "en" if request.query_params.get("lang") == "en" else "he"
     response = render(
@@ -112,30 +114,31 @@ def _login_page(request: Request, *, error: str | None = None, status: int = 200
         token,
         httponly=True,
         samesite="strict",
-        secure=_secure(request),
+        secure=_secure(settings),
         path="/inbox",
     )
     return response
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_form(request: Request) -> HTMLResponse:
-    return _login_page(request)
+async def login_form(request: Request, settings: SettingsDep) -> HTMLResponse:
+    return _login_page(request, settings)
 
 
 @router.post("/login", response_class=HTMLResponse)
 async def login(
     request: Request,
+    services: ServicesDep,
+    settings: SettingsDep,
     email: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     if not agents.same_token(csrf, request.cookies.get(LOGIN_COOKIE, "")):
-        return _login_page(request, error="expired", status=400)
+        return _login_page(request, settings, error="expired", status=400)
     if len(email) > agents.MAX_EMAIL or len(password) > agents.MAX_PASSWORD:
         # No account has such an email or password: the same answer as any wrong one.
-        return _login_page(request, error="wrong", status=401)
-    services = runtime_of(request).services
+        return _login_page(request, settings, error="wrong", status=401)
     now = services.clock.now()
     async with services.uow() as uow:
         try:
@@ -144,7 +147,10 @@ async def login(
             await uow.commit()
             locked = refused.locked_until is not None
             return _login_page(
-                request, error="locked" if locked else "wrong", status=429 if locked else 401
+                request,
+                settings,
+                error="locked" if locked else "wrong",
+                status=429 if locked else 401,
             )
         business = await uow.businesses.get(signed.agent.business_id)
         await handoffs.set_online(uow, business, signed.agent, True, now=now)
@@ -156,7 +162,7 @@ async def login(
         max_age=int(agents.SESSION_LIFETIME.total_seconds()),
         httponly=True,
         samesite="lax",
-        secure=_secure(request),
+        secure=_secure(settings),
         path="/",
     )
     response.delete_cookie(LOGIN_COOKIE, path="/inbox")

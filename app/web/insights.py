@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from app.web.access import AdminBusiness, runtime_of
+from app.web.deps import AdminBusiness, ServicesDep
 from app.web.errors import ApiError
 from app.web.text_json import TextJsonRoute
 from bot.domain import Business
@@ -101,10 +101,12 @@ def _nps_fields(summary: NpsSummary) -> dict[str, Any]:
 
 
 @router.get("/nps", response_model=NpsReport)
-async def nps_report(request: Request, business: AdminBusiness, weeks: Weeks = 12) -> NpsReport:
+async def nps_report(
+    services: ServicesDep, business: AdminBusiness, weeks: Weeks = 12
+) -> NpsReport:
     """Net Promoter Score: promoters (9–10), passives (7–8), detractors (0–6), by week, schedule
     and segment (the customer's language, channel and tags)."""
-    found = await insights.scores(_services(request), business, "nps", since=_since(request, weeks))
+    found = await insights.scores(services, business, "nps", since=_since(services, weeks))
     return NpsReport(
         **_nps(found.values),
         weeks=[
@@ -127,11 +129,11 @@ def _csat_fields(summary: CsatSummary) -> dict[str, Any]:
 
 
 @router.get("/csat", response_model=CsatReport)
-async def csat_report(request: Request, business: AdminBusiness, weeks: Weeks = 12) -> CsatReport:
+async def csat_report(
+    services: ServicesDep, business: AdminBusiness, weeks: Weeks = 12
+) -> CsatReport:
     """Customer satisfaction (1–5): average and share satisfied, by week, schedule and segment."""
-    found = await insights.scores(
-        _services(request), business, "csat", since=_since(request, weeks)
-    )
+    found = await insights.scores(services, business, "csat", since=_since(services, weeks))
     return CsatReport(
         **_csat(found.values),
         weeks=[
@@ -155,10 +157,10 @@ class RateOut(BaseModel):
 
 @router.get("/response-rates", response_model=list[RateOut])
 async def response_rates(
-    request: Request, business: AdminBusiness, weeks: Weeks = 12
+    services: ServicesDep, business: AdminBusiness, weeks: Weeks = 12
 ) -> list[RateOut]:
     """Per schedule: touches made, answered, the share answered, and touches skipped."""
-    found = await insights.rates(_services(request), business, since=_since(request, weeks))
+    found = await insights.rates(services, business, since=_since(services, weeks))
     return [
         RateOut(
             schedule=r.schedule,
@@ -181,14 +183,14 @@ class RiskOut(BaseModel):
 
 @router.get("/churn-risk", response_model=list[RiskOut])
 async def churn_risk(
-    request: Request,
+    services: ServicesDep,
     business: AdminBusiness,
     lang: Annotated[Literal["he", "en"] | None, Query(description="reasons' language")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[RiskOut]:
     """Customers by health, lowest first, each score explained."""
     found = await insights.at_risk(
-        _services(request), business, language=lang or business.language, limit=limit
+        services, business, language=lang or business.language, limit=limit
     )
     return [_risk_out(r) for r in found]
 
@@ -234,7 +236,7 @@ class ThemesReport(BaseModel):
 
 @router.get("/themes", response_model=ThemesReport)
 async def themes_report(
-    request: Request,
+    services: ServicesDep,
     business: AdminBusiness,
     weeks: Weeks = 12,
     lang: Annotated[Literal["he", "en"] | None, Query(description="labels' language")] = None,
@@ -242,9 +244,9 @@ async def themes_report(
     """What customers write about: free-text answers, feedback and complaints grouped into
     themes by the words they share, each with its count, weekly trend and example quotes."""
     found = await insights.themes(
-        _services(request),
+        services,
         business,
-        since=_since(request, weeks),
+        since=_since(services, weeks),
         language=lang or business.language,
     )
     return _themes_out(found, business.timezone)
@@ -308,20 +310,19 @@ Language = Annotated[Literal["he", "en"] | None, Query(description="the digest's
 
 
 async def digest_of(
-    request: Request, business: Business, week: date | None, language: str
+    services: Services, business: Business, week: date | None, language: str
 ) -> digest.Digest:
-    services = _services(request)
     start = sunday_of(week) if week else digest.last_week(services.clock.now(), business.timezone)
     return await digest.weekly(services, business, week=start, language=language)
 
 
 @router.get("/digest", response_model=DigestOut)
 async def weekly_digest(
-    request: Request, business: AdminBusiness, week: Week = None, lang: Language = None
+    services: ServicesDep, business: AdminBusiness, week: Week = None, lang: Language = None
 ) -> DigestOut:
     """The weekly digest for management: the week's NPS and CSAT against the week before,
     check-ins answered, who is at risk and why, and the week's top themes."""
-    found = await digest_of(request, business, week, lang or business.language)
+    found = await digest_of(services, business, week, lang or business.language)
     return DigestOut(
         week=found.week,
         last_day=found.last_day,
@@ -338,19 +339,19 @@ async def weekly_digest(
 
 @router.get("/digest.csv", response_class=Response)
 async def weekly_digest_csv(
-    request: Request, business: AdminBusiness, week: Week = None, lang: Language = None
+    services: ServicesDep, business: AdminBusiness, week: Week = None, lang: Language = None
 ) -> Response:
     """The weekly digest's figures as CSV: section, name, value."""
-    return digest_csv(await digest_of(request, business, week, lang or business.language))
+    return digest_csv(await digest_of(services, business, week, lang or business.language))
 
 
 @router.get("/digest.pdf", response_class=Response)
 async def weekly_digest_pdf(
-    request: Request, business: AdminBusiness, week: Week = None, lang: Language = None
+    services: ServicesDep, business: AdminBusiness, week: Week = None, lang: Language = None
 ) -> Response:
     """The weekly digest as a PDF, right to left in Hebrew."""
     language = lang or business.language
-    return await digest_pdf(request, await digest_of(request, business, week, language), language)
+    return await digest_pdf(services, await digest_of(services, business, week, language), language)
 
 
 def _download(name: str) -> dict[str, str]:
@@ -365,8 +366,8 @@ def digest_csv(found: digest.Digest) -> Response:
     )
 
 
-async def digest_pdf(request: Request, found: digest.Digest, language: str) -> Response:
-    font = _services(request).pdf_font
+async def digest_pdf(services: Services, found: digest.Digest, language: str) -> Response:
+    font = services.pdf_font
     paper = await digest.pdf(found, language, font=font)
     if paper is None:
         raise ApiError(
@@ -382,9 +383,5 @@ async def digest_pdf(request: Request, found: digest.Digest, language: str) -> R
     )
 
 
-def _services(request: Request) -> Services:
-    return runtime_of(request).services
-
-
-def _since(request: Request, weeks: int) -> datetime:
-    return _services(request).clock.now() - timedelta(weeks=weeks)
+def _since(services: Services, weeks: int) -> datetime:
+    return services.clock.now() - timedelta(weeks=weeks)

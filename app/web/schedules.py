@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, Field
 
-from app.web.access import AdminBusiness, runtime_of
+from app.web.deps import AdminBusiness, ServicesDep
 from app.web.errors import ApiError
 from app.web.text_json import TextJsonRoute
 from bot.accounts.customers import parse_customer, upsert_customer
@@ -62,17 +62,16 @@ def _custom(flow: str) -> str:
 
 
 @router.get("/schedules", response_model=list[ScheduleOut])
-async def list_schedules(request: Request, business: AdminBusiness) -> list[ScheduleOut]:
-    async with runtime_of(request).services.uow() as uow:
+async def list_schedules(services: ServicesDep, business: AdminBusiness) -> list[ScheduleOut]:
+    async with services.uow() as uow:
         return [_schedule_out(r) for r in await uow.schedules.list(business.id)]
 
 
 @router.post("/schedules", response_model=ScheduleOut, status_code=201)
 async def create_schedule(
-    request: Request, business: AdminBusiness, definition: Definition, response: Response
+    services: ServicesDep, business: AdminBusiness, definition: Definition, response: Response
 ) -> ScheduleOut:
     """Create a schedule, or replace the one with the same name (200)."""
-    services = runtime_of(request).services
     async with services.uow() as uow:
         existing = await uow.schedules.get(business.id, str(definition.get("name", "")))
         record = await save_schedule(uow, business, definition, now=services.clock.now())
@@ -89,17 +88,16 @@ async def _named(uow: UnitOfWork, business_id: int, name: str) -> ScheduleRecord
 
 
 @router.get("/schedules/{name}", response_model=ScheduleOut)
-async def get_schedule(request: Request, business: AdminBusiness, name: str) -> ScheduleOut:
-    async with runtime_of(request).services.uow() as uow:
+async def get_schedule(services: ServicesDep, business: AdminBusiness, name: str) -> ScheduleOut:
+    async with services.uow() as uow:
         return _schedule_out(await _named(uow, business.id, name))
 
 
 @router.put("/schedules/{name}", response_model=ScheduleOut)
 async def put_schedule(
-    request: Request, business: AdminBusiness, name: str, definition: Definition
+    services: ServicesDep, business: AdminBusiness, name: str, definition: Definition
 ) -> ScheduleOut:
     """Replace the schedule `name` (the name in the path wins); `active: false` pauses it."""
-    services = runtime_of(request).services
     async with services.uow() as uow:
         record = await save_schedule(
             uow, business, {**definition, "name": name}, now=services.clock.now()
@@ -109,9 +107,9 @@ async def put_schedule(
 
 
 @router.delete("/schedules/{name}", status_code=204)
-async def delete_schedule(request: Request, business: AdminBusiness, name: str) -> Response:
+async def delete_schedule(services: ServicesDep, business: AdminBusiness, name: str) -> Response:
     """Delete a schedule and the touches it planned and has not made yet."""
-    async with runtime_of(request).services.uow() as uow:
+    async with services.uow() as uow:
         if not await uow.schedules.delete(business.id, name):
             raise ApiError(404, "unknown_schedule", f"no schedule named {name!r}")
         await uow.commit()
@@ -133,13 +131,12 @@ class Preview(BaseModel):
 
 @router.post("/schedules/preview", response_model=Preview)
 async def preview_schedule(
-    request: Request,
+    services: ServicesDep,
     business: AdminBusiness,
     definition: Definition,
     days: Annotated[int, Query(ge=1, le=60)] = 7,
 ) -> Preview:
     """Who a schedule would contact in the next `days`, when and on which channel; nothing is saved."""
-    services = runtime_of(request).services
     async with services.uow() as uow:
         custom = await uow.flows.names(business.id)
     try:
@@ -171,8 +168,8 @@ class FlowOut(BaseModel):
 
 
 @router.get("/flows", response_model=list[FlowOut])
-async def list_flows(request: Request, business: AdminBusiness) -> list[FlowOut]:
-    async with runtime_of(request).services.uow() as uow:
+async def list_flows(services: ServicesDep, business: AdminBusiness) -> list[FlowOut]:
+    async with services.uow() as uow:
         names = sorted(await uow.flows.names(business.id))
         return [
             FlowOut(name=n, flow=f"{checkins.CUSTOM}{n}", definition=dict(d))
@@ -182,8 +179,8 @@ async def list_flows(request: Request, business: AdminBusiness) -> list[FlowOut]
 
 
 @router.get("/flows/{name}", response_model=FlowOut)
-async def get_flow(request: Request, business: AdminBusiness, name: str) -> FlowOut:
-    async with runtime_of(request).services.uow() as uow:
+async def get_flow(services: ServicesDep, business: AdminBusiness, name: str) -> FlowOut:
+    async with services.uow() as uow:
         definition = await uow.flows.get(business.id, name)
     if definition is None:
         raise ApiError(404, "unknown_flow", f"no flow named {name!r}")
@@ -192,10 +189,9 @@ async def get_flow(request: Request, business: AdminBusiness, name: str) -> Flow
 
 @router.put("/flows/{name}", response_model=FlowOut)
 async def put_flow(
-    request: Request, business: AdminBusiness, name: str, definition: Definition
+    services: ServicesDep, business: AdminBusiness, name: str, definition: Definition
 ) -> FlowOut:
     """Create or replace a custom flow of questions (the name in the path wins)."""
-    services = runtime_of(request).services
     body = {**definition, "name": name}
     async with services.uow() as uow:
         flow = await save_flow(uow, business, body, now=services.clock.now())
@@ -204,9 +200,9 @@ async def put_flow(
 
 
 @router.delete("/flows/{name}", status_code=204)
-async def remove_flow(request: Request, business: AdminBusiness, name: str) -> Response:
+async def remove_flow(services: ServicesDep, business: AdminBusiness, name: str) -> Response:
     """Delete a custom flow; refused (400 flow_in_use) while a schedule or a touch uses it."""
-    async with runtime_of(request).services.uow() as uow:
+    async with services.uow() as uow:
         await delete_flow(uow, business, name)
         await uow.commit()
     return Response(status_code=204)
@@ -223,8 +219,8 @@ async def get_rules(business: AdminBusiness) -> RulesOut:
 
 
 @router.put("/rules", response_model=RulesOut)
-async def put_rules(request: Request, business: AdminBusiness, rules: Definition) -> RulesOut:
-    async with runtime_of(request).services.uow() as uow:
+async def put_rules(services: ServicesDep, business: AdminBusiness, rules: Definition) -> RulesOut:
+    async with services.uow() as uow:
         await save_rules(uow, business, rules)
         await uow.commit()
     return RulesOut(rules=rules)
@@ -282,7 +278,7 @@ async def _referenced(
 
 
 @router.post("/events", response_model=EventOut, status_code=202)
-async def create_event(request: Request, business: AdminBusiness, body: EventIn) -> EventOut:
+async def create_event(services: ServicesDep, business: AdminBusiness, body: EventIn) -> EventOut:
     """Record a business event (a purchase, a closed ticket) and plan the check-ins it starts."""
     if body.type in RESERVED_EVENTS:
         raise ApiError(400, "invalid_event", f"type: {body.type!r} is reserved for Kesher's own")
@@ -292,7 +288,6 @@ async def create_event(request: Request, business: AdminBusiness, body: EventIn)
         raise ApiError(
             400, "invalid_event", f"occurred_at: must be in the years {FIRST_YEAR} to {LAST_YEAR}"
         )
-    services = runtime_of(request).services
     now = services.clock.now()
     async with services.uow() as uow:
         customer, created = await _referenced(
@@ -348,14 +343,14 @@ def _checkin_out(checkin: Checkin, names: dict[int, str]) -> CheckinOut:
 
 @router.get("/checkins", response_model=CheckinPage)
 async def list_checkins(
-    request: Request,
+    services: ServicesDep,
     business: AdminBusiness,
     status: CheckinStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> CheckinPage:
     """Planned, sent, answered, expired and skipped touches, by time, with their reasons."""
-    async with runtime_of(request).services.uow() as uow:
+    async with services.uow() as uow:
         names = {s.id: s.name for s in await uow.schedules.list(business.id)}
         found = list(
             await uow.checkins.list(business.id, status=status, limit=limit + 1, offset=offset)
