@@ -28,11 +28,8 @@ from fastapi.responses import (
 )
 
 from app.web import charts
-from app.web.customers import csv_download, json_download
-from app.web.deps import SettingsDep
-from app.web.errors import error_response
-from app.web.inbox import Desk, Signed, context, form_fields, render, templates
-from app.web.insights import (
+from app.web.api.data import csv_download, json_download
+from app.web.api.insights import (
     Week,
     churn_risk,
     csat_report,
@@ -42,6 +39,9 @@ from app.web.insights import (
     nps_report,
     response_rates,
 )
+from app.web.deps import SettingsDep
+from app.web.errors import error_response
+from app.web.inbox import Desk, Signed, context, form_fields, render, templates
 from bot.accounts import privacy
 from bot.accounts.businesses import (
     SENSITIVITIES,

@@ -1,4 +1,5 @@
-"""The REST API for handoffs and agents, for businesses that work from their own helpdesk."""
+"""The REST API for handoffs, their rules and canned replies, for businesses that work from
+their own helpdesk."""
 
 from __future__ import annotations
 
@@ -9,24 +10,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query, Response
 from pydantic import BaseModel, Field
 
+from app.web.api.agents import MAX_ID, agent_in_business
 from app.web.deps import AdminBusiness, ServicesDep
 from app.web.text_json import TextJsonRoute
-from bot.domain import Agent, AgentRole, CannedReply, Handoff, InvalidInput, NotFound
+from bot.domain import CannedReply, Handoff, InvalidInput, NotFound
 from bot.handoffs import service as handoffs
-from bot.handoffs.agents import change_agent, create_agent
 from bot.handoffs.alerts import ALERT_TASK
 from bot.outbound.replies import enqueue, queue_sends
-from bot.ports import UnitOfWork
 from flows.contact import RulesError
 from flows.handoff import parse_handoff_rules
 
 router = APIRouter(prefix="/api/v1/{business}", tags=["handoffs"], route_class=TextJsonRoute)
 
 Text = Annotated[str, Field(min_length=1, max_length=4000)]
-# Ids are integer columns: a larger number is no row, and the database would refuse to compare it.
-MAX_ID = 2**31 - 1
 HandoffId = Annotated[int, Path(ge=1, le=MAX_ID)]
-AgentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class HandoffOut(BaseModel):
@@ -59,28 +56,6 @@ def _out(handoff: Handoff) -> HandoffOut:
     )
 
 
-class AgentOut(BaseModel):
-    id: int
-    email: str
-    name: str
-    role: str
-    language: str
-    capacity: int
-    online: bool
-
-
-def _agent_out(agent: Agent) -> AgentOut:
-    return AgentOut(
-        id=agent.id,
-        email=agent.email,
-        name=agent.name,
-        role=agent.role.value,
-        language=agent.language,
-        capacity=agent.capacity,
-        online=agent.online,
-    )
-
-
 class HandoffIn(BaseModel):
     customer: uuid.UUID = Field(description="the customer's id")
     reason: Annotated[str, Field(min_length=1, max_length=500)] = "requested by the business"
@@ -104,34 +79,9 @@ class NoteIn(AgentRef):
     text: Text
 
 
-class AgentIn(BaseModel):
-    email: Annotated[str, Field(max_length=254)]
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    password: Annotated[str, Field(min_length=1, max_length=200)]
-    role: AgentRole = AgentRole.AGENT
-    language: str | None = Field(None, pattern="^(he|en)$")
-    capacity: int = Field(5, ge=1, le=100)
-
-
-class StatusIn(BaseModel):
-    online: bool
-
-
-class AgentChange(BaseModel):
-    capacity: int | None = Field(None, ge=1, le=100, description="handoffs held at once")
-    role: AgentRole | None = Field(None, description="the last admin cannot become an agent")
-
-
 class CannedIn(BaseModel):
     title: Annotated[str, Field(min_length=1, max_length=80)]
     text: Text
-
-
-async def _agent(uow: UnitOfWork, business_id: int, agent_id: int) -> Agent:
-    agent = await uow.agents.get(agent_id)
-    if agent is None or agent.business_id != business_id:
-        raise NotFound(f"no agent {agent_id}", code="agent_not_found")
-    return agent
 
 
 @router.get("/handoffs", response_model=list[HandoffOut])
@@ -206,7 +156,7 @@ async def claim_handoff(
 ) -> HandoffOut:
     now = services.clock.now()
     async with services.uow() as uow:
-        agent = await _agent(uow, business.id, body.agent)
+        agent = await agent_in_business(uow, business.id, body.agent)
         handoff = await handoffs.claim(uow, business, handoff_id, agent, now=now)
         await uow.commit()
     return _out(handoff)
@@ -230,7 +180,7 @@ async def reply_handoff(
     """Send the agent's reply on the customer's channel (queued; 202)."""
     now = services.clock.now()
     async with services.uow() as uow:
-        agent = await _agent(uow, business.id, body.agent)
+        agent = await agent_in_business(uow, business.id, body.agent)
         message, outbox_ids = await handoffs.reply(
             uow,
             services,
@@ -253,7 +203,7 @@ async def note_handoff(
 ) -> dict[str, str]:
     now = services.clock.now()
     async with services.uow() as uow:
-        agent = await _agent(uow, business.id, body.agent)
+        agent = await agent_in_business(uow, business.id, body.agent)
         await handoffs.note(uow, business, handoff_id, agent, body.text, now=now)
         await uow.commit()
     return {"status": "noted"}
@@ -269,63 +219,10 @@ async def resolve_handoff(
     """Resolve: the conversation returns to the bot and a follow-up check-in is planned."""
     now = services.clock.now()
     async with services.uow() as uow:
-        agent = await _agent(uow, business.id, body.agent) if body else None
+        agent = await agent_in_business(uow, business.id, body.agent) if body else None
         handoff = await handoffs.resolve(uow, business, handoff_id, agent=agent, now=now)
         await uow.commit()
     return _out(handoff)
-
-
-@router.get("/agents", response_model=list[AgentOut])
-async def list_agents(services: ServicesDep, business: AdminBusiness) -> list[AgentOut]:
-    async with services.uow() as uow:
-        return [_agent_out(a) for a in await uow.agents.list(business.id)]
-
-
-@router.post("/agents", response_model=AgentOut, status_code=201)
-async def add_agent(services: ServicesDep, business: AdminBusiness, body: AgentIn) -> AgentOut:
-    now = services.clock.now()
-    async with services.uow() as uow:
-        agent = await create_agent(
-            uow,
-            business,
-            email=body.email,
-            name=body.name,
-            password=body.password,
-            role=body.role,
-            language=body.language,
-            capacity=body.capacity,
-            now=now,
-        )
-        await uow.commit()
-    return _agent_out(agent)
-
-
-@router.patch("/agents/{agent_id}", response_model=AgentOut)
-async def change(
-    services: ServicesDep,
-    business: AdminBusiness,
-    agent_id: AgentId,
-    body: AgentChange,
-) -> AgentOut:
-    """Change an agent's capacity or role; what is left out stays as it is."""
-    async with services.uow() as uow:
-        agent = await change_agent(uow, business, agent_id, capacity=body.capacity, role=body.role)
-        await uow.commit()
-    return _agent_out(agent)
-
-
-@router.put("/agents/{agent_id}/status", response_model=AgentOut)
-async def agent_status(
-    services: ServicesDep, business: AdminBusiness, agent_id: AgentId, body: StatusIn
-) -> AgentOut:
-    """Online agents get new handoffs; going offline hands theirs to others or the queue."""
-    now = services.clock.now()
-    async with services.uow() as uow:
-        agent = await _agent(uow, business.id, agent_id)
-        await handoffs.set_online(uow, business, agent, body.online, now=now)
-        await uow.commit()
-        updated = await _agent(uow, business.id, agent_id)
-    return _agent_out(updated)
 
 
 @router.get("/handoff-rules")
