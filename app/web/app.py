@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.bootstrap import Runtime
-from app.web import api, console, console_flows, health, inbox, sandbox, webhooks
+from app.web import api, console, console_flows, health, inbox, pages, sandbox, webhooks
 from app.web.body_limit import BodyLimit
 from app.web.correlation import Correlation
 from app.web.errors import install_error_handlers
@@ -38,6 +38,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     app.include_router(health.router)
     app.include_router(sandbox.router)
     app.include_router(api.router)
+    pages.install(app)
     inbox.install(app)
     console.install(app)
     console_flows.install(app)

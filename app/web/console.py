@@ -41,7 +41,7 @@ from app.web.api.insights import (
 )
 from app.web.deps import SettingsDep
 from app.web.errors import error_response
-from app.web.inbox import Desk, Signed, context, form_fields, render, templates
+from app.web.pages import Signed, SignedIn, context, form_fields, render, words
 from bot.accounts import privacy
 from bot.accounts.businesses import (
     SENSITIVITIES,
@@ -103,18 +103,18 @@ AUDIT_SHOWN = 10
 class AdminsOnly(Forbidden):
     """An agent who is not an admin opened a console page."""
 
-    def __init__(self, signed: Desk) -> None:
+    def __init__(self, signed: SignedIn) -> None:
         super().__init__("the console is for the business's admins", code="admins_only")
         self.signed = signed
 
 
-async def admin(signed: Signed) -> Desk:
+async def admin(signed: Signed) -> SignedIn:
     if signed.agent.role is not AgentRole.ADMIN:
         raise AdminsOnly(signed)
     return signed
 
 
-Admin = Annotated[Desk, Depends(admin)]
+Admin = Annotated[SignedIn, Depends(admin)]
 
 
 @router.get("", response_class=HTMLResponse)
@@ -129,7 +129,7 @@ async def insights(request: Request, signed: Admin) -> HTMLResponse:
     themes = await insights_of.themes(
         signed.services, business, since=now - timedelta(weeks=WEEKS), language=language
     )
-    t = _words(language)
+    t = words(language)
     pictures = {
         "nps_split": charts.split(
             [
@@ -242,14 +242,6 @@ async def weekly_digest_pdf(request: Request, signed: Admin, week: Week = None) 
     return await digest_pdf(signed.services, found, language)
 
 
-def _words(language: str) -> dict[str, Any]:
-    """The pages' own words (inbox_strings.html), for the charts' labels."""
-    strings: dict[str, dict[str, Any]] = templates.env.get_template(
-        "inbox_strings.html"
-    ).module.strings  # type: ignore[attr-defined]
-    return strings.get(language, strings["he"])
-
-
 @router.get("/schedules", response_class=HTMLResponse)
 async def schedules(request: Request, signed: Admin, error: str | None = None) -> HTMLResponse:
     return await _schedules_page(request, signed, error=error)
@@ -257,7 +249,7 @@ async def schedules(request: Request, signed: Admin, error: str | None = None) -
 
 async def _schedules_page(
     request: Request,
-    signed: Desk,
+    signed: SignedIn,
     *,
     error: str | None = None,
     typed: dict[str, str] | None = None,
@@ -364,7 +356,7 @@ def _days(form: dict[str, str]) -> int:
     return int(value) if value.isdecimal() else 0
 
 
-async def _saved_schedule(signed: Desk, name: str) -> ScheduleRecord:
+async def _saved_schedule(signed: SignedIn, name: str) -> ScheduleRecord:
     async with signed.services.uow() as uow:
         record = await uow.schedules.get(signed.business.id, name)
     if record is None:
@@ -477,7 +469,7 @@ async def delete_schedule(request: Request, signed: Admin, name: str) -> Respons
     try:
         if form.get("confirm") != "on":
             raise KesherError(
-                _words(signed.agent.language)["delete_schedule_confirm"], code="not_confirmed"
+                words(signed.agent.language)["delete_schedule_confirm"], code="not_confirmed"
             )
         async with signed.services.uow() as uow:
             if not await uow.schedules.delete(signed.business.id, name):
@@ -518,7 +510,7 @@ async def channels(request: Request, signed: Admin) -> HTMLResponse:
 
 async def _channels_page(
     request: Request,
-    signed: Desk,
+    signed: SignedIn,
     *,
     error: str | None = None,
     typed: dict[str, dict[str, dict[str, str]]] | None = None,
@@ -649,7 +641,7 @@ async def customers(
 
 
 async def _customers_page(
-    request: Request, signed: Desk, *, q: str = "", deleted: str = "", **more: Any
+    request: Request, signed: SignedIn, *, q: str = "", deleted: str = "", **more: Any
 ) -> HTMLResponse:
     q = q.strip()[:SEARCH_LENGTH]
     async with signed.services.uow() as uow:
@@ -692,7 +684,7 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-def _actor(signed: Desk) -> str:
+def _actor(signed: SignedIn) -> str:
     """Who did it, for the audit log: the admin by their id (the page shows their name)."""
     return f"agent:{signed.agent.id}"
 
@@ -735,7 +727,7 @@ async def delete_customer(
     """Delete for good once the admin typed the customer's name (or the start of the id)."""
     form = await form_fields(request)
     services = signed.services
-    t = _words(signed.agent.language)
+    t = words(signed.agent.language)
     try:
         async with services.uow() as uow:
             customer = (
@@ -803,7 +795,7 @@ async def agents(request: Request, signed: Admin, error: str | None = None) -> H
 
 async def _agents_page(
     request: Request,
-    signed: Desk,
+    signed: SignedIn,
     *,
     error: str | None = None,
     typed: Mapping[str, str] | None = None,
@@ -873,7 +865,7 @@ async def rules(request: Request, signed: Admin) -> HTMLResponse:
 
 def _rules_page(
     request: Request,
-    signed: Desk,
+    signed: SignedIn,
     *,
     error: str | None = None,
     typed: Mapping[str, str] | None = None,
@@ -927,7 +919,7 @@ async def keys(request: Request, signed: Admin, revoked: str = "") -> HTMLRespon
     return await _keys_page(request, signed, revoked=revoked if revoked.isdecimal() else "")
 
 
-async def _keys_page(request: Request, signed: Desk, **more: Any) -> HTMLResponse:
+async def _keys_page(request: Request, signed: SignedIn, **more: Any) -> HTMLResponse:
     async with signed.services.uow() as uow:
         listed = await uow.businesses.api_keys(signed.business.id)
     return render(
@@ -956,7 +948,7 @@ async def revoke(request: Request, signed: Admin, key_id: str) -> RedirectRespon
     services = signed.services
     try:
         if form.get("confirm") != "on":
-            raise KesherError(_words(signed.agent.language)["revoke_confirm"], code="not_confirmed")
+            raise KesherError(words(signed.agent.language)["revoke_confirm"], code="not_confirmed")
         if not key_id.isdecimal() or int(key_id) > MAX_ID:
             raise NotFound(f"no API key {key_id}", code="unknown_key")
         async with services.uow() as uow:
@@ -973,7 +965,7 @@ async def settings(request: Request, signed: Admin, saved: str = "") -> HTMLResp
     return _settings_page(request, signed, saved=saved)
 
 
-def _settings_page(request: Request, signed: Desk, **more: Any) -> HTMLResponse:
+def _settings_page(request: Request, signed: SignedIn, **more: Any) -> HTMLResponse:
     business = signed.business
     shown = {
         "opt_out": "\n".join(business.opt_out_words),

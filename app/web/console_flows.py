@@ -17,8 +17,8 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.web.console import Admin, _words
-from app.web.inbox import Desk, context, form_fields, render
+from app.web.console import Admin
+from app.web.pages import SignedIn, context, form_fields, render, words
 from bot.checkins.configuration import DefinitionError, delete_flow, save_flow
 from bot.checkins.dispatch import BUILT_IN, CUSTOM
 from bot.domain import KesherError
@@ -52,7 +52,7 @@ async def flows(request: Request, signed: Admin, saved: str = "", deleted: str =
     )
 
 
-async def _flows_page(request: Request, signed: Desk, **more: Any) -> HTMLResponse:
+async def _flows_page(request: Request, signed: SignedIn, **more: Any) -> HTMLResponse:
     business, language = signed.business, signed.agent.language
     fields = {"business": business.name}
     async with signed.services.uow() as uow:
@@ -103,7 +103,7 @@ async def edit_flow(request: Request, signed: Admin, name: str) -> Response:
 
 def _builder(
     request: Request,
-    signed: Desk,
+    signed: SignedIn,
     *,
     typed: dict[str, str],
     rows: list[dict[str, str]],
@@ -287,7 +287,7 @@ async def update(request: Request, signed: Admin, name: str) -> Response:
     return await _save(request, signed, editing=name)
 
 
-async def _save(request: Request, signed: Desk, *, editing: str) -> Response:
+async def _save(request: Request, signed: SignedIn, *, editing: str) -> Response:
     """Save through the same steps as `PUT /flows/{name}` (the name in the path wins when
     editing); a new flow may not take the name of one that exists."""
     typed, found = typed_form(await form_fields(request))
@@ -299,7 +299,7 @@ async def _save(request: Request, signed: Desk, *, editing: str) -> Response:
     try:
         async with services.uow() as uow:
             if not editing and name and await uow.flows.get(signed.business.id, name) is not None:
-                t = _words(signed.agent.language)
+                t = words(signed.agent.language)
                 raise DefinitionError([f"name: {t['flow_exists'].format(name=name)}"])
             await save_flow(uow, signed.business, definition, now=services.clock.now())
             await uow.commit()
@@ -322,7 +322,7 @@ async def delete(request: Request, signed: Admin, name: str) -> Response:
     try:
         if form.get("confirm") != "on":
             raise KesherError(
-                _words(signed.agent.language)["delete_flow_confirm"], code="not_confirmed"
+                words(signed.agent.language)["delete_flow_confirm"], code="not_confirmed"
             )
         async with signed.services.uow() as uow:
             await delete_flow(uow, signed.business, name)
