@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.bootstrap import Runtime
-from app.web import api, console, console_flows, health, inbox, pages, sandbox, webhooks
+from app.web import api, console, health, inbox, pages, sandbox, webhooks
 from app.web.body_limit import BodyLimit
 from app.web.correlation import Correlation
 from app.web.errors import install_error_handlers
@@ -41,7 +41,6 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     pages.install(app)
     inbox.install(app)
     console.install(app)
-    console_flows.install(app)
     app.include_router(webhooks.router)
     app.add_middleware(BodyLimit, max_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(Correlation)

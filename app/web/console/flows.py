@@ -14,10 +14,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.web.console import Admin
+from app.web.console.admins import Admin
 from app.web.pages import SignedIn, context, form_fields, render, words
 from bot.checkins.configuration import DefinitionError, delete_flow, save_flow
 from bot.checkins.dispatch import BUILT_IN, CUSTOM
@@ -330,7 +330,3 @@ async def delete(request: Request, signed: Admin, name: str) -> Response:
     except KesherError as refused:
         return await _flows_page(request, signed, error=refused.message)
     return RedirectResponse(f"/console/flows?deleted={name}", status_code=303)
-
-
-def install(app: FastAPI) -> None:
-    app.include_router(router)
