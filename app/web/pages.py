@@ -101,10 +101,10 @@ async def form_fields(request: Request) -> dict[str, str]:
 
 
 def words(language: str) -> dict[str, Any]:
-    """The pages' own words (inbox_strings.html), for what the code says: charts' labels,
+    """The pages' own words (strings.html), for what the code says: charts' labels,
     refusals."""
     strings: dict[str, dict[str, Any]] = templates.env.get_template(
-        "inbox_strings.html"
+        "strings.html"
     ).module.strings  # type: ignore[attr-defined]
     return strings.get(language, strings["he"])
 
@@ -127,7 +127,7 @@ def install(app: FastAPI) -> None:
         back = urlsplit(request.headers.get("referer", "")).path
         return templates.TemplateResponse(
             request,
-            "inbox_expired.html",
+            "expired.html",
             {"lang": expired.language, "back": back if own_page(back) else "/inbox"},
             status_code=400,
         )

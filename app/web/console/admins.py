@@ -34,4 +34,4 @@ async def forbidden_page(request: Request, refused: AdminsOnly) -> Response:
     accept = request.headers.get("accept", "")
     if "application/json" in accept and "text/html" not in accept:
         return error_response(403, refused.code, refused.message)
-    return render(request, "console_forbidden.html", context(refused.signed), status=403)
+    return render(request, "console/forbidden.html", context(refused.signed), status=403)

@@ -37,7 +37,7 @@ async def _agents_page(
     kept = {k: v for k, v in (typed or {}).items() if k != "password"}
     return render(
         request,
-        "console_agents.html",
+        "console/agents.html",
         context(signed, team=team, holding=holding, error=error, typed=kept),
     )
 

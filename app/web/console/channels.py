@@ -64,7 +64,7 @@ async def _channels_page(
     shown.update(typed or {})
     return render(
         request,
-        "console_channels.html",
+        "console/channels.html",
         context(
             signed,
             accounts=accounts,

@@ -47,7 +47,7 @@ async def _customers_page(
         names = {f"agent:{a.id}": a.name for a in await uow.agents.list(signed.business.id)}
     return render(
         request,
-        "console_customers.html",
+        "console/customers.html",
         context(
             signed,
             q=q,

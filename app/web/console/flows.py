@@ -81,7 +81,7 @@ async def _flows_page(request: Request, signed: SignedIn, **more: Any) -> HTMLRe
             }
         custom.append(shown)
     return render(
-        request, "console_flows.html", context(signed, built_in=built_in, custom=custom, **more)
+        request, "console/flows.html", context(signed, built_in=built_in, custom=custom, **more)
     )
 
 
@@ -115,7 +115,7 @@ def _builder(
     shown = placed(problems or [])
     return render(
         request,
-        "console_flow_form.html" if part else "console_flow.html",
+        "console/flow_form.html" if part else "console/flow.html",
         context(
             signed,
             typed=typed,

@@ -99,7 +99,7 @@ async def insights(request: Request, signed: Admin) -> HTMLResponse:
     }
     return render(
         request,
-        "console.html",
+        "console/insights.html",
         context(
             signed,
             nps=nps,
@@ -134,7 +134,7 @@ async def weekly_digest(request: Request, signed: Admin, week: Week = None) -> H
     found = await digest_of(signed.services, signed.business, week, language)
     return render(
         request,
-        "console_digest.html",
+        "console/digest.html",
         context(
             signed,
             digest=found,

@@ -28,7 +28,7 @@ async def _keys_page(request: Request, signed: SignedIn, **more: Any) -> HTMLRes
         listed = await uow.businesses.api_keys(signed.business.id)
     return render(
         request,
-        "console_keys.html",
+        "console/keys.html",
         context(signed, keys=list(reversed(listed)), **more),
     )
 

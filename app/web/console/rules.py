@@ -46,7 +46,7 @@ def _rules_page(
     }
     values = {name: typed.get(name, "") for name in saved} if typed else saved
     return render(
-        request, "console_rules.html", context(signed, days=DAYS, values=values, error=error)
+        request, "console/rules.html", context(signed, days=DAYS, values=values, error=error)
     )
 
 

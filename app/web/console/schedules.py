@@ -66,7 +66,7 @@ async def _schedules_page(
         shown = _typed_schedule(editing, frozenset(custom))
     return render(
         request,
-        "console_schedules.html",
+        "console/schedules.html",
         context(
             signed,
             schedules=listed,
@@ -190,7 +190,7 @@ async def preview(request: Request, signed: Admin) -> HTMLResponse:
         ]
     return render(
         request,
-        "console_preview.html",
+        "console/preview.html",
         context(
             signed,
             problems=problems,

@@ -33,7 +33,7 @@ def _settings_page(request: Request, signed: SignedIn, **more: Any) -> HTMLRespo
     shown.update(more.pop("typed", {}))
     return render(
         request,
-        "console_settings.html",
+        "console/settings.html",
         context(signed, shown=shown, sensitivities=SENSITIVITIES, **more),
     )
 

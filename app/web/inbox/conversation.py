@@ -65,7 +65,7 @@ async def _conversation_page(
     language = customer.language if customer else signed.business.language
     return render(
         request,
-        "inbox_conversation.html",
+        "inbox/conversation.html",
         context(
             signed,
             handoff=handoff,

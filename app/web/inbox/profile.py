@@ -53,7 +53,7 @@ async def telegram_link(request: Request, signed: Signed) -> HTMLResponse:
             await uow.commit()
     except KesherError as refused:
         error = refused.message
-    return render(request, "inbox_telegram.html", context(signed, url=url, error=error))
+    return render(request, "inbox/telegram.html", context(signed, url=url, error=error))
 
 
 @router.post("/telegram/unlink", response_class=HTMLResponse)
@@ -61,4 +61,4 @@ async def telegram_unlink(request: Request, signed: Signed) -> HTMLResponse:
     async with signed.services.uow() as uow:
         await uow.agents.set_telegram_chat(signed.agent.id, None)
         await uow.commit()
-    return render(request, "inbox_telegram.html", context(signed))
+    return render(request, "inbox/telegram.html", context(signed))

@@ -27,7 +27,7 @@ async def inbox(request: Request, signed: Signed, h: int | None = None) -> HTMLR
         me = await uow.agents.get(signed.agent.id)
     return render(
         request,
-        "inbox.html",
+        "inbox/index.html",
         context(
             signed,
             selected=h,
@@ -76,7 +76,7 @@ async def _who(uow: UnitOfWork, business: Business, handoff: Handoff) -> str:
 async def queue(request: Request, signed: Signed, h: int | None = None) -> HTMLResponse:
     async with signed.services.uow() as uow:
         rows = await _rows(uow, signed)
-    return render(request, "inbox_queue.html", context(signed, rows=rows, selected=h))
+    return render(request, "inbox/queue.html", context(signed, rows=rows, selected=h))
 
 
 @router.get("/stream")

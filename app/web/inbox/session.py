@@ -31,7 +31,7 @@ def _login_page(
     language = "en" if request.query_params.get("lang") == "en" else "he"
     response = render(
         request,
-        "inbox_login.html",
+        "inbox/login.html",
         {"lang": language, "csrf": token, "error": error},
         status,
     )
