@@ -103,9 +103,8 @@ async def form_fields(request: Request) -> dict[str, str]:
 def words(language: str) -> dict[str, Any]:
     """The pages' own words (strings.html), for what the code says: charts' labels,
     refusals."""
-    strings: dict[str, dict[str, Any]] = templates.env.get_template(
-        "strings.html"
-    ).module.strings  # type: ignore[attr-defined]
+    module: Any = templates.env.get_template("strings.html").module
+    strings: dict[str, dict[str, Any]] = module.strings
     return strings.get(language, strings["he"])
 
 
