@@ -8,20 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.bootstrap import Runtime
-from app.web import (
-    business,
-    channels,
-    console,
-    console_flows,
-    customers,
-    handoffs,
-    health,
-    inbox,
-    insights,
-    sandbox,
-    schedules,
-    webhooks,
-)
+from app.web import api, console, health, inbox, pages, sandbox, webhooks
 from app.web.body_limit import BodyLimit
 from app.web.correlation import Correlation
 from app.web.errors import install_error_handlers
@@ -50,16 +37,10 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(sandbox.router)
-    app.include_router(customers.router)
-    app.include_router(customers.data_router)
-    app.include_router(channels.router)
-    app.include_router(business.router)
-    app.include_router(schedules.router)
-    app.include_router(insights.router)
-    app.include_router(handoffs.router)
+    app.include_router(api.router)
+    pages.install(app)
     inbox.install(app)
     console.install(app)
-    console_flows.install(app)
     app.include_router(webhooks.router)
     app.add_middleware(BodyLimit, max_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(Correlation)

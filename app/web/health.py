@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from app.web.access import runtime_of
+from app.web.deps import RuntimeDep
 
 router = APIRouter(tags=["operations"])
 
@@ -17,8 +17,8 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-async def readyz(request: Request) -> JSONResponse:
-    checks = await runtime_of(request).readiness()
+async def readyz(runtime: RuntimeDep) -> JSONResponse:
+    checks = await runtime.readiness()
     ready = all(checks.values())
     return JSONResponse(
         {"status": "ready" if ready else "not_ready", "checks": checks},

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
-from app.web.access import SandboxBusiness, runtime_of
+from app.web.deps import SandboxBusiness, ServicesDep
 from app.web.errors import ApiError
 from app.web.text_json import TextJsonRoute
 from bot.domain import ChannelName, Message, Rate, WebhookRequest
@@ -78,10 +78,10 @@ def _reply(message: Message) -> ReplyOut:
     },
     tags=["sandbox"],
 )
-async def post_message(request: Request, business: SandboxBusiness) -> SandboxReplies:
+async def post_message(
+    request: Request, services: ServicesDep, business: SandboxBusiness
+) -> SandboxReplies:
     """Play the customer: send one message, get the bot's replies."""
-    runtime = runtime_of(request)
-    services = runtime.services
     channel = services.channels[ChannelName.SANDBOX]
     webhook = WebhookRequest(
         business=business.slug,
@@ -113,12 +113,12 @@ async def post_message(request: Request, business: SandboxBusiness) -> SandboxRe
     "/api/v1/{business}/sandbox/messages", response_model=SandboxTranscript, tags=["sandbox"]
 )
 async def sent_messages(
-    request: Request,
+    services: ServicesDep,
     business: SandboxBusiness,
     customer: Annotated[str, Query(min_length=1, max_length=128)],
 ) -> SandboxTranscript:
     """Every message sent to one sandbox customer, oldest first (the latest 1,000 of them)."""
-    async with runtime_of(request).services.uow() as uow:
+    async with services.uow() as uow:
         identity = await uow.identities.find(business.id, ChannelName.SANDBOX, customer.strip())
         sent = await uow.messages.sent_to(identity.id, limit=TRANSCRIPT) if identity else []
     return SandboxTranscript(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, BackgroundTasks, Request, Response
 
-from app.web.access import BusinessSlug, runtime_of
+from app.web.deps import BusinessSlug, RuntimeDep, ServicesDep
 from app.web.errors import ApiError
 from bot.domain import (
     AccountStatus,
@@ -19,6 +19,7 @@ from bot.domain import (
 )
 from bot.inbound.delivery_reports import record_report
 from bot.inbound.pipeline import handle_inbound
+from bot.services import Services
 
 router = APIRouter(tags=["webhooks"])
 TELEGRAM = ChannelName.TELEGRAM
@@ -28,9 +29,8 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
 async def _delivery(
-    request: Request, slug: str, channel: ChannelName
+    request: Request, services: Services, slug: str, channel: ChannelName
 ) -> tuple[Business, ChannelAccount, WebhookRequest]:
-    services = runtime_of(request).services
     async with services.uow() as uow:
         named = await uow.accounts.by_slug(slug, channel)
     if named is None:
@@ -51,11 +51,10 @@ async def _delivery(
 
 @router.post("/webhooks/telegram/{business}")
 async def telegram_update(
-    request: Request, business: BusinessSlug, background: BackgroundTasks
+    request: Request, services: ServicesDep, business: BusinessSlug, background: BackgroundTasks
 ) -> dict[str, bool]:
     """One Telegram update; 200 once it is stored (or ignored), so Telegram does not resend it."""
-    services = runtime_of(request).services
-    found, account, webhook = await _delivery(request, business, TELEGRAM)
+    found, account, webhook = await _delivery(request, services, business, TELEGRAM)
     answers = services.buttons.get(TELEGRAM)
     for inbound in await services.channels[TELEGRAM].parse(webhook):
         await handle_inbound(found, inbound, services)
@@ -66,20 +65,22 @@ async def telegram_update(
 
 
 @router.post("/webhooks/whatsapp/{business}")
-async def whatsapp_message(request: Request, business: BusinessSlug) -> Response:
+async def whatsapp_message(
+    request: Request, services: ServicesDep, business: BusinessSlug
+) -> Response:
     """One WhatsApp message from Twilio, signed; stored once, then an empty TwiML answer."""
-    services = runtime_of(request).services
-    found, _, webhook = await _delivery(request, business, WHATSAPP)
+    found, _, webhook = await _delivery(request, services, business, WHATSAPP)
     for inbound in await services.channels[WHATSAPP].parse(webhook):
         await handle_inbound(found, inbound, services)
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
 @router.post("/webhooks/whatsapp/{business}/status", status_code=204)
-async def whatsapp_status(request: Request, business: BusinessSlug) -> Response:
+async def whatsapp_status(
+    request: Request, runtime: RuntimeDep, business: BusinessSlug
+) -> Response:
     """A Twilio status callback, signed; a message's status only moves forward."""
-    runtime = runtime_of(request)
-    found, _, webhook = await _delivery(request, business, WHATSAPP)
+    found, _, webhook = await _delivery(request, runtime.services, business, WHATSAPP)
     update = runtime.whatsapp.status(webhook)
     report = DeliveryReport(
         channel=WHATSAPP,

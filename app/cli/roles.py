@@ -1,0 +1,97 @@
+"""The process roles: `kesher serve` (the web app, with the worker and the scheduler unless
+told not to), `kesher worker` and `kesher scheduler` (distributed mode, on Redis)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+from taskiq.api import run_receiver_task, run_scheduler_task
+
+from app.bootstrap import Runtime, ensure_demo
+from app.cli.process import configured, console, need_redis, run
+from app.settings import Settings
+from app.tasks import scheduler_for
+from app.web.app import create_app
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="web role only (needs KESHER_REDIS_URL)")
+    ] = False,
+) -> None:
+    """Run the web app, with the worker and the scheduler in the same process."""
+    settings = configured()
+    if no_worker:
+        need_redis(settings, "serve --no-worker")
+
+    async def work(runtime: Runtime) -> None:
+        demo_key = await ensure_demo(runtime) if settings.demo else None
+        background: list[asyncio.Task[Any]] = []
+        if not no_worker:
+            background.append(
+                asyncio.create_task(run_scheduler_task(scheduler_for(runtime.broker)))
+            )
+            if not settings.embedded:
+                background.append(asyncio.create_task(run_receiver_task(runtime.broker)))
+        _banner(settings, host=host, port=port, demo_key=demo_key, no_worker=no_worker)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(runtime, manage_runtime=False),
+                host=host,
+                port=port,
+                log_level=settings.log_level.lower(),
+                proxy_headers=True,
+            )
+        )
+        try:
+            await server.serve()
+        finally:
+            for task in background:
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    run(work, worker=not no_worker and not settings.embedded)
+
+
+def _banner(
+    settings: Settings, *, host: str, port: int, demo_key: str | None, no_worker: bool
+) -> None:
+    base = f"http://{'localhost' if host in ('0.0.0.0', '127.0.0.1') else host}:{port}"
+    mode = "embedded (SQLite, in-process worker)" if settings.embedded else "distributed (Redis)"
+    console.print(f"[bold]Kesher[/bold] on {base} — {mode}{', web role only' if no_worker else ''}")
+    console.print(f"  sandbox chat:  {base}/sandbox?business=demo&lang=he  (English: lang=en)")
+    console.print(f"  API docs:      {base}/docs")
+    console.print(f"  health:        {base}/healthz")
+    if demo_key:
+        console.print(
+            f"  demo API key:  [bold]{demo_key}[/bold]\n"
+            "                 (shown once; `kesher business key --slug demo` makes a new one)"
+        )
+
+
+def worker() -> None:
+    """Run a taskiq worker on Redis (distributed mode)."""
+    need_redis(configured(), "worker")
+
+    async def work(runtime: Runtime) -> None:
+        await run_receiver_task(runtime.broker)
+
+    run(work, worker=True)
+
+
+def scheduler() -> None:
+    """Run the scheduler (exactly one per deployment, distributed mode)."""
+    need_redis(configured(), "scheduler")
+
+    async def work(runtime: Runtime) -> None:
+        await run_scheduler_task(scheduler_for(runtime.broker))
+
+    run(work)

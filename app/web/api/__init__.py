@@ -1,0 +1,36 @@
+"""The REST API under /api/v1/{business}: one module per resource, each called with the
+business's API key; `router` holds them all."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.web.api import (
+    agents,
+    business,
+    channels,
+    checkins,
+    customers,
+    data,
+    flows,
+    handoffs,
+    insights,
+    rules,
+    schedules,
+)
+
+router = APIRouter()
+for resource in (
+    customers,
+    data,
+    channels,
+    business,
+    schedules,
+    flows,
+    rules,
+    checkins,
+    insights,
+    handoffs,
+    agents,
+):
+    router.include_router(resource.router)
