@@ -29,11 +29,11 @@ from bot.ports import (
     OutboxRepository,
     ScheduleRepository,
 )
-from storage.audit import SqlAudit
-from storage.checkins import SqlAnswers, SqlCheckins, SqlFlows, SqlSchedules
-from storage.handoffs import SqlAgents, SqlHandoffs
-from storage.insights import SqlInsights
-from storage.repositories import (
+from storage.repositories.agents import SqlAgents, SqlHandoffs
+from storage.repositories.audit import SqlAudit
+from storage.repositories.checkins import SqlAnswers, SqlCheckins, SqlFlows, SqlSchedules
+from storage.repositories.insights import SqlInsights
+from storage.repositories.outbox import (
     SqlBusinesses,
     SqlChannelAccounts,
     SqlConversations,

@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlalchemy import func, select, true
 
 from bot.domain import CheckinStatus, CustomerSignals, Direction, Remark, ScoredAnswer
-from storage.checkins import COMPLAINTS, _utc
-from storage.repositories import _Repository
+from storage.repositories.checkins import COMPLAINTS, _utc
+from storage.repositories.outbox import _Repository
 from storage.tables import AnswerRow, CheckinRow, CustomerRow, EventRow, MessageRow
 
 HANDOFF = "handoff_requested"

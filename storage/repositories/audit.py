@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.domain import AuditEntry
-from storage.repositories import _Repository
+from storage.repositories.outbox import _Repository
 from storage.tables import AuditRow
 
 

@@ -29,7 +29,7 @@ from bot.domain import (
     TouchFacts,
     TouchStart,
 )
-from storage.repositories import _conversation, _customer, _identity, _Repository
+from storage.repositories.outbox import _conversation, _customer, _identity, _Repository
 from storage.tables import (
     AnswerRow,
     CheckinRow,

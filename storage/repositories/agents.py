@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 
 from bot.domain import Agent, AgentRole, Handoff
-from storage.repositories import _Repository
+from storage.repositories.outbox import _Repository
 from storage.tables import AgentRow, AgentSessionRow, HandoffRow, MessageRow
 
 
