@@ -1,17 +1,16 @@
-"""SQLAlchemy repositories for schedules, custom flows, planned check-ins and survey answers."""
+"""The SQLAlchemy check-ins repository: touches planned, claimed, made and finished."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, case, delete, func, insert, select, text, update
+from sqlalchemy import Integer, case, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.domain import (
-    Answer,
     CadencePlan,
     ChannelName,
     Checkin,
@@ -25,190 +24,29 @@ from bot.domain import (
     OutboxStatus,
     PlannedTouch,
     PlanningFacts,
-    ScheduleRecord,
     TouchFacts,
     TouchStart,
 )
-from storage.repositories.outbox import _conversation, _customer, _identity, _Repository
+from storage import records
+from storage.repositories.events import COMPLAINTS
+from storage.repositories.repository import Repository
 from storage.tables import (
     AnswerRow,
     CheckinRow,
     ConversationRow,
     CustomerRow,
-    CustomFlowRow,
     EventRow,
     IdentityRow,
     MessageRow,
     OutboxRow,
-    ScheduleRow,
 )
 
 PENDING = (CheckinStatus.PLANNED.value, CheckinStatus.CLAIMED.value)
-COMPLAINTS = ("frustration_detected", "handoff_requested")
 # Planned touches in one statement past which the table's statistics are refreshed at once.
 ANALYZE_AFTER = 10_000
 
 
-def _schedule(row: ScheduleRow) -> ScheduleRecord:
-    return ScheduleRecord(
-        id=row.id,
-        business_id=row.business_id,
-        name=row.name,
-        flow=row.flow,
-        definition=dict(row.definition),
-        active=row.active,
-        priority=row.priority,
-        starts_at=row.starts_at,
-        planned_at=row.planned_at,
-    )
-
-
-def _checkin(row: CheckinRow) -> Checkin:
-    return Checkin(
-        id=row.id,
-        business_id=row.business_id,
-        schedule_id=row.schedule_id,
-        customer_id=row.customer_id,
-        key=row.key,
-        flow=row.flow,
-        priority=row.priority,
-        status=CheckinStatus(row.status),
-        due_at=row.due_at,
-        send_at=row.send_at,
-        reason=row.reason,
-        channel=ChannelName(row.channel) if row.channel else None,
-        conversation_id=row.conversation_id,
-        run=dict(row.run) if row.run is not None else None,
-        wake_at=row.wake_at,
-        sent_at=row.sent_at,
-        finished_at=row.finished_at,
-    )
-
-
-class SqlSchedules(_Repository):
-    async def save(
-        self,
-        business_id: int,
-        *,
-        name: str,
-        flow: str,
-        definition: Mapping[str, Any],
-        active: bool,
-        priority: int,
-        now: datetime,
-    ) -> ScheduleRecord:
-        row = await self.session.scalar(
-            select(ScheduleRow).where(
-                ScheduleRow.business_id == business_id, ScheduleRow.name == name
-            )
-        )
-        if row is None:
-            row = ScheduleRow(
-                business_id=business_id, name=name, starts_at=now, created_at=now, planned_at=None
-            )
-            self.session.add(row)
-        row.flow = flow
-        row.definition = dict(definition)
-        row.active = active
-        row.priority = priority
-        row.updated_at = now
-        row.planned_at = None
-        await self.session.flush()
-        return _schedule(row)
-
-    async def get(self, business_id: int, name: str) -> ScheduleRecord | None:
-        row = await self.session.scalar(
-            select(ScheduleRow).where(
-                ScheduleRow.business_id == business_id, ScheduleRow.name == name
-            )
-        )
-        return _schedule(row) if row else None
-
-    async def by_id(self, schedule_id: int) -> ScheduleRecord:
-        return _schedule(await self.session.get_one(ScheduleRow, schedule_id))
-
-    async def list(self, business_id: int) -> Sequence[ScheduleRecord]:
-        rows = await self.session.scalars(
-            select(ScheduleRow)
-            .where(ScheduleRow.business_id == business_id)
-            .order_by(ScheduleRow.name)
-        )
-        return [_schedule(r) for r in rows]
-
-    async def delete(self, business_id: int, name: str) -> bool:
-        found = await self.session.scalar(
-            select(ScheduleRow.id).where(
-                ScheduleRow.business_id == business_id, ScheduleRow.name == name
-            )
-        )
-        if found is None:
-            return False
-        await self.session.execute(
-            delete(CheckinRow).where(
-                CheckinRow.schedule_id == found,
-                CheckinRow.status == CheckinStatus.PLANNED.value,
-            )
-        )
-        await self.session.execute(delete(ScheduleRow).where(ScheduleRow.id == found))
-        return True
-
-    async def to_plan(self, *, planned_before: datetime) -> Sequence[ScheduleRecord]:
-        rows = await self.session.scalars(
-            select(ScheduleRow)
-            .where(
-                ScheduleRow.active.is_(True),
-                (ScheduleRow.planned_at.is_(None)) | (ScheduleRow.planned_at < planned_before),
-            )
-            .order_by(ScheduleRow.id)
-        )
-        return [_schedule(r) for r in rows]
-
-    async def mark_planned(self, schedule_id: int, *, at: datetime) -> None:
-        await self.session.execute(
-            update(ScheduleRow).where(ScheduleRow.id == schedule_id).values(planned_at=at)
-        )
-
-
-class SqlFlows(_Repository):
-    async def save(
-        self, business_id: int, name: str, definition: Mapping[str, Any], *, now: datetime
-    ) -> None:
-        row = await self.session.scalar(
-            select(CustomFlowRow).where(
-                CustomFlowRow.business_id == business_id, CustomFlowRow.name == name
-            )
-        )
-        if row is None:
-            row = CustomFlowRow(business_id=business_id, name=name, created_at=now)
-            self.session.add(row)
-        row.definition = dict(definition)
-        row.updated_at = now
-        await self.session.flush()
-
-    async def get(self, business_id: int, name: str) -> Mapping[str, Any] | None:
-        row = await self.session.scalar(
-            select(CustomFlowRow.definition).where(
-                CustomFlowRow.business_id == business_id, CustomFlowRow.name == name
-            )
-        )
-        return dict(row) if row is not None else None
-
-    async def names(self, business_id: int) -> frozenset[str]:
-        rows = await self.session.scalars(
-            select(CustomFlowRow.name).where(CustomFlowRow.business_id == business_id)
-        )
-        return frozenset(rows)
-
-    async def delete(self, business_id: int, name: str) -> bool:
-        result = await self.session.execute(
-            delete(CustomFlowRow).where(
-                CustomFlowRow.business_id == business_id, CustomFlowRow.name == name
-            )
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-class SqlCheckins(_Repository):
+class SqlCheckins(Repository):
     async def plan(
         self, business_id: int, touches: Sequence[PlannedTouch], *, now: datetime
     ) -> int:
@@ -356,7 +194,7 @@ class SqlCheckins(_Repository):
                     attributes=dict(c.attributes),
                     opted_out=c.opted_out,
                     channels=frozenset(channels.get(c.id, ())),
-                    last_touch=_utc(max(moments)) if moments else None,
+                    last_touch=records.utc(max(moments)) if moments else None,
                     pending=pending > 0,
                     occurrences=total,
                 )
@@ -387,7 +225,7 @@ class SqlCheckins(_Repository):
             .order_by(CheckinRow.send_at, CheckinRow.priority.desc(), CheckinRow.id)
             .execution_options(populate_existing=True)
         )
-        return [_checkin(r) for r in rows]
+        return [records.checkin(r) for r in rows]
 
     async def claimed(self, checkin_ids: Sequence[int]) -> Sequence[Checkin]:
         """Those of these touches still claimed, by id."""
@@ -397,7 +235,7 @@ class SqlCheckins(_Repository):
             .order_by(CheckinRow.id)
             .execution_options(populate_existing=True)
         )
-        return [_checkin(r) for r in rows]
+        return [records.checkin(r) for r in rows]
 
     async def touch_facts(
         self, checkin_ids: Sequence[int], *, since: datetime
@@ -421,7 +259,7 @@ class SqlCheckins(_Repository):
             return []
         ids = list({r.customer_id for r in rows})
         customers = {
-            c.id: _customer(c)
+            c.id: records.customer(c)
             for c in await self.session.scalars(select(CustomerRow).where(CustomerRow.id.in_(ids)))
         }
         identities: dict[uuid.UUID, list[Identity]] = {}
@@ -430,7 +268,7 @@ class SqlCheckins(_Repository):
             .where(IdentityRow.customer_id.in_(ids), IdentityRow.reachable.is_(True))
             .order_by(IdentityRow.id)
         ):
-            identities.setdefault(identity.customer_id, []).append(_identity(identity))
+            identities.setdefault(identity.customer_id, []).append(records.identity(identity))
         latest = (
             select(func.max(MessageRow.id))
             .where(MessageRow.customer_id.in_(ids))
@@ -450,12 +288,12 @@ class SqlCheckins(_Repository):
                 (CheckinRow.sent_at >= since) | (CheckinRow.status == CheckinStatus.SENT.value),
             )
         ):
-            if sent_at is not None and _utc(sent_at) >= since:
-                recent.setdefault(customer_id, []).append(_utc(sent_at))
+            if sent_at is not None and records.utc(sent_at) >= since:
+                recent.setdefault(customer_id, []).append(records.utc(sent_at))
             if status == CheckinStatus.SENT.value:
                 active.add(customer_id)
         answered = dict(
-            (customer_id, _utc(moment))
+            (customer_id, records.utc(moment))
             for customer_id, moment in await self.session.execute(
                 select(AnswerRow.customer_id, func.max(AnswerRow.answered_at))
                 .where(AnswerRow.customer_id.in_(ids))
@@ -463,7 +301,7 @@ class SqlCheckins(_Repository):
             )
         )
         complained = dict(
-            (customer_id, _utc(moment))
+            (customer_id, records.utc(moment))
             for customer_id, moment in await self.session.execute(
                 select(EventRow.customer_id, func.max(EventRow.occurred_at))
                 .where(EventRow.customer_id.in_(ids), EventRow.kind.in_(COMPLAINTS))
@@ -485,13 +323,13 @@ class SqlCheckins(_Repository):
             if open_row.customer_id in customers and open_row.mode == ConversationMode.HUMAN.value:
                 human.add(open_row.customer_id)
             # The latest started wins, as `open_for` picks it.
-            conversations[open_row.identity_id] = _conversation(open_row)
+            conversations[open_row.identity_id] = records.conversation(open_row)
         facts = []
         for row in rows:
             owned = tuple(identities.get(row.customer_id, ()))
             facts.append(
                 TouchFacts(
-                    checkin=_checkin(row),
+                    checkin=records.checkin(row),
                     customer=customers.get(row.customer_id),
                     identities=owned,
                     last_channel=last_channel.get(row.customer_id),
@@ -662,7 +500,7 @@ class SqlCheckins(_Repository):
 
     async def get(self, checkin_id: int) -> Checkin:
         row = await self.session.get_one(CheckinRow, checkin_id, populate_existing=True)
-        return _checkin(row)
+        return records.checkin(row)
 
     async def active_for(self, customer_id: uuid.UUID) -> Checkin | None:
         row = await self.session.scalar(
@@ -674,7 +512,7 @@ class SqlCheckins(_Repository):
             .order_by(CheckinRow.sent_at.desc())
             .limit(1)
         )
-        return _checkin(row) if row else None
+        return records.checkin(row) if row else None
 
     async def history(self, customer_id: uuid.UUID, *, since: datetime) -> ContactHistory:
         touches = await self.session.scalars(
@@ -708,11 +546,11 @@ class SqlCheckins(_Repository):
             )
         )
         return ContactHistory(
-            recent_touches=tuple(_utc(t) for t in touches if t is not None),
+            recent_touches=tuple(records.utc(t) for t in touches if t is not None),
             run_active=active is not None,
-            last_answered=_utc(answered) if answered else None,
+            last_answered=records.utc(answered) if answered else None,
             handoff_open=human is not None,
-            last_complaint=_utc(complained) if complained else None,
+            last_complaint=records.utc(complained) if complained else None,
         )
 
     async def start(
@@ -797,7 +635,7 @@ class SqlCheckins(_Repository):
             .order_by(CheckinRow.wake_at)
             .limit(limit)
         )
-        return [_checkin(r) for r in rows]
+        return [records.checkin(r) for r in rows]
 
     async def list(
         self,
@@ -816,7 +654,7 @@ class SqlCheckins(_Repository):
         rows = await self.session.scalars(
             query.order_by(CheckinRow.send_at, CheckinRow.id).limit(limit).offset(offset)
         )
-        return [_checkin(r) for r in rows]
+        return [records.checkin(r) for r in rows]
 
     async def unfinished(self, business_id: int, *, flow: str) -> int:
         waiting = (CheckinStatus.PLANNED, CheckinStatus.CLAIMED, CheckinStatus.SENT)
@@ -830,56 +668,6 @@ class SqlCheckins(_Repository):
             )
         )
         return int(found or 0)
-
-
-def _answer(r: AnswerRow) -> Answer:
-    return Answer(
-        customer_id=r.customer_id,
-        flow=r.flow,
-        question=r.question,
-        value=r.value,
-        answered_at=r.answered_at,
-        checkin_id=r.checkin_id,
-        score=r.score,
-        score_kind=r.score_kind,
-    )
-
-
-class SqlAnswers(_Repository):
-    async def add(self, business_id: int, answer: Answer) -> None:
-        await self._added(
-            AnswerRow(
-                business_id=business_id,
-                customer_id=answer.customer_id,
-                checkin_id=answer.checkin_id,
-                flow=answer.flow,
-                question=answer.question,
-                value=answer.value,
-                score=answer.score,
-                score_kind=answer.score_kind,
-                answered_at=answer.answered_at,
-            )
-        )
-
-    async def for_customer(self, customer_id: uuid.UUID, *, limit: int) -> Sequence[Answer]:
-        rows = await self.session.scalars(
-            select(AnswerRow)
-            .where(AnswerRow.customer_id == customer_id)
-            .order_by(AnswerRow.answered_at.desc(), AnswerRow.id.desc())
-            .limit(limit)
-        )
-        return [_answer(r) for r in reversed(rows.all())]
-
-    async def page(
-        self, business_id: int, *, after_id: int, limit: int
-    ) -> Sequence[tuple[int, Answer]]:
-        rows = await self.session.scalars(
-            select(AnswerRow)
-            .where(AnswerRow.business_id == business_id, AnswerRow.id > after_id)
-            .order_by(AnswerRow.id)
-            .limit(limit)
-        )
-        return [(r.id, _answer(r)) for r in rows]
 
 
 _PLAN_CADENCE = """
@@ -925,10 +713,3 @@ SELECT :b, :s, id, CAST(:key AS text) || id || ':' || (made + 1), :flow, :priori
 FROM placed WHERE send_at IS NOT NULL
 ON CONFLICT (business_id, key) DO NOTHING
 """
-
-
-def _utc(moment: datetime) -> datetime:
-    """Aggregates bypass the column type; SQLite hands them back as naive UTC strings."""
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

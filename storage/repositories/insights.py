@@ -10,8 +10,9 @@ from datetime import datetime
 from sqlalchemy import func, select, true
 
 from bot.domain import CheckinStatus, CustomerSignals, Direction, Remark, ScoredAnswer
-from storage.repositories.checkins import COMPLAINTS, _utc
-from storage.repositories.outbox import _Repository
+from storage import records
+from storage.repositories.events import COMPLAINTS
+from storage.repositories.repository import Repository
 from storage.tables import AnswerRow, CheckinRow, CustomerRow, EventRow, MessageRow
 
 HANDOFF = "handoff_requested"
@@ -20,7 +21,7 @@ FRUSTRATED = "frustration_detected"
 TEXT = "text"
 
 
-class SqlInsights(_Repository):
+class SqlInsights(Repository):
     async def scores(
         self, business_id: int, *, kind: str, since: datetime, until: datetime | None = None
     ) -> Sequence[ScoredAnswer]:
@@ -45,7 +46,7 @@ class SqlInsights(_Repository):
             .order_by(AnswerRow.answered_at)
         )
         return [
-            ScoredAnswer(_utc(at), score, schedule, language, channel, _tags(attributes))
+            ScoredAnswer(records.utc(at), score, schedule, language, channel, _tags(attributes))
             for at, score, schedule, channel, language, attributes in rows
             if score is not None
         ]
@@ -101,7 +102,7 @@ class SqlInsights(_Repository):
             )
         }
         contact = {
-            customer: _utc(at)
+            customer: records.utc(at)
             for customer, at in await self.session.execute(
                 select(MessageRow.customer_id, func.max(MessageRow.created_at))
                 .where(
@@ -134,7 +135,7 @@ class SqlInsights(_Repository):
 
     async def remarks(self, business_id: int, *, since: datetime) -> Sequence[Remark]:
         found: list[Remark] = [
-            Remark(customer, value, _utc(at), "answer")
+            Remark(customer, value, records.utc(at), "answer")
             for customer, value, at in await self.session.execute(
                 select(AnswerRow.customer_id, AnswerRow.value, AnswerRow.answered_at).where(
                     AnswerRow.business_id == business_id,
@@ -152,12 +153,12 @@ class SqlInsights(_Repository):
             )
         ):
             if kind == FEEDBACK and isinstance(data.get("text"), str):
-                found.append(Remark(customer, data["text"], _utc(at), "feedback"))
+                found.append(Remark(customer, data["text"], records.utc(at), "feedback"))
             elif kind == FRUSTRATED and isinstance(data.get("message_id"), int):
                 complaints.add(data["message_id"])
         if complaints:
             found.extend(
-                Remark(customer, edited or text, _utc(at), "complaint")
+                Remark(customer, edited or text, records.utc(at), "complaint")
                 for customer, text, edited, at in await self.session.execute(
                     select(
                         MessageRow.customer_id,
