@@ -74,9 +74,10 @@ class SqlUnitOfWork:
         self.events: EventRepository = SqlEvents(self.session)
         self.deliveries: DeliveryLogRepository = SqlDeliveries(self.session)
         self.outbox: OutboxRepository = SqlOutbox(self.session)
-        self.schedules: ScheduleRepository = SqlSchedules(self.session)
+        checkins = SqlCheckins(self.session)
+        self.schedules: ScheduleRepository = SqlSchedules(self.session, checkins=checkins)
         self.flows: FlowRepository = SqlFlows(self.session)
-        self.checkins: CheckinRepository = SqlCheckins(self.session)
+        self.checkins: CheckinRepository = checkins
         self.answers: AnswerRepository = SqlAnswers(self.session)
         self.insights: InsightRepository = SqlInsights(self.session)
         self.agents: AgentRepository = SqlAgents(self.session)

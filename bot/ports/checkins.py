@@ -110,11 +110,16 @@ class CheckinRepository(Protocol):
         count from `since`."""
         ...
 
-    async def start_many(
-        self, business_id: int, starts: Sequence[TouchStart], *, now: datetime
-    ) -> dict[int, list[int]]:
-        """Claimed → sent with messages, outbox rows and events, for the rows still claimed;
-        the outbox ids of each touch made."""
+    async def start_many(self, checkin_ids: Sequence[int], *, now: datetime) -> Sequence[int]:
+        """Claimed → sent, in one statement, for those of these rows still claimed; the ids
+        taken, in id order (a row another worker made meanwhile is left out)."""
+        ...
+
+    async def record_starts(
+        self, starts: Sequence[TouchStart], *, conversations: Mapping[int, uuid.UUID]
+    ) -> None:
+        """Each started touch's channel, conversation (by check-in id), run and wake time, in
+        one statement."""
         ...
 
     async def release_stale(self, *, stale_before: datetime) -> int: ...

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
-from bot.domain import Conversation, ConversationMode
+from bot.domain import Conversation, ConversationMode, NewConversation
 from storage import records
 from storage.repositories.repository import Repository
 from storage.tables import ConversationRow
@@ -28,6 +29,41 @@ class SqlConversations(Repository):
             last_message_at=started_at,
         )
         return records.conversation(await self.store(row))
+
+    async def add_many(
+        self, business_id: int, openings: Sequence[NewConversation], *, started_at: datetime
+    ) -> Sequence[Conversation]:
+        if not openings:
+            return []
+        # The ids are made here, so the insert needs no RETURNING.
+        opened = [
+            Conversation(
+                id=uuid.uuid4(),
+                customer_id=o.customer_id,
+                identity_id=o.identity_id,
+                mode=ConversationMode.BOT,
+                open=True,
+                started_at=started_at,
+            )
+            for o in openings
+        ]
+        await self.session.execute(
+            insert(ConversationRow),
+            [
+                {
+                    "id": c.id,
+                    "business_id": business_id,
+                    "customer_id": c.customer_id,
+                    "identity_id": c.identity_id,
+                    "mode": c.mode.value,
+                    "is_open": True,
+                    "started_at": started_at,
+                    "last_message_at": started_at,
+                }
+                for c in opened
+            ],
+        )
+        return opened
 
     async def open_for(self, identity_id: int) -> Conversation | None:
         row = await self.session.scalar(

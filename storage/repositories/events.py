@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, insert, select
 
-from bot.domain import Event
+from bot.domain import Event, NewEvent
 from storage import records
 from storage.repositories.repository import Repository
 from storage.tables import EventRow
@@ -46,6 +46,25 @@ class SqlEvents(Repository):
         assert event_id is not None
         return Event(
             id=event_id, customer_id=customer_id, kind=kind, occurred_at=occurred_at, data=stored
+        )
+
+    async def add_many(
+        self, business_id: int, events: Sequence[NewEvent], *, occurred_at: datetime
+    ) -> None:
+        if not events:
+            return
+        await self.session.execute(
+            insert(EventRow),
+            [
+                {
+                    "business_id": business_id,
+                    "customer_id": e.customer_id,
+                    "kind": e.kind,
+                    "occurred_at": occurred_at,
+                    "data": dict(e.data),
+                }
+                for e in events
+            ],
         )
 
     async def for_customer(self, customer_id: uuid.UUID, *, limit: int) -> Sequence[Event]:

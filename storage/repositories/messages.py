@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from bot.domain import (
     ChannelName,
@@ -16,6 +16,7 @@ from bot.domain import (
     DeliveryStatus,
     Direction,
     Message,
+    NewMessage,
     SentReceipt,
 )
 from storage import records
@@ -57,6 +58,39 @@ class SqlMessages(Repository):
             frustration_reasons=list(frustration_reasons) if frustration is not None else None,
         )
         return records.message(await self.store(row))
+
+    async def add_many(
+        self,
+        business_id: int,
+        messages: Sequence[NewMessage],
+        *,
+        direction: Direction,
+        status: DeliveryStatus,
+        created_at: datetime,
+    ) -> Sequence[int]:
+        if not messages:
+            return []
+        ids = await self.session.scalars(
+            insert(MessageRow).returning(MessageRow.id, sort_by_parameter_order=True),
+            [
+                {
+                    "business_id": business_id,
+                    "conversation_id": m.conversation_id,
+                    "customer_id": m.customer_id,
+                    "direction": direction.value,
+                    "channel": m.channel.value,
+                    "text": m.text,
+                    "choices": [{"id": c.id, "label": c.label} for c in m.choices],
+                    "status": status.value,
+                    "channel_message_id": None,
+                    "reply_to_id": None,
+                    "created_at": created_at,
+                    "status_at": created_at,
+                }
+                for m in messages
+            ],
+        )
+        return list(ids)
 
     async def get(self, message_id: int) -> Message:
         return records.message(await self.session.get_one(MessageRow, message_id))

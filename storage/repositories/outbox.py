@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Executable, and_, bindparam, literal, or_, select, update
+from sqlalchemy import Executable, and_, bindparam, insert, literal, or_, select, update
 from sqlalchemy.orm import aliased
 
-from bot.domain import OutboxItem, OutboxKind, OutboxSend, OutboxStatus
+from bot.domain import NewOutboxItem, OutboxItem, OutboxKind, OutboxSend, OutboxStatus
 from storage import records
 from storage.repositories.repository import Repository
 from storage.tables import (
@@ -46,6 +46,30 @@ class SqlOutbox(Repository):
             created_at=due_at,
         )
         return records.outbox_item(await self.store(row))
+
+    async def add_many(
+        self, business_id: int, items: Sequence[NewOutboxItem], *, due_at: datetime
+    ) -> Sequence[int]:
+        if not items:
+            return []
+        ids = await self.session.scalars(
+            insert(OutboxRow).returning(OutboxRow.id, sort_by_parameter_order=True),
+            [
+                {
+                    "business_id": business_id,
+                    "message_id": i.message_id,
+                    "kind": i.kind.value,
+                    "idempotency_key": i.idempotency_key,
+                    "status": OutboxStatus.PENDING.value,
+                    "attempts": 0,
+                    "template_only": False,
+                    "next_attempt_at": due_at,
+                    "created_at": due_at,
+                }
+                for i in items
+            ],
+        )
+        return list(ids)
 
     async def by_key(self, idempotency_key: str) -> OutboxItem | None:
         row = (

@@ -7,14 +7,23 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import CheckinStatus, ScheduleRecord
+from bot.domain import ScheduleRecord
 from storage import records
+from storage.repositories.checkins import SqlCheckins
 from storage.repositories.repository import Repository
-from storage.tables import CheckinRow, ScheduleRow
+from storage.tables import ScheduleRow
 
 
 class SqlSchedules(Repository):
+    """Deleting a schedule deletes its touches still only planned, through the check-ins
+    repository, the one writer of their table."""
+
+    def __init__(self, session: AsyncSession, *, checkins: SqlCheckins) -> None:
+        super().__init__(session)
+        self.checkins = checkins
+
     async def save(
         self,
         business_id: int,
@@ -72,12 +81,7 @@ class SqlSchedules(Repository):
         )
         if found is None:
             return False
-        await self.session.execute(
-            delete(CheckinRow).where(
-                CheckinRow.schedule_id == found,
-                CheckinRow.status == CheckinStatus.PLANNED.value,
-            )
-        )
+        await self.checkins.drop_planned(found)
         await self.session.execute(delete(ScheduleRow).where(ScheduleRow.id == found))
         return True
 
