@@ -20,6 +20,8 @@ ANALYZE_AFTER = 10_000
 
 
 class SqlCheckins(CheckinFacts):
+    """The check-ins table's one writer; what deciding a touch reads is in `CheckinFacts`."""
+
     async def plan(
         self, business_id: int, touches: Sequence[PlannedTouch], *, now: datetime
     ) -> int:
