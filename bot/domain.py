@@ -575,6 +575,43 @@ class TouchStart:
 
 
 @dataclass(frozen=True, slots=True)
+class NewConversation:
+    """A conversation to open on one of a customer's identities, among many opened at once."""
+
+    customer_id: uuid.UUID
+    identity_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to append for a customer, among many appended at once."""
+
+    customer_id: uuid.UUID
+    kind: str
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message to store in a conversation, among many stored at once."""
+
+    conversation_id: uuid.UUID
+    customer_id: uuid.UUID
+    channel: ChannelName
+    text: str
+    choices: tuple[Choice, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NewOutboxItem:
+    """A message to queue for sending, among many queued at once."""
+
+    message_id: int
+    kind: OutboxKind
+    idempotency_key: str
+
+
+@dataclass(frozen=True, slots=True)
 class ApiKey:
     """One of a business's API keys, known only by the hash of the key itself."""
 

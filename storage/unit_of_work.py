@@ -29,21 +29,23 @@ from bot.ports import (
     OutboxRepository,
     ScheduleRepository,
 )
-from storage.audit import SqlAudit
-from storage.checkins import SqlAnswers, SqlCheckins, SqlFlows, SqlSchedules
-from storage.handoffs import SqlAgents, SqlHandoffs
-from storage.insights import SqlInsights
-from storage.repositories import (
-    SqlBusinesses,
-    SqlChannelAccounts,
-    SqlConversations,
-    SqlCustomers,
-    SqlDeliveries,
-    SqlEvents,
-    SqlIdentities,
-    SqlMessages,
-    SqlOutbox,
-)
+from storage.repositories.agents import SqlAgents
+from storage.repositories.answers import SqlAnswers
+from storage.repositories.audit import SqlAudit
+from storage.repositories.businesses import SqlBusinesses
+from storage.repositories.channel_accounts import SqlChannelAccounts
+from storage.repositories.checkins import SqlCheckins
+from storage.repositories.conversations import SqlConversations
+from storage.repositories.customers import SqlCustomers
+from storage.repositories.deliveries import SqlDeliveries
+from storage.repositories.events import SqlEvents
+from storage.repositories.flows import SqlFlows
+from storage.repositories.handoffs import SqlHandoffs
+from storage.repositories.identities import SqlIdentities
+from storage.repositories.insights import SqlInsights
+from storage.repositories.messages import SqlMessages
+from storage.repositories.outbox import SqlOutbox
+from storage.repositories.schedules import SqlSchedules
 
 
 class SqlUnitOfWork:

@@ -190,3 +190,14 @@ async def post_event(
     return await plan_after_event(
         uow, business, customer, event_id=event.id, kind=kind, occurred_at=occurred_at, now=now
     )
+
+
+async def remove_schedule(uow: UnitOfWork, business_id: int, name: str) -> bool:
+    """Delete a schedule and the touches it planned and has not made yet (the touches it made
+    stay on the record, with no schedule); False when there is no such schedule."""
+    record = await uow.schedules.get(business_id, name)
+    if record is None:
+        return False
+    await uow.checkins.drop_planned(record.id)
+    await uow.schedules.delete(record.id)
+    return True

@@ -18,8 +18,14 @@ from bot.domain import (
     Choice,
     ContactHistory,
     Customer,
+    DeliveryStatus,
+    Direction,
     EventKind,
     Identity,
+    NewConversation,
+    NewEvent,
+    NewMessage,
+    NewOutboxItem,
     OutboxKind,
     TouchStart,
 )
@@ -163,7 +169,7 @@ async def _touch_many(
         )
         starts.append((touch, customer, checkin, turn))
         going.add(customer.id)
-    made = await uow.checkins.start_many(business.id, [t for t, *_ in starts], now=now)
+    made = await _record_touches(uow, business.id, [t for t, *_ in starts], now=now)
     for touch, customer, checkin, turn in starts:
         if touch.checkin_id in made:
             sent.extend(made[touch.checkin_id])
@@ -171,6 +177,70 @@ async def _touch_many(
                 uow, business, customer, checkin, turn, now=now
             )
     return statuses
+
+
+async def _record_touches(
+    uow: UnitOfWork, business_id: int, starts: Sequence[TouchStart], *, now: datetime
+) -> dict[int, list[int]]:
+    """Record these touches as made, one statement per table; their outbox ids by check-in.
+
+    Only rows still claimed are taken (claimed → sent first, in one update), so a touch
+    another worker made meanwhile is left out of the answer and of everything written.
+    """
+    taken = set(await uow.checkins.start_many([s.checkin_id for s in starts], now=now))
+    going = [s for s in starts if s.checkin_id in taken]
+    if not going:
+        return {}
+    opening = [s for s in going if s.conversation_id is None]
+    opened = await uow.conversations.add_many(
+        business_id,
+        [NewConversation(customer_id=s.customer_id, identity_id=s.identity_id) for s in opening],
+        started_at=now,
+    )
+    conversations = {s.checkin_id: c.id for s, c in zip(opening, opened, strict=True)}
+    for s in going:
+        if s.conversation_id is not None:
+            conversations[s.checkin_id] = s.conversation_id
+    await uow.events.add_many(
+        business_id,
+        [
+            NewEvent(customer_id=s.customer_id, kind=EventKind.CHECKIN_SENT, data=s.event)
+            for s in going
+        ],
+        occurred_at=now,
+    )
+    replies = [
+        (s, index, text, choices) for s in going for index, (text, choices) in enumerate(s.replies)
+    ]
+    message_ids = await uow.messages.add_many(
+        business_id,
+        [
+            NewMessage(
+                conversation_id=conversations[s.checkin_id],
+                customer_id=s.customer_id,
+                channel=s.channel,
+                text=text,
+                choices=choices,
+            )
+            for s, _, text, choices in replies
+        ],
+        direction=Direction.OUT,
+        status=DeliveryStatus.QUEUED,
+        created_at=now,
+    )
+    outbox_ids = await uow.outbox.add_many(
+        business_id,
+        [
+            NewOutboxItem(message_id=message_id, kind=s.kind, idempotency_key=f"{s.key}:{index}")
+            for (s, index, _, _), message_id in zip(replies, message_ids, strict=True)
+        ],
+        due_at=now,
+    )
+    await uow.checkins.record_starts(going, conversations=conversations)
+    made: dict[int, list[int]] = {s.checkin_id: [] for s in going}
+    for (s, *_), item_id in zip(replies, outbox_ids, strict=True):
+        made[s.checkin_id].append(item_id)
+    return made
 
 
 def _choices(said: Said) -> tuple[Choice, ...]:

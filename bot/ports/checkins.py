@@ -46,9 +46,9 @@ class ScheduleRepository(Protocol):
 
     async def list(self, business_id: int) -> Sequence[ScheduleRecord]: ...
 
-    async def delete(self, business_id: int, name: str) -> bool:
-        """Delete the schedule and its touches not made yet; the touches it made stay, with
-        no schedule. False when there is no such schedule."""
+    async def delete(self, schedule_id: int) -> None:
+        """Delete the schedule; the touches it made stay, with no schedule (its touches still
+        only planned are the check-ins repository's to drop first)."""
         ...
 
     async def to_plan(self, *, planned_before: datetime) -> Sequence[ScheduleRecord]:
@@ -73,6 +73,10 @@ class FlowRepository(Protocol):
 
 
 class CheckinRepository(Protocol):
+    async def drop_planned(self, schedule_id: int) -> None:
+        """Delete the schedule's touches still only planned (the schedule is being deleted)."""
+        ...
+
     async def plan(
         self, business_id: int, touches: Sequence[PlannedTouch], *, now: datetime
     ) -> int:
@@ -110,11 +114,16 @@ class CheckinRepository(Protocol):
         count from `since`."""
         ...
 
-    async def start_many(
-        self, business_id: int, starts: Sequence[TouchStart], *, now: datetime
-    ) -> dict[int, list[int]]:
-        """Claimed → sent with messages, outbox rows and events, for the rows still claimed;
-        the outbox ids of each touch made."""
+    async def start_many(self, checkin_ids: Sequence[int], *, now: datetime) -> Sequence[int]:
+        """Claimed → sent, in one statement, for those of these rows still claimed; the ids
+        taken, in id order (a row another worker made meanwhile is left out)."""
+        ...
+
+    async def record_starts(
+        self, starts: Sequence[TouchStart], *, conversations: Mapping[int, uuid.UUID]
+    ) -> None:
+        """Each started touch's channel, conversation (by check-in id), run and wake time, in
+        one statement."""
         ...
 
     async def release_stale(self, *, stale_before: datetime) -> int: ...

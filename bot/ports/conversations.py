@@ -16,6 +16,10 @@ from bot.domain import (
     Direction,
     Event,
     Message,
+    NewConversation,
+    NewEvent,
+    NewMessage,
+    NewOutboxItem,
     OutboxItem,
     OutboxKind,
     OutboxSend,
@@ -28,6 +32,12 @@ class ConversationRepository(Protocol):
     async def add(
         self, business_id: int, *, customer_id: uuid.UUID, identity_id: int, started_at: datetime
     ) -> Conversation: ...
+
+    async def add_many(
+        self, business_id: int, openings: Sequence[NewConversation], *, started_at: datetime
+    ) -> Sequence[Conversation]:
+        """`add` for each opening, in one statement; the conversations in the same order."""
+        ...
 
     async def open_for(self, identity_id: int) -> Conversation | None: ...
 
@@ -57,6 +67,18 @@ class MessageRepository(Protocol):
         frustration: float | None = None,
         frustration_reasons: Sequence[str] = (),
     ) -> Message: ...
+
+    async def add_many(
+        self,
+        business_id: int,
+        messages: Sequence[NewMessage],
+        *,
+        direction: Direction,
+        status: DeliveryStatus,
+        created_at: datetime,
+    ) -> Sequence[int]:
+        """Store the messages in one statement; their ids in the same order."""
+        ...
 
     async def get(self, message_id: int) -> Message: ...
 
@@ -124,6 +146,12 @@ class EventRepository(Protocol):
         data: Mapping[str, Any] | None = None,
     ) -> Event: ...
 
+    async def add_many(
+        self, business_id: int, events: Sequence[NewEvent], *, occurred_at: datetime
+    ) -> None:
+        """Append the events in one statement."""
+        ...
+
     async def for_customer(self, customer_id: uuid.UUID, *, limit: int) -> Sequence[Event]: ...
 
 
@@ -155,6 +183,12 @@ class OutboxRepository(Protocol):
         idempotency_key: str,
         due_at: datetime,
     ) -> OutboxItem: ...
+
+    async def add_many(
+        self, business_id: int, items: Sequence[NewOutboxItem], *, due_at: datetime
+    ) -> Sequence[int]:
+        """`add` for each item, in one statement; their ids in the same order."""
+        ...
 
     async def get(self, item_id: int) -> OutboxItem: ...
 

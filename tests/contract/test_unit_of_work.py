@@ -12,13 +12,21 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot.domain import (
     AccountStatus,
     ChannelName,
+    CheckinStatus,
     Choice,
+    ConversationMode,
     DeliveryStatus,
     Direction,
     DuplicateDelivery,
+    NewConversation,
+    NewEvent,
+    NewMessage,
+    NewOutboxItem,
     OutboxKind,
     OutboxStatus,
+    PlannedTouch,
     SentReceipt,
+    TouchStart,
 )
 from storage.database import create_engine, create_sessionmaker
 from storage.schema import upgrade
@@ -627,3 +635,215 @@ async def test_a_message_is_stored_with_its_score_and_the_history_before_it_read
     assert calm.frustration is None and calm.frustration_reasons == ()
     assert [m.id for m in everything] == [said[1].id, said[2].id]
     assert [m.id for m in before_last] == [said[0].id, said[1].id]
+
+
+async def test_conversations_opened_together_read_back_as_opened_one_by_one(uow_factory) -> None:  # type: ignore[no-untyped-def]
+    async with uow_factory() as uow:
+        business, dana, first, _ = await _conversation(uow)
+        second = await uow.identities.add(
+            business.id, dana.id, channel=ChannelName.TELEGRAM, address="t-1", created_at=NOW
+        )
+        await uow.conversations.close((await uow.conversations.open_for(first.id)).id, at=NOW)  # type: ignore[union-attr]
+        nothing = await uow.conversations.add_many(business.id, [], started_at=NOW)
+        opened = await uow.conversations.add_many(
+            business.id,
+            [
+                NewConversation(customer_id=dana.id, identity_id=second.id),
+                NewConversation(customer_id=dana.id, identity_id=first.id),
+            ],
+            started_at=NOW,
+        )
+        await uow.commit()
+    async with uow_factory() as uow:
+        on_first = await uow.conversations.open_for(first.id)
+        on_second = await uow.conversations.open_for(second.id)
+    assert nothing == []
+    assert [c.identity_id for c in opened] == [second.id, first.id]
+    assert on_second == opened[0] and on_first == opened[1]
+    assert all(
+        c.customer_id == dana.id and c.open and c.mode is ConversationMode.BOT for c in opened
+    )
+    assert opened[0].started_at == NOW
+
+
+async def test_events_appended_together_read_back_for_each_customer(uow_factory) -> None:  # type: ignore[no-untyped-def]
+    async with uow_factory() as uow:
+        business, dana, *_ = await _conversation(uow)
+        avi = await uow.customers.add(
+            business.id,
+            name="Avi",
+            phone=None,
+            language="en",
+            timezone="Asia/Jerusalem",
+            attributes={},
+            created_at=NOW,
+        )
+        await uow.events.add_many(business.id, [], occurred_at=NOW)
+        await uow.events.add_many(
+            business.id,
+            [
+                NewEvent(customer_id=dana.id, kind="checkin_sent", data={"flow": "nps"}),
+                NewEvent(customer_id=avi.id, kind="checkin_sent", data={"flow": "csat"}),
+                NewEvent(customer_id=dana.id, kind="feedback_received", data={"text": "תודה"}),
+            ],
+            occurred_at=NOW,
+        )
+        await uow.commit()
+    async with uow_factory() as uow:
+        hers = await uow.events.for_customer(dana.id, limit=10)
+        his = await uow.events.for_customer(avi.id, limit=10)
+    assert [(e.kind, e.data, e.occurred_at) for e in hers] == [
+        ("checkin_sent", {"flow": "nps"}, NOW),
+        ("feedback_received", {"text": "תודה"}, NOW),
+    ]
+    assert [(e.kind, e.data) for e in his] == [("checkin_sent", {"flow": "csat"})]
+
+
+async def test_messages_stored_together_come_back_with_their_ids_in_the_order_given(
+    uow_factory,  # type: ignore[no-untyped-def]
+) -> None:
+    async with uow_factory() as uow:
+        business, dana, _, conversation = await _conversation(uow)
+        _, avi, _, theirs = await _conversation(uow, address="c-2")
+        nothing = await uow.messages.add_many(
+            business.id, [], direction=Direction.OUT, status=DeliveryStatus.QUEUED, created_at=NOW
+        )
+        # More than one page of a multi-row insert, alternating conversations.
+        ids = await uow.messages.add_many(
+            business.id,
+            [
+                NewMessage(
+                    conversation_id=(conversation, theirs)[n % 2].id,
+                    customer_id=(dana, avi)[n % 2].id,
+                    channel=ChannelName.SANDBOX,
+                    text=f"שאלה {n}",
+                    choices=(Choice("yes", "כן"), Choice("no", "לא")) if n == 1 else (),
+                )
+                for n in range(1500)
+            ],
+            direction=Direction.OUT,
+            status=DeliveryStatus.QUEUED,
+            created_at=NOW,
+        )
+        await uow.commit()
+    async with uow_factory() as uow:
+        stored = await uow.messages.page(business.id, after_id=0, limit=2000)
+        second = await uow.messages.get(ids[1])
+    assert nothing == []
+    assert len(ids) == len(set(ids)) == 1500
+    by_id = {m.id: m for m in stored}
+    assert [by_id[i].text for i in ids] == [f"שאלה {n}" for n in range(1500)]
+    assert second.conversation_id == theirs.id and second.customer_id == avi.id
+    assert second.choices == (Choice("yes", "כן"), Choice("no", "לא"))
+    assert (second.direction, second.status, second.channel) == (
+        Direction.OUT,
+        DeliveryStatus.QUEUED,
+        ChannelName.SANDBOX,
+    )
+    assert second.created_at == NOW and second.reply_to_id is None
+
+
+async def test_outbox_items_queued_together_are_pending_and_due_with_their_ids_in_order(
+    uow_factory,  # type: ignore[no-untyped-def]
+) -> None:
+    async with uow_factory() as uow:
+        business, dana, _, conversation = await _conversation(uow)
+        messages = await uow.messages.add_many(
+            business.id,
+            [
+                NewMessage(
+                    conversation_id=conversation.id,
+                    customer_id=dana.id,
+                    channel=ChannelName.SANDBOX,
+                    text=f"m{n}",
+                )
+                for n in range(3)
+            ],
+            direction=Direction.OUT,
+            status=DeliveryStatus.QUEUED,
+            created_at=NOW,
+        )
+        nothing = await uow.outbox.add_many(business.id, [], due_at=NOW)
+        kinds = (OutboxKind.CHECKIN, OutboxKind.REPLY, OutboxKind.CHECKIN)
+        ids = await uow.outbox.add_many(
+            business.id,
+            [
+                NewOutboxItem(message_id=m, kind=kind, idempotency_key=f"checkin:7:{n}")
+                for n, (m, kind) in enumerate(zip(reversed(messages), kinds, strict=True))
+            ],
+            due_at=NOW,
+        )
+        await uow.commit()
+    async with uow_factory() as uow:
+        items = [await uow.outbox.get(i) for i in ids]
+        due = await uow.outbox.due(now=NOW, limit=10)
+        keyed = await uow.outbox.by_key("checkin:7:1")
+    assert nothing == []
+    assert [i.message_id for i in items] == list(reversed(messages))
+    assert [i.kind for i in items] == list(kinds)
+    assert [i.idempotency_key for i in items] == ["checkin:7:0", "checkin:7:1", "checkin:7:2"]
+    assert all(
+        i.status is OutboxStatus.PENDING and i.attempts == 0 and not i.template_only for i in items
+    )
+    assert items[0].next_attempt_at == NOW
+    assert sorted(due) == sorted(ids)
+    assert keyed == items[1]
+
+
+async def test_only_touches_still_claimed_are_started_and_then_given_their_runs(
+    uow_factory,  # type: ignore[no-untyped-def]
+) -> None:
+    async with uow_factory() as uow:
+        business, dana, identity, conversation = await _conversation(uow)
+        await uow.checkins.plan(
+            business.id,
+            [
+                PlannedTouch(customer_id=dana.id, key=f"k{n}", flow="nps", due_at=NOW, send_at=NOW)
+                for n in range(3)
+            ],
+            now=NOW,
+        )
+        claimed = await uow.checkins.claim_due(now=NOW, limit=2)
+        await uow.commit()
+    later = NOW + timedelta(minutes=1)
+    async with uow_factory() as uow:
+        planned = next(
+            c
+            for c in await uow.checkins.list(business.id, status=None, limit=10, offset=0)
+            if c.status is CheckinStatus.PLANNED
+        )
+        nothing = await uow.checkins.start_many([], now=later)
+        taken = await uow.checkins.start_many([claimed[1].id, planned.id, claimed[0].id], now=later)
+        again = await uow.checkins.start_many([claimed[0].id], now=later)
+        starts = [
+            TouchStart(
+                checkin_id=c.id,
+                customer_id=dana.id,
+                identity_id=identity.id,
+                channel=ChannelName.SANDBOX,
+                conversation_id=None,
+                run={"step": n},
+                wake_at=later + timedelta(days=n),
+                replies=(),
+                kind=OutboxKind.CHECKIN,
+                key=f"checkin:{c.id}",
+                event={},
+            )
+            for n, c in enumerate(claimed)
+        ]
+        await uow.checkins.record_starts(
+            starts, conversations={c.id: conversation.id for c in claimed}
+        )
+        await uow.commit()
+    async with uow_factory() as uow:
+        made = [await uow.checkins.get(c.id) for c in claimed]
+        still = await uow.checkins.get(planned.id)
+    assert nothing == []
+    assert taken == sorted(c.id for c in claimed)
+    assert again == []
+    assert [(c.status, c.sent_at) for c in made] == [(CheckinStatus.SENT, later)] * 2
+    assert [(c.channel, c.conversation_id, c.run, c.wake_at) for c in made] == [
+        (ChannelName.SANDBOX, conversation.id, {"step": n}, later + timedelta(days=n))
+        for n in range(2)
+    ]
+    assert still.status is CheckinStatus.PLANNED and still.sent_at is None

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.checkins import catalog, planning, touches
+from bot.checkins import catalog, configuration, planning, touches
 from bot.checkins.configuration import post_event, save_schedule
 from bot.domain import ChannelName, CheckinStatus
 from flows.schedules import parse_schedule
@@ -356,7 +356,7 @@ async def test_deleting_a_schedule_drops_the_touches_not_made_and_keeps_the_hist
     assert CheckinStatus.PLANNED in {c.status for c in before}
 
     async with world.services.uow() as uow:
-        assert await uow.schedules.delete(world.business.id, "nps")
+        assert await configuration.remove_schedule(uow, world.business.id, "nps")
         await uow.commit()
 
     after = await world.checkins("dana")
@@ -367,7 +367,7 @@ async def test_deleting_a_schedule_drops_the_touches_not_made_and_keeps_the_hist
     customer = await world.customer_id("dana")
     async with world.services.uow() as uow:
         answers = await uow.answers.for_customer(customer, limit=10)
-        assert not await uow.schedules.delete(world.business.id, "nps")
+        assert not await configuration.remove_schedule(uow, world.business.id, "nps")
     assert [a.value for a in answers] == ["9", "השירות מהיר"]
 
 

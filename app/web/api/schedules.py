@@ -15,7 +15,7 @@ from app.web.deps import AdminBusiness, ServicesDep
 from app.web.errors import ApiError
 from app.web.text_json import TextJsonRoute
 from bot.checkins import catalog, planning
-from bot.checkins.configuration import DefinitionError, save_schedule
+from bot.checkins.configuration import DefinitionError, remove_schedule, save_schedule
 from bot.domain import ScheduleRecord
 from bot.ports import UnitOfWork
 from flows.schedules import ScheduleError, describe, parse_schedule
@@ -101,7 +101,7 @@ async def put_schedule(
 async def delete_schedule(services: ServicesDep, business: AdminBusiness, name: str) -> Response:
     """Delete a schedule and the touches it planned and has not made yet."""
     async with services.uow() as uow:
-        if not await uow.schedules.delete(business.id, name):
+        if not await remove_schedule(uow, business.id, name):
             raise ApiError(404, "unknown_schedule", f"no schedule named {name!r}")
         await uow.commit()
     return Response(status_code=204)

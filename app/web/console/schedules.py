@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from app.web.console.admins import Admin
 from app.web.pages import SignedIn, context, form_fields, render, words
 from bot.checkins import catalog, planning
-from bot.checkins.configuration import DefinitionError, save_schedule
+from bot.checkins.configuration import DefinitionError, remove_schedule, save_schedule
 from bot.domain import KesherError, NotFound, ScheduleRecord
 from flows.schedules import (
     FLOWS,
@@ -263,7 +263,7 @@ async def delete_schedule(request: Request, signed: Admin, name: str) -> Respons
                 words(signed.agent.language)["delete_schedule_confirm"], code="not_confirmed"
             )
         async with signed.services.uow() as uow:
-            if not await uow.schedules.delete(signed.business.id, name):
+            if not await remove_schedule(uow, signed.business.id, name):
                 raise NotFound(f"no schedule named {name!r}", code="unknown_schedule")
             await uow.commit()
     except KesherError as refused:

@@ -9,18 +9,19 @@ from datetime import datetime
 
 from sqlalchemy import func, select, true
 
-from bot.domain import CheckinStatus, CustomerSignals, Direction, Remark, ScoredAnswer
-from storage.checkins import COMPLAINTS, _utc
-from storage.repositories import _Repository
+from bot.domain import CheckinStatus, CustomerSignals, Direction, EventKind, Remark, ScoredAnswer
+from storage import records
+from storage.repositories.events import COMPLAINTS
+from storage.repositories.repository import Repository
 from storage.tables import AnswerRow, CheckinRow, CustomerRow, EventRow, MessageRow
 
-HANDOFF = "handoff_requested"
-FEEDBACK = "feedback_received"
-FRUSTRATED = "frustration_detected"
+HANDOFF = EventKind.HANDOFF_REQUESTED
+FEEDBACK = EventKind.FEEDBACK_RECEIVED
+FRUSTRATED = EventKind.FRUSTRATION_DETECTED
 TEXT = "text"
 
 
-class SqlInsights(_Repository):
+class SqlInsights(Repository):
     async def scores(
         self, business_id: int, *, kind: str, since: datetime, until: datetime | None = None
     ) -> Sequence[ScoredAnswer]:
@@ -45,7 +46,7 @@ class SqlInsights(_Repository):
             .order_by(AnswerRow.answered_at)
         )
         return [
-            ScoredAnswer(_utc(at), score, schedule, language, channel, _tags(attributes))
+            ScoredAnswer(records.utc(at), score, schedule, language, channel, _tags(attributes))
             for at, score, schedule, channel, language, attributes in rows
             if score is not None
         ]
@@ -101,7 +102,7 @@ class SqlInsights(_Repository):
             )
         }
         contact = {
-            customer: _utc(at)
+            customer: records.utc(at)
             for customer, at in await self.session.execute(
                 select(MessageRow.customer_id, func.max(MessageRow.created_at))
                 .where(
@@ -124,7 +125,7 @@ class SqlInsights(_Repository):
                 opted_out=opted_out,
                 nps=tuple(scores[(customer, "nps")]),
                 csat=tuple(scores[(customer, "csat")]),
-                complaints=tuple(events[(customer, "frustration_detected")]),
+                complaints=tuple(events[(customer, FRUSTRATED)]),
                 handoffs=tuple(events[(customer, HANDOFF)]),
                 unanswered=unanswered.get(customer, 0),
                 last_contact=contact.get(customer),
@@ -134,7 +135,7 @@ class SqlInsights(_Repository):
 
     async def remarks(self, business_id: int, *, since: datetime) -> Sequence[Remark]:
         found: list[Remark] = [
-            Remark(customer, value, _utc(at), "answer")
+            Remark(customer, value, records.utc(at), "answer")
             for customer, value, at in await self.session.execute(
                 select(AnswerRow.customer_id, AnswerRow.value, AnswerRow.answered_at).where(
                     AnswerRow.business_id == business_id,
@@ -152,12 +153,12 @@ class SqlInsights(_Repository):
             )
         ):
             if kind == FEEDBACK and isinstance(data.get("text"), str):
-                found.append(Remark(customer, data["text"], _utc(at), "feedback"))
+                found.append(Remark(customer, data["text"], records.utc(at), "feedback"))
             elif kind == FRUSTRATED and isinstance(data.get("message_id"), int):
                 complaints.add(data["message_id"])
         if complaints:
             found.extend(
-                Remark(customer, edited or text, _utc(at), "complaint")
+                Remark(customer, edited or text, records.utc(at), "complaint")
                 for customer, text, edited, at in await self.session.execute(
                     select(
                         MessageRow.customer_id,

@@ -9,22 +9,12 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.domain import AuditEntry
-from storage.repositories import _Repository
+from storage import records
+from storage.repositories.repository import Repository
 from storage.tables import AuditRow
 
 
-def _entry(row: AuditRow) -> AuditEntry:
-    return AuditEntry(
-        id=row.id,
-        at=row.at,
-        actor=row.actor,
-        action=row.action,
-        subject=row.subject,
-        details=dict(row.details or {}),
-    )
-
-
-class SqlAudit(_Repository):
+class SqlAudit(Repository):
     async def add(
         self,
         business_id: int,
@@ -43,7 +33,7 @@ class SqlAudit(_Repository):
             subject=subject,
             details=dict(details),
         )
-        return _entry(await self._added(row))
+        return records.audit_entry(await self.store(row))
 
     async def list(self, business_id: int, *, limit: int) -> Sequence[AuditEntry]:
         rows = await self.session.scalars(
@@ -52,4 +42,4 @@ class SqlAudit(_Repository):
             .order_by(AuditRow.at.desc(), AuditRow.id.desc())
             .limit(limit)
         )
-        return [_entry(r) for r in rows]
+        return [records.audit_entry(r) for r in rows]

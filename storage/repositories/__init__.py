@@ -1,0 +1,1 @@
+"""The SQLAlchemy repositories, one module per repository, named after the port it implements."""

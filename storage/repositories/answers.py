@@ -1,0 +1,50 @@
+"""The SQLAlchemy survey answers repository."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from bot.domain import Answer
+from storage import records
+from storage.repositories.repository import Repository
+from storage.tables import AnswerRow
+
+
+class SqlAnswers(Repository):
+    async def add(self, business_id: int, answer: Answer) -> None:
+        await self.store(
+            AnswerRow(
+                business_id=business_id,
+                customer_id=answer.customer_id,
+                checkin_id=answer.checkin_id,
+                flow=answer.flow,
+                question=answer.question,
+                value=answer.value,
+                score=answer.score,
+                score_kind=answer.score_kind,
+                answered_at=answer.answered_at,
+            )
+        )
+
+    async def for_customer(self, customer_id: uuid.UUID, *, limit: int) -> Sequence[Answer]:
+        rows = await self.session.scalars(
+            select(AnswerRow)
+            .where(AnswerRow.customer_id == customer_id)
+            .order_by(AnswerRow.answered_at.desc(), AnswerRow.id.desc())
+            .limit(limit)
+        )
+        return [records.answer(r) for r in reversed(rows.all())]
+
+    async def page(
+        self, business_id: int, *, after_id: int, limit: int
+    ) -> Sequence[tuple[int, Answer]]:
+        rows = await self.session.scalars(
+            select(AnswerRow)
+            .where(AnswerRow.business_id == business_id, AnswerRow.id > after_id)
+            .order_by(AnswerRow.id)
+            .limit(limit)
+        )
+        return [(r.id, records.answer(r)) for r in rows]
