@@ -240,7 +240,7 @@ async def _conversation_of(
         None if sender.new_identity else await uow.conversations.open_for(sender.identity.id)
     )
     if conversation is not None:
-        await uow.conversations.touch(conversation.id, at=now)
+        await uow.conversations.set_last_message(conversation.id, at=now)
         return conversation, False
     conversation = await uow.conversations.add(
         business.id,

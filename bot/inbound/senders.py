@@ -41,7 +41,7 @@ async def sender_of(uow: UnitOfWork, business: Business, inbound: Inbound) -> Se
     # Any message from the customer opens (or keeps open) WhatsApp's 24-hour window; an
     # identity made for this message was made with it open.
     if not sender.new_identity:
-        await uow.identities.touch_inbound(sender.identity.id, at=inbound.received_at)
+        await uow.identities.set_last_inbound(sender.identity.id, at=inbound.received_at)
     return sender
 
 

@@ -169,7 +169,7 @@ class IdentityRepository(Protocol):
 
     async def get(self, identity_id: int) -> Identity: ...
 
-    async def touch_inbound(self, identity_id: int, *, at: datetime) -> None:
+    async def set_last_inbound(self, identity_id: int, *, at: datetime) -> None:
         """The customer wrote at `at` (it opens WhatsApp's window); never moves back in time."""
         ...
 

@@ -77,7 +77,7 @@ class SqlConversations(Repository):
     async def get(self, conversation_id: uuid.UUID) -> Conversation:
         return records.conversation(await self.session.get_one(ConversationRow, conversation_id))
 
-    async def touch(self, conversation_id: uuid.UUID, *, at: datetime) -> None:
+    async def set_last_message(self, conversation_id: uuid.UUID, *, at: datetime) -> None:
         await self.session.execute(
             update(ConversationRow)
             .where(ConversationRow.id == conversation_id)

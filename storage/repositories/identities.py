@@ -120,7 +120,7 @@ class SqlIdentities(Repository):
     async def get(self, identity_id: int) -> Identity:
         return records.identity(await self.session.get_one(IdentityRow, identity_id))
 
-    async def touch_inbound(self, identity_id: int, *, at: datetime) -> None:
+    async def set_last_inbound(self, identity_id: int, *, at: datetime) -> None:
         await self.session.execute(
             update(IdentityRow)
             .where(

@@ -70,7 +70,7 @@ async def _replies_waiting(services: Services, shop: Business, count: int) -> li
             identity = await uow.identities.add(
                 shop.id, customer.id, channel=ChannelName.WHATSAPP, address=address, created_at=now
             )
-            await uow.identities.touch_inbound(identity.id, at=now)
+            await uow.identities.set_last_inbound(identity.id, at=now)
             conversation = await uow.conversations.add(
                 shop.id, customer_id=customer.id, identity_id=identity.id, started_at=now
             )
