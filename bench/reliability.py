@@ -111,8 +111,9 @@ class Outcome:
 
     @property
     def result(self) -> str:
-        """pass; at-least-once (nothing lost, the only duplicates the resends README's outbox
-        section trades for never losing a reply); or FAIL."""
+        """pass; at-least-once (nothing lost, the only duplicates the resends the outbox trades
+        for never losing a reply: docs/architecture.md, "Nothing lost, nothing twice"); or
+        FAIL."""
         if self.passed:
             return "pass"
         if self.lost == 0 and self.duplicated == self.resent_after_kill and not self.problems:

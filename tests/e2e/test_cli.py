@@ -1,4 +1,4 @@
-"""The README's promises, run as a user would: `kesher serve` and friends in real processes."""
+"""The documented promises, run as a user would: `kesher serve` and friends in real processes."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ on a PostgreSQL and a Redis of its own, a few messages per scenario while a work
 process are killed, the provider API fails a fifth of the sends, the language model answers
 after Kesher's timeout, and Redis and PostgreSQL are restarted; no customer's message is lost or stored or answered twice, except the one second send
 the outbox trades for never losing a reply (a worker killed between the provider's answer and
-recording it; README, "Nothing lost, nothing twice")."""
+recording it; docs/architecture.md, "Nothing lost, nothing twice")."""
 
 from __future__ import annotations
 

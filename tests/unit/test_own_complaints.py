@@ -3,8 +3,8 @@ complaints are caught and few calm messages are flagged, in Hebrew and English, 
 
 The list (`tests/data/own_complaints.tsv`) was written by hand for issue 6 by a team member who
 had not seen the detector's word lists; the tone model is never trained or calibrated on it.
-The floors below sit under what the detector measured on it (README, "Frustration
-detection"), so a change that loses complaints or flags calm messages fails here.
+The floors below sit under what the detector measured on it (docs/frustration.md, "How well
+it does"), so a change that loses complaints or flags calm messages fails here.
 """
 
 from __future__ import annotations
