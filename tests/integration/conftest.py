@@ -38,9 +38,9 @@ async def running(
 ) -> AsyncIterator[Runtime]:  # type: ignore[no-untyped-def]
     """A started runtime on the backend named by `request.param`, with extra settings."""
     if request.param == "sqlite-memory":
-        settings = _settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/kesher.db", **values)
+        settings = _settings(database_url=request.getfixturevalue("sqlite_database"), **values)
     else:
-        database = request.getfixturevalue("postgres_database")
+        database = request.getfixturevalue("clean_postgres_database")
         redis_url = request.getfixturevalue("redis_url")
         from redis.asyncio import Redis
 
