@@ -22,6 +22,10 @@ from bot.accounts.businesses import create_business
 from bot.domain import Business
 from bot.ports import Clock, Summarizer, ThemeNamer
 
+# What the backend does not change (pages, API shapes, exports, themes, sign-in) is tested on
+# SQLite only; the pipeline, outbox, check-ins, handoffs and channels run on both backends.
+SQLITE_ONLY = pytest.mark.parametrize("runtime", ["sqlite-memory"], indirect=True)
+
 
 def _settings(**values: object) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

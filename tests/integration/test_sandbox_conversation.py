@@ -12,6 +12,7 @@ import pytest
 from app.bootstrap import Runtime
 from bot.domain import Business, ChannelName
 from bot.outbound.outbox import sweep
+from tests.integration.conftest import SQLITE_ONLY
 
 
 def _url(business: Business) -> str:
@@ -178,6 +179,7 @@ async def test_stop_unsubscribes_and_nothing_more_is_sent_until_start(
     assert kinds[-2:] == ["opted_in", "opted_out"]
 
 
+@SQLITE_ONLY  # hostile HTTP input is refused before the store
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
@@ -212,6 +214,7 @@ async def test_bad_sandbox_input_gets_a_clear_error_and_stores_nothing(
     assert listing.json()["customers"] == []
 
 
+@SQLITE_ONLY
 async def test_a_body_over_the_size_limit_is_refused_before_it_is_read(
     client: httpx.AsyncClient, business: tuple[Business, str]
 ) -> None:
@@ -224,6 +227,7 @@ async def test_a_body_over_the_size_limit_is_refused_before_it_is_read(
     assert response.json()["error"]["code"] == "body_too_large"
 
 
+@SQLITE_ONLY
 async def test_an_unknown_business_is_a_404_json_error(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/api/v1/nobody/sandbox/messages", json={"customer": "a", "text": "hi"}
