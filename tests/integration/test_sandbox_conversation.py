@@ -12,7 +12,7 @@ import pytest
 from app.bootstrap import Runtime
 from bot.domain import Business, ChannelName
 from bot.outbound.outbox import sweep
-from tests.integration.conftest import SQLITE_ONLY
+from tests.integration.conftest import SQLITE_ONLY, settled
 
 
 def _url(business: Business) -> str:
@@ -129,7 +129,7 @@ async def test_twenty_concurrent_copies_of_one_delivery_are_stored_and_answered_
     assert sum(not r.json()["duplicate"] for r in responses) == 1
     assert len({r.json()["message_id"] for r in responses}) == 1
     await sweep(runtime.services)
-    await asyncio.sleep(0.3)
+    await settled(runtime)
     sent = await _sent(client, shop, "rina", 2)
     assert len(sent) == 1
     customer = await _customer(client, shop, key, "rina")
