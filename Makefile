@@ -1,16 +1,24 @@
 # Two commands on a fresh machine with Python 3.11: `make run` and `make test`.
+# `make check` is the developer's loop: lint, types, and the tests but the browser's and the
+# slow ones (benchmarks' code paths, long runs of real processes); `make test` runs them all.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pytest-xdist processes; each has its own Redis and PostgreSQL databases (tests/conftest.py).
+WORKERS ?= 2
+PYTEST := $(BIN)/pytest -q -rs -n $(WORKERS) --dist loadgroup
 
-.PHONY: run test lint typecheck docs unit bench browser clean
+.PHONY: run test check lint typecheck docs unit bench browser clean
 
 run: $(STAMP)
 	$(BIN)/kesher serve
 
 test: $(STAMP) lint typecheck docs
-	$(BIN)/pytest -q -rs --durations=25
+	$(PYTEST) --durations=25
+
+check: $(STAMP) lint typecheck docs
+	$(PYTEST) --durations=15 -m "not slow and not browser" tests/unit tests/contract tests/integration
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

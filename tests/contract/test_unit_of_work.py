@@ -7,7 +7,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.domain import (
     AccountStatus,
@@ -29,34 +28,20 @@ from bot.domain import (
     TouchStart,
 )
 from storage.database import create_engine, create_sessionmaker
-from storage.schema import upgrade
 from storage.unit_of_work import SqlUnitOfWork
 
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-async def uow_factory(request: pytest.FixtureRequest, tmp_path):  # type: ignore[no-untyped-def]
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path}/contract.db"
-        await upgrade(url)
-        engine = create_engine(url)
-        yield lambda: SqlUnitOfWork(create_sessionmaker(engine))
-        await engine.dispose()
-        return
-    base: str = request.getfixturevalue("postgres_url")
-    name = f"kesher_contract_{uuid.uuid4().hex[:8]}"
-    admin = create_async_engine(base, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as connection:
-        await connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = base.rsplit("/", 1)[0] + "/" + name
-    await upgrade(url)
+async def uow_factory(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """Units of work on an empty migrated database of the test's own."""
+    url: str = request.getfixturevalue(
+        "sqlite_database" if request.param == "sqlite" else "clean_postgres_database"
+    )
     engine = create_engine(url)
     yield lambda: SqlUnitOfWork(create_sessionmaker(engine))
     await engine.dispose()
-    async with admin.connect() as connection:
-        await connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-    await admin.dispose()
 
 
 async def _conversation(uow: SqlUnitOfWork, address: str = "c-1"):  # type: ignore[no-untyped-def]

@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.conftest import REQUIRE_SERVERS
+from tests.conftest import REQUIRE_SERVERS, WORKER, no_waiting_for_the_disk
 
 KESHER = str(Path(sys.executable).with_name("kesher"))
 
@@ -142,7 +142,7 @@ def kesher(tmp_path: Path) -> Iterator[Kesher]:
 
 @pytest.fixture
 def empty_postgres(postgres_url: str):  # type: ignore[no-untyped-def]
-    name = f"kesher_e2e_{uuid.uuid4().hex[:8]}"
+    name = f"kesher_e2e_{WORKER}_{uuid.uuid4().hex[:8]}"
 
     async def admin(statement: str) -> None:
         engine = create_async_engine(postgres_url, isolation_level="AUTOCOMMIT")
@@ -151,6 +151,7 @@ def empty_postgres(postgres_url: str):  # type: ignore[no-untyped-def]
         await engine.dispose()
 
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin(no_waiting_for_the_disk(name)))
     yield postgres_url.rsplit("/", 1)[0] + "/" + name
     asyncio.run(admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
 

@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bench import telegram_load, whatsapp_load
+
+# A benchmark's code path or a long run of real processes: `make test` runs these, `make check`
+# does not; one pytest-xdist worker runs them one after another (the machine has two cores).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bench")]
 
 
 def test_the_telegram_benchmark_runs_end_to_end_with_a_few_messages(

@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bench import checkin_scale
+
+# A benchmark's code path or a long run of real processes: `make test` runs these, `make check`
+# does not; one pytest-xdist worker runs them one after another (the machine has two cores).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bench")]
 
 
 def test_the_checkin_benchmark_plans_everyone_and_messages_each_due_customer_once(

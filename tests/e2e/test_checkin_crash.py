@@ -9,6 +9,7 @@ import signal
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import text
 
 from app.bootstrap import Runtime, build
@@ -19,6 +20,10 @@ from bot.checkins.configuration import save_rules, save_schedule
 from bot.outbound.outbox import sweep
 from storage.schema import upgrade
 from tests.e2e.conftest import Kesher
+
+# A benchmark's code path or a long run of real processes: `make test` runs these, `make check`
+# does not; one pytest-xdist worker runs them one after another (the machine has two cores).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bench")]
 
 CUSTOMERS = 1500
 OPEN = {

@@ -22,7 +22,8 @@ from app.settings import Settings
 from tests.e2e.conftest import Kesher, Process
 from tests.seeds import add_answers, add_remarks, hand_worked, remarks
 
-pytestmark = pytest.mark.browser
+# One pytest-xdist worker runs the browser modules, each starting Kesher and Chromium once.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 ARTEFACTS = Path("/tmp/kesher-artefacts")
 PASSWORD = "correct horse battery"

@@ -16,7 +16,8 @@ from playwright.sync_api import Browser, expect
 from tests.e2e.conftest import Kesher, clean_env
 from tests.fakes.telegram_api import TOKEN, USERNAME, FakeTelegram
 
-pytestmark = pytest.mark.browser
+# One pytest-xdist worker runs the browser modules, each starting Kesher and Chromium once.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 ARTEFACTS = Path("/tmp/kesher-artefacts")
 PASSWORD = "correct horse battery"

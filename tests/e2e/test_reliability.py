@@ -16,6 +16,10 @@ from bench import reliability
 from bench.cluster import PrivatePostgres
 from tests.conftest import REQUIRE_SERVERS
 
+# A benchmark's code path or a long run of real processes: `make test` runs these, `make check`
+# does not; one pytest-xdist worker runs them one after another (the machine has two cores).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bench")]
+
 
 def test_no_message_is_lost_or_doubled_when_parts_of_kesher_fail_under_load() -> None:
     if not (shutil.which("redis-server") and PrivatePostgres.available()):

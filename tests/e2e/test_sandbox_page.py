@@ -19,7 +19,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Kesher, Process, demo_key
 
-pytestmark = pytest.mark.browser
+# One pytest-xdist worker runs the browser modules, each starting Kesher and Chromium once.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 SCREENSHOT = Path("/tmp/sandbox-he.png")
 MIXED = "שָׁלוֹם! the app לא עובד 😡"

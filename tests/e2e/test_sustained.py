@@ -8,7 +8,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from bench import sustained
+
+# A benchmark's code path or a long run of real processes: `make test` runs these, `make check`
+# does not; one pytest-xdist worker runs them one after another (the machine has two cores).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bench")]
 
 
 def test_steady_load_with_checkins_going_out_loses_and_doubles_nothing(

@@ -14,9 +14,12 @@ import httpx
 from app.bootstrap import Runtime
 from app.web.app import create_app
 from bot.domain import Business
+from tests.integration.conftest import SQLITE_ONLY
 from tests.integration.test_console import _admin
 from tests.integration.test_inbox import _agent, _csrf, _sign_in
 from tests.seeds import other_business
+
+pytestmark = SQLITE_ONLY  # who may do what is decided above the store
 
 SANDBOX = re.compile(r"/sandbox/")
 CONSOLE = [

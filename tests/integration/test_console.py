@@ -10,9 +10,12 @@ import httpx
 
 from app.bootstrap import Runtime
 from bot.domain import AgentRole, Business
+from tests.integration.conftest import SQLITE_ONLY
 from tests.integration.test_inbox import _agent, _csrf, _sign_in
 from tests.integration.test_insights_api import _customer
 from tests.seeds import add_answers, hand_worked, other_business
+
+pytestmark = SQLITE_ONLY  # pages
 
 
 async def _admin(client: httpx.AsyncClient, runtime: Runtime, shop: Business, **kw: str) -> str:

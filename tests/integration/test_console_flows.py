@@ -11,9 +11,12 @@ import httpx
 from app.bootstrap import Runtime
 from bot.checkins import planning
 from bot.domain import Business
+from tests.integration.conftest import SQLITE_ONLY
 from tests.integration.test_console import _admin
 from tests.integration.test_inbox import _agent, _sign_in
 from tests.integration.test_insights_api import _customer
+
+pytestmark = SQLITE_ONLY  # pages
 
 # Niqqud, every final letter and an emoji: what an owner types must come back as typed.
 HELLO = "שָׁלוֹם מ־{business} 🌸"

@@ -27,7 +27,8 @@ SID = "HX" + "0123456789abcdef" * 2
 OTHER_SID = "HX" + "fedcba9876543210" * 2
 
 
-@pytest.fixture(params=["sqlite-memory", "postgres-redis"])
+# Pages and API shapes: SQLite only (tests/integration/conftest.py, SQLITE_ONLY).
+@pytest.fixture(params=["sqlite-memory"])
 async def runtime(  # type: ignore[no-untyped-def]
     request: pytest.FixtureRequest, tmp_path, fake_twilio
 ) -> AsyncIterator[Runtime]:

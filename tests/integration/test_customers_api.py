@@ -5,6 +5,9 @@ from __future__ import annotations
 import httpx
 
 from bot.domain import Business
+from tests.integration.conftest import SQLITE_ONLY
+
+pytestmark = SQLITE_ONLY  # API shapes; search runs on both in tests/contract
 
 
 def _auth(key: str) -> dict[str, str]:

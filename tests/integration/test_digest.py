@@ -18,7 +18,7 @@ from app.web.app import create_app
 from bot.domain import AgentRole, Answer, Business
 from bot.insights import digest
 from tests.fakes.smtp import FakeSmtp
-from tests.integration.conftest import running
+from tests.integration.conftest import SQLITE_ONLY, running
 from tests.integration.test_console import _admin
 from tests.integration.test_inbox import _agent
 from tests.integration.test_insights_api import _customer
@@ -71,6 +71,7 @@ async def _seed(client: httpx.AsyncClient, runtime: Runtime, shop: Business) -> 
     return (week + timedelta(days=3)).isoformat()
 
 
+@SQLITE_ONLY
 async def test_the_digest_matches_the_hand_worked_week(
     client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
 ) -> None:
@@ -100,6 +101,7 @@ async def test_the_digest_matches_the_hand_worked_week(
     assert [(t["word"], t["count"]) for t in found["themes"]["themes"]] == [("משלוח", 2)]
 
 
+@SQLITE_ONLY
 async def test_the_digest_downloads_as_csv_and_pdf(
     client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
 ) -> None:
@@ -128,6 +130,7 @@ async def test_the_digest_downloads_as_csv_and_pdf(
         assert far.status_code == 422 and "query.week" in far.text
 
 
+@SQLITE_ONLY
 async def test_the_console_shows_the_digest_in_the_admins_language(
     client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
 ) -> None:

@@ -12,7 +12,10 @@ import pytest
 from app.bootstrap import Runtime
 from bot.domain import Business
 from bot.insights import exports
+from tests.integration.conftest import SQLITE_ONLY
 from tests.seeds import add_answers, hand_worked
+
+pytestmark = SQLITE_ONLY  # files made from what the store returns
 
 HEBREW = "שָׁלוֹם כֹּהֵן"
 IMPORT = (

@@ -14,6 +14,9 @@ from app.bootstrap import Runtime
 from bot.accounts.businesses import create_business
 from bot.domain import AgentRole, Business
 from bot.handoffs.agents import create_agent
+from tests.integration.conftest import SQLITE_ONLY
+
+pytestmark = SQLITE_ONLY  # pages and sign-in; handoffs run on both in test_handoffs
 
 PASSWORD = "correct horse battery"
 ASK_PERSON = "I want to talk to a real person"

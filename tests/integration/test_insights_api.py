@@ -8,7 +8,10 @@ import httpx
 
 from app.bootstrap import Runtime
 from bot.domain import Business, ChannelName, CustomerFields
+from tests.integration.conftest import SQLITE_ONLY
 from tests.seeds import add_answers, hand_worked
+
+pytestmark = SQLITE_ONLY  # API shapes
 
 
 def _auth(key: str) -> dict[str, str]:

@@ -11,8 +11,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from app.bootstrap import Runtime
 from bot.domain import Business
 from bot.telemetry import JsonFormatter, correlation_id
+from tests.integration.conftest import settled
 
 
 class Collected(logging.Handler):
@@ -73,14 +75,14 @@ async def test_a_request_without_a_sane_id_gets_a_fresh_one(client: httpx.AsyncC
 
 
 async def test_metrics_count_stored_and_duplicate_deliveries_and_sends(
-    client: httpx.AsyncClient, business: tuple[Business, str]
+    client: httpx.AsyncClient, business: tuple[Business, str], runtime: Runtime
 ) -> None:
     shop, _ = business
     before = (await client.get("/metrics")).text
     body = {"customer": "ron", "text": "hi", "message_id": "m-metrics"}
     await client.post(f"/api/v1/{shop.slug}/sandbox/messages", json=body)
     await client.post(f"/api/v1/{shop.slug}/sandbox/messages", json=body)
-    await asyncio.sleep(0.3)
+    await settled(runtime)
     after = (await client.get("/metrics")).text
 
     def grew(name: str, **labels: str) -> float:

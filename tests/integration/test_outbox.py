@@ -72,12 +72,12 @@ class FailingTo(ScriptedChannel):
 
 
 @pytest.fixture
-def runtime(tmp_path) -> Runtime:  # type: ignore[no-untyped-def]
+def runtime(sqlite_database: str) -> Runtime:
     """Only the embedded backend: these tests drive the sender by hand."""
     from app.bootstrap import build
     from tests.integration.conftest import _settings
 
-    return build(_settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/kesher.db"))
+    return build(_settings(database_url=sqlite_database))
 
 
 @pytest.fixture

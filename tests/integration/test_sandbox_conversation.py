@@ -12,6 +12,7 @@ import pytest
 from app.bootstrap import Runtime
 from bot.domain import Business, ChannelName
 from bot.outbound.outbox import sweep
+from tests.integration.conftest import SQLITE_ONLY, settled
 
 
 def _url(business: Business) -> str:
@@ -128,7 +129,7 @@ async def test_twenty_concurrent_copies_of_one_delivery_are_stored_and_answered_
     assert sum(not r.json()["duplicate"] for r in responses) == 1
     assert len({r.json()["message_id"] for r in responses}) == 1
     await sweep(runtime.services)
-    await asyncio.sleep(0.3)
+    await settled(runtime)
     sent = await _sent(client, shop, "rina", 2)
     assert len(sent) == 1
     customer = await _customer(client, shop, key, "rina")
@@ -178,6 +179,7 @@ async def test_stop_unsubscribes_and_nothing_more_is_sent_until_start(
     assert kinds[-2:] == ["opted_in", "opted_out"]
 
 
+@SQLITE_ONLY  # hostile HTTP input is refused before the store
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
@@ -212,6 +214,7 @@ async def test_bad_sandbox_input_gets_a_clear_error_and_stores_nothing(
     assert listing.json()["customers"] == []
 
 
+@SQLITE_ONLY
 async def test_a_body_over_the_size_limit_is_refused_before_it_is_read(
     client: httpx.AsyncClient, business: tuple[Business, str]
 ) -> None:
@@ -224,6 +227,7 @@ async def test_a_body_over_the_size_limit_is_refused_before_it_is_read(
     assert response.json()["error"]["code"] == "body_too_large"
 
 
+@SQLITE_ONLY
 async def test_an_unknown_business_is_a_404_json_error(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/api/v1/nobody/sandbox/messages", json={"customer": "a", "text": "hi"}

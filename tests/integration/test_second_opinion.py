@@ -130,7 +130,7 @@ async def test_a_slow_ollama_times_out_and_the_offline_verdict_stands(
 
 
 @pytest.fixture
-async def reviewed(tmp_path):  # type: ignore[no-untyped-def]
+async def reviewed(sqlite_database: str):  # type: ignore[no-untyped-def]
     """Kesher on SQLite with a fake model as its second opinion, and a business."""
     from app.bootstrap import build
     from app.web.app import create_app
@@ -141,7 +141,7 @@ async def reviewed(tmp_path):  # type: ignore[no-untyped-def]
         {"score": 0.9, "wants_person": True, "reason": "wants a callback", "topic": "hours"}
     )
     runtime = build(
-        _settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/k.db"),
+        _settings(database_url=sqlite_database),
         second_opinion=LangchainSecondOpinion(model),
     )
     await runtime.start()

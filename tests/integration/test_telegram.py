@@ -31,7 +31,7 @@ from bot.outbound.outbox import MAX_ATTEMPTS, send_outbound
 from integrations.telegram import TelegramChannel
 from storage.memory import MemoryRateLimiter
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
-from tests.integration.conftest import running
+from tests.integration.conftest import running, settled
 
 PUBLIC = "https://kesher.example"
 TELEGRAM = ChannelName.TELEGRAM
@@ -290,7 +290,7 @@ async def test_a_voice_message_is_noted_and_answered_politely(
 
 
 async def test_an_edited_message_is_recorded_as_an_edit_of_the_original_and_not_answered(
-    client: httpx.AsyncClient, shop: Shop, fake_telegram: FakeTelegram
+    client: httpx.AsyncClient, shop: Shop, fake_telegram: FakeTelegram, runtime: Runtime
 ) -> None:
     await post(client, shop, message(1005, "the delivery was late", message_id=77))
     await sent(fake_telegram, 1)
@@ -299,7 +299,7 @@ async def test_an_edited_message_is_recorded_as_an_edit_of_the_original_and_not_
 
     assert (await post(client, shop, edit)).status_code == 200
 
-    await asyncio.sleep(0.2)
+    await settled(runtime)
     assert len(fake_telegram.called("sendMessage")) == 1
     items = await timeline(client, shop, (await customer(client, shop, 1005))["id"])
     inbound = [i for i in items if i["type"] == "message" and i["direction"] == "in"]

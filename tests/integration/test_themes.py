@@ -17,7 +17,7 @@ from langchain_core.outputs import ChatResult
 from app.bootstrap import Runtime
 from bot.domain import Business
 from integrations.llm import LangchainThemeNamer
-from tests.integration.conftest import running
+from tests.integration.conftest import SQLITE_ONLY, running
 from tests.seeds import add_remarks, other_business
 
 ASKED: list[str] = []
@@ -51,6 +51,7 @@ async def _seed(client: httpx.AsyncClient, runtime: Runtime, shop: Business) -> 
     assert dana
 
 
+@SQLITE_ONLY
 async def test_themes_gather_answers_feedback_and_complaints(
     client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
 ) -> None:
@@ -79,6 +80,7 @@ async def test_themes_gather_answers_feedback_and_complaints(
     assert (report["total"], report["unthemed"]) == (7, 1)
 
 
+@SQLITE_ONLY
 async def test_themes_need_an_admin_key_and_count_only_the_business_own(
     client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
 ) -> None:
@@ -103,7 +105,7 @@ class Naming(GenericFakeChatModel):
         return super()._generate(messages, *args, **kwargs)
 
 
-@pytest.fixture(params=["sqlite-memory", "postgres-redis"])
+@pytest.fixture(params=["sqlite-memory"])
 async def named(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[Runtime]:  # type: ignore[no-untyped-def]
     ASKED.clear()
     call = {"name": "NameTheme", "args": {"label": "משלוחים  מאחרים", "summary": "לקוחות מחכים."}}
@@ -138,6 +140,7 @@ async def test_a_language_model_names_each_theme_once_for_the_same_remarks(
     assert "late delivery, cold food" in "\n".join(ASKED)
 
 
+@SQLITE_ONLY
 async def test_the_console_shows_each_theme_with_its_quotes_and_a_chart(
     client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
 ) -> None:

@@ -7,6 +7,9 @@ import pytest
 
 from bot.domain import Business
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER
+from tests.integration.conftest import SQLITE_ONLY
+
+pytestmark = SQLITE_ONLY  # API shapes
 
 CHECKIN_HE = "HX" + "d" * 32
 

@@ -14,7 +14,7 @@ from app.bootstrap import Runtime
 from bot.accounts.channels import connect_whatsapp
 from bot.domain import Business, ChannelName, DeliveryStatus, InvalidInput, Message
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER, FakeTwilio
-from tests.integration.conftest import running
+from tests.integration.conftest import running, settled
 
 PUBLIC = "https://kesher.example.com"
 CUSTOMER = "whatsapp:+972501234567"
@@ -78,7 +78,7 @@ async def _sent(fake: FakeTwilio, count: int) -> list[dict[str, str]]:
 
 
 async def test_a_signed_hebrew_message_is_stored_once_and_answered_once_through_twilio(
-    client: httpx.AsyncClient, shop: Business, fake_twilio: FakeTwilio
+    client: httpx.AsyncClient, shop: Business, fake_twilio: FakeTwilio, runtime: Runtime
 ) -> None:
     path = f"/webhooks/whatsapp/{shop.slug}"
     request = _signed(path, _message("SM" + "1" * 32, "ההזמנה שלי לא הגיעה 😡"))
@@ -88,7 +88,7 @@ async def test_a_signed_hebrew_message_is_stored_once_and_answered_once_through_
     assert first.status_code == 200 and first.text.endswith("<Response></Response>")
     assert {r.status_code for r in again} == {200}
     sent = await _sent(fake_twilio, 1)
-    await asyncio.sleep(0.3)
+    await settled(runtime)
     assert len(fake_twilio.calls) == 1
     assert sent[0]["To"] == CUSTOMER and sent[0]["From"] == SENDER
     # An angry "my order didn't arrive 😡" is handed to a person: the acknowledgement answers.
@@ -144,7 +144,7 @@ async def _answered(
     path = f"/webhooks/whatsapp/{shop.slug}"
     await client.post(path, **_signed(path, _message(sid, "hello")))  # type: ignore[arg-type]
     await _sent(fake_twilio, sends)
-    await asyncio.sleep(0.2)
+    await settled(runtime)
     async with runtime.services.uow() as uow:
         identity = await uow.identities.find(shop.id, ChannelName.WHATSAPP, CUSTOMER)
         assert identity is not None
