@@ -204,6 +204,11 @@ class RedisTaskBroker(RedisStreamBroker):
                 log.warning("the task queue's consumer group is gone; declaring it again")
                 await self._declare_group_again()
             except (RedisConnectionError, RedisTimeoutError) as error:
+                # A receiver cancelled while it waits on Redis can meet the closing connection
+                # first: the cancellation then arrives as this error, and must not be lost.
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise asyncio.CancelledError from error
                 log.warning("Redis is unreachable (%s); trying again", error)
                 await asyncio.sleep(RECONNECT_SECONDS)
 
