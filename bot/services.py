@@ -14,6 +14,7 @@ from bot.ports import (
     ChannelSetup,
     Clock,
     ConversationLock,
+    Encoder,
     Idempotency,
     Mailer,
     RateLimiter,
@@ -38,6 +39,8 @@ class Services:
     clock: Clock
     channels: Mapping[ChannelName, Channel]
     detector: Detector
+    # The bundled sentence encoder; None where it is not installed or not wanted (tests).
+    encoder: Encoder | None = None
     second_opinion: SecondOpinion | None = None
     summarizer: Summarizer | None = None
     theme_namer: ThemeNamer | None = None

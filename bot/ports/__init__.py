@@ -30,7 +30,7 @@ from bot.ports.conversations import (
 )
 from bot.ports.coordination import ConversationLock, Idempotency, RateLimiter, TaskQueue
 from bot.ports.handoffs import AgentRepository, HandoffRepository
-from bot.ports.language import SecondOpinion, Summarizer, ThemeNamer
+from bot.ports.language import Embedding, Encoder, SecondOpinion, Summarizer, ThemeNamer
 from bot.ports.mail import Mailer
 from bot.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -49,6 +49,8 @@ __all__ = [
     "ConversationRepository",
     "CustomerRepository",
     "DeliveryLogRepository",
+    "Embedding",
+    "Encoder",
     "EventRepository",
     "FlowRepository",
     "HandoffRepository",

@@ -1,14 +1,15 @@
-"""A language model's services: a second opinion on a message, a handoff's summary, names for feedback themes."""
+"""Language models: the bundled sentence encoder, and an optional chat model's second opinion
+on a message, a handoff's summary and names for feedback themes."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Protocol
 
-from bot.domain import (
-    Opinion,
-    ThemeName,
-)
+from bot.domain import Opinion, ThemeName
+
+# A sentence's meaning as a unit-length vector: the cosine of two is their dot product.
+Embedding = tuple[float, ...]
 
 
 class SecondOpinion(Protocol):
@@ -32,4 +33,14 @@ class ThemeNamer(Protocol):
 
     async def name(self, quotes: Sequence[str], *, word: str, language: str) -> ThemeName | None:
         """A short label and a sentence of summary, or None when it failed or took too long."""
+        ...
+
+
+class Encoder(Protocol):
+    """The bundled multilingual sentence encoder (offline, in the package): texts of similar
+    meaning, in Hebrew or English, get nearby vectors."""
+
+    async def embed(self, texts: Sequence[str], *, query: bool = False) -> list[Embedding]:
+        """One unit-length vector per text, in order. `query` marks short questions to be
+        matched against stored passages (e5's "query:" and "passage:" prefixes)."""
         ...
