@@ -64,7 +64,22 @@ class FlowExpired:
     question: str
 
 
-Effect = FeedbackReceived | SurveyAnswered | RequestHandoff | FlowFinished | FlowExpired
+@dataclass(frozen=True, slots=True)
+class AnsweredFromKnowledge:
+    """The bot answered the customer's question from the business's knowledge base, citing
+    the entries it used; the conversation needs no person unless the customer comes back."""
+
+    entries: tuple[int, ...]
+
+
+Effect = (
+    FeedbackReceived
+    | SurveyAnswered
+    | RequestHandoff
+    | FlowFinished
+    | FlowExpired
+    | AnsweredFromKnowledge
+)
 
 
 @dataclass(frozen=True, slots=True)
