@@ -26,12 +26,6 @@ from bot.ports import (
     ThemeNamer,
 )
 from bot.services import Services
-from integrations.llm import (
-    LangchainSecondOpinion,
-    LangchainSummarizer,
-    LangchainThemeNamer,
-    chat_model,
-)
 from integrations.mail import SmtpMailer
 from integrations.sandbox import SandboxChannel
 from integrations.telegram import TelegramChannel
@@ -193,6 +187,15 @@ class LanguageModel:
 def _language_model(settings: Settings) -> LanguageModel:
     if settings.llm_model is None:
         return LanguageModel()
+    # langchain takes most of a second to import, at every start of every process; only a
+    # configured model needs it.
+    from integrations.llm import (
+        LangchainSecondOpinion,
+        LangchainSummarizer,
+        LangchainThemeNamer,
+        chat_model,
+    )
+
     try:
         model = chat_model(settings.llm_model)
     except ValueError as error:
