@@ -1,13 +1,16 @@
 # One image for every role: `kesher serve` (default), `kesher worker`, `kesher scheduler`.
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml constraints.txt README.md ./
+COPY pyproject.toml constraints.txt hashes.txt README.md ./
 COPY app ./app
 COPY bot ./bot
 COPY flows ./flows
 COPY integrations ./integrations
 COPY storage ./storage
-RUN pip install --no-cache-dir --prefix=/install -c constraints.txt .
+# A virtual environment, so that the hash-checked wheels count as installed for the second step.
+RUN python -m venv /opt/kesher \
+    && /opt/kesher/bin/pip install --no-cache-dir --no-deps --require-hashes -r hashes.txt \
+    && /opt/kesher/bin/pip install --no-cache-dir -c constraints.txt .
 
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
@@ -15,7 +18,8 @@ ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 kesher
-COPY --from=build /install /usr/local
+COPY --from=build /opt/kesher /opt/kesher
+ENV PATH=/opt/kesher/bin:$PATH
 USER kesher
 WORKDIR /home/kesher
 EXPOSE 8000

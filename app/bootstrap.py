@@ -26,6 +26,7 @@ from bot.ports import (
     ThemeNamer,
 )
 from bot.services import Services
+from integrations.encoder import E5Encoder
 from integrations.mail import SmtpMailer
 from integrations.sandbox import SandboxChannel
 from integrations.telegram import TelegramChannel
@@ -149,6 +150,7 @@ def build(
             ChannelName.WHATSAPP: whatsapp,
         },
         detector=default_detector(),
+        encoder=E5Encoder() if settings.encoder else None,
         second_opinion=second_opinion or model.second_opinion,
         summarizer=summarizer or model.summarizer,
         theme_namer=theme_namer or model.theme_namer,

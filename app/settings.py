@@ -35,6 +35,11 @@ class Settings(BaseSettings):
         description="Messages a second per Telegram bot: 30 by Telegram's rules, up to 1000 "
         "for a bot with paid broadcasts",
     )
+    encoder: bool = Field(
+        default=True,
+        description="The bundled sentence encoder (multilingual-e5-small, offline): the "
+        "detector's second tone and the knowledge base's matching; false leaves both to words",
+    )
     llm_model: str | None = None
     llm_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
     llm_summary_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
