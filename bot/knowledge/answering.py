@@ -78,7 +78,7 @@ async def react(
 ) -> Outcome | None:
     """A tap on an automatic answer's buttons, or "not helpful" written after one: the
     question goes to a person, and a thumbs-down is kept as a candidate for a new entry."""
-    choice = inbound.choice if inbound.kind is InboundKind.BUTTON else None
+    choice = inbound.choice
     reaction = knowledge.reaction_of(inbound.text, choice=choice)
     if reaction is None:
         return None
