@@ -128,7 +128,14 @@ def rank(
             if semantic is None
             else weights.semantic * semantic + (1 - weights.semantic) * lexical
         )
-        matches.append(Match(entry.id, round(score, 4), semantic, round(lexical, 4)))
+        matches.append(
+            Match(
+                entry.id,
+                round(score, 4),
+                None if semantic is None else round(semantic, 4),
+                round(lexical, 4),
+            )
+        )
     return sorted(matches, key=lambda m: (-m.score, m.entry_id))
 
 
