@@ -1,12 +1,15 @@
 """Answers from a business's knowledge base: how near a customer's question is to each entry,
 whether the nearest is near enough to answer with, and the words of an automatic answer.
 
-Two signals are added up. The semantic one is the cosine between the question's vector and the
-entry's (e5: a query against passages), rescaled from the band where e5's cosines live (it
-rarely gives two sentences less than 0.7) to 0..1. The lexical one is the share of the
-question's content words (idf-weighted, Hebrew prefixes stripped) that the entry contains. With
-no vectors (the encoder off) the lexical signal is the score. Vectors and texts are passed in;
-nothing here does I/O.
+Two signals are added up. The semantic one is how far the entry's cosine with the question
+(e5: a query against passages) stands above the question's typical cosine with this business's
+entries (their median, drawn towards a fixed baseline when there are few): e5 gives every pair
+of sentences a cosine of 0.75 or more, and how high depends on the question, so it is the lead
+over the rest that tells. The lexical one is the share of the question's content words
+(idf-weighted, Hebrew prefixes stripped) that the entry contains. With no vectors (the encoder
+off) the lexical signal is the score. An answer is sent when the best entry's score, plus its
+lead over the next, reaches the threshold. Vectors and texts are passed in; nothing here does
+I/O.
 """
 
 from __future__ import annotations
@@ -43,21 +46,25 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class Weights:
-    """How the two signals add up, and the score at which an answer is sent.
+    """How the signals add up, and the confidence at which an answer is sent.
 
-    `low`..`high`: the band of e5 cosines rescaled to 0..1. `semantic`: the semantic signal's
-    share of the score when there are vectors (the rest is lexical). `answer`: the shipped
-    threshold (chosen on the benchmark's tuning half, see docs/benchmarks.md). `margin`: how
-    far the best must be ahead of the next entry when both are above the threshold; `context`:
-    how near an entry must be to be handed to the language model beside the best.
+    `baseline`, `prior`: the cosine a question typically has with an unrelated entry, and how
+    many entries' worth of weight it has against the business's own median. `spread`: the lead
+    over that baseline that counts as a full semantic match. `semantic`: the semantic signal's
+    share of the score when there are vectors (the rest is lexical). `lead`: how much the best
+    entry's lead over the next adds to its confidence. `answer` (with vectors) and
+    `lexical_answer` (without): the shipped thresholds, chosen on the benchmark's tuning split
+    (docs/benchmarks.md). `context`: how near an entry must be to the best to be handed to the
+    language model beside it.
     """
 
-    low: float = 0.78
-    high: float = 0.90
+    baseline: float = 0.80
+    prior: float = 4.0
+    spread: float = 0.12
     semantic: float = 0.7
-    answer: float = 0.55
-    lexical_answer: float = 0.6
-    margin: float = 0.0
+    lead: float = 1.0
+    answer: float = 0.58
+    lexical_answer: float = 0.86
     context: float = 0.1
 
 
@@ -77,31 +84,40 @@ _STOP = frozenset(
     """.split()  # noqa: SIM905 (a word list reads best as words)
 )
 _HEBREW_PREFIXES = "ושהבלמכ"
+_ENGLISH_ENDINGS = ("ing", "ion", "ed", "es", "s")
 _WORD = re.compile(r"\w+")
 
 
 def tokens(text: str) -> list[str]:
-    """The content words of a text, normalised: Hebrew one- or two-letter prefixes (ו, ה, ב,
-    ל, מ, ש, כ) taken off longer words, an English plural's s dropped, function words left out."""
-    found = []
-    for word in _WORD.findall(normalise(text)):
-        stem = _stem(word)
-        if stem and stem not in _STOP and word not in _STOP:
-            found.append(stem)
-    return found
+    """The content words of a text, normalised, function words left out (also behind a Hebrew
+    prefix: "ואני")."""
+    return [
+        word
+        for word in _WORD.findall(normalise(text))
+        if word not in _STOP and not (_is_hebrew(word) and word[1:] in _STOP)
+    ]
 
 
-def _stem(word: str) -> str:
-    if word.isdigit():
-        return word
-    if "\u05d0" <= word[0] <= "\u05ea":
-        for _ in range(2):
-            if len(word) > 3 and word[0] in _HEBREW_PREFIXES:
-                word = word[1:]
-        return word
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
+def forms(word: str) -> frozenset[str]:
+    """The forms a word is matched in: itself, without its Hebrew prefix (ו, ה, ב, ל, מ, ש, כ;
+    two behind ו or ש) while three letters are left, or without an English ending ("booking",
+    "book")."""
+    found = {word}
+    if _is_hebrew(word):
+        if len(word) > 3 and word[0] in _HEBREW_PREFIXES:
+            found.add(word[1:])
+            # A second prefix only behind "and" or "that": ובשישי, שבחנות (not הכתובת).
+            if len(word) > 4 and word[0] in "וש" and word[1] in _HEBREW_PREFIXES:
+                found.add(word[2:])
+    elif not word.isdigit():
+        for ending in _ENGLISH_ENDINGS:
+            if word.endswith(ending) and len(word) - len(ending) >= 3:
+                found.add(word[: -len(ending)])
+    return frozenset(found)
+
+
+def _is_hebrew(word: str) -> bool:
+    return "\u05d0" <= word[0] <= "\u05ea"
 
 
 def rank(
@@ -112,22 +128,23 @@ def rank(
     weights: Weights = SHIPPED,
 ) -> list[Match]:
     """Every entry scored against the question, best first."""
-    asked = set(tokens(question))
-    bags = [set(t for text in e.texts for t in tokens(text)) for e in entries]
-    idf = _idf(bags)
+    asked = [forms(word) for word in dict.fromkeys(tokens(question))]
+    bags = [{f for text in e.texts for word in tokens(text) for f in forms(word)} for e in entries]
+    idf = _idf(asked, bags)
+    cosines = (
+        [max((_dot(vector, v) for v in e.vectors), default=None) for e in entries]
+        if vector is not None
+        else [None] * len(entries)
+    )
+    base = _baseline([c for c in cosines if c is not None], weights)
     matches = []
-    for entry, bag in zip(entries, bags, strict=True):
+    for entry, bag, cosine in zip(entries, bags, cosines, strict=True):
         lexical = _overlap(asked, bag, idf)
-        semantic = (
-            _rescale(max(_dot(vector, v) for v in entry.vectors), weights)
-            if vector is not None and entry.vectors
-            else None
-        )
-        score = (
-            lexical
-            if semantic is None
-            else weights.semantic * semantic + (1 - weights.semantic) * lexical
-        )
+        if cosine is None:
+            semantic, score = None, lexical
+        else:
+            semantic = min(1.0, max(0.0, (cosine - base) / weights.spread))
+            score = weights.semantic * semantic + (1 - weights.semantic) * lexical
         matches.append(
             Match(
                 entry.id,
@@ -140,46 +157,48 @@ def rank(
 
 
 def chosen(matches: Sequence[Match], *, weights: Weights = SHIPPED) -> list[Match]:
-    """The entries to answer with, best first: none when the best is below the threshold (the
-    lexical one when no entry had vectors) or too close to a different entry; else the best
-    and the entries within `context` of it."""
+    """The entries to answer with, best first: none when the best one's confidence (its score
+    plus its weighted lead over the next) is below the threshold (the lexical one when no entry
+    had vectors); else the best and the entries within `context` of it."""
     if not matches:
         return []
     best = matches[0]
     threshold = weights.answer if best.semantic is not None else weights.lexical_answer
-    if best.score < threshold:
+    lead = best.score - matches[1].score if len(matches) > 1 else best.score
+    if best.score + weights.lead * lead < threshold:
         return []
-    if len(matches) > 1 and best.score - matches[1].score < weights.margin:
-        return []
-    return [m for m in matches if m.score >= max(threshold, best.score - weights.context)]
+    return [m for m in matches if m.score >= best.score - weights.context]
 
 
-def _idf(bags: Sequence[set[str]]) -> dict[str, float]:
-    count: dict[str, int] = {}
-    for bag in bags:
-        for token in bag:
-            count[token] = count.get(token, 0) + 1
+def _baseline(cosines: Sequence[float], weights: Weights) -> float:
+    """The question's typical cosine with the entries: their median, drawn towards the fixed
+    baseline by `prior` entries' worth (a business with two entries has no median to speak of)."""
+    if not cosines:
+        return weights.baseline
+    ordered = sorted(cosines)
+    middle = len(ordered) // 2
+    median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    n = len(ordered)
+    return (n * median + weights.prior * weights.baseline) / (n + weights.prior)
+
+
+def _idf(asked: Sequence[frozenset[str]], bags: Sequence[set[str]]) -> list[float]:
+    """Each question word's weight: rarer among the entries, heavier (one no entry has, the
+    heaviest)."""
     n = len(bags)
-    return {t: math.log(1 + (n + 1) / (c + 0.5)) for t, c in count.items()}
+    return [math.log(1 + (n + 1) / (sum(1 for bag in bags if word & bag) + 0.5)) for word in asked]
 
 
-def _overlap(asked: set[str], bag: set[str], idf: dict[str, float]) -> float:
-    """The idf-weighted share of the question's words found in the entry (a word no entry has
-    weighs as the rarest)."""
-    if not asked:
+def _overlap(asked: Sequence[frozenset[str]], bag: set[str], idf: Sequence[float]) -> float:
+    """The idf-weighted share of the question's words found in the entry."""
+    total = sum(idf)
+    if not total:
         return 0.0
-    rarest = max(idf.values(), default=1.0)
-    total = sum(idf.get(t, rarest) for t in asked)
-    found = sum(idf[t] for t in asked if t in bag)
-    return found / total
+    return sum(w for word, w in zip(asked, idf, strict=True) if word & bag) / total
 
 
 def _dot(a: Vector, b: Vector) -> float:
     return sum(x * y for x, y in zip(a, b, strict=True))
-
-
-def _rescale(cosine: float, weights: Weights) -> float:
-    return min(1.0, max(0.0, (cosine - weights.low) / (weights.high - weights.low)))
 
 
 # The automatic answer's words, the person it offers, and the customer's reactions to it.
