@@ -185,11 +185,17 @@ async def test_an_admin_keeps_the_knowledge_base_in_the_console_in_hebrew(
     )
     assert edited.status_code == 303
     assert "חינם, מאחורי הבניין" in (await client.get("/console/knowledge")).text
-    deleted = await client.post(f"/console/knowledge/{entry.id}/delete", data={"csrf": csrf})
+    unticked = await client.post(f"/console/knowledge/{entry.id}/delete", data={"csrf": csrf})
+    assert unticked.status_code == 200 and 'role="alert"' in unticked.text
+    deleted = await client.post(
+        f"/console/knowledge/{entry.id}/delete", data={"csrf": csrf, "confirm": "on"}
+    )
     assert deleted.status_code == 303
     async with runtime.services.uow() as uow:
         assert await uow.knowledge.list(shop.id) == []
-    unknown = await client.post("/console/knowledge/99999/delete", data={"csrf": csrf})
+    unknown = await client.post(
+        "/console/knowledge/99999/delete", data={"csrf": csrf, "confirm": "on"}
+    )
     assert unknown.status_code == 200 and 'role="alert"' in unknown.text
 
 

@@ -110,7 +110,11 @@ async def change(request: Request, signed: Admin, entry_id: str) -> Response:
 
 @router.post("/knowledge/{entry_id}/delete")
 async def delete(request: Request, signed: Admin, entry_id: str) -> Response:
+    """Delete once the box is ticked."""
+    form = await form_fields(request)
     services = signed.services
+    if form.get("confirm") != "on":
+        return await _page(request, signed, error=words(signed.agent.language)["kb_delete_sure"])
     try:
         async with services.uow() as uow:
             await delete_entry(uow, signed.business, _id(entry_id))
