@@ -163,6 +163,9 @@ async def _send(
 ) -> QuestionStatus:
     now = services.clock.now()
     async with services.uow() as uow:
+        again = await uow.questions.for_message(message.id)
+        if again is None or again.status is not QuestionStatus.PENDING:
+            return again.status if again else QuestionStatus.PASSED  # answered meanwhile
         conversation = await uow.conversations.get(message.conversation_id)
         customer = await uow.customers.get(business.id, customer.id) or customer
         if conversation.mode is ConversationMode.HUMAN or customer.opted_out:
@@ -200,14 +203,20 @@ async def _send(
             at=now,
         ):
             return status  # another worker settled it first; this transaction rolls back
-        if status is QuestionStatus.ANSWERED:
-            await uow.events.add(
-                business.id,
-                customer.id,
-                kind=EventKind.ANSWERED_FROM_KNOWLEDGE,
-                occurred_at=now,
-                data={"message_id": message.id, "entries": list(used), "score": score},
-            )
+        for effect in replies.effects:
+            if isinstance(effect, AnsweredFromKnowledge):
+                # The conversation was answered: on the customer's timeline, with its entries.
+                await uow.events.add(
+                    business.id,
+                    customer.id,
+                    kind=EventKind.ANSWERED_FROM_KNOWLEDGE,
+                    occurred_at=now,
+                    data={
+                        "message_id": message.id,
+                        "entries": list(effect.entries),
+                        "score": score,
+                    },
+                )
         await uow.commit()
     await queue_sends(outbox_ids, services)
     log.info("question %s %s (score %s, language %s)", question.id, status.value, score, language)

@@ -173,6 +173,21 @@ async def test_asking_for_a_person_in_one_tap_hands_the_conversation_over(
     assert await _candidates(client, shop, key) == []
 
 
+async def test_writing_agent_after_an_automatic_answer_reaches_a_person_on_any_channel(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    await _entries(client, shop, key)
+    await _ask(client, runtime, shop, "shir", text="אפשר להזמין עוגה?")
+
+    await _ask(client, runtime, shop, "shir", text="נציג")
+
+    handoffs = await client.get(f"/api/v1/{shop.slug}/handoffs", headers=_auth(key))
+    (handoff,) = handoffs.json()
+    assert handoff["trigger"] == "request"
+    assert len(await _transcript(client, shop, "shir")) == 2  # the answer, then the handoff's
+
+
 @pytest.fixture(params=["sqlite-memory", "postgres-redis"])
 async def with_model(  # type: ignore[no-untyped-def]
     request: pytest.FixtureRequest, tmp_path, fake_ollama, monkeypatch
