@@ -474,5 +474,7 @@ class KnowledgeQuestionRow(Base):
     score: Mapped[float | None] = mapped_column(Float)
     reply_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     unhelpful: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Taken off the candidates (an entry was made of it, or it needs none).
+    dismissed: Mapped[bool] = mapped_column(Boolean, default=False)
     asked_at: Mapped[datetime]
     settled_at: Mapped[datetime | None]

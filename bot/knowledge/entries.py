@@ -1,6 +1,6 @@
 """Keeping a business's knowledge base: entries added, changed and deleted, each with its
 texts' vectors computed as it is saved (and again only when its texts change), so matching a
-question costs one encoding, of the question."""
+question costs one encoding, of the question; and candidates for new entries dismissed."""
 
 from __future__ import annotations
 
@@ -112,6 +112,12 @@ async def change_entry(
 async def delete_entry(uow: UnitOfWork, business: Business, entry_id: int) -> None:
     if not await uow.knowledge.delete(business.id, entry_id):
         raise NotFound(f"no knowledge entry {entry_id}", code="unknown_entry")
+
+
+async def dismiss_candidate(uow: UnitOfWork, business: Business, message_id: int) -> None:
+    """Take a customer's question off the candidates for new entries."""
+    if not await uow.questions.dismiss(business.id, message_id):
+        raise NotFound(f"no question in message {message_id}", code="unknown_candidate")
 
 
 async def _vectors(texts: EntryTexts, encoder: Encoder | None) -> list[tuple[float, ...]]:

@@ -86,7 +86,12 @@ class QuestionRepository(Protocol):
 
     async def candidates(self, business_id: int, *, limit: int) -> Sequence[KnowledgeQuestion]:
         """Questions for new entries: unanswered ones and answers the customer said did not
-        help, newest first."""
+        help, newest first, less those dismissed."""
+        ...
+
+    async def dismiss(self, business_id: int, message_id: int) -> bool:
+        """Take the question asked in `message_id` off the candidates; False when the business
+        has no such question."""
         ...
 
     async def stale(self, *, asked_before: datetime, limit: int) -> Sequence[KnowledgeQuestion]:

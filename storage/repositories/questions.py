@@ -34,6 +34,7 @@ class SqlQuestions(Repository):
             first=first,
             entries={},
             unhelpful=False,
+            dismissed=False,
             asked_at=asked_at,
         )
         return records.knowledge_question(await self.store(row))
@@ -97,6 +98,7 @@ class SqlQuestions(Repository):
             select(KnowledgeQuestionRow)
             .where(
                 KnowledgeQuestionRow.business_id == business_id,
+                KnowledgeQuestionRow.dismissed.is_(False),
                 or_(
                     KnowledgeQuestionRow.status == QuestionStatus.UNANSWERED.value,
                     KnowledgeQuestionRow.unhelpful.is_(True),
@@ -106,6 +108,17 @@ class SqlQuestions(Repository):
             .limit(limit)
         )
         return [records.knowledge_question(r) for r in rows]
+
+    async def dismiss(self, business_id: int, message_id: int) -> bool:
+        result = await self.session.execute(
+            update(KnowledgeQuestionRow)
+            .where(
+                KnowledgeQuestionRow.business_id == business_id,
+                KnowledgeQuestionRow.message_id == message_id,
+            )
+            .values(dismissed=True)
+        )
+        return bool(getattr(result, "rowcount", 0))
 
     async def stale(self, *, asked_before: datetime, limit: int) -> Sequence[KnowledgeQuestion]:
         rows = await self.session.scalars(

@@ -90,6 +90,7 @@ def test_an_admin_keeps_the_knowledge_base_and_a_customer_is_answered_from_it_in
     page.fill("#new-entry textarea[name=answer_en]", "Yes: 100, 200 or 300 NIS, at the counter.")
     page.click("#new-entry button[type=submit]")
     expect(page.locator(".kb-entry")).to_have_count(2)
+    expect(page.locator("#candidates .candidate")).to_have_count(0)  # the entry answers it
 
     second = page.locator(".kb-entry").nth(1)
     second.locator("summary").click()

@@ -78,6 +78,7 @@ async def _records(
         "agent_id": next(a["id"] for a in agents if a["email"] == email),
         "key_id": keys[0]["id"],
         "entry_id": entry.json()["id"],
+        "message_id": said.json()["message_id"],
         "name": "nightly",
     }
 

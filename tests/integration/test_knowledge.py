@@ -125,6 +125,11 @@ async def test_a_question_no_entry_answers_gets_the_ordinary_reply_and_is_a_cand
     (candidate,) = await _candidates(client, shop, key)
     assert candidate["text"] == "Do you sell gift cards for birthdays?"
     assert candidate["reason"] == "unanswered"
+    url = f"/api/v1/{shop.slug}/knowledge/candidates/{candidate['message_id']}"
+    assert (await client.delete(url, headers=_auth(key))).status_code == 204
+    assert await _candidates(client, shop, key) == []
+    again = await client.delete(f"{url}0", headers=_auth(key))
+    assert again.status_code == 404 and again.json()["error"]["code"] == "unknown_candidate"
 
 
 async def test_a_business_without_entries_answers_at_once_as_before(

@@ -11,7 +11,7 @@ from datetime import timedelta
 import httpx
 
 from app.bootstrap import Runtime
-from bot.domain import Business, ChannelName, Inbound, QuestionStatus
+from bot.domain import Business, ChannelName, Inbound, KnowledgeQuestion, QuestionStatus
 from bot.inbound.pipeline import handle_inbound
 from bot.jobs import Job
 from bot.knowledge import answering
@@ -214,9 +214,56 @@ async def test_candidates_are_listed_in_the_console_with_a_way_to_make_an_entry(
     page = await client.get("/console/knowledge")
 
     assert 'data-reason="unanswered"' in page.text and "Do you sell gift cards?" in page.text
-    form = await client.get("/console/knowledge", params={"ask": "Do you sell gift cards?"})
-    assert _hidden(form.text, "csrf")
+    (question,) = await _questions(runtime, shop)
+    form = await client.get(
+        "/console/knowledge",
+        params={"ask": "Do you sell gift cards?", "candidate": str(question.message_id)},
+    )
     assert (
         'name="question_en" maxlength="300" dir="ltr" lang="en" value="Do you sell gift cards?"'
         in form.text
     )
+    assert _hidden(form.text, "candidate") == str(question.message_id)
+    made = await client.post(
+        "/console/knowledge",
+        data={
+            "csrf": _hidden(form.text, "csrf"),
+            "kind": "question",
+            "question_en": "Do you sell gift cards?",
+            "answer_en": "Yes, at the counter.",
+            "candidate": _hidden(form.text, "candidate"),
+        },
+    )
+    assert made.status_code == 303
+    page = await client.get("/console/knowledge")
+    assert 'data-reason="unanswered"' not in page.text  # the new entry answers it
+
+
+async def test_a_candidate_is_dismissed_from_the_console(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    await client.post(f"/api/v1/{shop.slug}/knowledge", json=PARKING, headers=_auth(key))
+    await client.post(
+        f"/api/v1/{shop.slug}/sandbox/messages",
+        json={"customer": "yoni", "text": "Are you hiring?"},
+    )
+    await settled(runtime)
+    csrf = await _admin(client, runtime, shop)
+    (question,) = await _questions(runtime, shop)
+
+    dismissed = await client.post(
+        f"/console/knowledge/candidates/{question.message_id}/dismiss", data={"csrf": csrf}
+    )
+    unknown = await client.post(
+        "/console/knowledge/candidates/99999999999/dismiss", data={"csrf": csrf}
+    )
+
+    assert dismissed.status_code == 303
+    assert "Are you hiring?" not in (await client.get("/console/knowledge")).text
+    assert unknown.status_code == 200 and 'role="alert"' in unknown.text
+
+
+async def _questions(runtime: Runtime, shop: Business) -> list[KnowledgeQuestion]:
+    async with runtime.services.uow() as uow:
+        return list(await uow.questions.candidates(shop.id, limit=10))

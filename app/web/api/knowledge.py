@@ -20,11 +20,15 @@ from bot.knowledge.entries import (
     add_entry,
     change_entry,
     delete_entry,
+    dismiss_candidate,
 )
 
 router = APIRouter(prefix="/api/v1/{business}", tags=["knowledge"], route_class=TextJsonRoute)
 
 EntryId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the entry's id")]
+MessageId = Annotated[
+    int, Path(ge=1, le=2**63 - 1, description="the id of the message the question was asked in")
+]
 
 
 class EntryIn(BaseModel):
@@ -120,6 +124,17 @@ async def list_candidates(
     async with services.uow() as uow:
         found = await uow.questions.candidates(business.id, limit=limit)
     return [candidate_out(q) for q in found]
+
+
+@router.delete("/knowledge/candidates/{message_id}", status_code=204)
+async def remove_candidate(
+    services: ServicesDep, business: AdminBusiness, message_id: MessageId
+) -> Response:
+    """Take a question off the candidates (an entry now answers it, or none is needed)."""
+    async with services.uow() as uow:
+        await dismiss_candidate(uow, business, message_id)
+        await uow.commit()
+    return Response(status_code=204)
 
 
 @router.get("/knowledge/{entry_id}", response_model=EntryOut)

@@ -19,6 +19,7 @@ from bot.knowledge.entries import (
     add_entry,
     change_entry,
     delete_entry,
+    dismiss_candidate,
 )
 from flows.text import detect_language
 
@@ -26,15 +27,19 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 
 CANDIDATES_SHOWN = 50
 MAX_ID = 2**31 - 1
+MAX_MESSAGE_ID = 2**63 - 1
 FIELDS = ("question_he", "answer_he", "question_en", "answer_en")
 
 
 @router.get("/knowledge", response_class=HTMLResponse)
-async def knowledge(request: Request, signed: Admin, ask: str = "") -> HTMLResponse:
-    """The entries, a form for a new one (`ask` fills its question from a candidate), and the
-    candidates."""
+async def knowledge(
+    request: Request, signed: Admin, ask: str = "", candidate: str = ""
+) -> HTMLResponse:
+    """The entries, a form for a new one (`ask` fills its question from a candidate, which the
+    entry then answers), and the candidates."""
     language = detect_language(ask) or "he"
-    return await _page(request, signed, typed={f"question_{language}": ask[:300]} if ask else None)
+    typed = {f"question_{language}": ask[:300], "candidate": candidate} if ask else None
+    return await _page(request, signed, typed=typed)
 
 
 async def _page(
@@ -68,6 +73,7 @@ async def add(request: Request, signed: Admin) -> Response:
     form = await form_fields(request)
     kind, texts = _entry_from(form)
     services = signed.services
+    candidate = _id_or_none(form.get("candidate", ""), largest=MAX_MESSAGE_ID)
     try:
         async with services.uow() as uow:
             await add_entry(
@@ -78,6 +84,8 @@ async def add(request: Request, signed: Admin) -> Response:
                 encoder=services.encoder,
                 now=services.clock.now(),
             )
+            if candidate is not None:  # the question the new entry was made from
+                await uow.questions.dismiss(signed.business.id, candidate)
             await uow.commit()
     except KesherError:
         return await _page(request, signed, error=_refusal(signed), typed=form)
@@ -124,6 +132,22 @@ async def delete(request: Request, signed: Admin, entry_id: str) -> Response:
     return RedirectResponse("/console/knowledge", status_code=303)
 
 
+@router.post("/knowledge/candidates/{message_id}/dismiss")
+async def dismiss(request: Request, signed: Admin, message_id: str) -> Response:
+    """Take a question off the candidates."""
+    services = signed.services
+    try:
+        found = _id_or_none(message_id, largest=MAX_MESSAGE_ID)
+        if found is None:
+            raise KesherError(f"no question in message {message_id}", code="unknown_candidate")
+        async with services.uow() as uow:
+            await dismiss_candidate(uow, signed.business, found)
+            await uow.commit()
+    except KesherError:
+        return await _page(request, signed, error=words(signed.agent.language)["kb_no_candidate"])
+    return RedirectResponse("/console/knowledge#candidates", status_code=303)
+
+
 def _id(entry_id: str) -> int:
     found = _id_or_none(entry_id)
     if found is None:
@@ -131,8 +155,8 @@ def _id(entry_id: str) -> int:
     return found
 
 
-def _id_or_none(entry_id: str) -> int | None:
-    return int(entry_id) if entry_id.isdecimal() and 0 < int(entry_id) <= MAX_ID else None
+def _id_or_none(number: str, *, largest: int = MAX_ID) -> int | None:
+    return int(number) if number.isdecimal() and 0 < int(number) <= largest else None
 
 
 def _refusal(signed: SignedIn) -> str:

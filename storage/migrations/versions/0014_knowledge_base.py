@@ -51,6 +51,7 @@ def upgrade() -> None:
         sa.Column("score", sa.Float(), nullable=True),
         sa.Column("reply_id", BIG_ID, nullable=True),
         sa.Column("unhelpful", sa.Boolean(), nullable=False),
+        sa.Column("dismissed", sa.Boolean(), nullable=False),
         sa.Column("asked_at", WHEN, nullable=False),
         sa.Column("settled_at", WHEN, nullable=True),
         sa.ForeignKeyConstraint(["business_id"], ["businesses.id"], ondelete="CASCADE"),
