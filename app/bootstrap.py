@@ -17,6 +17,7 @@ from bot.accounts.businesses import DEMO_SLUG, create_business
 from bot.detection.shipped import default_detector
 from bot.domain import ChannelName, Rate
 from bot.ports import (
+    AnswerWriter,
     Clock,
     ConversationLock,
     Idempotency,
@@ -96,6 +97,7 @@ def build(
     second_opinion: SecondOpinion | None = None,
     summarizer: Summarizer | None = None,
     theme_namer: ThemeNamer | None = None,
+    answer_writer: AnswerWriter | None = None,
     clock: Clock | None = None,
 ) -> Runtime:
     """Everything from settings; the language model's parts and `clock` replace the real ones
@@ -154,6 +156,7 @@ def build(
         second_opinion=second_opinion or model.second_opinion,
         summarizer=summarizer or model.summarizer,
         theme_namer=theme_namer or model.theme_namer,
+        answer_writer=answer_writer or model.answer_writer,
         mailer=(
             SmtpMailer(settings.smtp_url.get_secret_value(), sender=settings.mail_from)
             if settings.smtp_url is not None
@@ -178,12 +181,13 @@ def build(
 
 @dataclass(frozen=True, slots=True)
 class LanguageModel:
-    """What `KESHER_LLM_MODEL` gives: a second opinion on messages, handoff summaries and
-    names for feedback themes."""
+    """What `KESHER_LLM_MODEL` gives: a second opinion on messages, handoff summaries, names
+    for feedback themes and knowledge-base answers in its own words."""
 
     second_opinion: SecondOpinion | None = None
     summarizer: Summarizer | None = None
     theme_namer: ThemeNamer | None = None
+    answer_writer: AnswerWriter | None = None
 
 
 def _language_model(settings: Settings) -> LanguageModel:
@@ -192,6 +196,7 @@ def _language_model(settings: Settings) -> LanguageModel:
     # langchain takes most of a second to import, at every start of every process; only a
     # configured model needs it.
     from integrations.llm import (
+        LangchainAnswerWriter,
         LangchainSecondOpinion,
         LangchainSummarizer,
         LangchainThemeNamer,
@@ -206,6 +211,7 @@ def _language_model(settings: Settings) -> LanguageModel:
         second_opinion=LangchainSecondOpinion(model, timeout=settings.llm_timeout_seconds),
         summarizer=LangchainSummarizer(model, timeout=settings.llm_summary_timeout_seconds),
         theme_namer=LangchainThemeNamer(model, timeout=settings.llm_summary_timeout_seconds),
+        answer_writer=LangchainAnswerWriter(model, timeout=settings.llm_summary_timeout_seconds),
     )
 
 

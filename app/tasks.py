@@ -22,6 +22,7 @@ from bot.insights import digest
 from bot.jobs import (
     TASKS,
     AnnounceHandoff,
+    AnswerQuestion,
     Job,
     ReviewMessage,
     SendOutbound,
@@ -31,6 +32,7 @@ from bot.jobs import (
     TellAgent,
     task_of,
 )
+from bot.knowledge import answering
 from bot.outbound import outbox
 from bot.services import Services
 from bot.telemetry import correlation_id
@@ -79,6 +81,9 @@ def register_tasks(broker: AsyncBroker, services: Services) -> None:
         SendOutbound: lambda job: outbox.send_outbound(job.outbox_id, services),
         SendOutboundBatch: send_many,
         ReviewMessage: lambda job: review_message(job.business_id, job.message_id, services),
+        AnswerQuestion: lambda job: answering.answer_question(
+            job.business_id, job.message_id, services
+        ),
         StartCheckin: lambda job: touches.start_checkin(job.checkin_id, services),
         StartCheckins: start_many,
         AnnounceHandoff: lambda job: alerts.announce(job.business_id, job.handoff_id, services),
@@ -97,7 +102,8 @@ def register_tasks(broker: AsyncBroker, services: Services) -> None:
         await handoffs.sign_out_lapsed(services, now=now)
         told = await alerts.announce_missed(services, now=now)
         digests = await digest.send_due(services, now=now)
-        return queued + late + told + digests + await outbox.sweep(services)
+        questions = await answering.sweep(services, now=now)
+        return queued + late + told + digests + questions + await outbox.sweep(services)
 
 
 def _task(

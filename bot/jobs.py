@@ -35,6 +35,14 @@ class ReviewMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class AnswerQuestion:
+    """Answer a customer's question from the knowledge base, or with the ordinary reply."""
+
+    business_id: int
+    message_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class StartCheckin:
     """Make one claimed check-in."""
 
@@ -70,6 +78,7 @@ Job = (
     SendOutbound
     | SendOutboundBatch
     | ReviewMessage
+    | AnswerQuestion
     | StartCheckin
     | StartCheckins
     | AnnounceHandoff
@@ -82,6 +91,7 @@ TASKS: Mapping[type[Job], str] = {
     SendOutbound: "kesher.send_outbound",
     SendOutboundBatch: "kesher.send_outbound_batch",
     ReviewMessage: "kesher.review_message",
+    AnswerQuestion: "kesher.answer_question",
     StartCheckin: "kesher.start_checkin",
     StartCheckins: "kesher.start_checkins",
     AnnounceHandoff: "kesher.announce_handoff",

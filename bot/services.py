@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from bot.domain import ChannelName
 from bot.jobs import Job
 from bot.ports import (
+    AnswerWriter,
     ButtonAnswer,
     Channel,
     ChannelSetup,
@@ -44,6 +45,8 @@ class Services:
     second_opinion: SecondOpinion | None = None
     summarizer: Summarizer | None = None
     theme_namer: ThemeNamer | None = None
+    # Composes knowledge-base answers in its own words, from the matched entries only.
+    answer_writer: AnswerWriter | None = None
     mailer: Mailer | None = None
     # A TrueType font with Hebrew letters, for PDFs (the digest attached to its e-mail).
     pdf_font: str | None = None

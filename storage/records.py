@@ -26,10 +26,13 @@ from bot.domain import (
     Event,
     Handoff,
     Identity,
+    KnowledgeEntry,
+    KnowledgeQuestion,
     Message,
     OutboxItem,
     OutboxKind,
     OutboxStatus,
+    QuestionStatus,
     ScheduleRecord,
 )
 from storage.tables import (
@@ -45,6 +48,8 @@ from storage.tables import (
     EventRow,
     HandoffRow,
     IdentityRow,
+    KnowledgeEntryRow,
+    KnowledgeQuestionRow,
     MessageRow,
     OutboxRow,
     ScheduleRow,
@@ -271,6 +276,39 @@ def audit_entry(row: AuditRow) -> AuditEntry:
         action=row.action,
         subject=row.subject,
         details=dict(row.details or {}),
+    )
+
+
+def knowledge_entry(row: KnowledgeEntryRow) -> KnowledgeEntry:
+    return KnowledgeEntry(
+        id=row.id,
+        business_id=row.business_id,
+        kind=row.kind,
+        question_he=row.question_he,
+        answer_he=row.answer_he,
+        question_en=row.question_en,
+        answer_en=row.answer_en,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        vectors=tuple(tuple(v) for v in (row.vectors or {}).get("vectors", [])),
+    )
+
+
+def knowledge_question(row: KnowledgeQuestionRow) -> KnowledgeQuestion:
+    return KnowledgeQuestion(
+        id=row.id,
+        business_id=row.business_id,
+        customer_id=row.customer_id,
+        message_id=row.message_id,
+        text=row.text,
+        status=QuestionStatus(row.status),
+        first=row.first,
+        asked_at=row.asked_at,
+        entries=tuple((row.entries or {}).get("ids", [])),
+        score=row.score,
+        reply_id=row.reply_id,
+        unhelpful=row.unhelpful,
+        settled_at=row.settled_at,
     )
 
 

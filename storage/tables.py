@@ -429,3 +429,52 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(40))
     subject: Mapped[str] = mapped_column(String(80))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class KnowledgeEntryRow(Base):
+    """A fact or a question with its answer, in Hebrew and/or English, with its texts' vectors."""
+
+    __tablename__ = "knowledge_entries"
+    __table_args__ = (Index("ix_knowledge_entries_business", "business_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    question_he: Mapped[str] = mapped_column(Text, default="")
+    answer_he: Mapped[str] = mapped_column(Text, default="")
+    question_en: Mapped[str] = mapped_column(Text, default="")
+    answer_en: Mapped[str] = mapped_column(Text, default="")
+    # {"vectors": [[...], ...]}: one per language's passage, as the encoder gave them.
+    vectors: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class KnowledgeQuestionRow(Base):
+    """A customer's message put to the knowledge base, and what became of it."""
+
+    __tablename__ = "knowledge_questions"
+    __table_args__ = (
+        Index("ix_knowledge_questions_business", "business_id", "status", "asked_at"),
+        Index("ix_knowledge_questions_customer", "customer_id", "asked_at"),
+        Index("ix_knowledge_questions_pending", "status", "asked_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), unique=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    first: Mapped[bool] = mapped_column(Boolean, default=False)
+    # {"ids": [...]}: the entries the answer used.
+    entries: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    score: Mapped[float | None] = mapped_column(Float)
+    reply_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    unhelpful: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Taken off the candidates (an entry was made of it, or it needs none).
+    dismissed: Mapped[bool] = mapped_column(Boolean, default=False)
+    asked_at: Mapped[datetime]
+    settled_at: Mapped[datetime | None]

@@ -25,8 +25,10 @@ from bot.ports import (
     HandoffRepository,
     IdentityRepository,
     InsightRepository,
+    KnowledgeRepository,
     MessageRepository,
     OutboxRepository,
+    QuestionRepository,
     ScheduleRepository,
 )
 from storage.repositories.agents import SqlAgents
@@ -43,8 +45,10 @@ from storage.repositories.flows import SqlFlows
 from storage.repositories.handoffs import SqlHandoffs
 from storage.repositories.identities import SqlIdentities
 from storage.repositories.insights import SqlInsights
+from storage.repositories.knowledge import SqlKnowledge
 from storage.repositories.messages import SqlMessages
 from storage.repositories.outbox import SqlOutbox
+from storage.repositories.questions import SqlQuestions
 from storage.repositories.schedules import SqlSchedules
 
 
@@ -82,6 +86,8 @@ class SqlUnitOfWork:
         self.agents: AgentRepository = SqlAgents(self.session)
         self.handoffs: HandoffRepository = SqlHandoffs(self.session)
         self.audit: AuditRepository = SqlAudit(self.session)
+        self.knowledge: KnowledgeRepository = SqlKnowledge(self.session)
+        self.questions: QuestionRepository = SqlQuestions(self.session)
         return self
 
     async def __aexit__(

@@ -101,8 +101,14 @@ async def post_message(
             headers={"Retry-After": str(max(1, round(wait)))},
         )
     handled = await handle_inbound(business, inbound, services)
+    replies = handled.replies
+    if not replies and handled.message_id and not handled.duplicate:
+        # A question for the knowledge base is answered by a job after the commit; the
+        # embedded mode has run it by now, the distributed one's answer comes by GET.
+        async with services.uow() as uow:
+            replies = tuple(await uow.messages.replies_to(handled.message_id))
     return SandboxReplies(
-        replies=[_reply(m) for m in handled.replies],
+        replies=[_reply(m) for m in replies],
         customer_id=handled.customer_id,
         message_id=handled.message_id,
         duplicate=handled.duplicate,

@@ -15,6 +15,7 @@ from bot.domain import (
     InboundKind,
     OutboxKind,
 )
+from bot.knowledge import answering
 from bot.ports import UnitOfWork
 from flows import commands, feedback
 from flows.consent import OPTED_IN, OPTED_OUT, ConsentCommand, consent_command
@@ -71,6 +72,10 @@ async def decide(
             inbound.command, language=language, business=business.name, customer_name=customer.name
         )
         return OutboxKind.REPLY, answer, False
+    if not new_customer:
+        reacted = await answering.react(uow, customer, inbound, now=now)
+        if reacted is not None:
+            return OutboxKind.REPLY, reacted, False
     answered = (
         None if new_customer else await answers.answer(uow, business, customer, inbound, now=now)
     )

@@ -32,6 +32,7 @@ from bot.handoffs import service as handoffs
 from bot.inbound.decisions import consent_of, decide, trigger_of
 from bot.inbound.senders import Sender, sender_of, set_reachable
 from bot.jobs import AnnounceHandoff, Job, ReviewMessage, TellAgent
+from bot.knowledge import answering as answering_questions
 from bot.outbound.replies import add_replies, queue_sends
 from bot.ports import UnitOfWork
 from bot.services import Services
@@ -329,6 +330,13 @@ async def _answer(
             tuple(outbox_ids),
             (AnnounceHandoff(business.id, handoff.id),),
         )
+    if not answering:
+        question = await answering_questions.defer(
+            uow, business, customer, inbound, message, outcome, first=first
+        )
+        if question is not None:
+            # The worker answers: from the knowledge base, or with the ordinary reply.
+            return Recorded(Handled(message.id, str(customer.id), ()), jobs=(question,))
     replies, outbox_ids = await add_replies(
         uow,
         business,

@@ -30,13 +30,22 @@ from bot.ports.conversations import (
 )
 from bot.ports.coordination import ConversationLock, Idempotency, RateLimiter, TaskQueue
 from bot.ports.handoffs import AgentRepository, HandoffRepository
-from bot.ports.language import Embedding, Encoder, SecondOpinion, Summarizer, ThemeNamer
+from bot.ports.knowledge import KnowledgeRepository, QuestionRepository
+from bot.ports.language import (
+    AnswerWriter,
+    Embedding,
+    Encoder,
+    SecondOpinion,
+    Summarizer,
+    ThemeNamer,
+)
 from bot.ports.mail import Mailer
 from bot.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
     "AgentRepository",
     "AnswerRepository",
+    "AnswerWriter",
     "AuditRepository",
     "BusinessRepository",
     "ButtonAnswer",
@@ -57,9 +66,11 @@ __all__ = [
     "Idempotency",
     "IdentityRepository",
     "InsightRepository",
+    "KnowledgeRepository",
     "Mailer",
     "MessageRepository",
     "OutboxRepository",
+    "QuestionRepository",
     "RateLimiter",
     "ScheduleRepository",
     "SecondOpinion",

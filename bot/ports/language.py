@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from bot.domain import Opinion, ThemeName
+from bot.domain import KnowledgeEntry, Opinion, ThemeName, WrittenAnswer
 
 # A sentence's meaning as a unit-length vector: the cosine of two is their dot product.
 Embedding = tuple[float, ...]
@@ -43,4 +43,16 @@ class Encoder(Protocol):
     async def embed(self, texts: Sequence[str], *, query: bool = False) -> list[Embedding]:
         """One unit-length vector per text, in order. `query` marks short questions to be
         matched against stored passages (e5's "query:" and "passage:" prefixes)."""
+        ...
+
+
+class AnswerWriter(Protocol):
+    """An optional language model that answers a customer's question in its own words, from
+    the knowledge base's entries it is given and nothing else."""
+
+    async def write(
+        self, question: str, entries: Sequence[KnowledgeEntry], *, language: str
+    ) -> WrittenAnswer | None:
+        """The answer and the ids of the entries it rests on (none: the entries do not answer
+        it), or None when the model failed or took too long."""
         ...

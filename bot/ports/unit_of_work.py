@@ -28,6 +28,7 @@ from bot.ports.conversations import (
     OutboxRepository,
 )
 from bot.ports.handoffs import AgentRepository, HandoffRepository
+from bot.ports.knowledge import KnowledgeRepository, QuestionRepository
 
 
 class UnitOfWork(Protocol):
@@ -50,6 +51,8 @@ class UnitOfWork(Protocol):
     agents: AgentRepository
     handoffs: HandoffRepository
     audit: AuditRepository
+    knowledge: KnowledgeRepository
+    questions: QuestionRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -1,4 +1,5 @@
-"""A small fake Ollama server on loopback: `/api/chat` answers with one RecordOpinion tool call.
+"""A small fake Ollama server on loopback: `/api/chat` answers with one tool call, the one the
+request offers: RecordOpinion (`opinion`) or AnswerFromEntries (`answer`).
 
 langchain-ollama's `ChatOllama` talks to it over real HTTP (`OLLAMA_HOST`), so Kesher's
 second opinion runs exactly as against a local Ollama. The answer can be made to come late
@@ -30,12 +31,14 @@ class FakeOllama:
     url: str = ""
     delay: float = 0.0
     opinion: dict[str, Any] = field(default_factory=lambda: dict(CALM))
+    answer: dict[str, Any] = field(default_factory=dict)
     calls: list[dict[str, Any]] = field(default_factory=list)
     answered: int = 0
 
     def reset(self) -> None:
         self.delay = 0.0
         self.opinion = dict(CALM)
+        self.answer = {}
         self.calls.clear()
         self.answered = 0
 
@@ -51,12 +54,18 @@ class FakeOllama:
             "message": {
                 "role": "assistant",
                 "content": "",
-                "tool_calls": [{"function": {"name": "RecordOpinion", "arguments": self.opinion}}],
+                "tool_calls": [{"function": self._call(body)}],
             },
             "done": True,
             "done_reason": "stop",
         }
         return Response(json.dumps(chunk) + "\n", media_type="application/x-ndjson")
+
+    def _call(self, body: dict[str, Any]) -> dict[str, Any]:
+        offered = [t["function"]["name"] for t in body.get("tools") or []]
+        if "AnswerFromEntries" in offered:
+            return {"name": "AnswerFromEntries", "arguments": self.answer}
+        return {"name": "RecordOpinion", "arguments": self.opinion}
 
 
 def routes(fake: FakeOllama) -> list[Route]:

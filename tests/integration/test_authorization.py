@@ -33,6 +33,7 @@ CONSOLE = [
     "/console/agents",
     "/console/rules",
     "/console/keys",
+    "/console/knowledge",
     "/console/settings",
 ]
 
@@ -52,7 +53,7 @@ def _operations(runtime: Runtime) -> list[tuple[str, str]]:
 async def _records(
     client: httpx.AsyncClient, runtime: Runtime, other: Business, key: str
 ) -> dict[str, Any]:
-    """Another business's customer, handoff, agent and key: ids to try from the wrong business."""
+    """Another business's customer, handoff, agent, key and knowledge entry: ids to try from the wrong business."""
     said = await client.post(
         f"/api/v1/{other.slug}/sandbox/messages", json={"customer": "theirs", "text": "hello"}
     )
@@ -65,11 +66,19 @@ async def _records(
     email = await _agent(runtime, other)
     agents = (await client.get(f"/api/v1/{other.slug}/agents", headers=auth)).json()
     keys = (await client.get(f"/api/v1/{other.slug}/keys", headers=auth)).json()
+    entry = await client.post(
+        f"/api/v1/{other.slug}/knowledge",
+        json={"question_en": "Parking?", "answer_en": "Behind the building."},
+        headers=auth,
+    )
+    assert entry.status_code == 201, entry.text
     return {
         "customer_id": customer,
         "handoff_id": handoff.json()["id"],
         "agent_id": next(a["id"] for a in agents if a["email"] == email),
         "key_id": keys[0]["id"],
+        "entry_id": entry.json()["id"],
+        "message_id": said.json()["message_id"],
         "name": "nightly",
     }
 

@@ -34,6 +34,8 @@ WRITER = {
     "AgentSessionRow": "storage/repositories/agents.py",
     "HandoffRow": "storage/repositories/handoffs.py",
     "AuditRow": "storage/repositories/audit.py",
+    "KnowledgeEntryRow": "storage/repositories/knowledge.py",
+    "KnowledgeQuestionRow": "storage/repositories/questions.py",
 }
 WRITES = {"insert", "update", "delete"}
 LOADS = {"get", "get_one"}

@@ -15,6 +15,7 @@ from app.web.api import (
     flows,
     handoffs,
     insights,
+    knowledge,
     rules,
     schedules,
 )
@@ -32,5 +33,6 @@ for resource in (
     insights,
     handoffs,
     agents,
+    knowledge,
 ):
     router.include_router(resource.router)

@@ -1,5 +1,6 @@
 """The business console for admins: insights at a glance; schedules, custom flows, channels,
-customers, agents, contact rules, API keys and the business's settings set up from forms; a
+customers, agents, contact rules, API keys, the knowledge base and the business's settings
+set up from forms; a
 customer's record exported or deleted on request. One module a page.
 
 Same page kit and login as the inbox (an admin's session); the numbers come from the insights
@@ -18,6 +19,7 @@ from app.web.console import (
     flows,
     insights,
     keys,
+    knowledge,
     rules,
     schedules,
     settings,
@@ -27,6 +29,17 @@ from app.web.console.admins import AdminsOnly, forbidden_page
 
 def install(app: FastAPI) -> None:
     """The console's pages, and its refusal of agents who are not admins."""
-    for page in (insights, schedules, channels, customers, agents, rules, keys, settings, flows):
+    for page in (
+        insights,
+        schedules,
+        channels,
+        customers,
+        agents,
+        rules,
+        keys,
+        settings,
+        flows,
+        knowledge,
+    ):
         app.include_router(page.router)
     app.exception_handler(AdminsOnly)(forbidden_page)

@@ -1,0 +1,2 @@
+"""The knowledge base: a business's facts and questions with answers, and the customers'
+questions answered from them."""
