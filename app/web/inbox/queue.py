@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sse_starlette.sse import EventSourceResponse
 
 from app.web.pages import Signed, SignedIn, context, render
-from bot.domain import Business, Handoff
+from bot.domain import Agent, Business, Handoff
 from bot.handoffs import service as handoffs
 from bot.ports import UnitOfWork
 
@@ -26,15 +27,17 @@ async def inbox(request: Request, signed: Signed, h: int | None = None) -> HTMLR
     async with signed.services.uow() as uow:
         me = await uow.agents.get(signed.agent.id)
     return render(
-        request,
-        "inbox/index.html",
-        context(
-            signed,
-            selected=h,
-            online=bool(me and me.online),
-            linked=bool(me and me.telegram_chat),
-        ),
+        request, "inbox/index.html", context(signed, **page_context(signed, me, selected=h))
     )
+
+
+def page_context(signed: SignedIn, me: Agent | None, *, selected: int | None) -> dict[str, Any]:
+    """What the inbox page shows around the queue and the conversation."""
+    return {
+        "selected": selected,
+        "online": bool(me and me.online),
+        "linked": bool(me and me.telegram_chat),
+    }
 
 
 @dataclass(frozen=True, slots=True)
