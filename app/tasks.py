@@ -93,11 +93,12 @@ def register_tasks(broker: AsyncBroker, services: Services) -> None:
     async def tick() -> int:
         queued = await dispatch.tick(services)
         now = services.clock.now()
+        warned = await alerts.warn_due_soon(services, now=now)
         late = await handoffs.watch_sla(services, now=now)
         await handoffs.sign_out_lapsed(services, now=now)
         told = await alerts.announce_missed(services, now=now)
         digests = await digest.send_due(services, now=now)
-        return queued + late + told + digests + await outbox.sweep(services)
+        return queued + warned + late + told + digests + await outbox.sweep(services)
 
 
 def _task(

@@ -727,6 +727,8 @@ class Agent:
     telegram_chat: str | None = None
     failed_logins: int = 0
     locked_until: datetime | None = None
+    # The agent's alert preferences as stored (`flows.staff_alerts.parse_preferences`).
+    alerts: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -361,6 +361,8 @@ class AgentRow(Base):
     # The SHA-256 of the one-time /start link that joins the agent's Telegram chat, and its end.
     telegram_link_hash: Mapped[str | None] = mapped_column(String(64))
     telegram_link_expires_at: Mapped[datetime | None]
+    # Which alerts reach the agent by which media, and when (`flows.staff_alerts`); None: defaults.
+    alerts: Mapped[dict[str, Any] | None] = mapped_column(Json)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
     last_seen_at: Mapped[datetime | None]

@@ -28,7 +28,7 @@ from bot.domain import (
     ChannelName,
     SendFailed,
 )
-from bot.handoffs.alerts import tell
+from bot.handoffs.alert_media import tell
 from bot.insights import reports as insights
 from bot.ports import Mailer
 from bot.services import Services
