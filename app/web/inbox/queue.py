@@ -15,7 +15,9 @@ from sse_starlette.sse import EventSourceResponse
 from app.web.pages import Signed, SignedIn, context, render
 from bot.domain import Agent, Business, Handoff
 from bot.handoffs import service as handoffs
+from bot.handoffs.alerts import WARN_BEFORE, preferences
 from bot.ports import UnitOfWork
+from flows.staff_alerts import Medium
 
 router = APIRouter(prefix="/inbox", include_in_schema=False)
 
@@ -37,6 +39,12 @@ def page_context(signed: SignedIn, me: Agent | None, *, selected: int | None) ->
         "selected": selected,
         "online": bool(me and me.online),
         "linked": bool(me and me.telegram_chat),
+        # The events the agent wants browser notifications of while the inbox is open.
+        "notify": [
+            e.value
+            for e, media in preferences(me or signed.agent).media.items()
+            if Medium.BROWSER in media
+        ],
     }
 
 
@@ -47,6 +55,8 @@ class Row:
     agent: str | None
     waited: int
     late: bool
+    soon: bool
+    """No answer yet and the SLA ends within the warning's time."""
 
 
 async def _rows(uow: UnitOfWork, signed: SignedIn) -> list[Row]:
@@ -61,6 +71,8 @@ async def _rows(uow: UnitOfWork, signed: SignedIn) -> list[Row]:
                 agent=names.get(handoff.agent_id) if handoff.agent_id else None,
                 waited=int((now - handoff.requested_at).total_seconds() // 60),
                 late=handoff.first_reply_at is None and now >= handoff.sla_due_at,
+                soon=handoff.first_reply_at is None
+                and handoff.sla_due_at - WARN_BEFORE <= now < handoff.sla_due_at,
             )
         )
     return rows
