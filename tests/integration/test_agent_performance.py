@@ -13,7 +13,7 @@ from bot.checkins.planning import plan_service_touch
 from bot.domain import Answer, Business, ChannelName, Inbound
 from bot.handoffs.agents import create_agent
 from bot.inbound.pipeline import handle_inbound
-from bot.insights import performance
+from bot.insights import digest, performance
 from bot.insights.performance import AgentWeek
 from flows import follow_up
 
@@ -141,5 +141,25 @@ async def test_each_agents_week_adds_up_to_the_second(
                   follow_ups=2, solved=1),
     ]  # fmt: skip
     assert found[-1].solved_share == 0.5
+    first = await digest.weekly(runtime.services, shop, week=FIRST_WEEK, language="en")
+    said = [text for kind, text in digest.lines(first, "en") if kind == "item"]
+    assert (
+        "Dor: 0 handoffs resolved · first answer 2 min · to resolve — · solved, say customers —"
+        in said
+    )
+    assert (
+        "Noa: 2 handoffs resolved · first answer 7 min · to resolve 1 h 30 min · solved, say customers 1/2"
+        in said
+    )
+    then = await digest.weekly(runtime.services, shop, week=second, language="he")
+    said = [text for kind, text in digest.lines(then, "he") if kind == "item"]
+    assert (
+        "Dor: פנייה אחת נסגרה · מענה ראשון 1 שע׳ 30 דק׳ · עד סגירה 1 ימ׳ 11 שע׳ · נפתר לדברי הלקוחות 1/1"
+        in said
+    )
+    assert (
+        "ללא נציג/ה: פנייה אחת נסגרה · מענה ראשון — · עד סגירה 30 דק׳ · נפתר לדברי הלקוחות —"
+        in said
+    )
     assert performance.duration(timedelta(hours=35), "en") == "1 d 11 h"
     assert performance.duration(timedelta(minutes=7), "he") == "7 דק׳"
