@@ -383,6 +383,9 @@ class HandoffRow(Base):
     __tablename__ = "handoffs"
     __table_args__ = (
         Index("ix_handoffs_business_open", "business_id", "is_open", "requested_at"),
+        # Agent performance reads a business's first answers and resolutions by week.
+        Index("ix_handoffs_business_first_reply", "business_id", "first_reply_at"),
+        Index("ix_handoffs_business_resolved", "business_id", "resolved_at"),
         # One open handoff per conversation, whatever asks for it and however often.
         Index(
             "uq_handoffs_open_conversation",

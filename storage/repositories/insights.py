@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Float, String, and_, case, cast, func, literal, select, true
+from sqlalchemy import ColumnElement, Float, Integer, and_, case, cast, func, select, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -254,16 +254,15 @@ class SqlInsights(Repository):
                 func.sum(case((AnswerRow.value == "yes", 1), else_=0)),
             )
             .join(CheckinRow, CheckinRow.id == AnswerRow.checkin_id)
-            .join(
-                HandoffRow,
-                and_(
-                    HandoffRow.business_id == CheckinRow.business_id,
-                    CheckinRow.key == literal("follow_up:") + cast(HandoffRow.id, String),
-                ),
-            )
+            .join(HandoffRow, HandoffRow.id == cast(func.substr(CheckinRow.key, 11), Integer))
             .where(
                 AnswerRow.business_id == business_id,
                 AnswerRow.flow == "follow_up",
+                # Only the follow-up's own touches, keyed `follow_up:<id>` (10 characters, then
+                # the handoff's id: looked up by its key, not by reading every handoff).
+                CheckinRow.flow == "follow_up",
+                CheckinRow.key.like("follow_up:%"),
+                HandoffRow.business_id == business_id,
                 AnswerRow.question == "solved",
                 AnswerRow.answered_at >= weeks[0],
                 AnswerRow.answered_at < weeks[-1],
