@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, Float, Integer, and_, case, cast, func, select, true
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -52,7 +53,10 @@ def _seconds_sqlite(element: _Seconds, compiler: SQLCompiler, **kw: object) -> s
     return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
 
 
-def _week(column: ColumnElement[datetime], weeks: Sequence[datetime]) -> ColumnElement[int]:
+def _week(
+    column: InstrumentedAttribute[datetime] | InstrumentedAttribute[datetime | None],
+    weeks: Sequence[datetime],
+) -> ColumnElement[int]:
     """Which of the weeks (between consecutive bounds) a time falls in."""
     return case(
         *[
@@ -225,7 +229,10 @@ class SqlInsights(Repository):
         return await self._timed(business_id, HandoffRow.resolved_at, weeks)
 
     async def _timed(
-        self, business_id: int, at: ColumnElement[datetime | None], weeks: Sequence[datetime]
+        self,
+        business_id: int,
+        at: InstrumentedAttribute[datetime | None],
+        weeks: Sequence[datetime],
     ) -> Sequence[AgentTally]:
         """One query: per agent and week of `at`, the handoffs and their seconds since asked."""
         week = _week(at, weeks)
