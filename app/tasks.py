@@ -7,6 +7,7 @@ distributed mode gives it the Redis stream broker, so `kesher worker` processes 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ from bot.inbound.second_opinion import review_message
 from bot.insights import digest
 from bot.jobs import (
     TASKS,
+    AnnounceConversation,
     AnnounceHandoff,
     Job,
     ReviewMessage,
@@ -82,6 +84,9 @@ def register_tasks(broker: AsyncBroker, services: Services) -> None:
         StartCheckin: lambda job: touches.start_checkin(job.checkin_id, services),
         StartCheckins: start_many,
         AnnounceHandoff: lambda job: alerts.announce(job.business_id, job.handoff_id, services),
+        AnnounceConversation: lambda job: alerts.conversation_opened(
+            job.business_id, uuid.UUID(job.conversation_id), services
+        ),
         TellAgent: lambda job: alerts.tell_chat(
             job.business_id, job.chat, job.text, job.key, services
         ),

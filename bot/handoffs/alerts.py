@@ -130,7 +130,8 @@ async def conversation_opened(
     business_id: int, conversation_id: uuid.UUID, services: Services
 ) -> int:
     """Every agent of the business who asked for it hears of a new conversation in the inbox's
-    queue; how many alerts went out. For the conversations queue to call after its commit."""
+    queue; how many alerts went out. The conversations queue queues `AnnounceConversation`
+    after its commit, which runs this."""
     now = services.clock.now()
     async with services.uow() as uow:
         conversation = await uow.conversations.get(conversation_id)

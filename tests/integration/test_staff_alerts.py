@@ -9,6 +9,7 @@ a clock set by hand and the jobs kept (not run) so that only the test sends.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import itertools
 import uuid
@@ -25,6 +26,7 @@ from bot.handoffs import alerts
 from bot.handoffs import service as handoffs
 from bot.handoffs.agents import create_agent
 from bot.inbound.pipeline import handle_inbound
+from bot.jobs import AnnounceConversation
 from bot.services import Services
 from tests.fakes.queues import RecordingQueue
 from tests.fakes.smtp import FakeSmtp
@@ -298,3 +300,27 @@ async def test_a_new_conversation_reaches_only_the_agents_who_asked_for_it(
     assert mail["Subject"] == "New conversation at Café Kesher: Avi"
     assert f"{PUBLIC}/inbox" in mail.get_content()
     assert fake_smtp.to(other.email) == []
+
+
+async def test_a_queued_new_conversation_job_alerts_once_after_the_commit(
+    runtime: Runtime, services: Services, shop: Business, fake_smtp: FakeSmtp
+) -> None:
+    keen = await _agent(
+        services,
+        shop,
+        chat="8701",
+        alerts=_wants({"new_handoff": [], "new_conversation": ["email"]}),
+    )
+    handoff = await _handoff(services, shop)
+    job = AnnounceConversation(shop.id, str(handoff.conversation_id))
+
+    await runtime.services.enqueue(job)
+    await runtime.services.enqueue(job)
+
+    for _ in range(200):
+        if fake_smtp.to(keen.email):
+            break
+        await asyncio.sleep(0.025)
+    await asyncio.sleep(0.2)
+    (mail,) = fake_smtp.to(keen.email)
+    assert mail["Subject"] == "New conversation at Café Kesher: Avi"
