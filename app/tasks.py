@@ -100,6 +100,7 @@ def register_tasks(broker: AsyncBroker, services: Services) -> None:
         now = services.clock.now()
         warned = await alerts.warn_due_soon(services, now=now)
         late = await handoffs.watch_sla(services, now=now)
+        late += await alerts.overdue_again(services, now=now)
         await handoffs.sign_out_lapsed(services, now=now)
         told = await alerts.announce_missed(services, now=now)
         digests = await digest.send_due(services, now=now)

@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 RETRY_AFTER = timedelta(minutes=1)
 # The tick runs every minute: a handoff is warned of 2 to 3 minutes before its SLA ends.
 WARN_BEFORE = timedelta(minutes=3)
+# For this long after a handoff passed its SLA, the tick tries its admins' failed alerts again.
+LATE_RETRY_FOR = timedelta(minutes=10)
 SUMMARY_LINES = 20
 BATCH = 200
 
@@ -105,6 +107,17 @@ async def overdue(business_id: int, handoff_id: int, services: Services, *, now:
         now=now,
     )
     return alerted
+
+
+async def overdue_again(services: Services, *, now: datetime) -> int:
+    """The tick's retry of SLA-missed alerts: for `LATE_RETRY_FOR` after a handoff passed its
+    SLA, its admins' alerts are looked at again each minute (from the minute after); only a
+    medium that failed worth retrying is sent again."""
+    async with services.uow() as uow:
+        late = await uow.handoffs.noticed(
+            since=now - LATE_RETRY_FOR, until=now - RETRY_AFTER, limit=BATCH
+        )
+    return sum([await overdue(h.business_id, h.id, services, now=now) for h in late])
 
 
 async def warn_due_soon(services: Services, *, now: datetime) -> int:

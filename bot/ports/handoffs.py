@@ -130,6 +130,10 @@ class HandoffRepository(Protocol):
         `within` of it."""
         ...
 
+    async def noticed(self, *, since: datetime, until: datetime, limit: int) -> Sequence[Handoff]:
+        """Open handoffs that passed their SLA (and were noticed) between `since` and `until`."""
+        ...
+
     async def note_announcement(
         self, handoff_id: int, *, summary: str | None, announced_at: datetime | None
     ) -> None:

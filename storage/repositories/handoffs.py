@@ -123,6 +123,19 @@ class SqlHandoffs(Repository):
         )
         return [records.handoff(r) for r in rows.scalars()]
 
+    async def noticed(self, *, since: datetime, until: datetime, limit: int) -> Sequence[Handoff]:
+        rows = await self.session.execute(
+            select(HandoffRow)
+            .where(
+                HandoffRow.is_open.is_(True),
+                HandoffRow.sla_noticed_at >= since,
+                HandoffRow.sla_noticed_at < until,
+            )
+            .order_by(HandoffRow.sla_noticed_at)
+            .limit(limit)
+        )
+        return [records.handoff(r) for r in rows.scalars()]
+
     async def note_announcement(
         self, handoff_id: int, *, summary: str | None, announced_at: datetime | None
     ) -> None:

@@ -21,7 +21,7 @@ import pytest
 
 from app.bootstrap import Runtime
 from bot.accounts.channels import connect_telegram, connect_whatsapp, set_whatsapp_templates
-from bot.domain import Agent, Business, ChannelName, Handoff, Inbound
+from bot.domain import Agent, AgentRole, Business, ChannelName, Handoff, Inbound
 from bot.handoffs import alerts
 from bot.handoffs import service as handoffs
 from bot.handoffs.agents import create_agent
@@ -324,3 +324,30 @@ async def test_a_queued_new_conversation_job_alerts_once_after_the_commit(
     await asyncio.sleep(0.2)
     (mail,) = fake_smtp.to(keen.email)
     assert mail["Subject"] == "New conversation at Café Kesher: Avi"
+
+
+async def test_a_late_alert_the_mail_server_refused_is_sent_by_a_later_tick_once(
+    services: Services, shop: Business, fake_smtp: FakeSmtp, fake_telegram: FakeTelegram
+) -> None:
+    boss = await _agent(
+        services,
+        shop,
+        chat="8801",
+        alerts=_wants({"new_handoff": [], "sla_missed": ["email", "telegram"]}),
+    )
+    async with services.uow() as uow:
+        await uow.agents.set_profile(boss.id, capacity=5, role=AgentRole.ADMIN)
+        await uow.commit()
+    handoff = await _handoff(services, shop)
+    late = handoff.sla_due_at + timedelta(seconds=30)
+    fake_smtp.refuse = 1
+
+    assert await handoffs.watch_sla(services, now=late) == 1
+    assert fake_smtp.to(boss.email) == [] and len(_telegram_to(fake_telegram, "8801")) == 1
+    assert await alerts.overdue_again(services, now=late + timedelta(seconds=30)) == 0, "too soon"
+    assert await alerts.overdue_again(services, now=late + timedelta(minutes=2)) == 1
+    assert await alerts.overdue_again(services, now=late + timedelta(minutes=3)) == 0
+
+    (mail,) = fake_smtp.to(boss.email)
+    assert mail["Subject"] == "A handoff at Café Kesher missed its answer time: Avi"
+    assert len(_telegram_to(fake_telegram, "8801")) == 1

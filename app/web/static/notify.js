@@ -45,6 +45,17 @@
     seen.handoffs = ids;
   }
 
+  // The queue refreshes when something changes; an answer time running out changes nothing,
+  // so the queue is also asked for once a minute while SLA warnings are wanted.
+  if (wanted.includes("sla_warning")) {
+    setInterval(() => {
+      const queue = document.getElementById("queue");
+      if (queue && Notification.permission === "granted") {
+        htmx.ajax("GET", queue.getAttribute("hx-get"), { target: queue });
+      }
+    }, 60000);
+  }
+
   button.addEventListener("click", () => Notification.requestPermission().then(show));
   document.addEventListener("htmx:afterSwap", (event) => {
     if (event.detail.target && event.detail.target.id === "queue") refreshed();
