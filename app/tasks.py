@@ -7,6 +7,7 @@ distributed mode gives it the Redis stream broker, so `kesher worker` processes 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ from bot.inbound.second_opinion import review_message
 from bot.insights import digest
 from bot.jobs import (
     TASKS,
+    AnnounceConversation,
     AnnounceHandoff,
     AnswerQuestion,
     Job,
@@ -87,6 +89,9 @@ def register_tasks(broker: AsyncBroker, services: Services) -> None:
         StartCheckin: lambda job: touches.start_checkin(job.checkin_id, services),
         StartCheckins: start_many,
         AnnounceHandoff: lambda job: alerts.announce(job.business_id, job.handoff_id, services),
+        AnnounceConversation: lambda job: alerts.conversation_opened(
+            job.business_id, uuid.UUID(job.conversation_id), services
+        ),
         TellAgent: lambda job: alerts.tell_chat(
             job.business_id, job.chat, job.text, job.key, services
         ),
@@ -98,12 +103,14 @@ def register_tasks(broker: AsyncBroker, services: Services) -> None:
     async def tick() -> int:
         queued = await dispatch.tick(services)
         now = services.clock.now()
+        warned = await alerts.warn_due_soon(services, now=now)
         late = await handoffs.watch_sla(services, now=now)
+        late += await alerts.overdue_again(services, now=now)
         await handoffs.sign_out_lapsed(services, now=now)
         told = await alerts.announce_missed(services, now=now)
         digests = await digest.send_due(services, now=now)
         questions = await answering.sweep(services, now=now)
-        return queued + late + told + digests + questions + await outbox.sweep(services)
+        return queued + warned + late + told + digests + questions + await outbox.sweep(services)
 
 
 def _task(

@@ -665,6 +665,18 @@ class ScoredAnswer:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentTally:
+    """One agent's count of something in one week of several (`week` indexes them), and the
+    sum that goes with it: seconds waited, or follow-up answers that said solved. `agent_id`
+    None counts what no agent held."""
+
+    agent_id: int | None
+    week: int
+    count: int
+    total: float
+
+
+@dataclass(frozen=True, slots=True)
 class Attachment:
     """A file sent with an e-mail."""
 
@@ -728,6 +740,8 @@ class Agent:
     telegram_chat: str | None = None
     failed_logins: int = 0
     locked_until: datetime | None = None
+    # The agent's alert preferences as stored (`flows.staff_alerts.parse_preferences`).
+    alerts: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

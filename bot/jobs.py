@@ -65,6 +65,15 @@ class AnnounceHandoff:
 
 
 @dataclass(frozen=True, slots=True)
+class AnnounceConversation:
+    """Tell the agents who asked for it about a new conversation in the inbox's queue."""
+
+    business_id: int
+    conversation_id: str
+    """The conversation's UUID, as text (what the queue carries)."""
+
+
+@dataclass(frozen=True, slots=True)
 class TellAgent:
     """Send an agent's Telegram chat a line (their link's confirmation); `key` sends it once."""
 
@@ -82,6 +91,7 @@ Job = (
     | StartCheckin
     | StartCheckins
     | AnnounceHandoff
+    | AnnounceConversation
     | TellAgent
 )
 
@@ -95,6 +105,7 @@ TASKS: Mapping[type[Job], str] = {
     StartCheckin: "kesher.start_checkin",
     StartCheckins: "kesher.start_checkins",
     AnnounceHandoff: "kesher.announce_handoff",
+    AnnounceConversation: "kesher.announce_conversation",
     TellAgent: "kesher.tell_agent",
 }
 

@@ -361,6 +361,8 @@ class AgentRow(Base):
     # The SHA-256 of the one-time /start link that joins the agent's Telegram chat, and its end.
     telegram_link_hash: Mapped[str | None] = mapped_column(String(64))
     telegram_link_expires_at: Mapped[datetime | None]
+    # Which alerts reach the agent by which media, and when (`flows.staff_alerts`); None: defaults.
+    alerts: Mapped[dict[str, Any] | None] = mapped_column(Json)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
     last_seen_at: Mapped[datetime | None]
@@ -381,6 +383,9 @@ class HandoffRow(Base):
     __tablename__ = "handoffs"
     __table_args__ = (
         Index("ix_handoffs_business_open", "business_id", "is_open", "requested_at"),
+        # Agent performance reads a business's first answers and resolutions by week.
+        Index("ix_handoffs_business_first_reply", "business_id", "first_reply_at"),
+        Index("ix_handoffs_business_resolved", "business_id", "resolved_at"),
         # One open handoff per conversation, whatever asks for it and however often.
         Index(
             "uq_handoffs_open_conversation",

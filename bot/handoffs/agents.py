@@ -18,6 +18,7 @@ from bot.accounts.channels import telegram_username
 from bot.domain import Agent, AgentRole, Business, ChannelName, Inbound, InvalidInput, NotFound
 from bot.ports import UnitOfWork
 from flows import commands
+from flows.staff_alerts import AlertPreferences, PreferencesError, parse_preferences
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 200
@@ -210,3 +211,14 @@ async def link_telegram(
     if agent is not None:
         await uow.agents.set_telegram_chat(agent.id, chat)
     return agent
+
+
+async def set_alert_preferences(uow: UnitOfWork, agent: Agent, given: object) -> AlertPreferences:
+    """Keep the agent's own choice of alerts (`flows.staff_alerts`); InvalidInput naming the
+    field when it cannot be kept."""
+    try:
+        chosen = parse_preferences(given)
+    except PreferencesError as wrong:
+        raise InvalidInput(str(wrong), code="invalid_alerts") from None
+    await uow.agents.set_alerts(agent.id, chosen.settings())
+    return chosen

@@ -28,7 +28,8 @@ from bot.domain import (
     ChannelName,
     SendFailed,
 )
-from bot.handoffs.alerts import tell
+from bot.handoffs.alert_media import tell
+from bot.insights import performance
 from bot.insights import reports as insights
 from bot.ports import Mailer
 from bot.services import Services
@@ -56,6 +57,8 @@ class Digest:
     touches: Rate
     at_risk: list[insights.Risk]
     themes: insights.Themes
+    team: list[performance.AgentWeek]
+    """Each agent's figures for the week (`bot.insights.performance`)."""
 
     @property
     def last_day(self) -> date:
@@ -98,6 +101,7 @@ async def weekly(services: Services, business: Business, *, week: date, language
         themes=await insights.themes(
             services, business, since=start, until=end, language=language, most=THEMES
         ),
+        team=await performance.weekly(services, business, first=week, weeks=1),
     )
 
 
@@ -120,6 +124,16 @@ NO_RISK = Text(he="אין לקוחות בסיכון גבוה או בינוני",
 THEMES_HEAD = Text(he="על מה כתבו", en="What customers wrote about")
 NO_THEMES = Text(he="לא נכתב השבוע דבר שחוזר על עצמו", en="Nothing written twice this week")
 THEME_LINE = Text(he="{label}: {n} פעמים", en="{label}: {n} times")
+TEAM_HEAD = Text(he="הצוות", en="The team")
+NO_TEAM = Text(he="לא טופלו פניות השבוע", en="No handoffs handled this week")
+NOBODY = Text(he="ללא נציג/ה", en="No agent")
+# Plurals by each language's rule: one, else many.
+RESOLVED_ONE = Text(he="פנייה אחת נסגרה", en="1 handoff resolved")
+RESOLVED_MANY = Text(he="{n} פניות נסגרו", en="{n} handoffs resolved")
+TEAM_LINE = Text(
+    he="{agent}: {resolved} · מענה ראשון {first} · עד סגירה {resolution} · נפתר לדברי הלקוחות {solved}",
+    en="{agent}: {resolved} · first answer {first} · to resolve {resolution} · solved, say customers {solved}",
+)
 SOMEONE = Text(he="לקוח/ה", en="a customer")
 NONE = "—"
 
@@ -180,7 +194,23 @@ def lines(digest: Digest, language: str) -> list[tuple[str, str]]:
         out += [("quote", f"“{quoted(q.text)}”") for q in named.theme.quotes(2)]
     if not digest.themes.themes:
         out.append(("line", NO_THEMES.render(t)))
+    out.append(("head", TEAM_HEAD.render(t)))
+    out += [("item", _team_line(row, t)) for row in digest.team] or [("line", NO_TEAM.render(t))]
     return out
+
+
+def _team_line(row: performance.AgentWeek, language: str) -> str:
+    resolved = (RESOLVED_ONE if row.handled == 1 else RESOLVED_MANY).render(
+        language, n=str(row.handled)
+    )
+    return TEAM_LINE.render(
+        language,
+        agent=row.agent or NOBODY.render(language),
+        resolved=resolved,
+        first=performance.duration(row.first_response, language),
+        resolution=performance.duration(row.resolution, language),
+        solved=f"{row.solved}/{row.follow_ups}" if row.follow_ups else NONE,
+    )
 
 
 def message(digest: Digest, language: str, link: str) -> str:

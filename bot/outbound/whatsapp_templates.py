@@ -23,6 +23,9 @@ KINDS: tuple[str, ...] = (
     OutboxKind.FOLLOW_UP,
     OutboxKind.HANDOFF_NOTICE,
 )
+# Not a message to a customer: alerts to the business's own agents on their WhatsApp number.
+STAFF_ALERT = "staff_alert"
+TEMPLATE_KINDS: tuple[str, ...] = (*KINDS, STAFF_ALERT)
 LANGUAGES = ("he", "en")
 # What a template variable may be filled with, from the message being sent.
 VARIABLES = ("customer_name", "business", "text")
@@ -60,9 +63,9 @@ def parse_templates(raw: object) -> dict[str, dict[str, Template]]:
         )
     parsed: dict[str, dict[str, Template]] = {}
     for kind, languages in raw.items():
-        if kind not in KINDS:
+        if kind not in TEMPLATE_KINDS:
             raise InvalidInput(
-                f"templates.{kind}: unknown message kind (use one of {', '.join(KINDS)})",
+                f"templates.{kind}: unknown message kind (use one of {', '.join(TEMPLATE_KINDS)})",
                 code="invalid_templates",
             )
         if not isinstance(languages, Mapping):
@@ -118,6 +121,12 @@ def stored_templates(account: ChannelAccount | None) -> Templates:
     if account is None:
         return {}
     return parse_templates(account.settings.get("templates") or {})
+
+
+def staff_alert_template(templates: Templates, language: str) -> Template | None:
+    """The approved template agents' alerts go out in: the agent's language, else the other."""
+    kinds = templates.get(STAFF_ALERT, {})
+    return kinds.get(language) or next(iter(kinds.values()), None)
 
 
 def approved_kinds(templates: Templates, language: str) -> list[str]:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.domain import (
+    AgentTally,
     Answer,
     CadencePlan,
     ChannelName,
@@ -219,4 +220,25 @@ class InsightRepository(Protocol):
     async def remarks(self, business_id: int, *, since: datetime) -> Sequence[Remark]:
         """What customers wrote in words since then, newest first: free-text answers,
         feedback messages and the messages found frustrated."""
+        ...
+
+    async def first_responses(
+        self, business_id: int, *, weeks: Sequence[datetime]
+    ) -> Sequence[AgentTally]:
+        """Handoffs first answered by a person in each week (`weeks` are the bounds, n+1 for
+        n weeks), by the agent holding them, with the seconds from the request to the answer."""
+        ...
+
+    async def resolutions(
+        self, business_id: int, *, weeks: Sequence[datetime]
+    ) -> Sequence[AgentTally]:
+        """Handoffs resolved in each week, by the agent holding them, with the seconds from the
+        request to the resolution."""
+        ...
+
+    async def follow_ups(
+        self, business_id: int, *, weeks: Sequence[datetime]
+    ) -> Sequence[AgentTally]:
+        """Answers to "did we solve it?" after a handoff given in each week, by the handoff's
+        agent, with how many said yes."""
         ...

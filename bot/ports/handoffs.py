@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.domain import (
@@ -59,6 +59,10 @@ class AgentRepository(Protocol):
 
     async def set_telegram_chat(self, agent_id: int, chat: str | None) -> None:
         """Link (or unlink) the agent's own Telegram chat; any pending link is used up."""
+        ...
+
+    async def set_alerts(self, agent_id: int, alerts: Mapping[str, Any]) -> None:
+        """Keep the agent's alert preferences (`flows.staff_alerts`)."""
         ...
 
     async def set_telegram_link(
@@ -120,6 +124,15 @@ class HandoffRepository(Protocol):
     ) -> Sequence[Handoff]: ...
 
     async def overdue(self, *, now: datetime, limit: int) -> Sequence[Handoff]: ...
+
+    async def due_soon(self, *, now: datetime, within: timedelta, limit: int) -> Sequence[Handoff]:
+        """Open handoffs with no reply from a person whose SLA ends after `now` and within
+        `within` of it."""
+        ...
+
+    async def noticed(self, *, since: datetime, until: datetime, limit: int) -> Sequence[Handoff]:
+        """Open handoffs that passed their SLA (and were noticed) between `since` and `until`."""
+        ...
 
     async def note_announcement(
         self, handoff_id: int, *, summary: str | None, announced_at: datetime | None

@@ -101,6 +101,9 @@ class SqlAgents(Repository):
             agent_id, telegram_chat=chat, telegram_link_hash=None, telegram_link_expires_at=None
         )
 
+    async def set_alerts(self, agent_id: int, alerts: Mapping[str, Any]) -> None:
+        await self._set(agent_id, alerts=dict(alerts))
+
     async def set_telegram_link(
         self, agent_id: int, token_hash: str, *, expires_at: datetime
     ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -105,6 +105,33 @@ class SqlHandoffs(Repository):
                 HandoffRow.sla_due_at <= now,
             )
             .order_by(HandoffRow.sla_due_at)
+            .limit(limit)
+        )
+        return [records.handoff(r) for r in rows.scalars()]
+
+    async def due_soon(self, *, now: datetime, within: timedelta, limit: int) -> Sequence[Handoff]:
+        rows = await self.session.execute(
+            select(HandoffRow)
+            .where(
+                HandoffRow.is_open.is_(True),
+                HandoffRow.first_reply_at.is_(None),
+                HandoffRow.sla_due_at > now,
+                HandoffRow.sla_due_at <= now + within,
+            )
+            .order_by(HandoffRow.sla_due_at)
+            .limit(limit)
+        )
+        return [records.handoff(r) for r in rows.scalars()]
+
+    async def noticed(self, *, since: datetime, until: datetime, limit: int) -> Sequence[Handoff]:
+        rows = await self.session.execute(
+            select(HandoffRow)
+            .where(
+                HandoffRow.is_open.is_(True),
+                HandoffRow.sla_noticed_at >= since,
+                HandoffRow.sla_noticed_at < until,
+            )
+            .order_by(HandoffRow.sla_noticed_at)
             .limit(limit)
         )
         return [records.handoff(r) for r in rows.scalars()]

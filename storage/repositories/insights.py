@@ -2,23 +2,69 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, true
+from sqlalchemy import ColumnElement, Float, Integer, and_, case, cast, func, select, true
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
-from bot.domain import CheckinStatus, CustomerSignals, Direction, EventKind, Remark, ScoredAnswer
+from bot.domain import (
+    AgentTally,
+    CheckinStatus,
+    CustomerSignals,
+    Direction,
+    EventKind,
+    Remark,
+    ScoredAnswer,
+)
 from storage import records
 from storage.repositories.events import COMPLAINTS
 from storage.repositories.repository import Repository
-from storage.tables import AnswerRow, CheckinRow, CustomerRow, EventRow, MessageRow
+from storage.tables import AnswerRow, CheckinRow, CustomerRow, EventRow, HandoffRow, MessageRow
 
 HANDOFF = EventKind.HANDOFF_REQUESTED
 FEEDBACK = EventKind.FEEDBACK_RECEIVED
 FRUSTRATED = EventKind.FRUSTRATION_DETECTED
 TEXT = "text"
+
+
+class _Seconds(FunctionElement[float]):
+    """The seconds from one timestamp to a later one, in the database's own arithmetic."""
+
+    inherit_cache = True
+    type = Float()
+
+
+@compiles(_Seconds, "postgresql")
+def _seconds_postgresql(element: _Seconds, compiler: SQLCompiler, **kw: object) -> str:
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
+
+
+@compiles(_Seconds, "sqlite")
+def _seconds_sqlite(element: _Seconds, compiler: SQLCompiler, **kw: object) -> str:
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
+
+
+def _week(
+    column: InstrumentedAttribute[datetime] | InstrumentedAttribute[datetime | None],
+    weeks: Sequence[datetime],
+) -> ColumnElement[int]:
+    """Which of the weeks (between consecutive bounds) a time falls in."""
+    return case(
+        *[
+            (and_(column >= start, column < end), n)
+            for n, (start, end) in enumerate(itertools.pairwise(weeks))
+        ],
+        else_=-1,
+    )
 
 
 class SqlInsights(Repository):
@@ -171,6 +217,66 @@ class SqlInsights(Repository):
                 )
             )
         return sorted(found, key=lambda r: r.at, reverse=True)
+
+    async def first_responses(
+        self, business_id: int, *, weeks: Sequence[datetime]
+    ) -> Sequence[AgentTally]:
+        return await self._timed(business_id, HandoffRow.first_reply_at, weeks)
+
+    async def resolutions(
+        self, business_id: int, *, weeks: Sequence[datetime]
+    ) -> Sequence[AgentTally]:
+        return await self._timed(business_id, HandoffRow.resolved_at, weeks)
+
+    async def _timed(
+        self,
+        business_id: int,
+        at: InstrumentedAttribute[datetime | None],
+        weeks: Sequence[datetime],
+    ) -> Sequence[AgentTally]:
+        """One query: per agent and week of `at`, the handoffs and their seconds since asked."""
+        week = _week(at, weeks)
+        rows = await self.session.execute(
+            select(
+                HandoffRow.agent_id,
+                week,
+                func.count(),
+                func.sum(_Seconds(at, HandoffRow.requested_at)),
+            )
+            .where(HandoffRow.business_id == business_id, at >= weeks[0], at < weeks[-1])
+            .group_by(HandoffRow.agent_id, week)
+        )
+        return [AgentTally(agent, n, count, float(total or 0)) for agent, n, count, total in rows]
+
+    async def follow_ups(
+        self, business_id: int, *, weeks: Sequence[datetime]
+    ) -> Sequence[AgentTally]:
+        """One query: the follow-up after a handoff is planned with the key `follow_up:<id>`."""
+        week = _week(AnswerRow.answered_at, weeks)
+        rows = await self.session.execute(
+            select(
+                HandoffRow.agent_id,
+                week,
+                func.count(),
+                func.sum(case((AnswerRow.value == "yes", 1), else_=0)),
+            )
+            .join(CheckinRow, CheckinRow.id == AnswerRow.checkin_id)
+            .join(HandoffRow, HandoffRow.id == cast(func.substr(CheckinRow.key, 11), Integer))
+            .where(
+                AnswerRow.business_id == business_id,
+                AnswerRow.flow == "follow_up",
+                # Only the follow-up's own touches, keyed `follow_up:<id>` (10 characters, then
+                # the handoff's id: looked up by its key, not by reading every handoff).
+                CheckinRow.flow == "follow_up",
+                CheckinRow.key.like("follow_up:%"),
+                HandoffRow.business_id == business_id,
+                AnswerRow.question == "solved",
+                AnswerRow.answered_at >= weeks[0],
+                AnswerRow.answered_at < weeks[-1],
+            )
+            .group_by(HandoffRow.agent_id, week)
+        )
+        return [AgentTally(agent, n, count, float(yes or 0)) for agent, n, count, yes in rows]
 
 
 def _tags(attributes: dict[str, object] | None) -> tuple[str, ...]:

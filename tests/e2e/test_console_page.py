@@ -207,3 +207,35 @@ def test_an_admin_builds_a_custom_flow_from_the_form_in_hebrew(
     page.click("a[href='/console/schedules']")
     expect(page.locator("select[name=flow] option[value='custom:quick-visit']")).to_have_count(1)
     page.context.close()
+
+
+def test_an_admin_answers_a_handoff_and_sees_it_in_the_agents_performance_in_hebrew(
+    browser: Browser, console: tuple[Kesher, str]
+) -> None:
+    kesher, base = console
+    page = _signed_in(browser, base, _admin(kesher, "דנה", "he"))
+    customer = f"ביצועים-{uuid.uuid4().hex[:6]}"
+    said = httpx.post(
+        f"{base}/api/v1/demo/sandbox/messages",
+        json={"customer": customer, "text": "אני רוצה לדבר עם נציג"},
+        timeout=10,
+    )
+    assert said.status_code == 200
+    page.locator("#queue a", has_text=customer).click()
+    page.fill("#reply-text", "שלום, אני כאן")
+    page.click("#reply button[type=submit]")
+    expect(page.locator("#thread")).to_contain_text("שלום, אני כאן")
+    page.click("#resolve")
+    expect(page.locator("#handoff")).to_have_attribute("data-state", "resolved")
+
+    page.goto("/console/agents")
+    section = page.locator("#performance")
+    expect(section.locator("h2")).to_have_text("ביצועי נציגים")
+    row = section.locator("tr", has_text="דנה")
+    expect(row.locator("td").nth(2)).to_have_text("1")
+    expect(row.locator("td").nth(3)).to_contain_text("שנ׳")
+    ARTEFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTEFACTS / "console-agents-he.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(ARTEFACTS / "console-agents-he-390.png"), full_page=True)
+    page.context.close()

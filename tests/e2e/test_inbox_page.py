@@ -148,3 +148,74 @@ def test_the_inbox_in_hebrew_is_right_to_left_and_shows_hebrew_text_intact(
     expect(banner).to_contain_text("הפעולה לא בוצעה")
     assert "שלום, כאן נועה" not in inbox.sent_to(customer)
     page.context.close()
+
+
+# A stand-in for the browser's Notification API that keeps what the page shows: headless
+# Chromium has no notification centre to look at.
+FAKE_NOTIFICATIONS = """
+window.shownNotifications = [];
+window.Notification = class {
+  constructor(title, options) { window.shownNotifications.push(title); }
+  static requestPermission() { window.Notification.permission = "granted"; return Promise.resolve("granted"); }
+};
+window.Notification.permission = "default";
+"""
+
+
+def test_a_hebrew_agent_sets_their_alerts_and_gets_browser_notifications_after_asking(
+    browser: Browser, inbox: Inbox
+) -> None:
+    page = _signed_in(browser, inbox, inbox.agent("נועה", language="he"))
+    page.context.add_init_script(FAKE_NOTIFICATIONS)
+    page.reload()
+    notify = page.locator("#notify")
+    expect(notify).to_have_text("הפעלת התראות בדפדפן")
+    assert page.evaluate("window.Notification.permission") == "default", "not asked on load"
+    notify.click()
+    expect(notify).to_have_text("התראות בדפדפן פעילות")
+    expect(page.locator("#queue nav")).to_be_visible()
+
+    customer = f"התראה-{uuid.uuid4().hex[:6]}"
+    inbox.say(customer, "אני רוצה לדבר עם נציג אנושי")
+    expect(page.locator("#queue a", has_text=customer)).to_be_visible()
+    _wait_for(lambda: f"פנייה חדשה: {customer}" in page.evaluate("window.shownNotifications"))
+
+    page.click("#alerts-link")
+    expect(page).to_have_url(f"{inbox.base}/inbox/alerts")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    expect(page.locator("h1")).to_contain_text("ההתראות שלי")
+    page.check("#new_handoff_email")
+    page.uncheck("#new_handoff_telegram")
+    page.check("#sla_warning_email")
+    page.fill("input[name=whatsapp]", "+972501112233")
+    page.check("input[name=hours]")
+    page.check("input[name=day_5]")
+    page.fill("input[name=from]", "08:30")
+    page.check("input[name=off_hours][value=email]")
+    page.click("#alert-settings button[type=submit]")
+
+    expect(page.locator("#alert-settings [role=status]")).to_have_text("נשמר.")
+    expect(page.locator("#new_handoff_email")).to_be_checked()
+    expect(page.locator("#new_handoff_telegram")).not_to_be_checked()
+    expect(page.locator("input[name=day_5]")).to_be_checked()
+    expect(page.locator("input[name=from]")).to_have_value("08:30")
+    ARTEFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTEFACTS / "alerts-he-1280.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(ARTEFACTS / "alerts-he-390.png"), full_page=True)
+    page.click("button[lang=en]")
+    expect(page.locator("h1")).to_contain_text("My alerts")
+    page.screenshot(path=str(ARTEFACTS / "alerts-en-390.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 860})
+    page.screenshot(path=str(ARTEFACTS / "alerts-en-1280.png"), full_page=True)
+
+    handoff = page.goto("/inbox")
+    assert handoff is not None
+    link = page.locator("#queue a", has_text=customer)
+    expect(link).to_be_visible()
+    alert_link = f"/inbox/handoffs/{link.get_attribute('data-handoff')}"
+    page.goto(alert_link)  # as from an alert: the whole inbox, with the conversation open
+    expect(page.locator("#queue a", has_text=customer)).to_be_visible()
+    expect(page.locator("#thread")).to_contain_text("אני רוצה לדבר עם נציג אנושי")
+    expect(page.locator("#reply-text")).to_be_visible()
+    page.context.close()

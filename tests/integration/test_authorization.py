@@ -136,7 +136,7 @@ async def test_pages_need_a_login_the_console_an_admin_and_an_agent_sees_only_th
     mine, _ = business
     other, other_key = await other_business(runtime)
     theirs = await _records(client, runtime, other, other_key)
-    pages = ["/inbox", "/inbox/queue", *CONSOLE]
+    pages = ["/inbox", "/inbox/queue", "/inbox/alerts", *CONSOLE]
 
     for page in pages:
         away = await client.get(page)

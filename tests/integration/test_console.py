@@ -260,3 +260,36 @@ async def test_an_admin_changes_capacity_and_role_but_never_leaves_the_business_
         headers={"Authorization": f"Bearer {other_key}"},
     )
     assert theirs.status_code == 404
+
+
+async def test_the_agents_page_shows_this_weeks_performance_in_hebrew(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    csrf = await _admin(client, runtime, shop, language="he")
+    auth = {"Authorization": f"Bearer {key}"}
+    said = await client.post(
+        f"/api/v1/{shop.slug}/sandbox/messages",
+        json={"customer": "dana", "text": "I want to talk to a real person"},
+    )
+    assert said.status_code == 200
+    (handoff,) = (await client.get(f"/api/v1/{shop.slug}/handoffs", headers=auth)).json()
+    (me,) = (await client.get(f"/api/v1/{shop.slug}/agents", headers=auth)).json()
+    for action, body in (("reply", {"text": "Hi, I'm here"}), ("resolve", {})):
+        done = await client.post(
+            f"/api/v1/{shop.slug}/handoffs/{handoff['id']}/{action}",
+            json={"agent": me["id"], **body},
+            headers=auth,
+        )
+        assert done.status_code in (200, 202), done.text
+
+    page = await client.get("/console/agents")
+
+    section = page.text[page.text.index('id="performance"') :].split("</section>")[0]
+    assert "ביצועי נציגים" in section and "זמן מענה ראשון (ממוצע)" in section
+    row = section[section.index(f'data-agent-id="{me["id"]}"') :].split("</tr>")[0]
+    cells = re.findall(r"<td>(.*?)</td>", row, re.S)
+    handled, first, resolved, solved = (c.strip() for c in cells[2:])
+    assert handled == "1" and solved == "—"  # no follow-up answer yet
+    assert re.fullmatch(r"\d+ שנ׳", first) and re.fullmatch(r"\d+ שנ׳", resolved)  # seconds
+    assert csrf

@@ -448,3 +448,21 @@ async def test_telegram_alerts_without_a_connected_bot_say_what_to_do_first(
     assert page.status_code == 200
     assert f"connect a Telegram bot to &#39;{shop.slug}&#39; first" in page.text
     assert "t.me/" not in page.text
+
+
+async def test_an_alert_link_opened_directly_shows_the_whole_inbox_with_the_conversation(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    handoff = await _signed_in_with_a_handoff(client, runtime, shop, key)
+    link = f"/inbox/handoffs/{handoff['id']}"
+
+    direct = await client.get(link)
+    assert direct.status_code == 200
+    assert direct.text.lstrip().startswith("<!doctype html>")
+    assert 'id="queue"' in direct.text and 'sse-connect="/inbox/stream"' in direct.text
+    assert 'id="handoff"' in direct.text and ASK_PERSON in direct.text
+
+    fragment = await client.get(link, headers={"HX-Request": "true"})
+    assert "<html" not in fragment.text and 'id="queue"' not in fragment.text
+    assert 'id="handoff"' in fragment.text and ASK_PERSON in fragment.text

@@ -283,6 +283,25 @@ def _themes_out(found: insights.Themes, timezone: str) -> ThemesReport:
     )
 
 
+class AgentWeekOut(BaseModel):
+    agent: int | None = Field(description="the agent's id; null for handoffs no agent held")
+    name: str | None
+    handoffs_resolved: int
+    first_responses: int
+    first_response_seconds: int | None = Field(
+        description="average from the request to a person's first answer, over the week's"
+    )
+    resolution_seconds: int | None = Field(
+        description="average from the request to the resolution, over the week's resolutions"
+    )
+    follow_up_answers: int = Field(description='answers to "did we solve it?" after a handoff')
+    solved: int = Field(description="of those, how many said yes")
+
+
+def _seconds(value: timedelta | None) -> int | None:
+    return int(value.total_seconds()) if value is not None else None
+
+
 class DigestOut(BaseModel):
     week: date = Field(description="the Sunday that starts the week")
     last_day: date
@@ -294,6 +313,7 @@ class DigestOut(BaseModel):
     checkins_answered: int
     at_risk: list[RiskOut] = Field(description="customers at high or medium risk, lowest first")
     themes: ThemesReport
+    team: list[AgentWeekOut] = Field(description="each agent's handoffs in the week")
 
 
 # A week and the weeks either side of it must be dates: nothing outside these years is asked.
@@ -334,6 +354,19 @@ async def weekly_digest(
         checkins_answered=found.touches.answered,
         at_risk=[_risk_out(r) for r in found.at_risk],
         themes=_themes_out(found.themes, business.timezone),
+        team=[
+            AgentWeekOut(
+                agent=row.agent_id,
+                name=row.agent,
+                handoffs_resolved=row.handled,
+                first_responses=row.answered,
+                first_response_seconds=_seconds(row.first_response),
+                resolution_seconds=_seconds(row.resolution),
+                follow_up_answers=row.follow_ups,
+                solved=row.solved,
+            )
+            for row in found.team
+        ],
     )
 
 

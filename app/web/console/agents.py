@@ -1,9 +1,10 @@
-"""The console's agents page: the business's team, who is online, their capacity and load;
-a new agent, and a capacity or role changed."""
+"""The console's agents page: the business's team, who is online, their capacity and load,
+their performance week by week; a new agent, and a capacity or role changed."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
@@ -11,10 +12,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.web.console.admins import Admin
 from app.web.pages import SignedIn, context, form_fields, render
-from bot.domain import AgentRole, KesherError
+from bot.domain import AgentRole, ChannelName, KesherError
 from bot.handoffs.agents import change_agent, create_agent
+from bot.insights import performance
+from bot.outbound.whatsapp_templates import STAFF_ALERT, stored_templates
+from flows.insights import week_of
 
 router = APIRouter(prefix="/console", include_in_schema=False)
+
+# Agent performance on the page: this week and the three before it.
+WEEKS = 4
 
 
 @router.get("/agents", response_class=HTMLResponse)
@@ -31,14 +38,28 @@ async def _agents_page(
     typed: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
     """The team, and the new agent's form as the admin typed it (but the password) if refused."""
-    async with signed.services.uow() as uow:
-        team = await uow.agents.list(signed.business.id)
-        holding = await uow.agents.holding(signed.business.id)
+    services, business = signed.services, signed.business
+    async with services.uow() as uow:
+        team = await uow.agents.list(business.id)
+        holding = await uow.agents.holding(business.id)
+        whatsapp = await uow.accounts.get(business.id, ChannelName.WHATSAPP)
     kept = {k: v for k, v in (typed or {}).items() if k != "password"}
+    first = week_of(services.clock.now(), business.timezone) - timedelta(days=7 * (WEEKS - 1))
     return render(
         request,
         "console/agents.html",
-        context(signed, team=team, holding=holding, error=error, typed=kept),
+        context(
+            signed,
+            team=team,
+            holding=holding,
+            error=error,
+            typed=kept,
+            performance=await performance.weekly(services, business, first=first, weeks=WEEKS),
+            duration=performance.duration,
+            # WhatsApp is connected but agents' alerts have no approved template to go in.
+            no_alert_template=whatsapp is not None
+            and not stored_templates(whatsapp).get(STAFF_ALERT),
+        ),
     )
 
 

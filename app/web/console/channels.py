@@ -21,7 +21,7 @@ from bot.accounts.channels import (
     set_whatsapp_templates,
 )
 from bot.domain import AccountStatus, ChannelName, KesherError, NotFound
-from bot.outbound.whatsapp_templates import KINDS, LANGUAGES, VARIABLES
+from bot.outbound.whatsapp_templates import LANGUAGES, TEMPLATE_KINDS, VARIABLES
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -59,7 +59,7 @@ async def _channels_page(
             for language in LANGUAGES
             for chosen in [stored.get(kind, {}).get(language) or {}]
         }
-        for kind in KINDS
+        for kind in TEMPLATE_KINDS
     }
     shown.update(typed or {})
     return render(
@@ -70,7 +70,7 @@ async def _channels_page(
             accounts=accounts,
             error=error,
             templates=shown,
-            kinds=KINDS,
+            kinds=TEMPLATE_KINDS,
             languages=LANGUAGES,
             variables=VARIABLES,
             template_kind=next(iter(typed or {}), None),
@@ -103,7 +103,7 @@ async def save_templates(
     }
     services, business = signed.services, signed.business
     try:
-        if kind not in KINDS:
+        if kind not in TEMPLATE_KINDS:
             raise NotFound(f"no message kind {kind!r}", code="not_found")
         async with services.uow() as uow:
             account = await uow.accounts.get(business.id, ChannelName.WHATSAPP)
@@ -116,7 +116,10 @@ async def save_templates(
         await set_whatsapp_templates(services, business, templates)
     except KesherError as refused:
         return await _channels_page(
-            request, signed, error=refused.message, typed={kind: typed} if kind in KINDS else {}
+            request,
+            signed,
+            error=refused.message,
+            typed={kind: typed} if kind in TEMPLATE_KINDS else {},
         )
     return RedirectResponse("/console/channels#templates", status_code=303)
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from app.web.inbox import conversation, profile, queue, session
+from app.web.inbox import alert_settings, conversation, profile, queue, session
 
 
 def install(app: FastAPI) -> None:
-    for part in (session, profile, queue, conversation):
+    for part in (session, profile, alert_settings, queue, conversation):
         app.include_router(part.router)

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
+from app.web.inbox.queue import page_context
 from app.web.pages import Signed, SignedIn, context, form_fields, render
 from bot.domain import EventKind, Handoff, KesherError, NotFound
 from bot.handoffs import service as handoffs
@@ -46,7 +47,11 @@ async def _conversation_page(
     error: str | None = None,
     kept: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
-    """The handoff's conversation; `kept` is the text a refused reply or note held, by form."""
+    """The handoff's conversation; `kept` is the text a refused reply or note held, by form.
+
+    htmx asks for the fragment; a browser opening the link itself (an alert's link) gets the
+    whole inbox page with the conversation in it."""
+    whole = not request.headers.get("hx-request")
     now = signed.services.clock.now()
     async with signed.services.uow() as uow:
         handoff = await _mine(uow, signed, handoff_id)
@@ -62,6 +67,7 @@ async def _conversation_page(
         identity = await uow.identities.get(conversation.identity_id)
         approved = stored_templates(await uow.accounts.get(signed.business.id, identity.channel))
         team = await uow.agents.list(signed.business.id)
+    me = next((a for a in team if a.id == signed.agent.id), signed.agent)
     language = customer.language if customer else signed.business.language
     return render(
         request,
@@ -85,6 +91,8 @@ async def _conversation_page(
             error=error,
             kept=kept or {},
             key=secrets.token_hex(8),
+            whole=whole,
+            **(page_context(signed, me, selected=handoff.id) if whole else {}),
         ),
     )
 

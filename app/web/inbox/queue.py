@@ -6,15 +6,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sse_starlette.sse import EventSourceResponse
 
 from app.web.pages import Signed, SignedIn, context, render
-from bot.domain import Business, Handoff
+from bot.domain import Agent, Business, Handoff
 from bot.handoffs import service as handoffs
+from bot.handoffs.alerts import WARN_BEFORE, preferences
 from bot.ports import UnitOfWork
+from flows.staff_alerts import Medium
 
 router = APIRouter(prefix="/inbox", include_in_schema=False)
 
@@ -26,15 +29,23 @@ async def inbox(request: Request, signed: Signed, h: int | None = None) -> HTMLR
     async with signed.services.uow() as uow:
         me = await uow.agents.get(signed.agent.id)
     return render(
-        request,
-        "inbox/index.html",
-        context(
-            signed,
-            selected=h,
-            online=bool(me and me.online),
-            linked=bool(me and me.telegram_chat),
-        ),
+        request, "inbox/index.html", context(signed, **page_context(signed, me, selected=h))
     )
+
+
+def page_context(signed: SignedIn, me: Agent | None, *, selected: int | None) -> dict[str, Any]:
+    """What the inbox page shows around the queue and the conversation."""
+    return {
+        "selected": selected,
+        "online": bool(me and me.online),
+        "linked": bool(me and me.telegram_chat),
+        # The events the agent wants browser notifications of while the inbox is open.
+        "notify": [
+            e.value
+            for e, media in preferences(me or signed.agent).media.items()
+            if Medium.BROWSER in media
+        ],
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +55,8 @@ class Row:
     agent: str | None
     waited: int
     late: bool
+    soon: bool
+    """No answer yet and the SLA ends within the warning's time."""
 
 
 async def _rows(uow: UnitOfWork, signed: SignedIn) -> list[Row]:
@@ -58,6 +71,8 @@ async def _rows(uow: UnitOfWork, signed: SignedIn) -> list[Row]:
                 agent=names.get(handoff.agent_id) if handoff.agent_id else None,
                 waited=int((now - handoff.requested_at).total_seconds() // 60),
                 late=handoff.first_reply_at is None and now >= handoff.sla_due_at,
+                soon=handoff.first_reply_at is None
+                and handoff.sla_due_at - WARN_BEFORE <= now < handoff.sla_due_at,
             )
         )
     return rows
