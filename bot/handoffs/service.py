@@ -501,7 +501,7 @@ async def summary(uow: UnitOfWork, handoff: Handoff, *, messages: int = 3) -> Su
         if m.direction is Direction.IN and m.text
     ]
     answers = [
-        f"{a.flow}: {a.question} = {a.value}"
+        f"{a.flow}: {a.question} = {a.shown}"
         for a in await uow.answers.for_customer(handoff.customer_id, limit=5)
     ]
     return Summary(
