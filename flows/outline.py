@@ -45,7 +45,7 @@ def _said(text: Text, language: str, fields: Mapping[str, str]) -> str:
 def _answers(step: Ask) -> list[Value]:
     """What the step's answer can be, as far as a later question's wording may look at it."""
     parse = step.parse
-    numbers = [v for n in NUMBERS if parse and isinstance(v := parse(str(n)), int)]
+    numbers: list[Value] = [v for n in NUMBERS if parse and isinstance(v := parse(str(n)), int)]
     return numbers or [option for option, _ in step.choices]
 
 
