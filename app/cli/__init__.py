@@ -12,7 +12,9 @@ from app.cli.database import db_app
 from app.cli.detection import detect
 from app.cli.roles import scheduler, serve, worker
 from app.cli.schedules import schedules_app
+from app.cli.style import conventional
 
+conventional()
 app = typer.Typer(help="Kesher: keep in touch with your customers.", no_args_is_help=True)
 for command in (serve, worker, scheduler, detect):
     app.command()(command)
