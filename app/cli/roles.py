@@ -13,6 +13,7 @@ import uvicorn
 from taskiq.api import run_receiver_task, run_scheduler_task
 
 from app.bootstrap import Runtime, ensure_demo
+from app.cli.health import beating
 from app.cli.process import configured, console, errors, need_redis, run
 from app.settings import Settings
 from app.tasks import scheduler_for
@@ -53,7 +54,8 @@ def serve(
             )
         )
         try:
-            await server.serve(sockets=[listening])
+            async with beating("serve"):
+                await server.serve(sockets=[listening])
         finally:
             for task in background:
                 task.cancel()
@@ -102,7 +104,8 @@ def worker() -> None:
     need_redis(configured(), "worker")
 
     async def work(runtime: Runtime) -> None:
-        await run_receiver_task(runtime.broker)
+        async with beating("worker"):
+            await run_receiver_task(runtime.broker)
 
     run(work, worker=True)
 
@@ -112,6 +115,7 @@ def scheduler() -> None:
     need_redis(configured(), "scheduler")
 
     async def work(runtime: Runtime) -> None:
-        await run_scheduler_task(scheduler_for(runtime.broker))
+        async with beating("scheduler"):
+            await run_scheduler_task(scheduler_for(runtime.broker))
 
     run(work)

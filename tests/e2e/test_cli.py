@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 import time
 
 import httpx
@@ -417,3 +418,34 @@ def test_list_commands_and_an_admin_s_password_reset(kesher: Kesher) -> None:
     assert json.loads(key.stdout)["slug"] == json.loads(old_name.stdout)["slug"] == "cafe"
     for ran in (businesses, agents, schedules, reset):
         assert "alembic" not in ran.stderr
+
+
+def _healthy(kesher: Kesher, role: str) -> subprocess.CompletedProcess[str]:
+    deadline = time.monotonic() + 30
+    while True:
+        checked = kesher.run("health", "--role", role)
+        if checked.returncode == 0 or time.monotonic() > deadline:
+            return checked
+        time.sleep(0.5)
+
+
+def test_worker_and_scheduler_answer_the_health_probe_by_their_heartbeat(
+    kesher: Kesher, empty_postgres: str, redis_url: str, redis_client: object
+) -> None:
+    kesher.env.update(
+        KESHER_DATABASE_URL=empty_postgres, KESHER_REDIS_URL=redis_url, TMPDIR=str(kesher.directory)
+    )
+    assert kesher.run("db", "upgrade").returncode == 0
+    assert kesher.run("health").returncode == 1  # nothing runs here yet
+    worker = kesher.start("worker")
+    kesher.start("scheduler")
+
+    assert _healthy(kesher, "worker").returncode == 0
+    assert _healthy(kesher, "scheduler").returncode == 0
+    assert kesher.run("health", "--role", "serve").returncode == 1
+    worker.stop()  # its heartbeat ages (a killed process cannot remove it)
+    deadline = time.monotonic() + 30
+    while (stopped := kesher.run("health", "--role", "worker", "--max-age", "8")).returncode == 0:
+        assert time.monotonic() < deadline, stopped.stdout
+        time.sleep(1)
+    assert stopped.returncode == 1 and "unhealthy: worker" in stopped.stderr
