@@ -23,6 +23,9 @@ ENV PATH=/opt/kesher/bin:$PATH
 USER kesher
 WORKDIR /home/kesher
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
+# Every long-running role (serve, worker, scheduler) beats a heartbeat of its own, which
+# `kesher health` checks: the same probe fits each role, including those that listen on no port.
+# docker-compose.yml adds the web role's HTTP check and turns the probe off for the migrate job.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s CMD ["kesher", "health"]
 ENTRYPOINT ["kesher"]
 CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -650,6 +650,12 @@ class Answer:
     checkin_id: int | None = None
     score: int | None = None
     score_kind: str | None = None
+    label: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """What the customer chose as they saw it (a button's label), else the value."""
+        return self.label or self.value
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,6 +105,11 @@ def scale(low: int, high: int) -> Parser:
     return parse
 
 
+def scale_choices(low: int, high: int) -> Choices:
+    """A scale's buttons: one per number, its id and label the number itself."""
+    return tuple((str(n), Text(he=str(n), en=str(n))) for n in range(low, high + 1))
+
+
 def _phrases(*phrases: str) -> frozenset[str]:
     return frozenset(fold(phrase) or phrase for phrase in phrases)
 
@@ -188,14 +193,16 @@ def yes_no(text: str) -> str | None:
 
 
 def choice(text: str, choices: Sequence[tuple[str, Text]]) -> str | None:
-    """The id of the option a text names: its id, its number ('2'), or its label in either language."""
+    """The id of the option a text names: its id, its number ('2') unless the options are
+    numbers themselves (a scale), or its label in either language."""
     words = fold(text)
     if not words:
         return None
     for option_id, label in choices:
         if words in (fold(option_id), fold(label.he), fold(label.en)):
             return option_id
-    if words.isdigit() and 1 <= int(words) <= len(choices):
+    numbered = any(option_id.isdigit() for option_id, _ in choices)  # a scale's own numbers
+    if words.isdigit() and not numbered and 1 <= int(words) <= len(choices):
         return choices[int(words) - 1][0]
     return None
 

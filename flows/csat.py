@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows.answers import free_text, scale
+from flows.answers import free_text, scale, scale_choices
 from flows.engine import Answers, Ask, Flow, Say
 from flows.text import Text
 
@@ -34,7 +34,14 @@ def _follow_up(answers: Answers) -> Text:
 CSAT = Flow(
     NAME,
     steps=(
-        Ask("score", SCORE, parse=scale(1, 5), retry=SCORE_RETRY, score_kind="csat"),
+        Ask(
+            "score",
+            SCORE,
+            parse=scale(1, 5),
+            choices=scale_choices(1, 5),
+            retry=SCORE_RETRY,
+            score_kind="csat",
+        ),
         Ask("comment", _follow_up, parse=free_text, retry=IN_WORDS),
         Say("thanks", THANKS),
     ),

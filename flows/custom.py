@@ -32,7 +32,7 @@ import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from flows.answers import Choices, Parser, Value, free_text, scale, yes_no
+from flows.answers import Choices, Parser, Value, free_text, scale, scale_choices, yes_no
 from flows.engine import END, PICK_ONE, Answers, Ask, Branch, Flow, Say, Step
 from flows.text import Text
 
@@ -346,6 +346,7 @@ def _ask(question: _Question, rules: tuple[Rule, ...]) -> Ask:
     choices = question.choices
     if question.type == "scale":
         parse = scale(question.low, question.high)
+        choices = scale_choices(question.low, question.high)
         retry = Text(
             he=f"אפשר לענות במספר מ־{question.low} עד {question.high}.",
             en=f"Please answer with a number from {question.low} to {question.high}.",

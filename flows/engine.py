@@ -236,14 +236,28 @@ def start(flow: Flow, *, language: str, now: datetime, fields: Mapping[str, str]
 
 def _understood(ask: Ask, text: str | None, choice: str | None) -> Value | None:
     if choice is not None and any(choice == option for option, _ in ask.choices):
-        return choice
+        return _chosen(ask, choice)
     for said in (text, choice):
         if said is None:
             continue
         if ask.choices and (picked := match_choice(said, ask.choices)) is not None:
-            return picked
+            return _chosen(ask, picked)
         if ask.parse is not None and (value := ask.parse(said)) is not None:
             return value
+    return None
+
+
+def _chosen(ask: Ask, option: str) -> Value:
+    """A chosen option's value: a scale's button is its number, any other option its id."""
+    number = ask.parse(option) if ask.parse is not None else None
+    return number if isinstance(number, int) else option
+
+
+def _label(ask: Ask, value: Value, language: str, fields: Mapping[str, str]) -> str | None:
+    """The label of the option `value` stands for, in the customer's language; else None."""
+    for option, label in ask.choices:
+        if option == str(value):
+            return label.render(language, **fields)
     return None
 
 
@@ -281,7 +295,8 @@ def advance(
         )
     answers = {**run.answers, ask.key: value}
     kind = ask.score_kind or (TEXT if ask.parse is free_text else None)
-    answered = SurveyAnswered(flow.name, ask.key, value, kind)
+    label = _label(ask, value, language, fields)
+    answered = SurveyAnswered(flow.name, ask.key, value, kind, label)
     following = (ask.branch(answers) if ask.branch else None) or flow.following(ask.key)
     return _walk(
         flow,

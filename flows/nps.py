@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows.answers import free_text, scale
+from flows.answers import free_text, scale, scale_choices
 from flows.engine import Answers, Ask, Flow, Say
 from flows.text import Text
 
@@ -44,7 +44,14 @@ def _why(answers: Answers) -> Text:
 NPS = Flow(
     NAME,
     steps=(
-        Ask("score", SCORE, parse=scale(0, 10), retry=SCORE_RETRY, score_kind="nps"),
+        Ask(
+            "score",
+            SCORE,
+            parse=scale(0, 10),
+            choices=scale_choices(0, 10),
+            retry=SCORE_RETRY,
+            score_kind="nps",
+        ),
         Ask("why", _why, parse=free_text, retry=IN_WORDS),
         Say("thanks", THANKS),
     ),

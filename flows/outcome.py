@@ -28,13 +28,15 @@ class SurveyAnswered:
 
     `score_kind` names the measure a score belongs to ('nps', 'csat', 'checkin'), or is 'text'
     for an answer in the customer's own words (what feedback themes are made of); None for
-    other choices.
+    other choices. `label` is the label of the option answered, in the customer's language
+    (what the button said); None when the question has no options.
     """
 
     flow: str
     question: str
     value: str | int
     score_kind: str | None = None
+    label: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,11 +44,9 @@ def _said(text: Text, language: str, fields: Mapping[str, str]) -> str:
 
 def _answers(step: Ask) -> list[Value]:
     """What the step's answer can be, as far as a later question's wording may look at it."""
-    if step.choices:
-        return [option for option, _ in step.choices]
-    if step.parse is None:
-        return []
-    return [v for n in NUMBERS if isinstance(v := step.parse(str(n)), int)]
+    parse = step.parse
+    numbers: list[Value] = [v for n in NUMBERS if parse and isinstance(v := parse(str(n)), int)]
+    return numbers or [option for option, _ in step.choices]
 
 
 def outline(flow: Flow, language: str, *, fields: Mapping[str, str]) -> tuple[Question, ...]:
@@ -72,8 +70,10 @@ def outline(flow: Flow, language: str, *, fields: Mapping[str, str]) -> tuple[Qu
             Question(
                 step.key,
                 tuple(wordings),
-                tuple(_said(label, language, fields) for _, label in step.choices),
-                (min(numbers), max(numbers)) if numbers and not step.choices else None,
+                ()
+                if numbers
+                else tuple(_said(label, language, fields) for _, label in step.choices),
+                (min(numbers), max(numbers)) if numbers else None,
             )
         )
         if values and len(samples) * len(values) <= MAX_SAMPLES:

@@ -228,6 +228,7 @@ def answer(r: AnswerRow) -> Answer:
         checkin_id=r.checkin_id,
         score=r.score,
         score_kind=r.score_kind,
+        label=r.label,
     )
 
 

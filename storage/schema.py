@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 from storage.database import create_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+log = logging.getLogger(__name__)
+# Alembic says at INFO which backend it talks to on every run, migrating or not; one line of
+# our own says when the schema did change.
+logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 
 def alembic_config(url: str) -> Config:
@@ -47,4 +53,8 @@ async def upgrade(url: str) -> None:
 def _upgrade_on(connection: Connection, url: str) -> None:
     config = alembic_config(url)
     config.attributes["connection"] = connection
+    before = MigrationContext.configure(connection).get_current_revision()
     command.upgrade(config, "head")
+    after = MigrationContext.configure(connection).get_current_revision()
+    if after != before:
+        log.info("database schema migrated from %s to %s", before or "empty", after)

@@ -336,6 +336,7 @@ class AnswerRow(Base):
     value: Mapped[str] = mapped_column(Text)
     score: Mapped[int | None] = mapped_column(Integer)
     score_kind: Mapped[str | None] = mapped_column(String(16))
+    label: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime]
 
 

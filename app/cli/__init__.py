@@ -10,11 +10,14 @@ from app.cli.channels import telegram_app, whatsapp_app
 from app.cli.customers import customers_app
 from app.cli.database import db_app
 from app.cli.detection import detect
+from app.cli.health import health
 from app.cli.roles import scheduler, serve, worker
 from app.cli.schedules import schedules_app
+from app.cli.style import conventional
 
+conventional()
 app = typer.Typer(help="Kesher: keep in touch with your customers.", no_args_is_help=True)
-for command in (serve, worker, scheduler, detect):
+for command in (serve, worker, scheduler, detect, health):
     app.command()(command)
 app.add_typer(db_app, name="db")
 app.add_typer(telegram_app, name="telegram")

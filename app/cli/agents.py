@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Annotated
 
@@ -12,7 +13,7 @@ from app.bootstrap import Runtime
 from app.cli.process import console, errors, run
 from bot.accounts.businesses import business_named
 from bot.domain import AgentRole
-from bot.handoffs.agents import create_agent
+from bot.handoffs.agents import create_agent, reset_password
 
 agent_app = typer.Typer(help="Agents who answer handoffs in the inbox.", no_args_is_help=True)
 
@@ -59,5 +60,57 @@ def agent_create(
             f"created {agent.role.value} [bold]{escape(agent.email)}[/bold] for {found.slug}; "
             f"sign in at {runtime.settings.public_base()}/inbox"
         )
+
+    run(work)
+
+
+@agent_app.command("list")
+def agent_list(
+    business: Annotated[str, typer.Option(help="the business's slug")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """List the business's agents: email, name, role, and whether they are online."""
+
+    async def work(runtime: Runtime) -> None:
+        found = await business_named(runtime.services.uow, business)
+        async with runtime.services.uow() as uow:
+            agents = await uow.agents.list(found.id)
+        rows = [
+            {"email": a.email, "name": a.name, "role": a.role.value, "online": a.online}
+            for a in agents
+        ]
+        if as_json:
+            print(json.dumps(rows, ensure_ascii=False))
+            return
+        for row in rows:
+            online = "  online" if row["online"] else ""
+            console.print(
+                f"{escape(str(row['email']))}\t{escape(str(row['name']))}\t{row['role']}{online}",
+                highlight=False,
+            )
+
+    run(work)
+
+
+@agent_app.command("password")
+def agent_password(
+    business: Annotated[str, typer.Option(help="the business's slug")],
+    email: Annotated[str, typer.Option(help="the agent's email")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the new password from stdin")
+    ] = False,
+) -> None:
+    """Set a new password for an agent (an admin's reset); they are signed out everywhere."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+
+    async def work(runtime: Runtime) -> None:
+        found = await business_named(runtime.services.uow, business)
+        async with runtime.services.uow() as uow:
+            agent = await reset_password(uow, found, email, password)
+            await uow.commit()
+        console.print(f"new password set for [bold]{escape(agent.email)}[/bold]; signed out")
 
     run(work)

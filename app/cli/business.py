@@ -6,6 +6,7 @@ import json
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from app.bootstrap import Runtime
 from app.cli.process import console, run
@@ -16,7 +17,9 @@ business_app = typer.Typer(help="Businesses (tenants).", no_args_is_help=True)
 
 @business_app.command("create")
 def business_create(
-    slug: Annotated[str, typer.Option(help="short name used in URLs, e.g. cafe-dizengoff")],
+    slug: Annotated[
+        str, typer.Option(metavar="SLUG", help="short name used in URLs, e.g. cafe-dizengoff")
+    ],
     name: Annotated[str, typer.Option(help="the name customers see")],
     sandbox: Annotated[bool, typer.Option("--sandbox", help="turn the sandbox channel on")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
@@ -39,9 +42,32 @@ def business_create(
     run(work)
 
 
+BUSINESS = typer.Option("--business", "--slug", metavar="SLUG", help="the business's slug")
+
+
+@business_app.command("list")
+def business_list(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """List every business: slug, name and whether the sandbox is on."""
+
+    async def work(runtime: Runtime) -> None:
+        async with runtime.services.uow() as uow:
+            found = await uow.businesses.all()
+        rows = [{"slug": b.slug, "name": b.name, "sandbox": b.sandbox_enabled} for b in found]
+        if as_json:
+            print(json.dumps(rows, ensure_ascii=False))
+            return
+        for row in rows:
+            sandbox = "  (sandbox)" if row["sandbox"] else ""
+            console.print(f"{row['slug']}\t{escape(str(row['name']))}{sandbox}", highlight=False)
+
+    run(work)
+
+
 @business_app.command("key")
 def business_key(
-    slug: Annotated[str, typer.Option(help="the business's slug")],
+    slug: Annotated[str, BUSINESS],
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Issue a new admin API key for a business (older keys keep working)."""
@@ -62,7 +88,7 @@ def business_key(
 
 @business_app.command("consent-words")
 def business_consent_words(
-    slug: Annotated[str, typer.Option(help="the business's slug")],
+    slug: Annotated[str, BUSINESS],
     opt_out: Annotated[
         list[str] | None, typer.Option(help="an extra opt-out word or phrase (repeatable)")
     ] = None,

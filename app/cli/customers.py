@@ -21,7 +21,10 @@ customers_app = typer.Typer(help="Customers of a business.", no_args_is_help=Tru
 @customers_app.command("import")
 def customers_import(
     file: Annotated[
-        Path, typer.Argument(help="UTF-8 CSV with a header row", exists=True, dir_okay=False)
+        Path,
+        typer.Argument(
+            metavar="FILE", help="UTF-8 CSV with a header row", exists=True, dir_okay=False
+        ),
     ],
     business: Annotated[str, typer.Option(help="the business's slug")],
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from typing import Annotated, Any
 
 import typer
@@ -12,7 +13,8 @@ import uvicorn
 from taskiq.api import run_receiver_task, run_scheduler_task
 
 from app.bootstrap import Runtime, ensure_demo
-from app.cli.process import configured, console, need_redis, run
+from app.cli.health import beating
+from app.cli.process import configured, console, errors, need_redis, run
 from app.settings import Settings
 from app.tasks import scheduler_for
 from app.web.app import create_app
@@ -29,6 +31,8 @@ def serve(
     settings = configured()
     if no_worker:
         need_redis(settings, "serve --no-worker")
+    # The port first: when it is taken nothing is made (no demo business, no key shown and lost).
+    listening = bind(host, port)
 
     async def work(runtime: Runtime) -> None:
         demo_key = await ensure_demo(runtime) if settings.demo else None
@@ -50,7 +54,8 @@ def serve(
             )
         )
         try:
-            await server.serve()
+            async with beating("serve"):
+                await server.serve(sockets=[listening])
         finally:
             for task in background:
                 task.cancel()
@@ -59,6 +64,23 @@ def serve(
                     await task
 
     run(work, worker=not no_worker and not settings.embedded)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A socket listening on host:port for uvicorn; a taken port ends the command (exit 1)."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        listening = socket.socket(family, socket.SOCK_STREAM)
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind((host, port))
+    except OSError as error:
+        errors.print(
+            f"[red]cannot listen on {host}:{port}: {error.strerror or error}. Is Kesher (or another "
+            "program) already running there? Choose another with --port.[/red]"
+        )
+        raise typer.Exit(1) from None
+    listening.set_inheritable(True)
+    return listening
 
 
 def _banner(
@@ -73,7 +95,7 @@ def _banner(
     if demo_key:
         console.print(
             f"  demo API key:  [bold]{demo_key}[/bold]\n"
-            "                 (shown once; `kesher business key --slug demo` makes a new one)"
+            "                 (shown once; `kesher business key --business demo` makes a new one)"
         )
 
 
@@ -82,7 +104,8 @@ def worker() -> None:
     need_redis(configured(), "worker")
 
     async def work(runtime: Runtime) -> None:
-        await run_receiver_task(runtime.broker)
+        async with beating("worker"):
+            await run_receiver_task(runtime.broker)
 
     run(work, worker=True)
 
@@ -92,6 +115,7 @@ def scheduler() -> None:
     need_redis(configured(), "scheduler")
 
     async def work(runtime: Runtime) -> None:
-        await run_scheduler_task(scheduler_for(runtime.broker))
+        async with beating("scheduler"):
+            await run_scheduler_task(scheduler_for(runtime.broker))
 
     run(work)

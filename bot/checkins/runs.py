@@ -42,6 +42,7 @@ async def record_turn(
                     value=str(value),
                     score=value if isinstance(value, int) else None,
                     score_kind=effect.score_kind,
+                    label=effect.label,
                     answered_at=now,
                 ),
             )
@@ -56,6 +57,7 @@ async def record_turn(
                     "question": effect.question,
                     "value": value,
                     "score_kind": effect.score_kind,
+                    "label": effect.label,
                 },
             )
         elif isinstance(effect, FlowFinished) and not effect.completed:

@@ -130,6 +130,20 @@ async def change_agent(
     return changed
 
 
+async def reset_password(uow: UnitOfWork, business: Business, email: str, password: str) -> Agent:
+    """An admin sets a new password for one of the business's agents; their sessions end."""
+    _check_password(password)
+    agent = next(
+        (a for a in await uow.agents.list(business.id) if a.email.lower() == email.lower()), None
+    )
+    if agent is None:
+        raise NotFound(f"no agent {email!r} in {business.slug}", code="agent_not_found")
+    await uow.agents.set_password(agent.id, _hasher.hash(password))
+    await uow.agents.drop_sessions(agent.id)
+    await uow.agents.record_login(agent.id, failed_logins=0, locked_until=None)
+    return agent
+
+
 async def sign_in(uow: UnitOfWork, email: str, password: str, *, now: datetime) -> SignedIn:
     """A new session for the agent, or LoginRefused; five failures lock the login 15 minutes."""
     found = await uow.agents.credentials(email.strip().lower())

@@ -271,7 +271,9 @@ async def reply(
     """The agent's answer, sent on the customer's channel through the outbox.
 
     On WhatsApp outside the 24-hour window free text cannot arrive: the agent must pick one
-    of the business's approved templates, or the reply is refused with the reason.
+    of the business's approved templates, or the reply is refused with the reason. A reply to
+    a customer who opted out or cannot be reached is refused too (`opted_out`, `unreachable`)
+    rather than accepted and then skipped.
     """
     text = text.strip()
     if not text:
@@ -292,6 +294,7 @@ async def reply(
     identity = await uow.identities.get(conversation.identity_id)
     customer = await uow.customers.get(business.id, handoff.customer_id)
     assert customer is not None, "a handoff always belongs to a customer"
+    _check_contactable(customer, identity)
     kind = await _reply_kind(uow, services, business, identity, customer, template, now=now)
     replied = _moved(handoff, Action.REPLY)
     if replied.first_reply_at is None:
@@ -328,6 +331,22 @@ def window_open(services: Services, identity: Identity, *, now: datetime) -> boo
     if window is None:
         return True
     return identity.last_inbound_at is not None and now - identity.last_inbound_at < window
+
+
+def _check_contactable(customer: Customer, identity: Identity) -> None:
+    """Refuse, with the reason, a reply that the outbox would skip rather than send."""
+    if customer.opted_out:
+        raise InvalidInput(
+            "the customer has opted out of messages: the reply would not be sent "
+            "(they are contacted again once they write an opt-in word)",
+            code="opted_out",
+        )
+    if not identity.reachable:
+        raise InvalidInput(
+            f"the customer cannot be reached on {identity.channel.value} "
+            "(they blocked the sender, or the address is not valid): the reply would not be sent",
+            code="unreachable",
+        )
 
 
 async def _reply_kind(
@@ -501,7 +520,7 @@ async def summary(uow: UnitOfWork, handoff: Handoff, *, messages: int = 3) -> Su
         if m.direction is Direction.IN and m.text
     ]
     answers = [
-        f"{a.flow}: {a.question} = {a.value}"
+        f"{a.flow}: {a.question} = {a.shown}"
         for a in await uow.answers.for_customer(handoff.customer_id, limit=5)
     ]
     return Summary(

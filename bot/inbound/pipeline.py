@@ -262,6 +262,8 @@ async def _store(
     tap: str | None,
 ) -> Message:
     """The message on the record with its score, and its delivery (and button tap) logged."""
+    if inbound.kind is InboundKind.BUTTON and not inbound.note:
+        inbound = replace(inbound, note=await _tapped_label(uow, conversation, inbound.choice))
     message = await uow.messages.add(
         business.id,
         conversation=conversation,
@@ -366,6 +368,20 @@ async def _link_agent(
     return TellAgent(
         business.id, inbound.address, text, key=f"tell:{business.id}:{inbound.delivery_id}"
     )
+
+
+async def _tapped_label(
+    uow: UnitOfWork, conversation: Conversation, choice: str | None
+) -> str | None:
+    """The label of the button tapped, as the latest message offering it showed it; a channel
+    that does not say what the button read (the sandbox) is answered from the record."""
+    if choice is None:
+        return None
+    recent = await uow.messages.for_customer(conversation.customer_id, limit=20)
+    for message in reversed(recent):
+        if message.direction is Direction.OUT and message.choices:
+            return next((c.label for c in message.choices if c.id == choice), None)
+    return None
 
 
 def _recorded_text(inbound: Inbound) -> str:

@@ -36,6 +36,10 @@ class BusinessRepository(Protocol):
 
     async def get(self, business_id: int) -> Business: ...
 
+    async def all(self) -> Sequence[Business]:
+        """Every business, by slug."""
+        ...
+
     async def set_consent_words(
         self, business_id: int, *, opt_out: Sequence[str], opt_in: Sequence[str]
     ) -> None:

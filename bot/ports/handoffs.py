@@ -91,6 +91,10 @@ class AgentRepository(Protocol):
 
     async def drop_session(self, token_hash: str) -> None: ...
 
+    async def drop_sessions(self, agent_id: int) -> None:
+        """Sign the agent out everywhere."""
+        ...
+
 
 class HandoffRepository(Protocol):
     async def add(

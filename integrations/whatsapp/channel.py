@@ -28,7 +28,7 @@ from integrations.whatsapp.webhooks import SIGNATURE_HEADER, parse_inbound, pars
 # last message; outside it only an approved template may be sent.
 REPLY_WINDOW = timedelta(hours=24)
 CAPABILITIES = Capabilities(
-    buttons=False, max_text=MAX_TEXT, can_initiate=False, reply_window=REPLY_WINDOW
+    buttons=True, max_text=MAX_TEXT, can_initiate=False, reply_window=REPLY_WINDOW
 )
 
 

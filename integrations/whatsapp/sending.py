@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import email.utils
 import json
+import logging
 import re
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -24,12 +25,14 @@ from twilio.base.exceptions import TwilioException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
+from twilio.rest.content.v1.content import ContentList
 
 from bot.domain import DeliveryStatus, Outbound, Rate, Reply, SendFailed, SentReceipt
 from bot.ports import RateLimiter
 from integrations.chunks import split_text
 from integrations.throttle import MAX_WAIT, wait_turn
 from integrations.whatsapp.account import TwilioAccount
+from integrations.whatsapp.interactive import content_name, content_types, language_of
 from integrations.whatsapp.statuses import OUTSIDE_WINDOW, STATUSES
 
 DEFAULT_API_URL = "https://api.twilio.com"
@@ -46,6 +49,7 @@ UNREACHABLE: Mapping[int, str] = {
 }
 RATE_LIMITED = frozenset({20429, 63018})
 
+log = logging.getLogger(__name__)
 _retry_after: ContextVar[float | None] = ContextVar("twilio_retry_after", default=None)
 
 
@@ -84,6 +88,9 @@ class RootedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
             # Sent as a header: aiohttp deprecates the BasicAuth the SDK would build from `auth`.
             token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
             headers = {**(headers or {}), "Authorization": f"Basic {token}"}
+        if data is not None and (headers or {}).get("Content-Type") == "application/json":
+            # The SDK's async client hands JSON bodies (the Content API's) to aiohttp as a form.
+            data = json.dumps(data, ensure_ascii=False)  # type: ignore[assignment]
         # The SDK's async client ignores its own timeout unless one is passed per request.
         response: Response = await super().request(
             method,
@@ -139,6 +146,8 @@ class WhatsAppSender:
         self.limiter = limiter
         self.max_wait = max_wait
         self._http: RootedHttpClient | None = None
+        # (account SID, content name) -> ContentSid of buttons created on that account
+        self._contents: dict[tuple[str, str], str] = {}
 
     async def send(
         self,
@@ -147,8 +156,9 @@ class WhatsAppSender:
         account: TwilioAccount,
         status_callback: str | None = None,
     ) -> SentReceipt:
-        """Send the reply (choices as a numbered list, long text in several messages), or the
-        approved template the outbound names (ContentSid with ContentVariables as JSON).
+        """Send the reply (choices as buttons when they fit, else as a numbered list; long text
+        in several messages), or the approved template the outbound names (ContentSid with
+        ContentVariables as JSON).
 
         Returns the last message's SID and status; raises SendFailed saying whether to retry.
         """
@@ -163,9 +173,14 @@ class WhatsAppSender:
                     ),
                 }
             ]
-        else:
-            parts = [{"body": text} for text in render(outbound.reply)]
         client = Client(account.account_sid, account.auth_token, http_client=self._client())
+        if outbound.template is None:
+            content = await self._buttons(client, account, outbound.reply)
+            parts = (
+                [{"content_sid": content}]
+                if content
+                else [{"body": text} for text in render(outbound.reply)]
+            )
         options: dict[str, Any] = {"to": to}
         if account.sender:
             options["from_"] = account.sender
@@ -189,6 +204,27 @@ class WhatsAppSender:
             receipt = _receipt(created)
         assert receipt is not None
         return receipt
+
+    async def _buttons(self, client: Client, account: TwilioAccount, reply: Reply) -> str | None:
+        """The SID of session content showing the reply's choices as buttons, created through the
+        Content API on first use and remembered; None when they do not fit or Twilio refuses (the
+        reply then goes as text with the choices listed)."""
+        types = content_types(reply)
+        if types is None:
+            return None
+        name = content_name(types)
+        key = (account.account_sid, name)
+        if key not in self._contents:
+            request = ContentList.ContentCreateRequest(
+                {"friendly_name": name, "language": language_of(reply.text), "types": types}
+            )
+            try:
+                created = await client.content.v1.contents.create_async(request)
+            except (TwilioException, TimeoutError, aiohttp.ClientError) as error:
+                log.warning("WhatsApp buttons not created, sending text instead: %s", error)
+                return None
+            self._contents[key] = str(created.sid)
+        return self._contents[key]
 
     async def aclose(self) -> None:
         if self._http is not None:
@@ -287,9 +323,13 @@ def whatsapp_address(address: str) -> str:
 
 
 def render(reply: Reply, *, limit: int = MAX_TEXT) -> list[str]:
-    """The reply as message bodies: choices as a numbered list (no buttons without templates)."""
+    """The reply as message bodies: choices as a numbered list, or for a scale (choices that
+    are numbers themselves) one line of the numbers, since a number typed is the answer."""
     text = reply.text.strip()
-    if reply.choices:
+    if reply.choices and all(c.label.isdigit() for c in reply.choices):
+        listed = " · ".join(c.label for c in reply.choices)
+        text = f"{text}\n\n{listed}" if text else listed
+    elif reply.choices:
         listed = "\n".join(f"{n}. {c.label}" for n, c in enumerate(reply.choices, start=1))
         text = f"{text}\n\n{listed}" if text else listed
     return split_text(text, limit=limit)

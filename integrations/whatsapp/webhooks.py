@@ -114,8 +114,9 @@ def inbound_from(params: Mapping[str, str], *, received_at: datetime) -> Inbound
     body = params.get("Body", "")
     text = body if body.strip() else None
     notes = [*_media(params), *_location(params)]
-    payload = params.get("ButtonPayload", "")
-    label = params.get("ButtonText", "")
+    # A quick-reply button says ButtonPayload/ButtonText, a list's item ListId/ListTitle.
+    payload = params.get("ButtonPayload", "") or params.get("ListId", "")
+    label = params.get("ButtonText", "") or params.get("ListTitle", "")
     if payload:
         return Inbound(
             channel=ChannelName.WHATSAPP,

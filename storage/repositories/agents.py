@@ -174,5 +174,10 @@ class SqlAgents(Repository):
             delete(AgentSessionRow).where(AgentSessionRow.token_hash == token_hash)
         )
 
+    async def drop_sessions(self, agent_id: int) -> None:
+        await self.session.execute(
+            delete(AgentSessionRow).where(AgentSessionRow.agent_id == agent_id)
+        )
+
     async def _set(self, agent_id: int, **values: Any) -> None:
         await self.session.execute(update(AgentRow).where(AgentRow.id == agent_id).values(**values))

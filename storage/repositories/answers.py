@@ -25,6 +25,7 @@ class SqlAnswers(Repository):
                 value=answer.value,
                 score=answer.score,
                 score_kind=answer.score_kind,
+                label=answer.label,
                 answered_at=answer.answered_at,
             )
         )

@@ -52,6 +52,10 @@ class SqlBusinesses(Repository):
         row = await self.session.scalar(select(BusinessRow).where(BusinessRow.slug == slug))
         return records.business(row) if row else None
 
+    async def all(self) -> Sequence[Business]:
+        rows = await self.session.scalars(select(BusinessRow).order_by(BusinessRow.slug))
+        return [records.business(row) for row in rows]
+
     async def get(self, business_id: int) -> Business:
         return records.business(await self.session.get_one(BusinessRow, business_id))
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
 import time
 
 import httpx
+from typer.testing import CliRunner
 
+from app.cli import app
 from tests.e2e.conftest import Kesher, demo_key
 
 
@@ -352,3 +356,96 @@ def test_agent_create_refuses_a_short_password_a_taken_email_and_a_bad_language(
     assert made.returncode == 0 and "created admin noa@cafe.test" in made.stdout
     assert taken.returncode == 1 and "already exists" in taken.stderr
     assert language.returncode == 2 and "he or en" in language.stderr
+
+
+def test_serve_on_a_taken_port_says_so_and_shows_no_key_the_next_start_still_can(
+    kesher: Kesher,
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        refused = kesher.run("serve", "--port", str(port))
+
+    assert refused.returncode == 1 and "cannot listen on 127.0.0.1" in refused.stderr
+    assert "demo API key" not in refused.stdout + refused.stderr
+    assert not (kesher.directory / "kesher.db").exists()
+    server, _ = kesher.serve()
+    assert demo_key(server).startswith("ksh_")
+
+
+def test_help_shows_flags_the_conventional_way() -> None:
+    runner = CliRunner()
+    apply = runner.invoke(app, ["schedules", "apply", "--help"], env={"COLUMNS": "120"}).output
+    create = runner.invoke(app, ["agent", "create", "--help"], env={"COLUMNS": "120"}).output
+
+    assert "Usage: kesher schedules apply [OPTIONS] FILE" in apply.replace("root", "kesher")
+    assert "{file}" not in apply and "<" not in apply + create
+    assert "--password-stdin " in create and "[agent|admin]" in create
+    assert "--business" in create and "TEXT" in create
+
+
+def test_list_commands_and_an_admin_s_password_reset(kesher: Kesher) -> None:
+    kesher.run("business", "create", "--slug", "cafe", "--name", "קפה נחת", "--sandbox")
+    kesher.run(
+        "agent", "create", "--business", "cafe", "--email", "noa@cafe.test", "--name", "Noa",
+        "--password-stdin", stdin="correct horse battery\n",
+    )  # fmt: skip
+    (kesher.directory / "s.yaml").write_text(
+        "schedules:\n  - {name: weekly, flow: checkin, when: {every: 7d}}\n", encoding="utf-8"
+    )
+    kesher.run("schedules", "apply", "s.yaml", "--business", "cafe")
+
+    businesses = kesher.run("business", "list", "--json")
+    agents = kesher.run("agent", "list", "--business", "cafe", "--json")
+    schedules = kesher.run("schedules", "list", "--business", "cafe", "--json")
+    reset = kesher.run(
+        "agent", "password", "--business", "cafe", "--email", "noa@cafe.test",
+        "--password-stdin", stdin="another long password\n",
+    )  # fmt: skip
+    unknown = kesher.run(
+        "agent", "password", "--business", "cafe", "--email", "nobody@cafe.test",
+        "--password-stdin", stdin="another long password\n",
+    )  # fmt: skip
+    key = kesher.run("business", "key", "--business", "cafe", "--json")
+    old_name = kesher.run("business", "key", "--slug", "cafe", "--json")
+
+    assert json.loads(businesses.stdout) == [{"slug": "cafe", "name": "קפה נחת", "sandbox": True}]
+    assert [a["email"] for a in json.loads(agents.stdout)] == ["noa@cafe.test"]
+    assert [(s["name"], s["flow"]) for s in json.loads(schedules.stdout)] == [("weekly", "checkin")]
+    assert reset.returncode == 0 and "new password set for noa@cafe.test" in reset.stdout
+    assert unknown.returncode == 1 and "no agent" in unknown.stderr
+    assert json.loads(key.stdout)["slug"] == json.loads(old_name.stdout)["slug"] == "cafe"
+    for ran in (businesses, agents, schedules, reset):
+        assert "alembic" not in ran.stderr
+
+
+def _healthy(kesher: Kesher, role: str) -> subprocess.CompletedProcess[str]:
+    deadline = time.monotonic() + 30
+    while True:
+        checked = kesher.run("health", "--role", role)
+        if checked.returncode == 0 or time.monotonic() > deadline:
+            return checked
+        time.sleep(0.5)
+
+
+def test_worker_and_scheduler_answer_the_health_probe_by_their_heartbeat(
+    kesher: Kesher, empty_postgres: str, redis_url: str, redis_client: object
+) -> None:
+    kesher.env.update(
+        KESHER_DATABASE_URL=empty_postgres, KESHER_REDIS_URL=redis_url, TMPDIR=str(kesher.directory)
+    )
+    assert kesher.run("db", "upgrade").returncode == 0
+    assert kesher.run("health").returncode == 1  # nothing runs here yet
+    worker = kesher.start("worker")
+    kesher.start("scheduler")
+
+    assert _healthy(kesher, "worker").returncode == 0
+    assert _healthy(kesher, "scheduler").returncode == 0
+    assert kesher.run("health", "--role", "serve").returncode == 1
+    worker.stop()  # its heartbeat ages (a killed process cannot remove it)
+    deadline = time.monotonic() + 30
+    while (stopped := kesher.run("health", "--role", "worker", "--max-age", "8")).returncode == 0:
+        assert time.monotonic() < deadline, stopped.stdout
+        time.sleep(1)
+    assert stopped.returncode == 1 and "unhealthy: worker" in stopped.stderr

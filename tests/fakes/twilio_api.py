@@ -73,6 +73,8 @@ class FakeTwilio:
     limited: list[Call] = field(default_factory=list)
     faults: Faults = field(default_factory=Faults)
     faulted: list[Call] = field(default_factory=list)
+    contents: list[dict[str, object]] = field(default_factory=list)
+    refuse_contents: bool = False
     _meter: Meter = field(default_factory=Meter)
 
     def reset(self) -> None:
@@ -84,6 +86,8 @@ class FakeTwilio:
         self.limited.clear()
         self.faults.rate = 0.0
         self.faulted.clear()
+        self.contents.clear()
+        self.refuse_contents = False
         self._meter.clear()
 
     def fail_next(
@@ -128,6 +132,19 @@ class FakeTwilio:
         if not params.get("Body") and not params.get("ContentSid"):
             return _error(400, 21602, "Message body is required.")
         return JSONResponse(self._message(sid, params), status_code=201)
+
+    async def create_content(self, request: Request) -> JSONResponse:
+        """The Content API's create: kept in `contents` and given an HX SID."""
+        username, password = _basic(request.headers.get("authorization", ""))
+        if username not in self.accounts or self.accounts[username] != password:
+            return _error(401, 20003, "Authenticate")
+        if self.refuse_contents:
+            return _error(400, 20001, "Invalid content")
+        content = dict(await request.json())
+        content["sid"] = "HX" + secrets.token_hex(16)
+        content["account_sid"] = username
+        self.contents.append(content)
+        return JSONResponse(content, status_code=201)
 
     async def _fail(self, fault: Fault) -> JSONResponse:
         if fault is Fault.LIMITED:
@@ -192,7 +209,8 @@ def _error(
 
 def routes(fake: FakeTwilio) -> list[Route]:
     return [
-        Route("/2010-04-01/Accounts/{sid}/Messages.json", fake.create_message, methods=["POST"])
+        Route("/2010-04-01/Accounts/{sid}/Messages.json", fake.create_message, methods=["POST"]),
+        Route("/v1/Content", fake.create_content, methods=["POST"]),
     ]
 
 

@@ -15,6 +15,7 @@ import pytest
 from bot.checkins import catalog, configuration, planning, touches
 from bot.checkins.configuration import post_event, save_schedule
 from bot.domain import ChannelName, CheckinStatus
+from bot.handoffs import service as handoffs
 from flows.schedules import parse_schedule
 from tests.integration.conftest import running
 from tests.integration.world import SettableClock, World, make_world
@@ -121,6 +122,61 @@ async def test_answers_by_tap_and_in_words_land_on_the_record_and_end_the_run(
     assert [e.kind for e in events].count("survey_answered") == 2
     (done, *_) = await world.checkins("dana")
     assert done.status is CheckinStatus.ANSWERED
+
+
+async def test_nps_and_csat_go_out_with_a_button_per_score_and_a_tap_is_the_number(
+    world: World,
+) -> None:
+    await world.say("dana", "שלום")
+    await world.say("sam", "hello")
+    await world.apply(
+        {
+            "schedules": [
+                {"name": "nps", "flow": "nps", "when": {"every": "3d"}},
+                {"name": "csat", "flow": "csat", "when": {"every": "3d"}},
+            ]
+        }
+    )
+    await world.walk(SUNDAY_MORNING + timedelta(days=3))
+    asked = {world.phone.buttons_to(who)[-1] for who in ("dana", "sam")}
+    assert asked <= {tuple(str(n) for n in range(11)), tuple(str(n) for n in range(1, 6))}
+
+    await world.tap("dana", world.phone.buttons_to("dana")[-1][-1])
+    await world.say("sam", "4")
+
+    for who, top in (("dana", None), ("sam", 4)):
+        customer = await world.customer_id(who)
+        async with world.services.uow() as uow:
+            (answer,) = await uow.answers.for_customer(customer, limit=10)
+        high = 10 if answer.score_kind == "nps" else 5
+        assert answer.score == (top or high) and answer.value == str(answer.score)
+
+
+async def test_a_tapped_button_reads_as_its_label_on_the_record_and_in_the_summary(
+    world: World,
+) -> None:
+    await world.say("dana", "שלום")
+    await world.apply({"schedules": [WEEKLY]})
+    await world.walk(SUNDAY_MORNING + timedelta(days=7))
+    assert world.phone.buttons_to("dana")[-1] == ("מצוין 😀", "בסדר 🙂", "יש בעיה 😕")
+
+    await world.tap("dana", "problem")
+    await world.say("dana", "ההזמנה הגיעה שבורה")
+    await world.tap("dana", "yes")
+
+    customer = await world.customer_id("dana")
+    async with world.services.uow() as uow:
+        messages = await uow.messages.for_customer(customer, limit=20)
+        said = [m.text for m in messages]
+        answers = await uow.answers.for_customer(customer, limit=10)
+        handoff = await uow.handoffs.open_for(messages[-1].conversation_id)
+        assert handoff is not None
+        summary = await handoffs.summary(uow, handoff)
+    assert "יש בעיה 😕" in said and "כן, בבקשה" in said
+    assert "problem" not in said and "yes" not in said
+    assert [a.shown for a in answers] == ["יש בעיה 😕", "ההזמנה הגיעה שבורה", "כן, בבקשה"]
+    assert [a.value for a in answers][::2] == ["problem", "yes"]
+    assert "checkin: mood = יש בעיה 😕" in summary.answers
 
 
 async def test_a_problem_in_a_checkin_asks_what_happened_and_a_yes_requests_a_person(

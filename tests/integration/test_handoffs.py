@@ -312,6 +312,27 @@ async def test_outside_the_whatsapp_window_free_text_from_an_agent_is_refused_wi
     assert "no approved template" in refused.value.message
 
 
+async def test_a_reply_to_a_customer_who_opted_out_is_refused_as_not_to_be_sent(
+    world: World,
+) -> None:
+    noa = await _agent(world, "Noa")
+    await world.say("sam", ASK_PERSON)
+    (handoff,) = await _handoffs(world, "sam")
+    await world.say("sam", "STOP")
+    sent = len(world.phone.to("sam"))
+
+    with pytest.raises(InvalidInput) as refused:
+        await _reply(world, handoff, noa, "Hi Sam, how can I help?")
+
+    assert refused.value.code == "opted_out"
+    assert "would not be sent" in refused.value.message
+    assert len(world.phone.to("sam")) == sent
+    customer = await world.customer_id("sam")
+    async with world.services.uow() as uow:
+        said = [m.text for m in await uow.messages.for_customer(customer, limit=50)]
+    assert "Hi Sam, how can I help?" not in said
+
+
 async def test_an_admin_may_answer_any_handoff_of_the_business(world: World) -> None:
     await _agent(world, "Noa")
     async with world.services.uow() as uow:

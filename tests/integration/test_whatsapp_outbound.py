@@ -166,7 +166,7 @@ async def test_each_message_from_the_customer_moves_the_identitys_window_forward
     assert identity is not None and identity.last_inbound_at == clock.at
 
 
-async def test_inside_the_window_a_checkin_goes_as_text_with_numbered_choices(
+async def test_inside_the_window_a_checkin_goes_with_its_choices_as_quick_reply_buttons(
     services: Services, shop: Business, clock: SettableClock, fake_twilio: FakeTwilio
 ) -> None:
     await _customer_writes(services, shop)
@@ -176,8 +176,11 @@ async def test_inside_the_window_a_checkin_goes_as_text_with_numbered_choices(
 
     assert await send_outbound(item_id, services) is OutboxStatus.SENT
     call = fake_twilio.calls[-1].params
-    assert call["Body"] == "היי דנה, איך היה אצלנו?\n\n1. מצוין\n2. לא משהו"
-    assert "ContentSid" not in call
+    [content] = fake_twilio.contents
+    assert call["ContentSid"] == content["sid"] and "Body" not in call
+    buttons = content["types"]["twilio/quick-reply"]
+    assert buttons["body"] == "היי דנה, איך היה אצלנו?"
+    assert [a["title"] for a in buttons["actions"]] == ["מצוין", "לא משהו"]
 
 
 async def test_outside_the_window_a_checkin_goes_as_its_template_with_variables(
@@ -272,7 +275,7 @@ async def test_twilio_63016_from_the_api_resends_once_as_the_template(
     assert queue.queued[-1] == item_id
     assert await send_outbound(item_id, services) is OutboxStatus.SENT
     free, template = (call.params for call in fake_twilio.calls[-2:])
-    assert "Body" in free and "ContentSid" not in free
+    assert free["ContentSid"] == fake_twilio.contents[0]["sid"]  # the session's buttons
     assert template["ContentSid"] == CHECKIN_HE and "Body" not in template
 
 

@@ -98,9 +98,59 @@ async def test_a_bare_number_is_sent_on_whatsapp_never_as_an_sms(
     assert fake.calls[0].params["To"] == CUSTOMER
 
 
-async def test_choices_become_a_numbered_list_under_the_text(
+CHECKIN = (Choice("great", "מצוין 😀"), Choice("okay", "בסדר 🙂"), Choice("problem", "יש בעיה 😕"))
+CSAT = tuple(Choice(str(n), str(n)) for n in range(1, 6))
+NPS = tuple(Choice(str(n), str(n)) for n in range(11))
+
+
+async def test_three_short_choices_go_as_quick_reply_buttons_created_once(
     fake: FakeTwilio, sender: WhatsAppSender
 ) -> None:
+    for _ in range(2):
+        await sender.send(reply("איך הכל?", *CHECKIN), account=ACCOUNT)
+
+    [content] = fake.contents
+    assert content["types"]["twilio/quick-reply"] == {
+        "body": "איך הכל?",
+        "actions": [{"type": "QUICK_REPLY", "title": c.label, "id": c.id} for c in CHECKIN],
+    }
+    assert content["language"] == "he"
+    assert [call.params.get("ContentSid") for call in fake.calls] == [content["sid"]] * 2
+    assert all("Body" not in call.params for call in fake.calls)
+
+
+async def test_a_csat_scale_goes_as_a_list_with_a_button_in_the_message_s_language(
+    fake: FakeTwilio, sender: WhatsAppSender
+) -> None:
+    await sender.send(reply("How satisfied were you?", *CSAT), account=ACCOUNT)
+    await sender.send(reply("כמה הייתם מרוצים?", *CSAT), account=ACCOUNT)
+
+    english, hebrew = (c["types"]["twilio/list-picker"] for c in fake.contents)
+    assert english["items"] == [{"item": str(n), "id": str(n)} for n in range(1, 6)]
+    assert (english["button"], hebrew["button"]) == ("Choose", "לבחירה")
+    assert [c.params["ContentSid"] for c in fake.calls] == [c["sid"] for c in fake.contents]
+
+
+async def test_choices_past_whatsapp_s_limits_go_as_text_to_answer_by_typing(
+    fake: FakeTwilio, sender: WhatsAppSender
+) -> None:
+    long = tuple(Choice(f"c{n}", f"A rather long option number {n}") for n in range(2))
+    await sender.send(reply("How likely are you to recommend us?", *NPS), account=ACCOUNT)
+    await sender.send(reply("How was your visit?", *long), account=ACCOUNT)
+
+    assert fake.contents == []
+    nps, visit = (call.params["Body"] for call in fake.calls)
+    assert nps == "How likely are you to recommend us?\n\n" + " · ".join(map(str, range(11)))
+    assert visit == (
+        "How was your visit?\n\n1. A rather long option number 0\n2. A rather long option number 1"
+    )
+
+
+async def test_buttons_twilio_refuses_to_create_fall_back_to_a_numbered_list(
+    fake: FakeTwilio, sender: WhatsAppSender
+) -> None:
+    fake.refuse_contents = True
+
     await sender.send(
         reply("How was your visit?", Choice("great", "Great"), Choice("okay", "Okay")),
         account=ACCOUNT,

@@ -50,6 +50,7 @@ class RecordingChannel:
         self.clock = clock
         self.business = business
         self.sent: list[tuple[str, str, datetime]] = []
+        self.buttons: list[tuple[str, tuple[str, ...]]] = []
 
     async def parse(self, request: WebhookRequest) -> list[Inbound]:
         raise NotImplementedError
@@ -57,10 +58,16 @@ class RecordingChannel:
     async def send(self, outbound: Outbound) -> SentReceipt:
         if outbound.business == self.business:
             self.sent.append((outbound.address, outbound.reply.text, self.clock.now()))
+            labels = tuple(choice.label for choice in outbound.reply.choices)
+            self.buttons.append((outbound.address, labels))
         return SentReceipt(f"sb-{len(self.sent)}", DeliveryStatus.DELIVERED)
 
     def to(self, address: str) -> list[tuple[str, datetime]]:
         return [(text, at) for who, text, at in self.sent if who == address]
+
+    def buttons_to(self, address: str) -> list[tuple[str, ...]]:
+        """The button labels of each message sent to `address`, in order (() for none)."""
+        return [labels for who, labels in self.buttons if who == address]
 
 
 class InPlaceQueue:

@@ -89,7 +89,7 @@ def test_a_range_branch_to_end_skips_the_rest_but_still_thanks() -> None:
     turns = _walk(parse_flow(_definition()), ["1", "כן", "5"], "he")
 
     assert turns[-1].effects == (
-        SurveyAnswered("custom:after-visit", "score", 5),
+        SurveyAnswered("custom:after-visit", "score", 5, label="5"),
         FlowFinished("custom:after-visit"),
     )
     assert [r.text for r in turns[-1].replies] == ["תודה!"]

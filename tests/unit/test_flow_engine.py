@@ -89,7 +89,7 @@ def test_a_tapped_button_is_taken_by_its_id() -> None:
 
     turn = advance(CHECKIN, run, None, "great", language="en", now=NOW, fields=FIELDS)
 
-    assert turn.effects[0] == SurveyAnswered("checkin", "mood", "great", "checkin")
+    assert turn.effects[0] == SurveyAnswered("checkin", "mood", "great", "checkin", "Great 😀")
 
 
 def test_the_one_reminder_comes_after_the_delay_and_only_once() -> None:

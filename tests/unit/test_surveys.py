@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from flows.checkin import CHECKIN
+from flows.checkin import CHECKIN, OKAY
 from flows.csat import CSAT
 from flows.engine import Flow, Status, Turn, advance, start
 from flows.nps import NPS, group
@@ -47,7 +47,7 @@ def test_a_check_in_answered_great_is_thanked_and_finished_in_hebrew() -> None:
     ]
     assert done.replies == (Said("איזה כיף לשמוע! תודה ששיתפתם 🙏"),)
     assert done.effects == (
-        SurveyAnswered("checkin", "mood", "great", "checkin"),
+        SurveyAnswered("checkin", "mood", "great", "checkin", "מצוין 😀"),
         FlowFinished("checkin"),
     )
 
@@ -65,7 +65,9 @@ def test_a_check_in_answered_okay_invites_a_word_any_time(
 ) -> None:
     _, done = _walk(CHECKIN, [answer], language)
 
-    assert done.effects[0] == SurveyAnswered("checkin", "mood", "okay", "checkin")
+    assert done.effects[0] == SurveyAnswered(
+        "checkin", "mood", "okay", "checkin", OKAY.render(language)
+    )
     assert invitation in done.replies[0].text
 
 
@@ -83,7 +85,7 @@ def test_a_check_in_problem_is_heard_then_offered_a_person_who_is_handed_off_on_
     )
     assert offer.effects == (SurveyAnswered("checkin", "what", "My order came cold", "text"),)
     assert handed.effects == (
-        SurveyAnswered("checkin", "offer", "yes"),
+        SurveyAnswered("checkin", "offer", "yes", label="Yes, please"),
         RequestHandoff("checkin_problem"),
         FlowFinished("checkin"),
     )
@@ -121,7 +123,7 @@ def test_nps_in_hebrew_takes_a_word_for_a_score_then_the_reason_then_thanks() ->
     opening, why, thanks = _walk(NPS, ["תשע", "השירות מהיר"], "he")
 
     assert opening.replies[0].text.startswith("עד כמה סביר שתמליצו על קפה נחת")
-    assert why.effects == (SurveyAnswered("nps", "score", 9, "nps"),)
+    assert why.effects == (SurveyAnswered("nps", "score", 9, "nps", "9"),)
     assert thanks.effects == (
         SurveyAnswered("nps", "why", "השירות מהיר", "text"),
         FlowFinished("nps"),
@@ -135,7 +137,7 @@ def test_nps_in_english_re_asks_an_out_of_range_score() -> None:
     assert retry.replies[0].text.startswith(
         "Sorry, I didn't catch that. Please answer with a number from 0 to 10."
     )
-    assert why.effects == (SurveyAnswered("nps", "score", 0, "nps"),)
+    assert why.effects == (SurveyAnswered("nps", "score", 0, "nps", "0"),)
 
 
 @pytest.mark.parametrize(
@@ -152,7 +154,7 @@ def test_csat_in_hebrew_takes_a_score_in_words_and_a_comment() -> None:
     opening, follow_up, thanks = _walk(CSAT, ["שתיים", "חיכיתי שעה"], "he")
 
     assert opening.replies[0].text.startswith("כמה הייתם מרוצים מ־קפה נחת?")
-    assert follow_up.effects == (SurveyAnswered("csat", "score", 2, "csat"),)
+    assert follow_up.effects == (SurveyAnswered("csat", "score", 2, "csat", "2"),)
     assert thanks.run.answers == {"score": 2, "comment": "חיכיתי שעה"}
     assert thanks.replies == (Said("תודה רבה, קיבלנו!"),)
 
@@ -162,3 +164,26 @@ def test_csat_refuses_a_six_twice_then_ends_politely() -> None:
 
     assert last.effects == (FlowFinished("csat", completed=False),)
     assert last.run.answers == {}
+
+
+@pytest.mark.parametrize(("flow", "low", "high"), [(NPS, 0, 10), (CSAT, 1, 5)])
+def test_a_score_question_offers_a_button_per_score_and_a_tap_is_the_number(
+    flow: Flow, low: int, high: int
+) -> None:
+    opening = start(flow, language="he", now=NOW, fields={"business": "קפה נחת"})
+
+    assert [choice for _, choice in opening.replies[0].choices] == [
+        str(n) for n in range(low, high + 1)
+    ]
+    tapped = advance(flow, opening.run, None, str(high), language="he", now=NOW, fields={})
+    typed = advance(flow, opening.run, "1", language="he", now=NOW, fields={})
+    assert tapped.effects[0] == SurveyAnswered(flow.name, "score", high, flow.name, str(high))
+    assert typed.effects[0] == SurveyAnswered(flow.name, "score", 1, flow.name, "1")
+
+
+def test_a_typed_number_past_the_scale_is_not_read_as_a_button_s_position() -> None:
+    opening = start(NPS, language="en", now=NOW, fields={"business": "Café"})
+
+    turn = advance(NPS, opening.run, "11", language="en", now=NOW, fields={})
+
+    assert turn.effects == () and turn.run.retries == 1

@@ -30,6 +30,7 @@ from integrations.whatsapp import (
     read_form,
     verify,
 )
+from integrations.whatsapp.webhooks import inbound_from
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "twilio"
 AT = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -156,6 +157,21 @@ def test_a_quick_reply_answer_is_a_button_with_its_payload_as_the_choice() -> No
     assert inbound.kind is InboundKind.BUTTON
     assert inbound.choice == "handoff_yes"
     assert inbound.text == inbound.note == "כן, לנציג"
+
+
+def test_an_item_picked_from_a_list_is_a_button_with_the_item_s_id_as_the_choice() -> None:
+    params = {
+        "MessageSid": "SM" + "1" * 32,
+        "From": "whatsapp:+972501234567",
+        "Body": "4",
+        "ListId": "4",
+        "ListTitle": "4",
+    }
+
+    inbound = inbound_from(params, received_at=AT)
+
+    assert inbound.kind is InboundKind.BUTTON
+    assert (inbound.choice, inbound.note) == ("4", "4")
 
 
 def test_a_webhook_with_a_bad_signature_is_forbidden() -> None:
@@ -381,8 +397,8 @@ def test_an_account_without_a_valid_sid_or_sender_is_refused(fields: dict[str, s
         TwilioAccount(auth_token="t", **fields)
 
 
-def test_whatsapp_has_numbered_choices_and_a_24_hour_window() -> None:
-    assert not CAPABILITIES.buttons and not CAPABILITIES.can_initiate
+def test_whatsapp_has_buttons_and_a_24_hour_window() -> None:
+    assert CAPABILITIES.buttons and not CAPABILITIES.can_initiate
     assert CAPABILITIES.max_text == 1600
     assert CAPABILITIES.reply_window is not None
     assert CAPABILITIES.reply_window.total_seconds() == 24 * 3600
