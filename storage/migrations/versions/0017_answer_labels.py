@@ -1,7 +1,7 @@
 """survey answers keep the label the customer chose
 
 Revision ID: 0017
-Revises: 0012
+Revises: 0015
 Create Date: 2026-12-07
 
 A tapped button's answer is stored by its id ('problem', 'yes'), which agents should not have
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0012"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
