@@ -15,6 +15,7 @@ from taskiq.kicker import AsyncKicker
 from taskiq.schedule_sources import LabelScheduleSource
 
 from bot.checkins import dispatch, touches
+from bot.conversations import queue
 from bot.handoffs import alerts
 from bot.handoffs import service as handoffs
 from bot.inbound.second_opinion import review_message
@@ -94,10 +95,11 @@ def register_tasks(broker: AsyncBroker, services: Services) -> None:
         queued = await dispatch.tick(services)
         now = services.clock.now()
         late = await handoffs.watch_sla(services, now=now)
+        woken = await queue.wake_snoozed(services, now=now)
         await handoffs.sign_out_lapsed(services, now=now)
         told = await alerts.announce_missed(services, now=now)
         digests = await digest.send_due(services, now=now)
-        return queued + late + told + digests + await outbox.sweep(services)
+        return queued + late + woken + told + digests + await outbox.sweep(services)
 
 
 def _task(
