@@ -11,6 +11,7 @@ answer. Pure: times are passed in.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -44,7 +45,8 @@ class Standing:
 
 
 class StatusError(ValueError):
-    """A move an agent may not make (snoozing without a time in the future, an unknown status)."""
+    """A change an agent may not make: an unknown status, a snooze without a time to come,
+    labels that cannot be read."""
 
 
 def after_turn(standing: Standing, turn: Turn) -> Standing:
@@ -99,3 +101,24 @@ def turn_of(outcome: Outcome, *, otherwise: Turn = Turn.COMPLETE) -> Turn:
     if any(isinstance(effect, AnsweredFromKnowledge) for effect in outcome.effects):
         return Turn.ANSWERED
     return otherwise
+
+
+MAX_LABELS = 10
+_LABEL = re.compile(r"^[\w-]{1,32}$")
+
+
+def parse_labels(text: str) -> tuple[str, ...]:
+    """Labels as an agent types them, comma or space separated: lower-case words of letters
+    (any script), digits, '-' or '_', at most 32 characters, at most 10, each once."""
+    labels: list[str] = []
+    for raw in re.split(r"[,\s]+", text):
+        label = raw.strip().casefold().lstrip("#")
+        if not label:
+            continue
+        if not _LABEL.match(label):
+            raise StatusError(f"labels: {raw!r} must be up to 32 letters, digits, '-' or '_'")
+        if label not in labels:
+            labels.append(label)
+    if len(labels) > MAX_LABELS:
+        raise StatusError(f"labels: at most {MAX_LABELS}")
+    return tuple(labels)

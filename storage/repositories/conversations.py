@@ -83,6 +83,14 @@ class SqlConversations(Repository):
         )
         return records.conversation(row) if row else None
 
+    async def find(self, business_id: int, conversation_id: uuid.UUID) -> Conversation | None:
+        row = await self.session.scalar(
+            select(ConversationRow).where(
+                ConversationRow.id == conversation_id, ConversationRow.business_id == business_id
+            )
+        )
+        return records.conversation(row) if row else None
+
     async def get(self, conversation_id: uuid.UUID) -> Conversation:
         return records.conversation(await self.session.get_one(ConversationRow, conversation_id))
 
