@@ -82,3 +82,9 @@ def receive(
         promise(language, availability, now=now),
     ]
     return Outcome(replies=(Said(" ".join(parts)),), effects=effects)
+
+
+def heard(text: str | None) -> Outcome:
+    """A message to a person who is talking with the customer and waits on their answer: on
+    the record and back in the queue, and the bot keeps out of the conversation."""
+    return Outcome(effects=(FeedbackReceived(text),) if text and text.strip() else ())
