@@ -121,7 +121,8 @@ def next_opening(now: datetime, hours: OpeningHours, *, timezone: str) -> dateti
 
 
 def describe(hours: OpeningHours, language: str) -> str:
-    """'Sun–Thu 09:00–18:00, Fri 09:00–13:00': runs of days with the same hours, Sunday first."""
+    """'Sun–Thu 09:00–18:00, Fri 09:00–13:00' ('א׳–ה׳ 09:00-18:00'): runs of days with the
+    same hours, Sunday first."""
     names = _SHORT_DAYS["he" if language == "he" else "en"]
     runs: list[tuple[str, str, Span]] = []
     for day, span in zip(WEEK, hours.days, strict=True):
@@ -134,8 +135,11 @@ def describe(hours: OpeningHours, language: str) -> str:
             runs.append((day, day, span))
     if not runs:
         return _NEVER.render(language)
+    # In right-to-left text an en dash between two times turns them around; a hyphen keeps
+    # "09:00-18:00" in reading order.
+    dash = "-" if language == "he" else "–"
     parts = []
     for first, last_day, span in runs:
         days = names[first] if first == last_day else f"{names[first]}–{names[last_day]}"
-        parts.append(f"{days} {_clock(span).replace('-', '–')}")
+        parts.append(f"{days} {_clock(span).replace('-', dash)}")
     return ", ".join(parts)

@@ -167,7 +167,7 @@ def test_in_hebrew_an_agent_assigns_labels_replies_to_and_resolves_a_conversatio
     page = _signed_in(browser, inbox, inbox.agent("דנה", language="he"))
     customer = f"לקוח-{uuid.uuid4().hex[:4]}"
     (told,) = inbox.say(customer, "אפשר להזמין עוגה ליום שישי?")
-    assert "מישהו מהצוות יענה לכם כאן בשעות הפעילות (א׳–ה׳ 09:00–18:00)" in told
+    assert "מישהו מהצוות יענה לכם כאן בשעות הפעילות (א׳–ה׳ 09:00-18:00)" in told
 
     entry = page.locator("#conversations a", has_text=customer)
     expect(entry).to_be_visible()  # the list refreshes over the event stream

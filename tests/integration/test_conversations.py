@@ -110,7 +110,7 @@ async def test_out_of_hours_the_reply_says_when_the_team_is_back_in_hebrew(world
 
     assert _last(world, "noa") == (
         "שלום! תודה שכתבתם ל־Clinic. מישהו מהצוות יענה לכם כאן בשעות הפעילות "
-        "(א׳–ה׳ 09:00–18:00). הצוות חוזר ביום ראשון ב־09:00."
+        "(א׳–ה׳ 09:00-18:00). הצוות חוזר ביום ראשון ב־09:00."
     )
     assert (await _conversation(world, "noa")).status is OPEN
 

@@ -76,7 +76,7 @@ def test_the_queue_is_told_with_each_language_s_plural(
 
 def test_out_of_hours_the_reply_says_when_the_team_is_back_in_hebrew() -> None:
     closed = Availability(
-        hours="א׳–ה׳ 09:00–18:00", opens=NEXT_SUNDAY_NINE, ahead=5, timezone="Asia/Jerusalem"
+        hours="א׳–ה׳ 09:00-18:00", opens=NEXT_SUNDAY_NINE, ahead=5, timezone="Asia/Jerusalem"
     )
     outcome = receive(
         "אפשר להזמין עוגה?",
@@ -91,7 +91,7 @@ def test_out_of_hours_the_reply_says_when_the_team_is_back_in_hebrew() -> None:
     text = outcome.replies[0].text
     assert text == (
         "שלום! תודה שכתבתם ל־קפה. מישהו מהצוות יענה לכם כאן בשעות הפעילות "
-        "(א׳–ה׳ 09:00–18:00). הצוות חוזר ביום ראשון ב־09:00."
+        "(א׳–ה׳ 09:00-18:00). הצוות חוזר ביום ראשון ב־09:00."
     )
     assert "פניות" not in text
 

@@ -24,7 +24,7 @@ def test_the_default_is_sunday_to_thursday_nine_to_six() -> None:
     hours = parse_hours({})
 
     assert describe(hours, "en") == "Sun–Thu 09:00–18:00"
-    assert describe(hours, "he") == "א׳–ה׳ 09:00–18:00"
+    assert describe(hours, "he") == "א׳–ה׳ 09:00-18:00"
     assert stored(hours)["fri"] is None and stored(hours)["sun"] == "09:00-18:00"
 
 
