@@ -53,6 +53,7 @@ class SqlConversations(Repository):
                 mode=ConversationMode.BOT,
                 open=True,
                 started_at=started_at,
+                last_message_at=started_at,
             )
             for o in openings
         ]
