@@ -12,9 +12,11 @@ from datetime import datetime
 from bot.domain import Business, Conversation, ConversationStatus, Customer
 from bot.ports import UnitOfWork
 from bot.services import Services
+from flows import feedback
 from flows.feedback import Availability
 from flows.inbox import Standing, Turn, after_turn
 from flows.opening_hours import describe, next_opening, parse_hours
+from flows.outcome import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,34 @@ async def availability(
         opens=next_opening(now, hours, timezone=business.timezone),
         ahead=await uow.conversations.ahead_of(business.id, waiting_since=now),
         timezone=customer.timezone or business.timezone,
+    )
+
+
+async def acknowledge(
+    uow: UnitOfWork,
+    business: Business,
+    customer: Customer,
+    conversation: Conversation,
+    text: str | None,
+    *,
+    first: bool,
+    now: datetime,
+) -> Outcome:
+    """The reply to a message that goes to a person (a question the bot could not answer,
+    feedback): what happens next when it puts the conversation in the queue, a short thanks
+    when it is already there, and nothing while a person waits on the customer's answer."""
+    if conversation.status is ConversationStatus.PENDING:
+        return feedback.heard(text)
+    queued = conversation.status is not ConversationStatus.OPEN
+    return feedback.receive(
+        text,
+        language=customer.language,
+        business=business.name,
+        customer_name=customer.name,
+        first=first,
+        queued=queued,
+        availability=await availability(uow, business, customer, now=now) if queued else None,
+        now=now,
     )
 
 

@@ -13,7 +13,6 @@ from bot.domain import (
     Business,
     Conversation,
     ConversationMode,
-    ConversationStatus,
     Customer,
     EventKind,
     Inbound,
@@ -21,7 +20,7 @@ from bot.domain import (
     OutboxKind,
 )
 from bot.ports import UnitOfWork
-from flows import commands, feedback
+from flows import commands
 from flows.consent import OPTED_IN, OPTED_OUT, ConsentCommand, consent_command
 from flows.frustration import Verdict
 from flows.handoff import Trigger
@@ -94,10 +93,8 @@ async def decide(
     if answered is not None:
         return Decision(OutboxKind.REPLY, answered, answering=True)
     words = inbound.text if inbound.text is not None else inbound.choice
-    outcome = (
-        feedback.heard(words)
-        if conversation.status is ConversationStatus.PENDING
-        else await _acknowledged(uow, business, customer, conversation, words, first=first, now=now)
+    outcome = await queue.acknowledge(
+        uow, business, customer, conversation, words, first=first, now=now
     )
     for effect in outcome.effects:
         if isinstance(effect, FeedbackReceived):
@@ -109,32 +106,6 @@ async def decide(
                 data={"text": effect.text},
             )
     return Decision(OutboxKind.REPLY, outcome, turn=Turn.NEEDS_PERSON)
-
-
-async def _acknowledged(
-    uow: UnitOfWork,
-    business: Business,
-    customer: Customer,
-    conversation: Conversation,
-    said: str | None,
-    *,
-    first: bool,
-    now: datetime,
-) -> Outcome:
-    """The feedback reply: what happens next when the message puts the conversation in the
-    queue, a short thanks when it is already there. (Waiting on the customer, a person is
-    talking with them, and the bot keeps out of it.)"""
-    queued = conversation.status is not ConversationStatus.OPEN
-    return feedback.receive(
-        said,
-        language=customer.language,
-        business=business.name,
-        customer_name=customer.name,
-        first=first,
-        queued=queued,
-        availability=await queue.availability(uow, business, customer, now=now) if queued else None,
-        now=now,
-    )
 
 
 async def _set_consent(
