@@ -16,6 +16,7 @@ from taskiq.kicker import AsyncKicker
 from taskiq.schedule_sources import LabelScheduleSource
 
 from bot.checkins import dispatch, touches
+from bot.conversations import queue
 from bot.handoffs import alerts
 from bot.handoffs import service as handoffs
 from bot.inbound.second_opinion import review_message
@@ -106,11 +107,13 @@ def register_tasks(broker: AsyncBroker, services: Services) -> None:
         warned = await alerts.warn_due_soon(services, now=now)
         late = await handoffs.watch_sla(services, now=now)
         late += await alerts.overdue_again(services, now=now)
+        woken = await queue.wake_snoozed(services, now=now)
         await handoffs.sign_out_lapsed(services, now=now)
         told = await alerts.announce_missed(services, now=now)
         digests = await digest.send_due(services, now=now)
         questions = await answering.sweep(services, now=now)
-        return queued + warned + late + told + digests + questions + await outbox.sweep(services)
+        answered = questions + await outbox.sweep(services)
+        return queued + warned + late + woken + told + digests + answered
 
 
 def _task(

@@ -13,6 +13,11 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from flows.inbox import Status
+
+# A conversation's place in the team's queue (the moves are flows.inbox's).
+ConversationStatus = Status
+
 
 class ChannelName(StrEnum):
     SANDBOX = "sandbox"
@@ -324,6 +329,8 @@ class Business:
     opt_in_words: tuple[str, ...] = ()
     handoff_rules: Mapping[str, Any] = field(default_factory=dict)
     canned_replies: tuple[CannedReply, ...] = ()
+    # When a person answers the inbox (flows.opening_hours); empty: the default week.
+    opening_hours: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,6 +354,7 @@ class Customer:
     consent_at: datetime | None
     created_at: datetime
     external_id: str | None = None
+    opted_out_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,6 +387,40 @@ class Conversation:
     mode: ConversationMode
     open: bool
     started_at: datetime
+    # Its place in the team's queue (flows.inbox); None while no person is needed.
+    status: ConversationStatus | None = None
+    status_at: datetime | None = None
+    auto_answered: bool = False
+    snoozed_until: datetime | None = None
+    assignee_id: int | None = None
+    labels: tuple[str, ...] = ()
+    unread: int = 0
+    last_message_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    """Which of a business's conversations an agent lists: one status, and optionally only
+    those assigned to one agent (`assignee`) or to nobody (`unassigned`), on one channel, with
+    one label, or matching `search` (the customer's name or address, or any of their words)."""
+
+    status: ConversationStatus = ConversationStatus.OPEN
+    assignee: int | None = None
+    unassigned: bool = False
+    channel: ChannelName | None = None
+    label: str | None = None
+    search: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedConversation:
+    """One row of the inbox's list: the conversation, who wrote and their last words."""
+
+    conversation: Conversation
+    customer_name: str | None
+    address: str
+    channel: ChannelName
+    last_text: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flows.feedback import WELCOME
 from flows.outcome import Outcome, Said
 from flows.text import Text
 
@@ -11,6 +10,10 @@ STOP = "stop"
 HELP = "help"
 COMMANDS = frozenset({START, STOP, HELP})
 
+WELCOME = Text(
+    he="שלום{name}! כאן כותבים ל־{business}. כתבו לנו כאן, ומישהו מהצוות יענה לכם.",
+    en="Hi{name}! This chat reaches {business}. Write to us here and a person from the team will answer you.",
+)
 HELP_TEXT = Text(
     he="כאן כותבים ל־{business}: כל הודעה נקראת על ידי הצוות. /stop מפסיק את ההודעות מאיתנו, /start מחזיר אותן.",
     en="This chat reaches {business}: our team reads every message. /stop ends our messages, /start brings them back.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from bot.domain import (
@@ -20,6 +21,7 @@ from bot.domain import (
     Choice,
     Conversation,
     ConversationMode,
+    ConversationStatus,
     Customer,
     DeliveryStatus,
     Direction,
@@ -73,6 +75,7 @@ def business(row: BusinessRow) -> Business:
             CannedReply(title=str(c["title"]), text=str(c["text"]))
             for c in (row.canned_replies or {}).get("replies", ())
         ),
+        opening_hours=dict(row.opening_hours or {}),
     )
 
 
@@ -99,6 +102,7 @@ def customer(row: CustomerRow) -> Customer:
         consent_at=row.consent_at,
         created_at=row.created_at,
         external_id=row.external_id,
+        opted_out_at=row.opted_out_at,
     )
 
 
@@ -121,7 +125,25 @@ def conversation(row: ConversationRow) -> Conversation:
         mode=ConversationMode(row.mode),
         open=row.is_open,
         started_at=row.started_at,
+        status=ConversationStatus(row.status) if row.status else None,
+        status_at=row.status_at,
+        auto_answered=row.auto_answered,
+        snoozed_until=row.snoozed_until,
+        assignee_id=row.assignee_id,
+        labels=labels_of(row.labels),
+        unread=row.unread,
+        last_message_at=row.last_message_at,
     )
+
+
+def labels_of(stored: str | None) -> tuple[str, ...]:
+    """',vip,refund,' as stored, as ('vip', 'refund')."""
+    return tuple(label for label in (stored or "").split(",") if label)
+
+
+def stored_labels(labels: Sequence[str]) -> str:
+    """The labels as kept: each between commas, so a match with its commas is exact."""
+    return f",{','.join(labels)}," if labels else ""
 
 
 def message(row: MessageRow) -> Message:

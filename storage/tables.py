@@ -78,6 +78,7 @@ class BusinessRow(Base):
     canned_replies: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # The business's own words on top of the standard ones: {"opt_out": [...], "opt_in": [...]}.
     consent_words: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    opening_hours: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
 
 
@@ -150,7 +151,14 @@ class ChannelAccountRow(Base):
 
 class ConversationRow(Base):
     __tablename__ = "conversations"
-    __table_args__ = (Index("ix_conversations_identity_open", "identity_id", "is_open"),)
+    __table_args__ = (
+        Index("ix_conversations_identity_open", "identity_id", "is_open"),
+        # The inbox lists a status's conversations by their last message, newest first.
+        Index("ix_conversations_queue", "business_id", "status", "last_message_at"),
+        # A new conversation's place in the queue counts those that waited longer.
+        Index("ix_conversations_waiting", "business_id", "status", "status_at"),
+        Index("ix_conversations_snoozed", "status", "snoozed_until"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
@@ -165,6 +173,15 @@ class ConversationRow(Base):
     started_at: Mapped[datetime]
     last_message_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
+    # Its place in the team's queue (flows.inbox): None while no person is needed.
+    status: Mapped[str | None] = mapped_column(String(16))
+    status_at: Mapped[datetime | None]
+    auto_answered: Mapped[bool] = mapped_column(Boolean, default=False)
+    snoozed_until: Mapped[datetime | None]
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    # ",vip,refund,": a label is matched with its commas, so "vip" never matches "vip2".
+    labels: Mapped[str] = mapped_column(String(400), default="")
+    unread: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class MessageRow(Base):

@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from bot.domain import ApiKey, Business, InvalidInput, NotFound
 from bot.ports import UnitOfWork, UnitOfWorkFactory
 from flows.consent import OPT_IN_WORDS, OPT_OUT_WORDS
 from flows.frustration import Sensitivity
+from flows.opening_hours import HoursError, OpeningHours, parse_hours, stored
 from flows.text import normalise
 
 DEMO_SLUG = "demo"
@@ -151,3 +152,15 @@ async def set_sensitivity(uow: UnitOfWork, business: Business, sensitivity: str)
         )
     await uow.businesses.set_detector_sensitivity(business.id, value)
     return value
+
+
+async def set_opening_hours(
+    uow: UnitOfWork, business: Business, hours: Mapping[str, object]
+) -> OpeningHours:
+    """When a person answers the inbox, by day of the week (the caller commits)."""
+    try:
+        parsed = parse_hours(hours)
+    except HoursError as error:
+        raise InvalidInput(str(error), code="invalid_opening_hours") from None
+    await uow.businesses.set_opening_hours(business.id, stored(parsed))
+    return parsed

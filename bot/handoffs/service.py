@@ -17,6 +17,7 @@ from typing import Any
 from bot.checkins.catalog import contact_rules
 from bot.checkins.planning import plan_service_touch
 from bot.checkins.touches import channel_for
+from bot.conversations import queue
 from bot.domain import (
     Agent,
     AgentRole,
@@ -24,6 +25,7 @@ from bot.domain import (
     ChannelName,
     Conversation,
     ConversationMode,
+    ConversationStatus,
     Customer,
     Direction,
     EventKind,
@@ -36,6 +38,7 @@ from bot.domain import (
     OutboxKind,
 )
 from bot.handoffs import alerts
+from bot.outbound.outbox import wrote_since_opting_out
 from bot.outbound.replies import add_replies, queue_sends
 from bot.outbound.whatsapp_templates import (
     KINDS,
@@ -115,6 +118,7 @@ async def request(
         sla_due_at=sla_due(now, sla=settings.sla, rules=rules, timezone=business.timezone),
     )
     await uow.conversations.set_mode(conversation.id, ConversationMode.HUMAN)
+    await queue.set_open(uow, conversation, now=now)
     await uow.events.add(
         business.id,
         customer.id,
@@ -291,11 +295,12 @@ async def reply(
     elif handoff.agent_id != agent.id and agent.role is not AgentRole.ADMIN:
         raise Forbidden("another agent has this handoff; claim it first", code="not_yours")
     conversation = await uow.conversations.get(handoff.conversation_id)
+    await uow.conversations.mark_read(conversation.id)
     identity = await uow.identities.get(conversation.identity_id)
     customer = await uow.customers.get(business.id, handoff.customer_id)
     assert customer is not None, "a handoff always belongs to a customer"
     _check_contactable(customer, identity)
-    kind = await _reply_kind(uow, services, business, identity, customer, template, now=now)
+    kind = await reply_kind(uow, services, business, identity, customer, template, now=now)
     replied = _moved(handoff, Action.REPLY)
     if replied.first_reply_at is None:
         replied = replace(replied, first_reply_at=now)
@@ -335,7 +340,7 @@ def window_open(services: Services, identity: Identity, *, now: datetime) -> boo
 
 def _check_contactable(customer: Customer, identity: Identity) -> None:
     """Refuse, with the reason, a reply that the outbox would skip rather than send."""
-    if customer.opted_out:
+    if customer.opted_out and not wrote_since_opting_out(customer, identity):
         raise InvalidInput(
             "the customer has opted out of messages: the reply would not be sent "
             "(they are contacted again once they write an opt-in word)",
@@ -349,7 +354,7 @@ def _check_contactable(customer: Customer, identity: Identity) -> None:
         )
 
 
-async def _reply_kind(
+async def reply_kind(
     uow: UnitOfWork,
     services: Services,
     business: Business,
@@ -430,6 +435,10 @@ async def resolve(
     resolved = replace(_moved(handoff, Action.RESOLVE), resolved_at=now)
     await uow.handoffs.save(resolved, at=now)
     await uow.conversations.set_mode(handoff.conversation_id, ConversationMode.BOT)
+    await uow.conversations.set_standing(
+        handoff.conversation_id, ConversationStatus.RESOLVED, at=now
+    )
+    await uow.conversations.mark_read(handoff.conversation_id)
     await uow.events.add(
         business.id,
         handoff.customer_id,

@@ -4,11 +4,15 @@ check-in question, or feedback; and what in it asks for a person.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.checkins import answers
+from bot.conversations import queue
 from bot.domain import (
     Business,
+    Conversation,
+    ConversationMode,
     Customer,
     EventKind,
     Inbound,
@@ -17,10 +21,11 @@ from bot.domain import (
 )
 from bot.knowledge import answering
 from bot.ports import UnitOfWork
-from flows import commands, feedback
+from flows import commands
 from flows.consent import OPTED_IN, OPTED_OUT, ConsentCommand, consent_command
 from flows.frustration import Verdict
 from flows.handoff import Trigger
+from flows.inbox import Turn
 from flows.outcome import FeedbackReceived, FlowFinished, Outcome, RequestHandoff, Said
 
 
@@ -35,58 +40,66 @@ def consent_of(business: Business, inbound: Inbound) -> ConsentCommand | None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the turn amounts to: how its replies go (`kind`), the flow's outcome, whether it
+    answered a waiting check-in question, and what it means for the team's queue."""
+
+    kind: OutboxKind
+    outcome: Outcome
+    answering: bool = False
+    turn: Turn = Turn.COMPLETE
+
+
 async def decide(
     uow: UnitOfWork,
     business: Business,
     customer: Customer,
+    conversation: Conversation,
     inbound: Inbound,
     command: ConsentCommand | None,
     *,
     first: bool,
     now: datetime,
-    human: bool = False,
     new_customer: bool = False,
-) -> tuple[OutboxKind, Outcome, bool]:
-    """Consent words first (`command`, the one the message amounts to, if any); an opted-out
-    customer is recorded but never answered.
+) -> Decision:
+    """Consent words first (`command`, the one the message amounts to, if any). Opting out
+    stops proactive contact only: an opted-out customer who writes is served like anyone.
 
     In `human` mode a person answers, so the bot says nothing more. A waiting check-in
     question takes the message next (the flag says so; a customer made for this message has
-    none); anything else is feedback.
+    none); anything else goes to the team's queue, with a reply that says what happens next.
     """
     language = customer.language
     if command is ConsentCommand.OPT_OUT:
         if customer.opted_out:
-            return OutboxKind.REPLY, Outcome(), False
+            return Decision(OutboxKind.REPLY, Outcome())
         await _set_consent(uow, business, customer, inbound, opted_out=True)
         said = Said(OPTED_OUT.render(language, business=business.name))
-        return OutboxKind.CONSENT, Outcome(replies=(said,)), False
+        return Decision(OutboxKind.CONSENT, Outcome(replies=(said,)))
     if command is ConsentCommand.OPT_IN and customer.opted_out:
         await _set_consent(uow, business, customer, inbound, opted_out=False)
         said = Said(OPTED_IN.render(language, business=business.name))
-        return OutboxKind.CONSENT, Outcome(replies=(said,)), False
-    if customer.opted_out or human:
-        return OutboxKind.REPLY, Outcome(), False
+        return Decision(OutboxKind.CONSENT, Outcome(replies=(said,)))
+    if conversation.mode is ConversationMode.HUMAN:
+        return Decision(OutboxKind.REPLY, Outcome(), turn=Turn.NEEDS_PERSON)
     if inbound.kind is InboundKind.COMMAND and inbound.command is not None:
         answer = commands.answer(
             inbound.command, language=language, business=business.name, customer_name=customer.name
         )
-        return OutboxKind.REPLY, answer, False
+        return Decision(OutboxKind.REPLY, answer)
     if not new_customer:
         reacted = await answering.react(uow, customer, inbound, now=now)
         if reacted is not None:
-            return OutboxKind.REPLY, reacted, False
+            return Decision(OutboxKind.REPLY, reacted)
     answered = (
         None if new_customer else await answers.answer(uow, business, customer, inbound, now=now)
     )
     if answered is not None:
-        return OutboxKind.REPLY, answered, True
-    outcome = feedback.receive(
-        inbound.text if inbound.text is not None else inbound.choice,
-        language=language,
-        business=business.name,
-        customer_name=customer.name,
-        first=first,
+        return Decision(OutboxKind.REPLY, answered, answering=True)
+    words = inbound.text if inbound.text is not None else inbound.choice
+    outcome = await queue.acknowledge(
+        uow, business, customer, conversation, words, first=first, now=now
     )
     for effect in outcome.effects:
         if isinstance(effect, FeedbackReceived):
@@ -97,7 +110,7 @@ async def decide(
                 occurred_at=inbound.received_at,
                 data={"text": effect.text},
             )
-    return OutboxKind.REPLY, outcome, False
+    return Decision(OutboxKind.REPLY, outcome, turn=Turn.NEEDS_PERSON)
 
 
 async def _set_consent(

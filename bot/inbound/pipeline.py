@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from bot.conversations import queue
 from bot.domain import (
     Business,
     Conversation,
@@ -40,6 +41,7 @@ from bot.telemetry import INBOUND, PIPELINE_SECONDS
 from flows.consent import ConsentCommand
 from flows.frustration import History, PastMessage, Sensitivity, Verdict
 from flows.handoff import AGENT_LINK_UNKNOWN, AGENT_LINKED
+from flows.inbox import Turn, turn_of
 
 log = logging.getLogger(__name__)
 
@@ -299,23 +301,30 @@ async def _answer(
     with the expected wait, answers instead of the bot) or write the bot's replies."""
     customer = sender.customer
     human = conversation.mode is ConversationMode.HUMAN
-    kind, outcome, answering = await decide(
+    decision = await decide(
         uow,
         business,
         customer,
+        conversation,
         inbound,
         command,
         first=first,
         now=now,
-        human=human,
         new_customer=sender.new_customer,
     )
+    kind, outcome = decision.kind, decision.outcome
     # A customer telling a check-in what went wrong is heard by the flow, which offers a
     # person itself; only an explicit request for one skips ahead.
-    if answering and verdict is not None and not (verdict.wants_person or verdict.wants_to_leave):
+    if (
+        decision.answering
+        and verdict is not None
+        and not (verdict.wants_person or verdict.wants_to_leave)
+    ):
         verdict = None
+    # Opting out stops proactive contact only: an opted-out customer asking for a person,
+    # or frustrated, is handed to one as anyone is.
     trigger = None if human or kind is OutboxKind.CONSENT else trigger_of(outcome, verdict)
-    if trigger is not None and not customer.opted_out:
+    if trigger is not None:
         handoff, replies, outbox_ids = await handoffs.request(
             uow,
             business,
@@ -327,18 +336,23 @@ async def _answer(
             now=now,
             reply_to_id=message.id,
         )
+        await queue.record_turn(uow, conversation, Turn.NEEDS_PERSON, now=now)
         return Recorded(
             Handled(message.id, str(customer.id), tuple(replies)),
             tuple(outbox_ids),
             (AnnounceHandoff(business.id, handoff.id),),
         )
-    if not answering:
+    if not decision.answering and queue.bot_may_answer(conversation):
         question = await answering_questions.defer(
             uow, business, customer, inbound, message, outcome, first=first
         )
         if question is not None:
-            # The worker answers: from the knowledge base, or with the ordinary reply.
+            # The worker answers, from the knowledge base or with the honest reply, and moves
+            # the conversation in the queue then.
             return Recorded(Handled(message.id, str(customer.id), ()), jobs=(question,))
+    after = await queue.record_turn(
+        uow, conversation, turn_of(outcome, otherwise=decision.turn), now=now
+    )
     replies, outbox_ids = await add_replies(
         uow,
         business,
@@ -350,7 +364,11 @@ async def _answer(
         now=now,
         reply_to_id=message.id,
     )
-    return Recorded(Handled(message.id, str(customer.id), tuple(replies)), tuple(outbox_ids))
+    return Recorded(
+        Handled(message.id, str(customer.id), tuple(replies)),
+        tuple(outbox_ids),
+        queue.announcements(business, conversation, after),
+    )
 
 
 async def _link_agent(

@@ -57,7 +57,7 @@ async def review_message(business_id: int, message_id: int, services: Services) 
                 },
             )
             conversation = await uow.conversations.get(message.conversation_id)
-            if conversation.mode is ConversationMode.BOT and not customer.opted_out:
+            if conversation.mode is ConversationMode.BOT:
                 opened, _, outbox_ids = await handoffs.request(
                     uow,
                     business,

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from bot.conversations import queue
 from bot.domain import (
     Business,
     ConversationMode,
@@ -30,7 +31,8 @@ from bot.jobs import AnswerQuestion
 from bot.outbound.replies import add_replies, queue_sends
 from bot.ports import UnitOfWork
 from bot.services import Services
-from flows import feedback, knowledge
+from flows import knowledge
+from flows.inbox import Turn, turn_of
 from flows.outcome import AnsweredFromKnowledge, FeedbackReceived, Outcome
 from flows.text import detect_language
 
@@ -168,20 +170,19 @@ async def _send(
             return again.status if again else QuestionStatus.PASSED  # answered meanwhile
         conversation = await uow.conversations.get(message.conversation_id)
         customer = await uow.customers.get(business.id, customer.id) or customer
-        if conversation.mode is ConversationMode.HUMAN or customer.opted_out:
-            # A person took the conversation (or the customer opted out) while it waited.
+        if conversation.mode is ConversationMode.HUMAN:
+            # A person took the conversation while it waited.
             status, replies = QuestionStatus.PASSED, Outcome()
         elif outcome is None:
             status = QuestionStatus.UNANSWERED
-            replies = feedback.receive(
-                question.text,
-                language=customer.language,
-                business=business.name,
-                customer_name=customer.name,
-                first=question.first,
+            replies = await queue.acknowledge(
+                uow, business, customer, conversation, question.text, first=question.first, now=now
             )
         else:
             status, replies = QuestionStatus.ANSWERED, outcome
+        after = await queue.record_turn(
+            uow, conversation, turn_of(replies, otherwise=Turn.NEEDS_PERSON), now=now
+        )
         sent, outbox_ids = await add_replies(
             uow,
             business,
@@ -219,6 +220,7 @@ async def _send(
                 )
         await uow.commit()
     await queue_sends(outbox_ids, services)
+    await services.enqueue(*queue.announcements(business, conversation, after))
     log.info("question %s %s (score %s, language %s)", question.id, status.value, score, language)
     return status
 

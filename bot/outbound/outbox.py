@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.domain import (
+    Customer,
     DeliveryStatus,
     EventKind,
     Identity,
@@ -256,6 +257,33 @@ async def _claim(
         await asyncio.sleep(ORDER_POLL_SECONDS)
 
 
+# What answers a customer: the bot's reply to their message, a person's, a handoff's notices.
+ANSWERS = frozenset({OutboxKind.REPLY, OutboxKind.HANDOFF_NOTICE})
+
+
+def contactable(send: OutboxSend) -> bool:
+    """Opting out stops proactive contact only: an opted-out customer gets consent notices,
+    and answers made after they wrote again (the bot's or a person's), nothing else."""
+    customer, identity = send.customer, send.identity
+    if customer is None:
+        return False
+    if not customer.opted_out or send.item.kind is OutboxKind.CONSENT:
+        return True
+    since = customer.opted_out_at
+    return (
+        send.item.kind in ANSWERS
+        and wrote_since_opting_out(customer, identity)
+        and since is not None
+        and send.message.created_at > since
+    )
+
+
+def wrote_since_opting_out(customer: Customer, identity: Identity) -> bool:
+    """Whether an opted-out customer wrote again on this address: they may be answered."""
+    since, wrote = customer.opted_out_at, identity.last_inbound_at
+    return since is not None and wrote is not None and wrote > since
+
+
 async def _check(
     uow: UnitOfWork, send: OutboxSend, *, now: datetime, services: Services
 ) -> tuple[OutboxSend, Delivery] | OutboxStatus:
@@ -263,8 +291,7 @@ async def _check(
     business lacks (written in `uow`, for the caller to commit with the claim); else how the
     row goes."""
     item, message, identity, customer = send.item, send.message, send.identity, send.customer
-    blocked = customer is None or (customer.opted_out and item.kind is not OutboxKind.CONSENT)
-    if blocked or not identity.reachable:
+    if not contactable(send) or not identity.reachable:
         await uow.outbox.finish(item.id, OutboxStatus.SKIPPED, error="not contactable")
         await uow.messages.set_status(message.id, DeliveryStatus.SKIPPED, at=now)
         OUTBOUND.labels(identity.channel.value, "skipped").inc()

@@ -12,6 +12,7 @@ from bot.domain import (
     Choice,
     Conversation,
     ConversationMode,
+    ConversationStatus,
     DeliveryStatus,
     Direction,
     Event,
@@ -24,6 +25,8 @@ from bot.domain import (
     OutboxKind,
     OutboxSend,
     OutboxStatus,
+    QueuedConversation,
+    QueueFilter,
     SentReceipt,
 )
 
@@ -41,6 +44,10 @@ class ConversationRepository(Protocol):
 
     async def open_for(self, identity_id: int) -> Conversation | None: ...
 
+    async def find(self, business_id: int, conversation_id: uuid.UUID) -> Conversation | None:
+        """The business's conversation, or None (another business's is not found either)."""
+        ...
+
     async def get(self, conversation_id: uuid.UUID) -> Conversation: ...
 
     async def set_last_message(self, conversation_id: uuid.UUID, *, at: datetime) -> None: ...
@@ -48,6 +55,50 @@ class ConversationRepository(Protocol):
     async def close(self, conversation_id: uuid.UUID, *, at: datetime) -> None: ...
 
     async def set_mode(self, conversation_id: uuid.UUID, mode: ConversationMode) -> None: ...
+
+    async def set_standing(
+        self,
+        conversation_id: uuid.UUID,
+        status: ConversationStatus | None,
+        *,
+        at: datetime,
+        auto_answered: bool = False,
+        snoozed_until: datetime | None = None,
+    ) -> None:
+        """Its place in the team's queue, entered `at`."""
+        ...
+
+    async def add_unread(self, conversation_id: uuid.UUID) -> None:
+        """One more customer message no agent has read."""
+        ...
+
+    async def mark_read(self, conversation_id: uuid.UUID) -> None: ...
+
+    async def assign(self, conversation_id: uuid.UUID, agent_id: int | None) -> None: ...
+
+    async def set_labels(self, conversation_id: uuid.UUID, labels: Sequence[str]) -> None: ...
+
+    async def wake(self, *, now: datetime) -> int:
+        """Snoozed conversations whose time has come are open again, in one statement; how
+        many."""
+        ...
+
+    async def ahead_of(self, business_id: int, *, waiting_since: datetime) -> int:
+        """How many of the business's open conversations have waited since before then."""
+        ...
+
+    async def queue(
+        self, business_id: int, chosen: QueueFilter, *, limit: int, offset: int = 0
+    ) -> Sequence[QueuedConversation]:
+        """A queue view: the conversations `chosen` names, latest message first."""
+        ...
+
+    async def counts(
+        self, business_id: int, *, assignee: int | None = None
+    ) -> Mapping[ConversationStatus, tuple[int, int]]:
+        """By status: how many conversations (of one agent, if given), and how many of them
+        have unread messages."""
+        ...
 
 
 class MessageRepository(Protocol):

@@ -95,6 +95,13 @@ class SqlBusinesses(Repository):
         )
         return records.business(row) if row else None
 
+    async def set_opening_hours(self, business_id: int, hours: Mapping[str, Any]) -> None:
+        await self.session.execute(
+            update(BusinessRow)
+            .where(BusinessRow.id == business_id)
+            .values(opening_hours=dict(hours))
+        )
+
     async def set_contact_rules(self, business_id: int, rules: Mapping[str, Any]) -> None:
         await self.session.execute(
             update(BusinessRow)

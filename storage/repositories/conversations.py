@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import ColumnElement, exists, func, insert, select, update
 
-from bot.domain import Conversation, ConversationMode, NewConversation
+from bot.domain import (
+    ChannelName,
+    Conversation,
+    ConversationMode,
+    ConversationStatus,
+    Direction,
+    NewConversation,
+    QueuedConversation,
+    QueueFilter,
+)
 from storage import records
 from storage.repositories.repository import Repository
-from storage.tables import ConversationRow
+from storage.tables import ConversationRow, CustomerRow, IdentityRow, MessageRow
 
 
 class SqlConversations(Repository):
@@ -44,6 +53,7 @@ class SqlConversations(Repository):
                 mode=ConversationMode.BOT,
                 open=True,
                 started_at=started_at,
+                last_message_at=started_at,
             )
             for o in openings
         ]
@@ -74,6 +84,14 @@ class SqlConversations(Repository):
         )
         return records.conversation(row) if row else None
 
+    async def find(self, business_id: int, conversation_id: uuid.UUID) -> Conversation | None:
+        row = await self.session.scalar(
+            select(ConversationRow).where(
+                ConversationRow.id == conversation_id, ConversationRow.business_id == business_id
+            )
+        )
+        return records.conversation(row) if row else None
+
     async def get(self, conversation_id: uuid.UUID) -> Conversation:
         return records.conversation(await self.session.get_one(ConversationRow, conversation_id))
 
@@ -97,3 +115,160 @@ class SqlConversations(Repository):
             .where(ConversationRow.id == conversation_id)
             .values(is_open=False, closed_at=at)
         )
+
+    async def set_standing(
+        self,
+        conversation_id: uuid.UUID,
+        status: ConversationStatus | None,
+        *,
+        at: datetime,
+        auto_answered: bool = False,
+        snoozed_until: datetime | None = None,
+    ) -> None:
+        await self.session.execute(
+            update(ConversationRow)
+            .where(ConversationRow.id == conversation_id)
+            .values(
+                status=status.value if status else None,
+                status_at=at,
+                auto_answered=auto_answered,
+                snoozed_until=snoozed_until,
+            )
+        )
+
+    async def add_unread(self, conversation_id: uuid.UUID) -> None:
+        await self.session.execute(
+            update(ConversationRow)
+            .where(ConversationRow.id == conversation_id)
+            .values(unread=ConversationRow.unread + 1)
+        )
+
+    async def mark_read(self, conversation_id: uuid.UUID) -> None:
+        await self.session.execute(
+            update(ConversationRow)
+            .where(ConversationRow.id == conversation_id, ConversationRow.unread != 0)
+            .values(unread=0)
+        )
+
+    async def assign(self, conversation_id: uuid.UUID, agent_id: int | None) -> None:
+        await self.session.execute(
+            update(ConversationRow)
+            .where(ConversationRow.id == conversation_id)
+            .values(assignee_id=agent_id)
+        )
+
+    async def set_labels(self, conversation_id: uuid.UUID, labels: Sequence[str]) -> None:
+        await self.session.execute(
+            update(ConversationRow)
+            .where(ConversationRow.id == conversation_id)
+            .values(labels=records.stored_labels(labels))
+        )
+
+    async def wake(self, *, now: datetime) -> int:
+        result = await self.session.execute(
+            update(ConversationRow)
+            .where(
+                ConversationRow.status == ConversationStatus.SNOOZED.value,
+                ConversationRow.snoozed_until <= now,
+            )
+            .values(status=ConversationStatus.OPEN.value, status_at=now, snoozed_until=None)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def ahead_of(self, business_id: int, *, waiting_since: datetime) -> int:
+        count = await self.session.scalar(
+            select(func.count()).where(
+                ConversationRow.business_id == business_id,
+                ConversationRow.status == ConversationStatus.OPEN.value,
+                ConversationRow.status_at < waiting_since,
+            )
+        )
+        return int(count or 0)
+
+    async def queue(
+        self, business_id: int, chosen: QueueFilter, *, limit: int, offset: int = 0
+    ) -> Sequence[QueuedConversation]:
+        last_text = (
+            select(MessageRow.text)
+            .where(
+                MessageRow.conversation_id == ConversationRow.id,
+                MessageRow.direction == Direction.IN.value,
+            )
+            .order_by(MessageRow.id.desc())
+            .limit(1)
+            .correlate(ConversationRow)
+            .scalar_subquery()
+        )
+        rows = await self.session.execute(
+            select(
+                ConversationRow,
+                CustomerRow.name,
+                IdentityRow.address,
+                IdentityRow.channel,
+                last_text,
+            )
+            .join(CustomerRow, CustomerRow.id == ConversationRow.customer_id)
+            .join(IdentityRow, IdentityRow.id == ConversationRow.identity_id)
+            .where(*_chosen(business_id, chosen))
+            .order_by(ConversationRow.last_message_at.desc(), ConversationRow.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [
+            QueuedConversation(
+                conversation=records.conversation(row),
+                customer_name=name,
+                address=address,
+                channel=ChannelName(channel),
+                last_text=text,
+            )
+            for row, name, address, channel, text in rows
+        ]
+
+    async def counts(
+        self, business_id: int, *, assignee: int | None = None
+    ) -> Mapping[ConversationStatus, tuple[int, int]]:
+        conditions = [
+            ConversationRow.business_id == business_id,
+            ConversationRow.status.is_not(None),
+        ]
+        if assignee is not None:
+            conditions.append(ConversationRow.assignee_id == assignee)
+        rows = await self.session.execute(
+            select(
+                ConversationRow.status,
+                func.count(),
+                func.count().filter(ConversationRow.unread > 0),
+            )
+            .where(*conditions)
+            .group_by(ConversationRow.status)
+        )
+        return {ConversationStatus(str(s)): (int(n), int(u)) for s, n, u in rows}
+
+
+def _chosen(business_id: int, chosen: QueueFilter) -> list[ColumnElement[bool]]:
+    """The WHERE of a queue view: one business and status, and the agent's filters."""
+    conditions: list[ColumnElement[bool]] = [
+        ConversationRow.business_id == business_id,
+        ConversationRow.status == chosen.status.value,
+    ]
+    if chosen.assignee is not None:
+        conditions.append(ConversationRow.assignee_id == chosen.assignee)
+    if chosen.unassigned:
+        conditions.append(ConversationRow.assignee_id.is_(None))
+    if chosen.channel is not None:
+        conditions.append(IdentityRow.channel == chosen.channel.value)
+    if chosen.label:
+        conditions.append(ConversationRow.labels.contains(f",{chosen.label},", autoescape=True))
+    if chosen.search:
+        term = chosen.search
+        said = exists().where(
+            MessageRow.conversation_id == ConversationRow.id,
+            MessageRow.text.icontains(term, autoescape=True),
+        )
+        conditions.append(
+            CustomerRow.name.icontains(term, autoescape=True)
+            | IdentityRow.address.icontains(term, autoescape=True)
+            | said
+        )
+    return conditions

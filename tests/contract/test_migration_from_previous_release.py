@@ -123,13 +123,20 @@ ROWS = [
     """INSERT INTO survey_answers (id, business_id, customer_id, checkin_id, flow, question,
         value, score, score_kind, answered_at)
        VALUES (1, 1, :customer, 1, 'nps', 'score', '9', 9, 'nps', :at)""",
+    """INSERT INTO handoffs (id, business_id, customer_id, conversation_id, state, is_open,
+        trigger, reason, details, agent_id, requested_at, sla_due_at, updated_at)
+       VALUES (1, 1, :customer, :conversation, 'waiting', :yes, 'detector', 'angry', '{}',
+        NULL, :at, :at, :at)""",
 ]
 
 CHECKS = {
     "SELECT slug, name FROM businesses": [("mispara", "מספרת שלום")],
     "SELECT name, phone, external_id FROM customers": [(NAME, "+972501234567", "crm-17")],
     "SELECT channel, address FROM channel_identities": [("whatsapp", "whatsapp:+972501234567")],
-    "SELECT mode, identity_id FROM conversations": [("bot", 1)],
+    # A conversation with an open handoff starts open in the team's queue.
+    "SELECT mode, identity_id, status, unread, labels FROM conversations": [
+        ("bot", 1, "open", 0, "")
+    ],
     "SELECT id, direction, text, reply_to_id FROM messages ORDER BY id": [
         (1, "out", "כמה תמליצי עלינו?", None),
         (2, "in", WORDS, 1),

@@ -115,7 +115,9 @@ def test_a_handoff_appears_live_is_answered_resolved_and_the_bot_takes_over_agai
     page.screenshot(path=str(ARTEFACTS / "inbox-en.png"), full_page=True)
     page.click("#resolve")
     expect(page.locator("#handoff")).to_have_attribute("data-state", "resolved")
-    assert inbox.say(customer, "thanks!") == ["Thanks, noted 🙏"]
+    # Writing again after the resolve puts the conversation back in the team's queue.
+    (again,) = inbox.say(customer, "thanks!")
+    assert again.startswith("Thanks for writing again. A person from the team")
     page.context.close()
 
 
@@ -130,7 +132,7 @@ def test_the_inbox_in_hebrew_is_right_to_left_and_shows_hebrew_text_intact(
 
     page.locator("#queue a", has_text=customer).click()
     expect(page.locator("#thread")).to_contain_text(text)
-    expect(page.locator("h2").first).to_contain_text("תור")
+    expect(page.locator("h2").first).to_contain_text("העברות לנציג")
     ARTEFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTEFACTS / "inbox-he.png"), full_page=True)
 
@@ -218,4 +220,67 @@ def test_a_hebrew_agent_sets_their_alerts_and_gets_browser_notifications_after_a
     expect(page.locator("#queue a", has_text=customer)).to_be_visible()
     expect(page.locator("#thread")).to_contain_text("אני רוצה לדבר עם נציג אנושי")
     expect(page.locator("#reply-text")).to_be_visible()
+
+
+def _shots(page: Page, name: str) -> None:
+    """The page at a desktop's width and a phone's (390 px), as artefacts to look at."""
+    ARTEFACTS.mkdir(exist_ok=True)
+    for width, height in ((1280, 860), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=str(ARTEFACTS / f"{name}-{width}.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 860})
+
+
+def test_in_hebrew_an_agent_assigns_labels_replies_to_and_resolves_a_conversation(
+    browser: Browser, inbox: Inbox
+) -> None:
+    page = _signed_in(browser, inbox, inbox.agent("דנה", language="he"))
+    customer = f"לקוח-{uuid.uuid4().hex[:4]}"
+    (told,) = inbox.say(customer, "אפשר להזמין עוגה ליום שישי?")
+    assert "מישהו מהצוות יענה לכם כאן בשעות הפעילות (א׳–ה׳ 09:00-18:00)" in told
+
+    entry = page.locator("#conversations a", has_text=customer)
+    expect(entry).to_be_visible()  # the list refreshes over the event stream
+    expect(entry.locator(".unread")).to_have_text("1")
+    expect(page.locator("#conversations button.tab.on")).to_contain_text("פתוחות")
+    entry.click()
+    conv = page.locator("#conv")
+    expect(conv).to_have_attribute("data-status", "open")
+    expect(page.locator("#conv-thread")).to_contain_text("אפשר להזמין עוגה ליום שישי?")
+
+    page.locator("#conv-assign select").select_option(label="דנה")
+    with page.expect_response(lambda r: r.url.endswith("/assign")):
+        page.click("#conv-assign button")
+    expect(page.locator("#conversations a", has_text=customer)).to_contain_text("דנה")
+    page.fill("#conv-labels input", "עוגות, VIP")
+    with page.expect_response(lambda r: r.url.endswith("/labels")):
+        page.click("#conv-labels button")
+    expect(conv).to_contain_text("#עוגות")
+    expect(page.locator("#conversations a", has_text=customer)).to_contain_text("#vip")
+    _shots(page, "conversations-he")
+
+    page.fill("#conv-reply-text", "כן! עד 12:00 ביום שישי.")
+    page.click("#conv-reply button[type=submit]")
+    expect(conv).to_have_attribute("data-status", "pending")
+    expect(page.locator("#conv-thread")).to_contain_text("כן! עד 12:00 ביום שישי.")
+    _wait_for(lambda: "כן! עד 12:00 ביום שישי." in inbox.sent_to(customer))
+    page.click("#conv-resolve")
+    expect(conv).to_have_attribute("data-status", "resolved")
+    expect(page.locator("#conv-status")).to_have_text("טופלה")
+    expect(page.locator("#conversations a", has_text=customer)).to_have_count(0)
+    page.locator("#conversations button.tab", has_text="טופלו").click()
+    expect(page.locator("#conversations a", has_text=customer)).to_be_visible()
+    english = page.evaluate("document.body.innerText")
+    assert not any(word in english for word in ("Resolve", "Assign", "Labels", "Open")), english
+    page.context.close()
+
+
+def test_the_conversations_view_in_english_at_both_widths(browser: Browser, inbox: Inbox) -> None:
+    page = _signed_in(browser, inbox, inbox.agent("Noa", language="en"))
+    customer = f"cust-{uuid.uuid4().hex[:4]}"
+    inbox.say(customer, "Do you deliver to Haifa?")
+    page.locator("#conversations a", has_text=customer).click()
+    expect(page.locator("#conv")).to_have_attribute("data-status", "open")
+    expect(page.locator("html")).to_have_attribute("dir", "ltr")
+    _shots(page, "conversations-en")
     page.context.close()

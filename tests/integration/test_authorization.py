@@ -136,13 +136,17 @@ async def test_pages_need_a_login_the_console_an_admin_and_an_agent_sees_only_th
     mine, _ = business
     other, other_key = await other_business(runtime)
     theirs = await _records(client, runtime, other, other_key)
-    pages = ["/inbox", "/inbox/queue", "/inbox/alerts", *CONSOLE]
+    pages = ["/inbox", "/inbox/queue", "/inbox/alerts", "/inbox/conversations", *CONSOLE]
 
     for page in pages:
         away = await client.get(page)
         assert (away.status_code, away.headers.get("location")) == (303, "/inbox/login"), page
     refused = await client.post("/inbox/status", data={"online": "1"})
     assert refused.status_code in (303, 401, 403)
+    resolving = await client.post(
+        f"/inbox/conversations/{uuid.uuid4()}/status", data={"status": "resolved"}
+    )
+    assert resolving.status_code in (303, 401, 403)
 
     await _sign_in(client, await _agent(runtime, mine))
     for page in CONSOLE:

@@ -5,6 +5,7 @@ listed as a candidate for a new entry."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,7 +13,7 @@ import httpx
 import pytest
 
 from app.bootstrap import Runtime
-from bot.domain import Business
+from bot.domain import Business, ConversationStatus
 from tests.integration.conftest import running, settled
 
 HOURS = {
@@ -130,6 +131,46 @@ async def test_a_question_no_entry_answers_gets_the_ordinary_reply_and_is_a_cand
     assert await _candidates(client, shop, key) == []
     again = await client.delete(f"{url}0", headers=_auth(key))
     assert again.status_code == 404 and again.json()["error"]["code"] == "unknown_candidate"
+
+
+async def _standing(runtime: Runtime, shop: Business, customer_id: str) -> tuple[Any, bool]:
+    """The customer's conversation's place in the team's queue: its status and whether the
+    bot answered it."""
+    async with runtime.services.uow() as uow:
+        (message, *_) = await uow.messages.for_customer(uuid.UUID(customer_id), limit=1)
+        conversation = await uow.conversations.get(message.conversation_id)
+    return conversation.status, conversation.auto_answered
+
+
+async def test_an_answered_question_stays_out_of_the_queue_until_the_customer_comes_back(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    await _entries(client, shop, key)
+
+    said = await _ask(client, runtime, shop, "gal", text="What time do you open on Friday?")
+    assert await _standing(runtime, shop, said["customer_id"]) == (
+        ConversationStatus.RESOLVED,
+        True,
+    )
+
+    await _ask(client, runtime, shop, "gal", text="And can I bring my dog inside?")
+    assert await _standing(runtime, shop, said["customer_id"]) == (ConversationStatus.OPEN, False)
+    replies = [m["text"] for m in await _transcript(client, shop, "gal")]
+    assert "Automatic" not in replies[-1] and "person from the team" in replies[-1]
+
+
+async def test_a_question_no_entry_answers_waits_in_the_queue(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    await _entries(client, shop, key)
+
+    said = await _ask(client, runtime, shop, "yael", text="האם יש לכם כרטיסי מתנה?")
+
+    assert await _standing(runtime, shop, said["customer_id"]) == (ConversationStatus.OPEN, False)
+    (reply,) = await _transcript(client, shop, "yael")
+    assert "מהצוות" in reply["text"] and "אוטומטית" not in reply["text"]
 
 
 async def test_a_business_without_entries_answers_at_once_as_before(

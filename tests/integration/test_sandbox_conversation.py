@@ -152,18 +152,23 @@ async def test_a_second_message_gets_a_short_thanks_not_a_second_welcome(
     assert len(await _sent(client, shop, "tom", 2)) == 2
 
 
-async def test_stop_unsubscribes_and_nothing_more_is_sent_until_start(
+async def test_stop_unsubscribes_and_a_customer_who_writes_after_is_still_answered(
     client: httpx.AsyncClient, business: tuple[Business, str], runtime: Runtime
 ) -> None:
     shop, key = business
     await client.post(_url(shop), json={"customer": "lea", "text": "שלום"})
     stop = await client.post(_url(shop), json={"customer": "lea", "text": "הסר"})
-    quiet = await client.post(_url(shop), json={"customer": "lea", "text": "עוד משהו"})
+    again_stop = await client.post(_url(shop), json={"customer": "lea", "text": "הסר"})
+    wrote = await client.post(_url(shop), json={"customer": "lea", "text": "עוד משהו"})
 
     assert "הוסרתם" in stop.json()["replies"][0]["text"]
-    assert quiet.json()["replies"] == []
+    assert again_stop.json()["replies"] == []
+    # Opting out stops proactive contact, not answers to the customer's own words.
+    (answer,) = wrote.json()["replies"]
+    assert "הוסרתם" not in answer["text"] and "מהצוות" in answer["text"]
     assert (await _customer(client, shop, key, "lea"))["opted_out"] is True
-    assert len(await _sent(client, shop, "lea", 2)) == 2
+    sent = await _sent(client, shop, "lea", 3)
+    assert [m["text"] for m in sent][1:] == [stop.json()["replies"][0]["text"], answer["text"]]
 
     again = await client.post(_url(shop), json={"customer": "lea", "text": "START"})
     assert "ברוכים השבים" in again.json()["replies"][0]["text"]

@@ -396,7 +396,7 @@ async def test_start_with_a_deep_link_joins_the_chat_to_the_existing_customer(
     joined = await customer(client, shop, 1008)
     assert joined["id"] == maya["id"] and joined["name"] == "Maya Cohen"
     (greeting,) = await sent(fake_telegram, 1)
-    assert "Maya Cohen" in greeting["text"] and "תודה שכתבתם" in greeting["text"]
+    assert "Maya Cohen" in greeting["text"] and "כאן כותבים ל־" in greeting["text"]
     # The link is single use: a forwarded copy greets a stranger but joins nothing.
     await post(client, shop, message(1009, f"/start {payload}"))
     assert (await customer(client, shop, 1009))["id"] != maya["id"]
@@ -411,11 +411,13 @@ async def test_stop_opts_out_help_explains_and_start_opts_back_in(
     stopped = await customer(client, shop, 1010)
     await post(client, shop, message(1010, "/start"))
 
-    replies = [r["text"] for r in await sent(fake_telegram, 3)]
-    assert len(replies) == 3
+    replies = [r["text"] for r in await sent(fake_telegram, 4)]
+    assert len(replies) == 4
     assert "/stop ends our messages" in replies[0]
     assert "You are unsubscribed" in replies[1]
-    assert "Welcome back" in replies[2]
+    # Opted out of proactive messages, the customer who writes is still answered.
+    assert "A person from the team will answer you here" in replies[2]
+    assert "Welcome back" in replies[3]
     assert stopped["opted_out"] is True
     assert (await customer(client, shop, 1010))["opted_out"] is False
 

@@ -1,5 +1,5 @@
-"""The console's settings page: the business's own opt-out and opt-in words, and how
-readily a person steps in (the detector's sensitivity)."""
+"""The console's settings page: the business's own opt-out and opt-in words, how readily a
+person steps in (the detector's sensitivity), and the opening hours the bot promises."""
 
 from __future__ import annotations
 
@@ -11,8 +11,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from app.web.console.admins import Admin
 from app.web.pages import SignedIn, context, form_fields, render
-from bot.accounts.businesses import SENSITIVITIES, set_consent_words, set_sensitivity
+from bot.accounts.businesses import (
+    SENSITIVITIES,
+    set_consent_words,
+    set_opening_hours,
+    set_sensitivity,
+)
 from bot.domain import KesherError
+from flows.opening_hours import WEEK, parse_hours, stored
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -31,10 +37,13 @@ def _settings_page(request: Request, signed: SignedIn, **more: Any) -> HTMLRespo
         "sensitivity": business.detector_sensitivity,
     }
     shown.update(more.pop("typed", {}))
+    hours = more.pop("hours_typed", None) or {
+        day: (span or "") for day, span in stored(parse_hours(business.opening_hours)).items()
+    }
     return render(
         request,
         "console/settings.html",
-        context(signed, shown=shown, sensitivities=SENSITIVITIES, **more),
+        context(signed, shown=shown, sensitivities=SENSITIVITIES, week=WEEK, hours=hours, **more),
     )
 
 
@@ -78,3 +87,16 @@ async def save_sensitivity(request: Request, signed: Admin) -> RedirectResponse 
     except KesherError as refused:
         return _settings_page(request, signed, sensitivity_error=refused.message)
     return RedirectResponse("/console/settings?saved=sensitivity", status_code=303)
+
+
+@router.post("/settings/hours", response_model=None)
+async def save_hours(request: Request, signed: Admin) -> RedirectResponse | HTMLResponse:
+    form = await form_fields(request)
+    typed = {day: form.get(day, "").strip() for day in WEEK}
+    try:
+        async with signed.services.uow() as uow:
+            await set_opening_hours(uow, signed.business, {d: v or None for d, v in typed.items()})
+            await uow.commit()
+    except KesherError as refused:
+        return _settings_page(request, signed, hours_typed=typed, hours_error=refused.message)
+    return RedirectResponse("/console/settings?saved=hours", status_code=303)

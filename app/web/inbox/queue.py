@@ -1,9 +1,11 @@
-"""The inbox page and its queue of handoffs, refreshed live over server-sent events whenever
-a handoff or a message of the business changes."""
+"""The inbox page and its queue of handoffs (shown first, above every other conversation),
+refreshed live over server-sent events whenever a handoff or a message of the business
+changes."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,11 +27,15 @@ STREAM_EVERY = 1.0
 
 
 @router.get("", response_class=HTMLResponse)
-async def inbox(request: Request, signed: Signed, h: int | None = None) -> HTMLResponse:
+async def inbox(
+    request: Request, signed: Signed, h: int | None = None, c: uuid.UUID | None = None
+) -> HTMLResponse:
     async with signed.services.uow() as uow:
         me = await uow.agents.get(signed.agent.id)
     return render(
-        request, "inbox/index.html", context(signed, **page_context(signed, me, selected=h))
+        request,
+        "inbox/index.html",
+        context(signed, chosen=c, **page_context(signed, me, selected=h)),
     )
 
 

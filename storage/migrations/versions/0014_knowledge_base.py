@@ -1,7 +1,7 @@
 """the knowledge base: a business's entries, and the questions put to them
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-07
 """
 
@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 import storage.tables
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
