@@ -334,6 +334,21 @@ async def test_a_reply_to_a_customer_who_opted_out_is_refused_as_not_to_be_sent(
     assert "Hi Sam, how can I help?" not in said
 
 
+async def test_an_opted_out_customer_who_asks_for_a_person_is_answered_by_the_agent(
+    world: World,
+) -> None:
+    noa = await _agent(world, "Noa")
+    await world.say("sam", "hello")
+    await world.say("sam", "STOP")
+    world.clock.at += timedelta(minutes=3)
+    await world.say("sam", ASK_PERSON)
+    (handoff,) = await _handoffs(world, "sam")
+
+    await _reply(world, handoff, noa, "Hi Sam, Noa here. How can I help?")
+
+    assert "Hi Sam, Noa here. How can I help?" in await _texts(world, "sam")
+
+
 async def test_an_admin_may_answer_any_handoff_of_the_business(world: World) -> None:
     await _agent(world, "Noa")
     async with world.services.uow() as uow:
