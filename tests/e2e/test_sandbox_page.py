@@ -151,7 +151,9 @@ def test_mixed_hebrew_emoji_and_english_message_round_trips_exactly(
     expect(bot).to_have_count(len(server.sent_to(customer)))
 
 
-def test_stop_unsubscribes_and_a_later_message_gets_no_reply(page: Page, server: Server) -> None:
+def test_stop_unsubscribes_and_a_later_message_is_still_answered(
+    page: Page, server: Server
+) -> None:
     customer = _open_chat(page, lang="en")
 
     _say(page, "STOP")
@@ -160,11 +162,14 @@ def test_stop_unsubscribes_and_a_later_message_gets_no_reply(page: Page, server:
     replies = bot.count()
     assert server.customer(customer)["opted_out"] is True
 
+    # Opting out stops check-ins and surveys; a customer who writes is still served.
     _say(page, "hello, anyone there?")
 
     expect(page.locator(".msg.customer")).to_have_count(2)
-    expect(bot).to_have_count(replies)
-    assert len(server.sent_to(customer)) == replies
+    expect(bot).to_have_count(replies + 1)
+    expect(bot.last).to_contain_text(re.compile("person from the", re.IGNORECASE))
+    assert len(server.sent_to(customer)) == replies + 1
+    assert server.customer(customer)["opted_out"] is True
     expect(page.locator("#error")).to_be_hidden()
 
 
