@@ -222,6 +222,12 @@ def test_an_admin_answers_a_handoff_and_sees_it_in_the_agents_performance_in_heb
     )
     assert said.status_code == 200
     page.locator("#queue a", has_text=customer).click()
+    # Routing may have given it to an admin of an earlier test: the figures go to its holder.
+    expect(page.locator("#reply-text")).to_be_visible()
+    claim = page.locator('#handoff button[hx-post$="/claim"]')
+    if claim.count():
+        with page.expect_response(lambda r: r.url.endswith("/claim")):
+            claim.click()
     page.fill("#reply-text", "שלום, אני כאן")
     page.click("#reply button[type=submit]")
     expect(page.locator("#thread")).to_contain_text("שלום, אני כאן")
