@@ -2,29 +2,33 @@
 of is scored again with its encoder vector; a handoff the blend calls for opens, one it does not
 back closes with a note unless a person has touched it.
 
-The encoder here is a fake that points each text's vector along (or against) the shipped head's
-weights, so the blend's verdict is known; the shipped detector does the rest. The real encoder
-is exercised by `kesher detect` end to end (tests/e2e/test_cli.py) and tests/contract.
+The encoder here is mostly a fake that points each text's vector along (or against) the shipped
+head's weights, so the blend's verdict is known; the shipped detector does the rest. The last
+test runs the real encoder through the real queue (taskiq on Redis on the second backend), as
+does `kesher detect` end to end (tests/e2e/test_cli.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import math
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
+from app.bootstrap import Runtime
 from bot.detection.shipped import default_detector, shipped_second_tone
-from bot.domain import ConversationMode, Event, EventKind, Handoff, Message, Opinion
+from bot.domain import Business, ConversationMode, Event, EventKind, Handoff, Message, Opinion
 from bot.handoffs import service as handoffs
 from bot.handoffs.agents import create_agent
 from bot.inbound.second_opinion import review_message
 from bot.jobs import Job, ReviewMessage
 from bot.ports import Embedding
-from tests.integration.conftest import running
+from tests.integration.conftest import running, settled
 from tests.integration.world import InPlaceQueue, SettableClock, World, make_world
 
 SUNDAY_TEN = datetime(2026, 12, 6, 10, 0, tzinfo=ZoneInfo("Asia/Jerusalem"))
@@ -218,3 +222,29 @@ async def test_a_sure_message_is_not_sent_to_the_encoder(world: World) -> None:
     await _review(world, encoder)
 
     assert encoder.texts == []
+
+
+async def test_through_the_queue_the_real_encoder_hands_off_within_seconds(
+    runtime: Runtime, client: httpx.AsyncClient, business: tuple[Business, str]
+) -> None:
+    shop, key = business
+    started = asyncio.get_running_loop().time()
+    response = await client.post(
+        f"/api/v1/{shop.slug}/sandbox/messages", json={"customer": "noa", "text": UNSURE_CALM}
+    )
+    assert response.status_code == 200
+    await settled(runtime)
+    elapsed = asyncio.get_running_loop().time() - started
+
+    items = (
+        await client.get(
+            f"/api/v1/{shop.slug}/customers/{response.json()['customer_id']}/timeline",
+            headers={"Authorization": f"Bearer {key}"},
+        )
+    ).json()["items"]
+    (inbound,) = [i for i in items if i["type"] == "message" and i["direction"] == "in"]
+    assert inbound["reasons"][-1].startswith("encoder ")
+    (detected,) = [i for i in items if i["type"] == "event" and i["kind"] == "frustration_detected"]
+    assert detected["data"]["source"] == "encoder"
+    assert [i for i in items if i["type"] == "event" and i["kind"] == "handoff_requested"]
+    assert elapsed < 10
