@@ -151,7 +151,7 @@ def build(
             ChannelName.TELEGRAM: telegram,
             ChannelName.WHATSAPP: whatsapp,
         },
-        detector=default_detector(),
+        detector=default_detector(encoder=settings.encoder),
         encoder=E5Encoder() if settings.encoder else None,
         second_opinion=second_opinion or model.second_opinion,
         summarizer=summarizer or model.summarizer,

@@ -187,6 +187,9 @@ class Cluster:
             "KESHER_LLM_MODEL": LLM_MODEL,
             "KESHER_LLM_TIMEOUT_SECONDS": str(LLM_TIMEOUT_SECONDS),
             "OLLAMA_HOST": self.ollama.url,
+            # The language model alone gives the second opinion here, on the uncertain band it
+            # uses without the encoder, so the reliability suite can count what it was asked.
+            "KESHER_ENCODER": "false",
         }
         self.webs: list[subprocess.Popen[bytes]] = []
         self.workers: list[subprocess.Popen[bytes]] = []

@@ -28,7 +28,8 @@ class SendOutboundBatch:
 
 @dataclass(frozen=True, slots=True)
 class ReviewMessage:
-    """Ask the language model for a second opinion on a message the detector was unsure of."""
+    """A second opinion (the encoder's, then a language model's) on a message the fast detector
+    was unsure of."""
 
     business_id: int
     message_id: int

@@ -3,36 +3,56 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from flows.frustration import Detector
+from flows.frustration import Detector, Verdict
 
 LANGUAGES = ("auto", "he", "en")
 
+# One text's encoder vector, as the worker gets it (`Encoder.embed(..., query=True)`).
+Embed = Callable[[str], Sequence[float]]
 
-def detect_lines(lines: Iterable[str], *, detector: Detector, language: str) -> Iterator[str]:
+
+def detect_lines(
+    lines: Iterable[str], *, detector: Detector, language: str, embed: Embed | None = None
+) -> Iterator[str]:
     """One output line per non-blank input line, in order; a bad line gets an `error` instead.
 
     Lazy: each line is answered as it is read. ValueError at once for an unknown `language`.
 
     Input `{"id": ..., "text": ...}`; output `{"id": ..., "score": 0..1, "handoff": bool,
     "reasons": [...]}` with the id exactly as given. `language` is "auto" (told by script
-    per message) or "he"/"en" to force it.
+    per message) or "he"/"en" to force it. With `embed`, a message in the fast detector's
+    uncertain band gets the encoder's opinion, as in the product's workers: the final verdict.
     """
     if language not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {language!r}")
     forced = None if language == "auto" else language
-    return _outputs(lines, detector=detector, language=forced)
+    return _outputs(lines, detector=detector, language=forced, embed=embed)
 
 
-def _outputs(lines: Iterable[str], *, detector: Detector, language: str | None) -> Iterator[str]:
+def _outputs(
+    lines: Iterable[str], *, detector: Detector, language: str | None, embed: Embed | None
+) -> Iterator[str]:
     for number, line in enumerate(lines, start=1):
         if line.strip():
-            yield _dump(_score(line, number, detector=detector, language=language))
+            yield _dump(_score(line, number, detector=detector, language=language, embed=embed))
 
 
-def _score(line: str, number: int, *, detector: Detector, language: str | None) -> dict[str, Any]:
+def final_verdict(
+    text: str, *, detector: Detector, language: str | None, embed: Embed | None
+) -> Verdict:
+    """The fast verdict, or the blended one where the fast one is unsure and `embed` is given."""
+    verdict = detector.assess(text, language=language)
+    if embed is None or detector.second is None or not verdict.uncertain:
+        return verdict
+    return detector.assess(text, language=language, embedding=embed(text))
+
+
+def _score(
+    line: str, number: int, *, detector: Detector, language: str | None, embed: Embed | None
+) -> dict[str, Any]:
     try:
         message = json.loads(line)
     except json.JSONDecodeError as error:
@@ -46,7 +66,7 @@ def _score(line: str, number: int, *, detector: Detector, language: str | None) 
     if not isinstance(text, str):
         return {"id": identifier, "error": f"line {number}: text must be a string"}
     try:
-        verdict = detector.assess(text, language=language)
+        verdict = final_verdict(text, detector=detector, language=language, embed=embed)
     except Exception as error:  # one bad message must not stop a batch
         return {"id": identifier, "error": f"line {number}: {type(error).__name__}: {error}"}
     return {

@@ -217,7 +217,8 @@ async def _record_message(
     if verdict is not None and verdict.handoff:
         await _note_frustration(uow, business, sender.customer, message, verdict)
     jobs: tuple[Job, ...] = ()
-    if verdict is not None and verdict.uncertain and services.second_opinion is not None:
+    reviewer = services.encoder is not None or services.second_opinion is not None
+    if verdict is not None and verdict.uncertain and reviewer:
         jobs = (ReviewMessage(business.id, message.id),)
     recorded = await _answer(
         uow,
@@ -332,7 +333,7 @@ async def _answer(
             conversation,
             trigger=trigger[0],
             reason=trigger[1],
-            details=trigger[2],
+            details={**trigger[2], "message_id": message.id},
             now=now,
             reply_to_id=message.id,
         )

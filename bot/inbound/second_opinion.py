@@ -1,15 +1,20 @@
-"""The second opinion: a message the offline detector was unsure of, asked of a language model.
+"""The second opinion on a message the fast detector was unsure of: the bundled encoder's,
+then, on what is still uncertain, a language model's.
 
-It runs as a task after the message is stored, so a slow model never holds up a webhook;
-when the model fails or is slow the offline verdict simply stands. When the model finds the
-customer frustrated (or asking for a person) where the offline detector was unsure, the
-conversation is handed to a person then, with the acknowledgement as for any handoff.
+It runs as a task after the message is stored, so neither ever holds up a webhook. The
+encoder's opinion (`encoder_review`) is the final offline verdict: it may hand the
+conversation off, or take back a handoff nobody has touched. A language model, when one is
+configured, is asked only when there is no encoder or the blended score is still near its
+cut-off; when it fails or is slow the verdict simply stands. When the model finds the
+customer frustrated (or asking for a person), the conversation is handed to a person then,
+with the acknowledgement as for any handoff.
 """
 
 from __future__ import annotations
 
 from bot.domain import ConversationMode, EventKind, Handoff, Opinion
 from bot.handoffs import service as handoffs
+from bot.inbound.encoder_review import encoder_review
 from bot.jobs import AnnounceHandoff
 from bot.outbound.replies import queue_sends
 from bot.services import Services
@@ -18,7 +23,8 @@ from flows.handoff import Trigger
 
 
 async def review_message(business_id: int, message_id: int, services: Services) -> Opinion | None:
-    if services.second_opinion is None:
+    """The encoder's verdict acted on, then the language model's opinion when still unsure."""
+    if services.second_opinion is None and services.encoder is None:
         return None
     async with services.uow() as uow:
         business = await uow.businesses.get(business_id)
@@ -26,16 +32,17 @@ async def review_message(business_id: int, message_id: int, services: Services) 
         customer = await uow.customers.get(business_id, message.customer_id)
     if customer is None:
         return None
+    verdict = await encoder_review(business, customer, message, services)
+    if services.second_opinion is None or (verdict is not None and not verdict.uncertain):
+        return None
     opinion = await services.second_opinion.review(message.text, language=customer.language)
     if opinion is None:
         return None
     handoff = opinion.wants_person or (
         opinion.score >= Sensitivity(business.detector_sensitivity).threshold
     )
-    reasons = (
-        *message.frustration_reasons,
-        f"second opinion {opinion.score:.2f}: {opinion.reason}",
-    )
+    kept = verdict.reasons if verdict is not None else message.frustration_reasons
+    reasons = (*kept, f"second opinion {opinion.score:.2f}: {opinion.reason}")
     now = services.clock.now()
     opened: Handoff | None = None
     outbox_ids: list[int] = []

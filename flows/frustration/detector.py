@@ -14,11 +14,13 @@ configuration are passed in.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 
 from flows.frustration import cues
+from flows.frustration.second_tone import SecondTone
 from flows.frustration.tone import Model, fold
 from flows.text import detect_language
 
@@ -76,6 +78,8 @@ WEIGHTS = {
 # Without a tone model the cues start from this probability.
 NO_MODEL_PRIOR = 0.2
 REQUEST_SCORE = 0.97
+# A blended verdict this close to its cut-off is still worth a language model's opinion.
+STILL_UNSURE = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,23 +146,38 @@ class Verdict:
     wants_person: bool = False
     wants_to_leave: bool = False
     tone: float | None = None
+    encoder: float | None = None
+    """The encoder head's probability, when the verdict blends it in (the final verdict)."""
+    cut_off: float | None = None
+    """The cut-off the score was held to, when not the sensitivity's own (a blended one)."""
+    band: tuple[float, float] | None = None
+    """Fast scores the encoder may overturn, when the detector has one; else the sensitivity's."""
 
     @property
     def uncertain(self) -> bool:
-        """Close enough to the cut-off that a second opinion could change the decision."""
+        """Close enough to the cut-off that a second opinion could change the decision: for a
+        fast verdict, worth the encoder (or the language model without one); for a blended one,
+        still worth the language model."""
         if self.wants_person or self.wants_to_leave:
             return False
-        low, high = self.sensitivity.uncertain_band
+        if self.encoder is not None:
+            cut_off = self.cut_off if self.cut_off is not None else self.sensitivity.threshold
+            return cut_off - STILL_UNSURE <= self.score < cut_off + STILL_UNSURE
+        low, high = self.band or self.sensitivity.uncertain_band
         return low <= self.score < high
 
 
 @dataclass(frozen=True, slots=True)
 class Detector:
-    """Scores messages; `model` None scores on cues and conversation alone."""
+    """Scores messages; `model` None scores on cues and conversation alone. With `second`
+    (the encoder head and blend), a message assessed with its encoder vector is scored on the
+    blended tone and held to the blend's cut-off; without the vector the verdict is the fast
+    one, with the band of scores the encoder may overturn."""
 
     model: Model | None = None
     sensitivity: Sensitivity = Sensitivity.BALANCED
     signals: Signals = field(default_factory=Signals)
+    second: SecondTone | None = None
 
     def assess(
         self,
@@ -167,9 +186,11 @@ class Detector:
         history: History | None = None,
         now: datetime | None = None,
         language: str | None = None,
+        embedding: Sequence[float] | None = None,
     ) -> Verdict:
         """The verdict on one message; `language` forces the language (reported, and the one
-        whose calibration the tone model uses) instead of telling it from the script.
+        whose calibration the tone model and the blend use) instead of telling it from the
+        script. `embedding` is the message's encoder vector: with `second`, the blended verdict.
 
         Time-based signals (repeats within a window, waiting, survey and handoff age) need
         `now`; without it they are skipped.
@@ -183,7 +204,12 @@ class Detector:
 
         language = language or detect_language(text)
         tone = self.model.probability(text, language=language) if self.model is not None else None
-        start = _logit(tone if tone is not None else NO_MODEL_PRIOR)
+        second = self.second if embedding is not None else None
+        e5 = second.head.probability(embedding) if second and embedding is not None else None
+        if second is not None and e5 is not None:
+            start = second.blend(language).start(tone if tone is not None else NO_MODEL_PRIOR, e5)
+        else:
+            start = _logit(tone if tone is not None else NO_MODEL_PRIOR)
         if found.plain_question and start > _logit(NO_MODEL_PRIOR):
             # The tone model learnt from comments, where short questions are often sarcastic;
             # a plain question with nothing frustrated on its face is not evidence enough.
@@ -194,20 +220,27 @@ class Detector:
             z += self._conversation(text, history, now, reasons)
         if tone is not None:
             reasons.append(f"tone model {tone:.2f}")
+        if e5 is not None:
+            reasons.append(f"encoder {e5:.2f}")
 
         score = _sigmoid(z)
         request = found.wants_person or found.wants_to_leave
         if request:
             score = max(score, REQUEST_SCORE)
+        cut = self.second.cut(language, self.sensitivity.value) if self.second else None
+        cut_off = cut.threshold if cut is not None and e5 is not None else None
         return Verdict(
             score=round(score, 4),
-            handoff=request or score >= self.sensitivity.threshold,
+            handoff=request or score >= (cut_off or self.sensitivity.threshold),
             reasons=tuple(reasons),
             language=language,
             sensitivity=self.sensitivity,
             wants_person=found.wants_person,
             wants_to_leave=found.wants_to_leave,
             tone=None if tone is None else round(tone, 4),
+            encoder=None if e5 is None else round(e5, 4),
+            cut_off=cut_off,
+            band=(cut.low, cut.high) if cut is not None and e5 is None else None,
         )
 
     def _conversation(

@@ -13,6 +13,9 @@ from typer.testing import CliRunner
 from app.cli import app
 from tests.e2e.conftest import Kesher, demo_key
 
+# In the fast detector's uncertain band at `balanced`: its verdict is the encoder's to give.
+UNSURE = "still waiting for my refund"
+
 
 def _conversation(base: str, key: str, customer: str) -> tuple[dict, list[dict]]:
     """Post one sandbox message; return the reply body and the customer's timeline."""
@@ -178,6 +181,31 @@ def test_detect_scores_json_lines_offline_one_line_out_per_line_in(kesher: Keshe
     assert all(0 <= o["score"] <= 1 and isinstance(o["reasons"], list) for o in out[:3])
     assert "not JSON" in out[3]["error"]
     assert kesher.run("detect", "--lang", "fr", stdin="").returncode == 2
+
+
+def test_detect_gives_an_unsure_message_the_real_encoders_opinion_and_only_that_one(
+    kesher: Kesher,
+) -> None:
+    lines = [
+        {"id": "unsure", "text": UNSURE},
+        {"id": "sure", "text": "thank you, everything arrived"},
+        {"id": "asks", "text": "אני רוצה לדבר עם נציג"},
+    ]
+    stdin = "\n".join(json.dumps(line, ensure_ascii=False) for line in lines) + "\n"
+
+    result = kesher.run("detect", stdin=stdin)
+    kesher.env["KESHER_ENCODER"] = "false"
+    without = kesher.run("detect", stdin=stdin)
+
+    assert result.returncode == 0 and without.returncode == 0, result.stderr + without.stderr
+    unsure, sure, asks = (json.loads(line) for line in result.stdout.splitlines())
+    assert set(unsure) == {"id", "score", "handoff", "reasons"}
+    assert unsure["reasons"][-1].startswith("encoder ")
+    assert not any(r.startswith("encoder") for r in sure["reasons"] + asks["reasons"])
+    assert asks["handoff"] is True
+    fast = json.loads(without.stdout.splitlines()[0])
+    assert not any(r.startswith("encoder") for r in fast["reasons"])
+    assert fast["score"] != unsure["score"]
 
 
 def test_whatsapp_connect_checks_the_values_and_prints_the_two_urls_to_paste(

@@ -131,7 +131,7 @@ async def test_a_slow_ollama_times_out_and_the_offline_verdict_stands(
 
 @pytest.fixture
 async def reviewed(sqlite_database: str):  # type: ignore[no-untyped-def]
-    """Kesher on SQLite with a fake model as its second opinion, and a business."""
+    """Kesher on SQLite with a fake model as its second opinion and no encoder, and a business."""
     from app.bootstrap import build
     from app.web.app import create_app
     from bot.accounts.businesses import create_business
@@ -141,7 +141,9 @@ async def reviewed(sqlite_database: str):  # type: ignore[no-untyped-def]
         {"score": 0.9, "wants_person": True, "reason": "wants a callback", "topic": "hours"}
     )
     runtime = build(
-        _settings(database_url=sqlite_database),
+        # The language model alone, on the band it uses without the encoder (the encoder first,
+        # then the model on what is still uncertain: tests/integration/test_encoder_review.py).
+        _settings(database_url=sqlite_database, encoder=False),
         second_opinion=LangchainSecondOpinion(model),
     )
     await runtime.start()
