@@ -17,7 +17,7 @@ from taskiq.schedule_sources import LabelScheduleSource
 
 from bot.checkins import dispatch, touches
 from bot.conversations import queue
-from bot.handoffs import alerts
+from bot.handoffs import alerts, sla
 from bot.handoffs import service as handoffs
 from bot.inbound.second_opinion import review_message
 from bot.insights import digest
@@ -105,7 +105,7 @@ def register_tasks(broker: AsyncBroker, services: Services) -> None:
         queued = await dispatch.tick(services)
         now = services.clock.now()
         warned = await alerts.warn_due_soon(services, now=now)
-        late = await handoffs.watch_sla(services, now=now)
+        late = await sla.watch_sla(services, now=now)
         late += await alerts.overdue_again(services, now=now)
         woken = await queue.wake_snoozed(services, now=now)
         await handoffs.sign_out_lapsed(services, now=now)

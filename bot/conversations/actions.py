@@ -20,6 +20,7 @@ from bot.domain import (
     Message,
     NotFound,
 )
+from bot.handoffs import reach
 from bot.handoffs import service as handoffs
 from bot.outbound.replies import add_replies
 from bot.ports import UnitOfWork
@@ -133,7 +134,7 @@ async def reply(
     identity = await uow.identities.get(conversation.identity_id)
     customer = await uow.customers.get(business.id, conversation.customer_id)
     assert customer is not None, "a conversation always belongs to a customer"
-    kind = await handoffs.reply_kind(uow, services, business, identity, customer, None, now=now)
+    kind = await reach.reply_kind(uow, services, business, identity, customer, None, now=now)
     messages, outbox_ids = await add_replies(
         uow,
         business,

@@ -1,4 +1,4 @@
-"""The handoff service: open a handoff, give it to an agent, answer, note, resolve, watch the SLA.
+"""The handoff service: open a handoff, give it to an agent, answer, note, resolve.
 
 Every change is a move of the one state machine in `flows.handoff`, written in the caller's
 transaction. From the request until it is resolved the conversation is in `human` mode and
@@ -11,7 +11,7 @@ import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.checkins.catalog import contact_rules
@@ -22,7 +22,6 @@ from bot.domain import (
     Agent,
     AgentRole,
     Business,
-    ChannelName,
     Conversation,
     ConversationMode,
     ConversationStatus,
@@ -31,27 +30,17 @@ from bot.domain import (
     EventKind,
     Forbidden,
     Handoff,
-    Identity,
     InvalidInput,
     Message,
     NotFound,
     OutboxKind,
 )
-from bot.handoffs import alerts
-from bot.outbound.outbox import wrote_since_opting_out
-from bot.outbound.replies import add_replies, queue_sends
-from bot.outbound.whatsapp_templates import (
-    KINDS,
-    HoldForTemplate,
-    UseTemplate,
-    approved_kinds,
-    delivery_for,
-    stored_templates,
-)
+from bot.handoffs import reach
+from bot.handoffs.reach import check_contactable
+from bot.outbound.replies import add_replies
 from bot.ports import UnitOfWork
 from bot.services import Services
 from flows import follow_up
-from flows.handoff import SLA_UPDATE as SLA_UPDATE_TEXT
 from flows.handoff import (
     Action,
     AgentLoad,
@@ -69,7 +58,7 @@ from flows.outcome import Said
 
 log = logging.getLogger(__name__)
 
-LATE_BATCH = 200
+LAPSED_BATCH = 200
 AGENT_REPLY_MAX = 4000
 
 
@@ -251,7 +240,7 @@ async def sign_out_lapsed(services: Services, *, now: datetime) -> int:
     """Agents whose inbox sessions have all expired go offline, their handoffs to others: an
     agent who closed the laptop without signing out is not there to answer."""
     async with services.uow() as uow:
-        lapsed = await uow.agents.lapsed(now=now, limit=LATE_BATCH)
+        lapsed = await uow.agents.lapsed(now=now, limit=LAPSED_BATCH)
     for agent in lapsed:
         async with services.uow() as uow:
             business = await uow.businesses.get(agent.business_id)
@@ -299,8 +288,8 @@ async def reply(
     identity = await uow.identities.get(conversation.identity_id)
     customer = await uow.customers.get(business.id, handoff.customer_id)
     assert customer is not None, "a handoff always belongs to a customer"
-    _check_contactable(customer, identity)
-    kind = await reply_kind(uow, services, business, identity, customer, template, now=now)
+    check_contactable(customer, identity)
+    kind = await reach.reply_kind(uow, services, business, identity, customer, template, now=now)
     replied = _moved(handoff, Action.REPLY)
     if replied.first_reply_at is None:
         replied = replace(replied, first_reply_at=now)
@@ -323,84 +312,6 @@ async def reply(
         data={"handoff_id": handoff.id, "agent_id": agent.id, "message_id": messages[0].id},
     )
     return messages[0], outbox_ids
-
-
-def _reply_window(services: Services, channel: ChannelName) -> timedelta | None:
-    sender = services.channels.get(channel)
-    return sender.capabilities.reply_window if sender is not None else None
-
-
-def window_open(services: Services, identity: Identity, *, now: datetime) -> bool:
-    """Whether free text reaches the customer now (always, except on WhatsApp after 24 hours)."""
-    window = _reply_window(services, identity.channel)
-    if window is None:
-        return True
-    return identity.last_inbound_at is not None and now - identity.last_inbound_at < window
-
-
-def _check_contactable(customer: Customer, identity: Identity) -> None:
-    """Refuse, with the reason, a reply that the outbox would skip rather than send."""
-    if customer.opted_out and not wrote_since_opting_out(customer, identity):
-        raise InvalidInput(
-            "the customer has opted out of messages: the reply would not be sent "
-            "(they are contacted again once they write an opt-in word)",
-            code="opted_out",
-        )
-    if not identity.reachable:
-        raise InvalidInput(
-            f"the customer cannot be reached on {identity.channel.value} "
-            "(they blocked the sender, or the address is not valid): the reply would not be sent",
-            code="unreachable",
-        )
-
-
-async def reply_kind(
-    uow: UnitOfWork,
-    services: Services,
-    business: Business,
-    identity: Identity,
-    customer: Customer,
-    template: str | None,
-    *,
-    now: datetime,
-) -> OutboxKind:
-    window = _reply_window(services, identity.channel)
-    templates = stored_templates(await uow.accounts.get(business.id, identity.channel))
-    if template is None:
-        delivery = delivery_for(
-            OutboxKind.REPLY,
-            customer.language,
-            templates=templates,
-            last_inbound_at=identity.last_inbound_at,
-            now=now,
-            window=window,
-        )
-        if isinstance(delivery, HoldForTemplate):
-            usable = approved_kinds(templates, customer.language)
-            raise InvalidInput(
-                "the customer's 24-hour WhatsApp window is closed: free text would not arrive; "
-                + (
-                    f"send one of the approved templates ({', '.join(usable)})"
-                    if usable
-                    else "the business has no approved template in the customer's language"
-                ),
-                code="window_closed",
-            )
-        return OutboxKind.REPLY
-    if template not in KINDS:
-        raise InvalidInput(f"unknown template kind {template!r}", code="invalid_template")
-    chosen = delivery_for(
-        template,
-        customer.language,
-        templates=templates,
-        last_inbound_at=None,
-        now=now,
-        window=window,
-    )
-    if isinstance(chosen, HoldForTemplate):
-        raise InvalidInput(chosen.reason, code="invalid_template")
-    assert isinstance(chosen, UseTemplate) or window is None
-    return OutboxKind(template)
 
 
 async def note(
@@ -460,54 +371,6 @@ async def resolve(
             now=now,
         )
     return resolved
-
-
-async def watch_sla(services: Services, *, now: datetime) -> int:
-    """Tell each customer left unanswered past the SLA, once, and alert the business's admins
-    (the inbox's banner, and Telegram for admins who linked it)."""
-    async with services.uow() as uow:
-        late = await uow.handoffs.overdue(now=now, limit=LATE_BATCH)
-    told = 0
-    for handoff in late:
-        outbox_ids: list[int] = []
-        async with services.uow() as uow:
-            current = await uow.handoffs.get(handoff.business_id, handoff.id)
-            if current is None or not current.open or current.sla_noticed_at is not None:
-                continue
-            outbox_ids = await _tell_late(uow, current, now=now)
-            await uow.commit()
-        told += 1
-        await queue_sends(outbox_ids, services)
-        await alerts.overdue(handoff.business_id, handoff.id, services, now=now)
-    return told
-
-
-async def _tell_late(uow: UnitOfWork, handoff: Handoff, *, now: datetime) -> list[int]:
-    business = await uow.businesses.get(handoff.business_id)
-    customer = await uow.customers.get(business.id, handoff.customer_id)
-    conversation = await uow.conversations.get(handoff.conversation_id)
-    identity = await uow.identities.get(conversation.identity_id)
-    await uow.handoffs.save(replace(handoff, sla_noticed_at=now), at=now)
-    await uow.events.add(
-        business.id,
-        handoff.customer_id,
-        kind=EventKind.HANDOFF_OVERDUE,
-        occurred_at=now,
-        data={"handoff_id": handoff.id, "waiting_since": handoff.requested_at.isoformat()},
-    )
-    language = customer.language if customer is not None else business.language
-    _, outbox_ids = await add_replies(
-        uow,
-        business,
-        conversation,
-        (Said(SLA_UPDATE_TEXT.render(language, business=business.name)),),
-        channel=identity.channel,
-        kind=OutboxKind.HANDOFF_NOTICE,
-        key=f"handoff:{handoff.id}:late",
-        now=now,
-    )
-    log.warning("handoff %d of business %s is past its SLA", handoff.id, business.slug)
-    return outbox_ids
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,8 +23,7 @@ from app.bootstrap import Runtime
 from app.web.app import create_app
 from bot.accounts.businesses import create_business
 from bot.domain import Agent, AgentRole, Handoff
-from bot.handoffs import alerts
-from bot.handoffs import service as handoffs
+from bot.handoffs import alerts, sla
 from bot.insights import digest
 from integrations.llm import LangchainSummarizer
 from tests.fakes.telegram_api import USERNAME, FakeTelegram
@@ -249,8 +248,8 @@ async def test_admins_who_linked_telegram_hear_of_a_handoff_left_past_its_sla(
     await post(client, shop, message(7403, ASK_PERSON, first_name="Avi"))
     handoff = await _handoff(runtime, shop)
     late = handoff.sla_due_at + timedelta(minutes=1)
-    assert await handoffs.watch_sla(runtime.services, now=late) >= 1
-    await handoffs.watch_sla(runtime.services, now=late + timedelta(minutes=1))
+    assert await sla.watch_sla(runtime.services, now=late) >= 1
+    await sla.watch_sla(runtime.services, now=late + timedelta(minutes=1))
 
     await sent(fake_telegram, 6)  # confirmation, ack, two alerts, the update, one late alert
     waited = int((late - handoff.requested_at).total_seconds() // 60)

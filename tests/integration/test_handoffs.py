@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain import Agent, AgentRole, Capabilities, ConversationMode, Handoff, InvalidInput
+from bot.handoffs import reach, sla
 from bot.handoffs import service as handoffs
 from bot.handoffs.agents import create_agent
 from bot.outbound.replies import queue_sends
@@ -200,7 +201,7 @@ async def test_nobody_answering_within_the_sla_gets_one_honest_update_and_an_ale
     told = []
     for minutes in (9, 2, 60):
         world.clock.at += timedelta(minutes=minutes)
-        await handoffs.watch_sla(world.services, now=world.clock.now())
+        await sla.watch_sla(world.services, now=world.clock.now())
         told.append(len(await _texts(world, "sam")))
 
     assert told == [1, 2, 2]
@@ -304,7 +305,7 @@ async def test_outside_the_whatsapp_window_free_text_from_an_agent_is_refused_wi
     async with world.services.uow() as uow:
         conversation = await uow.conversations.get(handoff.conversation_id)
         identity = await uow.identities.get(conversation.identity_id)
-        assert not handoffs.window_open(world.services, identity, now=world.clock.now())
+        assert not reach.window_open(world.services, identity, now=world.clock.now())
         with pytest.raises(InvalidInput) as refused:
             await handoffs.reply(
                 uow, world.services, world.business, handoff.id, noa, "hi", now=world.clock.now()

@@ -22,7 +22,7 @@ import pytest
 from app.bootstrap import Runtime
 from bot.accounts.channels import connect_telegram, connect_whatsapp, set_whatsapp_templates
 from bot.domain import Agent, AgentRole, Business, ChannelName, Handoff, Inbound
-from bot.handoffs import alerts
+from bot.handoffs import alerts, sla
 from bot.handoffs import service as handoffs
 from bot.handoffs.agents import create_agent
 from bot.inbound.pipeline import handle_inbound
@@ -342,7 +342,7 @@ async def test_a_late_alert_the_mail_server_refused_is_sent_by_a_later_tick_once
     late = handoff.sla_due_at + timedelta(seconds=30)
     fake_smtp.refuse = 1
 
-    assert await handoffs.watch_sla(services, now=late) == 1
+    assert await sla.watch_sla(services, now=late) == 1
     assert fake_smtp.to(boss.email) == [] and len(_telegram_to(fake_telegram, "8801")) == 1
     assert await alerts.overdue_again(services, now=late + timedelta(seconds=30)) == 0, "too soon"
     assert await alerts.overdue_again(services, now=late + timedelta(minutes=2)) == 1

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from app.web.inbox.queue import page_context
 from app.web.pages import Signed, SignedIn, context, form_fields, render
 from bot.domain import EventKind, Handoff, KesherError, NotFound
+from bot.handoffs import reach
 from bot.handoffs import service as handoffs
 from bot.outbound.replies import queue_sends
 from bot.outbound.whatsapp_templates import approved_kinds, stored_templates
@@ -83,7 +84,7 @@ async def _conversation_page(
             past=[p for p in past if p.id != handoff.id],
             summary=summary,
             window=handoff.resolved_at is not None
-            or handoffs.window_open(signed.services, identity, now=now),
+            or reach.window_open(signed.services, identity, now=now),
             channel=identity.channel.value,
             templates=approved_kinds(approved, language),
             team=[a for a in team if a.id != handoff.agent_id],

@@ -22,7 +22,7 @@ from bot.domain import (
     KesherError,
     QueueFilter,
 )
-from bot.handoffs import service as handoffs
+from bot.handoffs import reach
 from bot.outbound.replies import queue_sends
 
 router = APIRouter(prefix="/inbox", include_in_schema=False)
@@ -154,7 +154,7 @@ async def _page(
             messages=messages,
             handoff=handoff,
             team=team,
-            window=handoffs.window_open(signed.services, identity, now=now),
+            window=reach.window_open(signed.services, identity, now=now),
             error=error,
             kept=kept or {},
             key=secrets.token_hex(8),
