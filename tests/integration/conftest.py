@@ -78,8 +78,12 @@ async def _stop(receiver: asyncio.Task[None]) -> None:
     receiver.cancel()
     done, _ = await asyncio.wait({receiver}, timeout=RECEIVER_STOP_SECONDS)
     if not done:
+        waiting = "\n".join(
+            f"{task.get_name()}: {task.get_stack(limit=3)}" for task in asyncio.all_tasks()
+        )
         raise AssertionError(
-            f"the taskiq receiver did not stop within {RECEIVER_STOP_SECONDS} s of its cancel"
+            f"the taskiq receiver did not stop within {RECEIVER_STOP_SECONDS} s of its cancel;"
+            f" still running:\n{waiting}"
         )
     with contextlib.suppress(asyncio.CancelledError):
         await receiver
