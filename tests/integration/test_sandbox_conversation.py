@@ -311,6 +311,9 @@ async def test_a_delivery_the_shared_cache_remembers_but_the_database_lacks_is_s
     assert response.status_code == 200
     assert response.json()["duplicate"] is False
     assert len(response.json()["replies"]) == 1
+    # The reply goes out too (and the test ends with nothing in flight for the receiver).
+    await settled(runtime)
+    assert len(await _sent(client, shop, "gil", 1)) == 1
 
 
 async def test_each_message_is_scored_for_frustration_and_a_request_for_a_person_is_noted(
