@@ -35,7 +35,6 @@ from integrations.whatsapp import WhatsAppChannel
 from storage.database import create_engine, create_sessionmaker
 from storage.memory import MemoryIdempotency, MemoryLock, MemoryRateLimiter
 from storage.redis import RedisIdempotency, RedisLock, RedisRateLimiter, RedisTaskBroker
-from storage.schema import upgrade
 from storage.unit_of_work import SqlUnitOfWork
 
 # Connections each process keeps to Redis, and how long a caller waits for one when all are
@@ -63,6 +62,10 @@ class Runtime:
 
     async def start(self, *, worker: bool = False) -> None:
         if self.settings.is_sqlite:
+            # Alembic (with Mako) is imported only where a schema is migrated, not by every
+            # command and worker that starts on an existing one.
+            from storage.schema import upgrade
+
             await upgrade(self.settings.database_url)
         self.broker.is_worker_process = worker
         await self.broker.startup()

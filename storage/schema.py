@@ -14,9 +14,6 @@ from storage.database import create_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 log = logging.getLogger(__name__)
-# Alembic says at INFO which backend it talks to on every run, migrating or not; one line of
-# our own says when the schema did change.
-logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 
 def alembic_config(url: str) -> Config:

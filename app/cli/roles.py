@@ -9,7 +9,6 @@ import socket
 from typing import Annotated, Any
 
 import typer
-import uvicorn
 from taskiq.api import run_receiver_task, run_scheduler_task
 
 from app.bootstrap import Runtime, ensure_demo
@@ -17,7 +16,6 @@ from app.cli.health import beating
 from app.cli.process import configured, console, errors, need_redis, run
 from app.settings import Settings
 from app.tasks import scheduler_for
-from app.web.app import create_app
 
 
 def serve(
@@ -28,6 +26,12 @@ def serve(
     ] = False,
 ) -> None:
     """Run the web app, with the worker and the scheduler in the same process."""
+    # The web stack (uvicorn, the pages and their templates) is imported by this command only:
+    # every other `kesher` command starts without it.
+    import uvicorn
+
+    from app.web.app import create_app
+
     settings = configured()
     if no_worker:
         need_redis(settings, "serve --no-worker")

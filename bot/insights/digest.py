@@ -17,8 +17,6 @@ from itertools import groupby
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from fpdf import FPDF
-
 from bot.domain import (
     Agent,
     AgentRole,
@@ -229,6 +227,10 @@ def _pdf(digest: Digest, language: str, font: str | None) -> bytes | None:
     """A one- or two-page PDF; Hebrew lines right to left (HarfBuzz shaping)."""
     if not font or not Path(font).is_file():
         return None
+    # Imported here, in the digest's thread: fpdf (with fontTools, Pillow and NumPy) is a
+    # quarter of the import time of every `kesher` command and worker that never draws a PDF.
+    from fpdf import FPDF
+
     document = FPDF()
     document.set_title(TITLE.render(language, business=digest.business.name))
     document.add_page()
