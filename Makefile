@@ -6,7 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # pytest-xdist processes; each has its own Redis and PostgreSQL databases (tests/conftest.py).
-WORKERS ?= 2
+# Three on two cores: the long end-to-end runs mostly wait (paced load, processes starting, a
+# server restarting), and a third process keeps both cores busy meanwhile.
+WORKERS ?= 3
 PYTEST := $(BIN)/pytest -q -rs -n $(WORKERS) --dist loadgroup
 
 .PHONY: run test check lint typecheck docs unit bench browser clean
