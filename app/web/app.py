@@ -12,6 +12,7 @@ from app.web import api, console, health, inbox, pages, sandbox, webhooks
 from app.web.body_limit import BodyLimit
 from app.web.correlation import Correlation
 from app.web.errors import install_error_handlers
+from app.web.security_headers import SecurityHeaders
 
 
 def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
@@ -44,4 +45,5 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     app.include_router(webhooks.router)
     app.add_middleware(BodyLimit, max_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(Correlation)
+    app.add_middleware(SecurityHeaders, https=runtime.settings.public_base().startswith("https://"))
     return app
