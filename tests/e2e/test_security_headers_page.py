@@ -39,7 +39,7 @@ class Watched:
         self.page.on("pageerror", lambda error: self.console.append(f"page error: {error}"))
 
     def _heard(self, message: ConsoleMessage) -> None:
-        if "Content Security Policy" in message.text or message.type == "error":
+        if "Content Security Policy" in message.text:
             self.console.append(message.text)
 
     def violations(self) -> list[str]:
