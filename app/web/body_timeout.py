@@ -20,9 +20,8 @@ class BodyTimeout:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.seconds
-        complete = False
+        deadline = asyncio.get_running_loop().time() + self.seconds
+        complete = not _has_body(scope)
         started = False
 
         async def timed() -> Message:
@@ -73,6 +72,11 @@ class BodyTimeout:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def _has_body(scope: Scope) -> bool:
+    headers = dict(scope["headers"])
+    return headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers
 
 
 class _TooSlow(Exception):
