@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     )
     mail_from: str = "Kesher <kesher@localhost>"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    body_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="A request body still arriving after this long is refused (408)",
+    )
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     demo: bool = Field(default=True, description="Create the demo business on first start")

@@ -55,6 +55,8 @@ def serve(
                 port=port,
                 log_level=settings.log_level.lower(),
                 proxy_headers=True,
+                # Kesher's own access log (app/web/access_log.py) leaves out query strings.
+                access_log=False,
             )
         )
         try:

@@ -9,9 +9,12 @@ from fastapi import FastAPI
 
 from app.bootstrap import Runtime
 from app.web import api, console, health, inbox, pages, sandbox, webhooks
+from app.web.access_log import AccessLog
 from app.web.body_limit import BodyLimit
+from app.web.body_timeout import BodyTimeout
 from app.web.correlation import Correlation
 from app.web.errors import install_error_handlers
+from app.web.security_headers import SecurityHeaders
 
 
 def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
@@ -43,5 +46,8 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     console.install(app)
     app.include_router(webhooks.router)
     app.add_middleware(BodyLimit, max_bytes=runtime.settings.max_body_bytes)
+    app.add_middleware(BodyTimeout, seconds=runtime.settings.body_timeout_seconds)
+    app.add_middleware(AccessLog)
     app.add_middleware(Correlation)
+    app.add_middleware(SecurityHeaders, https=runtime.settings.public_base().startswith("https://"))
     return app

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from zoneinfo import available_timezones
 
 import phonenumbers
 
+from bot.accounts.formulas import unguarded
 from bot.domain import (
     AccountStatus,
     Business,
@@ -37,8 +37,6 @@ WHATSAPP_PREFIX = "whatsapp:"
 READ_ONLY_PREFIX = "kesher_"
 # csv_rows keeps a row's cells past the header under this key (no header name can be it).
 EXTRA = "\x00extra"
-# A cell the export guarded against spreadsheet formulas (bot/exports.py): "'=SUM(A1)".
-_GUARDED = re.compile(r"^'[=@\t\r+-]")
 MAX_ATTRIBUTE_LENGTH = 1000
 BATCH = 500
 
@@ -279,14 +277,10 @@ def csv_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
         for row in reader:
             read_to = reader.line_num
             extra = [v for v in row.pop(EXTRA, []) if v.strip()]
-            cells = {k: _unguarded(v or "") for k, v in row.items()}
+            cells = {k: unguarded(v or "") for k, v in row.items()}
             yield read_to, {**cells, EXTRA: ",".join(extra)} if extra else cells
     except csv.Error as error:
         raise UnreadableCsv(str(error), line=read_to + 1) from None
-
-
-def _unguarded(cell: str) -> str:
-    return cell[1:] if _GUARDED.match(cell) else cell
 
 
 def decode_csv(data: bytes) -> str:

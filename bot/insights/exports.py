@@ -5,7 +5,7 @@ The customers file has the import's own columns first (`external_id, name, phone
 timezone, tags`, then one column per attribute), so it can be edited and imported again;
 Kesher's own read-only columns come last, named `kesher_…`, and the import skips them. It
 starts with a byte-order mark so Excel reads Hebrew right, and a cell that a spreadsheet would
-run as a formula (`=`, `@`, or `+`/`-` not followed by a number) is written with a leading `'`.
+run as a formula (bot/accounts/formulas.py) is written with a leading `'`.
 Conversations also come as one JSON array, written a page at a time. The weekly digest's
 figures come as rows of (section, name, value).
 """
@@ -15,18 +15,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 from bot.accounts.customers import KNOWN_COLUMNS, READ_ONLY_PREFIX
+from bot.accounts.formulas import guarded
 from bot.domain import Business, Customer, Message
 from bot.insights.digest import Digest
 from bot.services import Services
 
 PAGE = 1000
 BOM = "\ufeff"
-_FORMULA = re.compile(r"^(?:[=@\t\r]|[+-](?![\d.\s]*$))")
 ANSWER_COLUMNS = ("customer_id", "flow", "question", "value", "score", "score_kind", "answered_at")
 OWN_COLUMNS = tuple(f"{READ_ONLY_PREFIX}{c}" for c in ("id", "opted_out", "created_at"))
 MESSAGE_COLUMNS = (
@@ -43,8 +42,7 @@ MESSAGE_COLUMNS = (
 
 
 def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return f"'{text}" if _FORMULA.match(text) else text
+    return guarded("" if value is None else str(value))
 
 
 def _lines(rows: Iterable[Sequence[object]]) -> str:

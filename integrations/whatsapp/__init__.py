@@ -7,8 +7,9 @@ client is rooted at KESHER_TWILIO_API_URL so a test double on loopback works unc
 
 from integrations.whatsapp.account import DEFAULT_MPS, MAX_MPS, TwilioAccount
 from integrations.whatsapp.channel import CAPABILITIES, WhatsAppChannel
+from integrations.whatsapp.forms import read_form
 from integrations.whatsapp.sending import MAX_TEXT, RootedHttpClient, WhatsAppSender
-from integrations.whatsapp.webhooks import parse_inbound, parse_status, read_form, verify
+from integrations.whatsapp.webhooks import parse_inbound, parse_status, verify
 
 __all__ = [
     "CAPABILITIES",

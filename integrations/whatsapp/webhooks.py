@@ -3,68 +3,22 @@ RequestValidator, and the incoming message or status callback normalised."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
-from urllib.parse import parse_qs, parse_qsl, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from twilio.request_validator import RequestValidator
 
 from bot.domain import ChannelName, Forbidden, Inbound, InboundKind, InvalidInput
 from integrations.whatsapp.account import TwilioAccount
+from integrations.whatsapp.fields import message_sid
+from integrations.whatsapp.forms import FormParams, read_form
 from integrations.whatsapp.statuses import STATUSES, StatusUpdate
 
 SIGNATURE_HEADER = "x-twilio-signature"
-MAX_FIELDS = 500
-# Twilio's SIDs are 34 characters and a WhatsApp address ("whatsapp:+" and an E.164 number)
-# at most 25; longer ones are refused, not stored cut. Both have to fit, with "button:", in a
-# 128-character key of the delivery log (bot/inbound/pipeline.py's tap key); a name is kept to 200.
-MAX_SID = 64
-MAX_ADDRESS = 48
+# A name is kept to 200 characters. A SID (34) and an address (at most 25, fields.py) fit,
+# with "button:", in a 128-character key of the delivery log (bot/inbound/pipeline.py's tap key).
 MAX_NAME = 200
-
-
-class FormParams(Mapping[str, str]):
-    """Posted form fields in order with repeated names kept; `getall` is what the validator reads,
-    exactly as signed. A field read by name has its NUL characters dropped: PostgreSQL text
-    cannot hold them, and a forged-looking but signed body must get an answer, not a 503."""
-
-    def __init__(self, pairs: Sequence[tuple[str, str]]) -> None:
-        self.pairs = tuple(pairs)
-        self._first: dict[str, str] = {}
-        for name, value in self.pairs:
-            self._first.setdefault(name, value.replace("\x00", ""))
-
-    def __getitem__(self, name: str) -> str:
-        return self._first[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._first)
-
-    def __len__(self) -> int:
-        return len(self._first)
-
-    def getall(self, name: str) -> list[str]:
-        return [value for key, value in self.pairs if key == name]
-
-
-def read_form(body: bytes) -> FormParams:
-    """An x-www-form-urlencoded body as params, decoded as UTF-8; InvalidInput when it is not."""
-    try:
-        pairs = parse_qsl(
-            body.decode("utf-8"),
-            keep_blank_values=True,
-            strict_parsing=False,
-            encoding="utf-8",
-            errors="strict",
-            max_num_fields=MAX_FIELDS,
-        )
-    except UnicodeDecodeError:
-        raise InvalidInput("the body is not UTF-8 form data", code="invalid_form") from None
-    except ValueError:
-        raise InvalidInput(
-            f"the body has more than {MAX_FIELDS} fields", code="invalid_form"
-        ) from None
-    return FormParams(pairs)
 
 
 def verify(body: bytes, *, url: str, signature: str | None, auth_token: str) -> FormParams:
@@ -102,15 +56,18 @@ def parse_inbound(
     account: TwilioAccount,
     received_at: datetime,
 ) -> list[Inbound]:
-    """A signed incoming-message webhook as the customer's message."""
+    """A signed incoming-message webhook, its identifying fields checked (fields.py), as the
+    customer's message."""
     params = verify(body, url=url, signature=signature, auth_token=account.auth_token)
-    return [inbound_from(params, received_at=received_at)]
+    sid = message_sid(params, account, incoming=True)
+    return [inbound_from(params, sid=sid, received_at=received_at)]
 
 
-def inbound_from(params: Mapping[str, str], *, received_at: datetime) -> Inbound:
-    """The customer's message in verified webhook params; InvalidInput without MessageSid/From."""
-    sid = _required(params, "MessageSid", limit=MAX_SID)
-    address = _required(params, "From", limit=MAX_ADDRESS)
+def inbound_from(params: Mapping[str, str], *, sid: str, received_at: datetime) -> Inbound:
+    """The customer's message `sid` in verified webhook params; InvalidInput without From."""
+    address = params.get("From", "").strip()
+    if not address:
+        raise InvalidInput("the webhook has no From", code="missing_from")
     body = params.get("Body", "")
     text = body if body.strip() else None
     notes = [*_media(params), *_location(params)]
@@ -157,10 +114,10 @@ def parse_status(
 ) -> StatusUpdate:
     """A signed status callback as a StatusUpdate; unknown statuses come back with status None."""
     params = verify(body, url=url, signature=signature, auth_token=account.auth_token)
-    sid = params.get("MessageSid") or params.get("SmsSid") or ""
+    sid = message_sid(params, account, incoming=False)
     raw = params.get("MessageStatus") or params.get("SmsStatus") or ""
-    if not sid or not raw:
-        raise InvalidInput("a status callback needs MessageSid and MessageStatus", code="no_status")
+    if not raw:
+        raise InvalidInput("a status callback needs MessageStatus", code="no_status")
     code = params.get("ErrorCode", "").strip()
     return StatusUpdate(
         message_sid=sid,
@@ -177,17 +134,6 @@ def public_url(base: str, request_url: str) -> str:
     """The URL Twilio called: KESHER_PUBLIC_URL with the request's path and query."""
     parts = urlsplit(request_url)
     return base.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
-
-
-def _required(params: Mapping[str, str], name: str, *, limit: int) -> str:
-    value = params.get(name, "").strip()
-    if not value:
-        raise InvalidInput(f"the webhook has no {name}", code=f"missing_{name.lower()}")
-    if len(value) > limit:
-        raise InvalidInput(
-            f"the webhook's {name} is over {limit} characters", code=f"invalid_{name.lower()}"
-        )
-    return value
 
 
 def _profile_name(params: Mapping[str, str]) -> str | None:

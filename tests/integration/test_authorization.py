@@ -7,19 +7,20 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from app.bootstrap import Runtime
 from app.web.app import create_app
 from bot.domain import Business
-from tests.integration.conftest import SQLITE_ONLY
+from tests.integration.conftest import SQLITE_ONLY, running
 from tests.integration.test_console import _admin
 from tests.integration.test_inbox import _agent, _csrf, _sign_in
 from tests.seeds import other_business
-
-pytestmark = SQLITE_ONLY  # who may do what is decided above the store
 
 SANDBOX = re.compile(r"/sandbox/")
 CONSOLE = [
@@ -89,6 +90,7 @@ def _fill(path: str, slug: str, ids: dict[str, Any]) -> str:
     )
 
 
+@SQLITE_ONLY  # who may do what is decided above the store
 async def test_every_rest_operation_refuses_who_may_not_and_never_leaks_across_businesses(
     client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
 ) -> None:
@@ -130,6 +132,7 @@ async def test_every_rest_operation_refuses_who_may_not_and_never_leaks_across_b
     assert wrong == []
 
 
+@SQLITE_ONLY
 async def test_pages_need_a_login_the_console_an_admin_and_an_agent_sees_only_their_business(
     client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
 ) -> None:
@@ -173,3 +176,48 @@ async def test_pages_need_a_login_the_console_an_admin_and_an_agent_sees_only_th
     assert (
         str(uuid.UUID(theirs["customer_id"])) not in (await client.get("/console/customers")).text
     )
+
+
+@pytest.fixture(params=["sqlite-memory"])
+async def closed(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Runtime]:
+    """Kesher as deployed on Redis: the sandbox, too, needs the business's key."""
+    async for built in running(request, tmp_path, sandbox_open=False):
+        yield built
+
+
+async def test_with_the_sandbox_closed_every_api_operation_refuses_a_caller_without_the_key(
+    closed: Runtime,
+) -> None:
+    mine, key = await other_business(closed, "mine")
+    _, other_key = await other_business(closed, "theirs")
+    transport = httpx.ASGITransport(app=create_app(closed, manage_runtime=False))
+    async with httpx.AsyncClient(transport=transport, base_url="http://kesher.test") as client:
+        auth = {"Authorization": f"Bearer {key}"}
+        revoked = (await client.post(f"/api/v1/{mine.slug}/keys", headers=auth)).json()
+        gone = await client.delete(f"/api/v1/{mine.slug}/keys/{revoked['id']}", headers=auth)
+        assert gone.status_code == 200
+        paths = create_app(closed, manage_runtime=False).openapi()["paths"]
+        # Every operation under /api/v1, the sandbox's included: nothing is left out by name.
+        operations = [
+            (method.upper(), path)
+            for path, listed in paths.items()
+            if path.startswith("/api/v1/")
+            for method in listed
+        ]
+        assert any("/sandbox/" in path for _, path in operations)
+        any_id = str(uuid.uuid4())
+        wrong = []
+        for method, path in operations:
+            url = re.sub(
+                r"\{(\w+)\}", lambda m: mine.slug if m.group(1) == "business" else any_id, path
+            )
+            for cell, headers, expected in [
+                ("no key", {}, 401),
+                ("another business's key", {"Authorization": f"Bearer {other_key}"}, 403),
+                ("a revoked key", {"Authorization": f"Bearer {revoked['key']}"}, 401),
+            ]:
+                answer = await client.request(method, url, headers=headers, json={})
+                if answer.status_code != expected:
+                    wrong.append(f"{method} {path} with {cell}: {answer.status_code}")
+
+    assert wrong == []

@@ -57,8 +57,8 @@ async def test_insights_show_the_hand_worked_numbers_and_charts_without_scripts(
     # 9 and 10 promoters, 4 a detractor: 100 × (2 − 1) / 3 = 33; CSAT (5 + 2) / 2 = 3.5.
     assert re.search(r'id="nps-score">33<', text)
     assert re.search(r'id="csat-average">3\.5<', text)
-    # Four charts, and no script but the two vendored htmx files and requests.js in the head.
-    assert text.count("<svg") == 4 and text.count("<script") == 3
+    # Four charts, and no script but the two vendored htmx files, requests.js and forms.js.
+    assert text.count("<svg") == 4 and text.count("<script") == 4
     assert "<script>" not in text  # none inline
     assert "Promoters" in text and "NPS fell from 9 to 4" in text
     # Both customers wrote "hello", so both are English: one group holding every answer.

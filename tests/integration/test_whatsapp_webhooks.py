@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from sqlalchemy import text
 from twilio.request_validator import RequestValidator
 
 from app.bootstrap import Runtime
@@ -120,6 +121,53 @@ async def test_an_unsigned_or_forged_message_is_refused_and_nothing_is_stored(
     assert listing.json()["customers"] == []
 
 
+async def _inbound_count(runtime: Runtime, shop: Business) -> int:
+    async with runtime.engine.connect() as connection:
+        found = await connection.scalar(
+            text("SELECT count(*) FROM messages WHERE business_id = :b AND direction = 'in'"),
+            {"b": shop.id},
+        )
+    return int(found or 0)
+
+
+async def test_a_captured_message_replayed_with_its_sid_boundary_moved_is_refused_and_stores_nothing(
+    client: httpx.AsyncClient, shop: Business, fake_twilio: FakeTwilio, runtime: Runtime
+) -> None:
+    path = f"/webhooks/whatsapp/{shop.slug}"
+    sid = "SM" + "9a" * 16
+    captured = _signed(path, _message(sid, "hello"))
+    first = await client.post(path, **captured)  # type: ignore[arg-type]
+    await _sent(fake_twilio, 1)
+    await settled(runtime)
+    stored = await _inbound_count(runtime, shop)
+    # Signed as "MessageSid" "SM…" "NumMedia" "0": the same string as "MessageSid" "SM…NumMedia0".
+    moved = {k: v for k, v in _message(sid, "hello").items() if k != "NumMedia"}
+    moved["MessageSid"] = sid + "NumMedia0"
+    headers = captured["headers"]
+
+    replay = await client.post(path, content=urlencode(moved).encode(), headers=headers)  # type: ignore[arg-type]
+    await settled(runtime)
+
+    assert first.status_code == 200 and stored == 1
+    assert replay.status_code == 400
+    assert replay.json()["error"]["code"] == "invalid_messagesid"
+    assert await _inbound_count(runtime, shop) == stored
+    assert len(fake_twilio.calls) == 1
+
+
+async def test_a_message_signed_with_the_token_but_for_another_account_is_refused(
+    client: httpx.AsyncClient, shop: Business, runtime: Runtime
+) -> None:
+    path = f"/webhooks/whatsapp/{shop.slug}"
+    params = {**_message("SM" + "8" * 32, "hello"), "AccountSid": "AC" + "e" * 32}
+
+    response = await client.post(path, **_signed(path, params))  # type: ignore[arg-type]
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "wrong_account"
+    assert await _inbound_count(runtime, shop) == 0
+
+
 async def test_a_business_without_whatsapp_gets_404_not_a_stored_message(
     client: httpx.AsyncClient, business: tuple[Business, str]
 ) -> None:
@@ -209,7 +257,11 @@ async def test_reports_of_one_message_arriving_together_still_only_move_it_forwa
     status_path = f"{path}/status"
 
     async def report(status: str) -> None:
-        params = {"MessageSid": reply.channel_message_id or "", "MessageStatus": status}
+        params = {
+            "MessageSid": reply.channel_message_id or "",
+            "MessageStatus": status,
+            "AccountSid": ACCOUNT_SID,
+        }
         response = await client.post(status_path, **_signed(status_path, params))  # type: ignore[arg-type]
         assert response.status_code == 204
 

@@ -49,6 +49,7 @@ ACCOUNT = TwilioAccount(
     auth_token=INBOUND["auth_token"],
     sender="whatsapp:+14155238886",
 )
+SID = "SM" + "1" * 32
 
 
 def _body(case: dict[str, Any]) -> bytes:
@@ -161,14 +162,14 @@ def test_a_quick_reply_answer_is_a_button_with_its_payload_as_the_choice() -> No
 
 def test_an_item_picked_from_a_list_is_a_button_with_the_item_s_id_as_the_choice() -> None:
     params = {
-        "MessageSid": "SM" + "1" * 32,
+        "MessageSid": SID,
         "From": "whatsapp:+972501234567",
         "Body": "4",
         "ListId": "4",
         "ListTitle": "4",
     }
 
-    inbound = inbound_from(params, received_at=AT)
+    inbound = inbound_from(params, sid=SID, received_at=AT)
 
     assert inbound.kind is InboundKind.BUTTON
     assert (inbound.choice, inbound.note) == ("4", "4")
@@ -224,7 +225,7 @@ def test_a_signature_for_another_auth_token_is_forbidden() -> None:
 
 
 def test_an_account_without_an_auth_token_forbids_everything() -> None:
-    body, _ = _signed([("MessageSid", "SM1"), ("From", "whatsapp:+972501234567")])
+    body, _ = _signed([("MessageSid", SID), ("From", "whatsapp:+972501234567")])
     empty = TwilioAccount(account_sid=ACCOUNT.account_sid, auth_token="", sender=ACCOUNT.sender)
     forged = RequestValidator("").compute_signature(INBOUND["webhook_url"], read_form(body))
 
@@ -246,7 +247,10 @@ def test_a_malformed_body_is_invalid_input(body: bytes) -> None:
     ("params", "code"),
     [
         ([("From", "whatsapp:+972501234567"), ("Body", "hi")], "missing_messagesid"),
-        ([("MessageSid", "SM1"), ("Body", "hi")], "missing_from"),
+        (
+            [("MessageSid", SID), ("AccountSid", ACCOUNT.account_sid), ("Body", "hi")],
+            "missing_from",
+        ),
     ],
 )
 def test_a_signed_webhook_without_message_sid_or_from_is_invalid_input(
@@ -263,7 +267,8 @@ def test_a_signed_webhook_without_message_sid_or_from_is_invalid_input(
 def test_a_message_with_nothing_readable_still_counts_as_a_message() -> None:
     body, signature = _signed(
         [
-            ("MessageSid", "SM9"),
+            ("MessageSid", SID),
+            ("AccountSid", ACCOUNT.account_sid),
             ("From", "whatsapp:+972501234567"),
             ("Body", ""),
             ("MessageType", "sticker"),
@@ -340,7 +345,9 @@ def test_a_tampered_status_callback_is_forbidden() -> None:
 
 def test_an_unknown_status_is_tolerated_and_kept_raw() -> None:
     url = STATUS["webhook_url"]
-    body, signature = _signed([("MessageSid", "SM7"), ("MessageStatus", "warped")], url)
+    body, signature = _signed(
+        [("MessageSid", SID), ("AccountSid", ACCOUNT.account_sid), ("MessageStatus", "warped")], url
+    )
 
     update = parse_status(body, url=url, signature=signature, account=ACCOUNT, received_at=AT)
 
@@ -349,7 +356,7 @@ def test_an_unknown_status_is_tolerated_and_kept_raw() -> None:
 
 def test_a_signed_status_callback_without_a_status_is_invalid_input() -> None:
     url = STATUS["webhook_url"]
-    body, signature = _signed([("MessageSid", "SM7")], url)
+    body, signature = _signed([("MessageSid", SID), ("AccountSid", ACCOUNT.account_sid)], url)
 
     with pytest.raises(InvalidInput):
         parse_status(body, url=url, signature=signature, account=ACCOUNT, received_at=AT)
@@ -425,3 +432,122 @@ async def test_a_webhook_for_a_half_configured_account_is_forbidden() -> None:
 
     with pytest.raises(Forbidden):
         await channel.parse(webhook)
+
+
+def _fields(**changes: str | None) -> list[tuple[str, str]]:
+    params: dict[str, str | None] = {
+        "AccountSid": ACCOUNT.account_sid,
+        "Body": "hello",
+        "From": "whatsapp:+972501234567",
+        "MessageSid": SID,
+        "NumMedia": "0",
+        "To": "whatsapp:+14155238886",
+        **changes,
+    }
+    return [(name, value) for name, value in params.items() if value is not None]
+
+
+def test_a_signed_message_with_its_sid_boundary_moved_still_passes_the_signature_but_is_refused() -> (
+    None
+):
+    captured = [("MessageSid", SID), ("NumMedia", "0"), ("AccountSid", ACCOUNT.account_sid)]
+    captured += [("From", "whatsapp:+972501234567"), ("Body", "hello")]
+    body, signature = _signed(captured)
+    # "MessageSid" "SM…" "NumMedia" "0" and "MessageSid" "SM…NumMedia0": one signed string.
+    moved = [("MessageSid", SID + "NumMedia0"), *captured[2:]]
+    replay = urlencode(moved).encode()
+    assert RequestValidator(ACCOUNT.auth_token).validate(
+        INBOUND["webhook_url"], read_form(replay), signature
+    )
+
+    [first] = _inbound("text_english_neutral", body=body, signature=signature)
+    with pytest.raises(InvalidInput) as raised:
+        _inbound("text_english_neutral", body=replay, signature=signature)
+
+    assert first.delivery_id == SID
+    assert raised.value.code == "invalid_messagesid"
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"MessageSid": "sm" + "1" * 32}, "invalid_messagesid"),
+        ({"MessageSid": "SM" + "1" * 31}, "invalid_messagesid"),
+        ({"MessageSid": "SM" + "1" * 33}, "invalid_messagesid"),
+        ({"MessageSid": "SM" + "g" * 32}, "invalid_messagesid"),
+        ({"MessageSid": "AC" + "1" * 32}, "invalid_messagesid"),
+        ({"MessageSid": SID + "\n"}, "invalid_messagesid"),
+        ({"SmsMessageSid": "SM" + "2" * 32}, "invalid_messagesid"),
+        ({"SmsSid": "SM" + "2" * 32}, "invalid_messagesid"),
+        ({"AccountSid": None}, "invalid_accountsid"),
+        ({"AccountSid": "AC" + "1" * 31}, "invalid_accountsid"),
+        ({"AccountSid": ACCOUNT.account_sid + "Body"}, "invalid_accountsid"),
+        ({"From": "whatsapp:+972501234567Body"}, "invalid_from"),
+        ({"From": "+972501234567"}, "invalid_from"),
+        ({"To": "whatsapp:"}, "invalid_to"),
+        ({"NumMedia": "0NumSegments1"}, "invalid_nummedia"),
+        ({"NumMedia": "11"}, "invalid_nummedia"),
+    ],
+)
+def test_a_signed_message_with_a_core_field_of_the_wrong_shape_is_refused(
+    changes: dict[str, str | None], code: str
+) -> None:
+    body, signature = _signed(_fields(**changes))
+
+    with pytest.raises(InvalidInput) as raised:
+        _inbound("text_english_neutral", body=body, signature=signature)
+
+    assert raised.value.code == code
+
+
+@pytest.mark.parametrize("name", ["MessageSid", "AccountSid", "From", "Body", "NumMedia"])
+def test_a_signed_message_repeating_a_field_kesher_reads_is_refused(name: str) -> None:
+    fields = _fields()
+    body, signature = _signed([*fields, next(pair for pair in fields if pair[0] == name)])
+
+    with pytest.raises(InvalidInput) as raised:
+        _inbound("text_english_neutral", body=body, signature=signature)
+
+    assert raised.value.code == "duplicate_field"
+
+
+def test_a_message_signed_with_the_token_but_naming_another_account_is_forbidden() -> None:
+    body, signature = _signed(_fields(AccountSid="AC" + "f" * 32))
+    status, status_signature = _signed(
+        [("MessageSid", SID), ("AccountSid", "AC" + "f" * 32), ("MessageStatus", "read")],
+        STATUS["webhook_url"],
+    )
+
+    with pytest.raises(Forbidden) as message:
+        _inbound("text_english_neutral", body=body, signature=signature)
+    with pytest.raises(Forbidden) as report:
+        parse_status(
+            status,
+            url=STATUS["webhook_url"],
+            signature=status_signature,
+            account=ACCOUNT,
+            received_at=AT,
+        )
+
+    assert message.value.code == report.value.code == "wrong_account"
+
+
+@pytest.mark.parametrize("sid", ["MM" + "ab12" * 8, "SM" + "AB12" * 8])
+def test_a_media_message_sid_and_upper_case_hex_are_twilio_s_own_shapes(sid: str) -> None:
+    body, signature = _signed(_fields(MessageSid=sid, SmsMessageSid=sid, SmsSid=sid))
+
+    [inbound] = _inbound("text_english_neutral", body=body, signature=signature)
+
+    assert inbound.delivery_id == sid
+
+
+def test_a_status_callback_with_a_moved_sid_boundary_is_refused() -> None:
+    url = STATUS["webhook_url"]
+    body, signature = _signed(
+        [("AccountSid", ACCOUNT.account_sid), ("MessageSid", SID + "MessageStatusread")], url
+    )
+
+    with pytest.raises(InvalidInput) as raised:
+        parse_status(body, url=url, signature=signature, account=ACCOUNT, received_at=AT)
+
+    assert raised.value.code == "invalid_messagesid"
