@@ -97,7 +97,7 @@ async def conversations(
             signed.business.id, view.filter(signed.agent.id), limit=PAGE
         )
         counts = await uow.conversations.counts(signed.business.id)
-        names = {a.id: a.name for a in await uow.agents.list(signed.business.id)}
+        names = await uow.agents.names(signed.business.id)
     return render(
         request,
         "inbox/conversations.html",
