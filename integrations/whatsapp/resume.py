@@ -31,9 +31,7 @@ CLOCK_MARGIN = timedelta(seconds=2)
 LOOKBACK = 20
 
 
-async def sent_since(
-    client: Client, *, to: str, sender: str | None, since: datetime
-) -> list[Any]:
+async def sent_since(client: Client, *, to: str, sender: str | None, since: datetime) -> list[Any]:
     """Twilio's messages to `to` (from `sender`, if the account names one) created since
     `since`, oldest first; none when Twilio cannot be asked (the send then goes again)."""
     try:

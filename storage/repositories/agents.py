@@ -63,9 +63,7 @@ class SqlAgents(Repository):
 
     async def list(self, business_id: int) -> Sequence[Agent]:
         rows = await self.session.execute(
-            select(AgentRow)
-            .where(AgentRow.business_id == business_id, _KEPT)
-            .order_by(AgentRow.id)
+            select(AgentRow).where(AgentRow.business_id == business_id, _KEPT).order_by(AgentRow.id)
         )
         return [records.agent(r) for r in rows.scalars()]
 
