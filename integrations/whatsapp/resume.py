@@ -2,8 +2,8 @@
 answer and recording it, so the row is being sent again.
 
 Twilio takes no idempotency key, but it lists the messages sent to a number. The messages from
-the business's sender to the customer created since the earlier attempt began (less a margin
-for the clocks) are matched, oldest first, against the parts about to be sent: a text part by
+the business's sender to the customer created since the earlier attempt began (from its whole
+second: Twilio stamps `date_created` to the second) are matched, oldest first, against the parts about to be sent: a text part by
 its body, a template or buttons (whose text Kesher does not render) by being there at all. The
 parts found are not sent again. The outbox sends one row of a conversation at a time, so what
 went to that number in that window is this row's own.
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -25,8 +25,6 @@ from integrations.whatsapp.statuses import STATUSES
 
 log = logging.getLogger(__name__)
 
-# Twilio stamps `date_created` to the second, on its own clock.
-CLOCK_MARGIN = timedelta(seconds=2)
 # The newest messages to the number read; a reply is at most a few parts.
 LOOKBACK = 20
 
@@ -41,7 +39,9 @@ async def sent_since(client: Client, *, to: str, sender: str | None, since: date
     except (TwilioException, TimeoutError, aiohttp.ClientError) as error:
         log.warning("could not ask Twilio what was sent to %s; sending again: %s", to, error)
         return []
-    after = since - CLOCK_MARGIN
+    # No margin beyond the second: a message missed for Twilio's clock running behind is sent
+    # again (a duplicate), where one taken for it would be a reply lost.
+    after = since.replace(microsecond=0)
     recent = [
         m
         for m in found

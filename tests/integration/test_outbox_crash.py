@@ -60,8 +60,10 @@ class KilledAfterSending:
 
 
 class SettableClock:
+    """Kesher's clock, from now: the fake Twilio stamps its messages with the real time."""
+
     def __init__(self) -> None:
-        self.at = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+        self.at = datetime.now(UTC)
 
     def now(self) -> datetime:
         return self.at
@@ -183,21 +185,25 @@ async def test_a_row_whose_earlier_attempt_never_reached_twilio_is_sent_after_th
     services: Services, clock: SettableClock, shop: Business, fake_twilio: FakeTwilio
 ) -> None:
     """The same words sent to Dana before this row was first tried are not taken for it."""
-    earlier = await _dana_writes(services, shop, 1, "שלום, רציתי לשאול על ההזמנה")
-    assert await send_outbound(earlier, services) is OutboxStatus.SENT
+    for n, text in enumerate(("שלום, רציתי לשאול על ההזמנה", "ועוד שאלה קטנה"), start=1):
+        assert await send_outbound(await _dana_writes(services, shop, n, text), services) is (
+            OutboxStatus.SENT
+        )
     clock.at += timedelta(minutes=1)
-    item_id = await _dana_writes(services, shop, 2, "ועוד שאלה קטנה")
+    item_id = await _dana_writes(services, shop, 3, "ועוד שאלה אחת")
     fake_twilio.fail_next(500, 20500, "Internal Server Error")
 
     assert await send_outbound(item_id, services) is OutboxStatus.PENDING
     clock.at += backoff(1)
     assert await send_outbound(item_id, services) is OutboxStatus.SENT
 
-    assert len(_created(fake_twilio)) == 2 and fake_twilio.lists == 1
+    created = _created(fake_twilio)
+    assert len(created) == 3 and fake_twilio.lists == 1
+    assert created[1]["body"] == created[2]["body"]
     async with services.uow() as uow:
         item = await uow.outbox.get(item_id)
         message = await uow.messages.get(item.message_id)
-    assert message.channel_message_id == _created(fake_twilio)[-1]["sid"]
+    assert message.channel_message_id == created[2]["sid"]
 
 
 async def test_a_fresh_row_asks_twilio_nothing(
