@@ -214,3 +214,23 @@ async def test_a_fresh_row_asks_twilio_nothing(
     assert await send_outbound(item_id, services) is OutboxStatus.SENT
 
     assert len(_created(fake_twilio)) == 1 and fake_twilio.lists == 0
+
+
+async def test_a_row_let_go_before_reaching_twilio_asks_nothing_when_sent(
+    services: Services, shop: Business, fake_twilio: FakeTwilio
+) -> None:
+    """A batch lets go of a reply that waits on an earlier one of its conversation: it never
+    reached Twilio, so sending it later looks nothing up."""
+    earlier = await _dana_writes(services, shop, 1, "שלום, רציתי לשאול על ההזמנה")
+    later = await _dana_writes(services, shop, 2, "ועוד שאלה קטנה")
+
+    assert await send_batch([later, earlier], services) == {
+        later: None,
+        earlier: OutboxStatus.SENT,
+    }
+    async with services.uow() as uow:
+        let_go = await uow.outbox.get(later)
+    assert let_go.status is OutboxStatus.PENDING and let_go.sending_since is None
+    assert await send_outbound(later, services) is OutboxStatus.SENT
+
+    assert len(_created(fake_twilio)) == 2 and fake_twilio.lists == 0
