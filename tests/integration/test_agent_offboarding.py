@@ -166,6 +166,10 @@ async def test_disabling_hands_their_handoff_to_a_colleague_and_their_conversati
         headers=_auth(key),
     )
     assert transfer.status_code == 400 and transfer.json()["error"]["code"] == "agent_disabled"
+    claim = await client.post(
+        f"/api/v1/{shop.slug}/handoffs/{maya.id}/claim", json={"agent": noa.id}, headers=_auth(key)
+    )
+    assert claim.status_code == 400 and claim.json()["error"]["code"] == "agent_disabled"
 
 
 async def test_a_deleted_agent_leaves_their_name_on_their_replies_and_notes_and_frees_the_email(

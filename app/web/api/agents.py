@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from app.web.deps import Actor, AdminBusiness, ServicesDep
 from app.web.text_json import TextJsonRoute
-from bot.domain import Agent, AgentRole, NotFound
+from bot.domain import Agent, AgentRole, InvalidInput, NotFound
 from bot.handoffs import service as handoffs
 from bot.handoffs.agents import change_agent, create_agent
 from bot.handoffs.offboarding import (
@@ -84,6 +84,14 @@ async def agent_in_business(uow: UnitOfWork, business_id: int, agent_id: int) ->
     agent = await uow.agents.get(agent_id)
     if agent is None or agent.business_id != business_id:
         raise NotFound(f"no agent {agent_id}", code="agent_not_found")
+    return agent
+
+
+async def acting_agent(uow: UnitOfWork, business_id: int, agent_id: int) -> Agent:
+    """The agent a handoff action is done as: one of the business's, and not disabled."""
+    agent = await agent_in_business(uow, business_id, agent_id)
+    if not agent.active:
+        raise InvalidInput(f"agent {agent_id} is disabled", code="agent_disabled")
     return agent
 
 
