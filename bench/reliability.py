@@ -3,7 +3,7 @@ workers, the scheduler, PostgreSQL and Redis of its own) under a steady load of 
 WhatsApp webhooks while one part of it fails, then a count per customer of what was stored and
 what was replied.
 
-    .venv/bin/python -m bench.reliability [--quick] [--messages N] [--rate R]
+    .venv/bin/python -m bench.reliability [--quick] [--messages N] [--rate R] [--repeat K]
 
 Load: N messages per scenario, each from a customer of its own, Telegram updates and signed
 Twilio webhooks in turn, paced at R a second and sent to the two web ports in turn. Like a
@@ -14,7 +14,10 @@ through it. Then the suite waits until every
 customer has a reply (and a little longer, for late duplicates) or none came for a while.
 
 Per customer: lost when the message was not stored or no reply reached the fake provider API,
-duplicated when either happened more than once; p99 from a message's first POST to its reply.
+duplicated when either happened more than once (and by channel: a WhatsApp reply an earlier,
+killed attempt left at Twilio is looked up, a Telegram one cannot be); p99 from a message's first
+POST to its reply. `--repeat K` runs each scenario K times (up to 9), for a rate of rare events
+such as a kill landing between the provider's answer and the commit.
 
 The scheduler's minute tick requeues what is due (failed sends after their backoff, replies
 whose queueing was lost) and, five minutes after a worker died, what it held. `--quick` (CI)
@@ -101,6 +104,8 @@ class Outcome:
     # Replies sent twice because a worker died between the provider's answer and recording it:
     # the first copy came before the kill, the second after the sweep that gave the row back.
     resent_after_kill: int = 0
+    # Duplicated replies by channel ("telegram", "whatsapp").
+    twice_by_channel: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
     # What else the scenario promised and did not keep (e.g. a late model's opinion applied).
     problems: list[str] = field(default_factory=list)
@@ -147,6 +152,8 @@ class Options:
     keep_logs: bool = False
     # Only the scenarios whose name holds this.
     only: str = ""
+    # Each scenario this many times (customers kept apart by the run's number).
+    repeat: int = 1
 
 
 async def _kill_worker(cluster: Cluster, _: Servers) -> None:
@@ -492,6 +499,11 @@ async def run_scenario(
         faulted=faulted_after - faulted_before,
         seconds=time.monotonic() - began,
         resent_after_kill=len(resent),
+        twice_by_channel=Counter(
+            "whatsapp" if a.startswith("whatsapp:") else "telegram"
+            for a in addresses
+            for _ in range(max(replied[a] - 1, 0))
+        ),
         notes=notes,
         problems=problems,
     )
@@ -509,10 +521,12 @@ async def run(options: Options) -> list[Outcome]:
             for number, scenario in enumerate(scenarios(found), start=1):
                 if options.only not in scenario.name:
                     continue
-                outcomes.append(
-                    await run_scenario(cluster, found, clock, scenario, number, options)
-                )
-                print(row(outcomes[-1]), flush=True)
+                for again in range(options.repeat):
+                    run_number = number + 10 * again
+                    outcomes.append(
+                        await run_scenario(cluster, found, clock, scenario, run_number, options)
+                    )
+                    print(row(outcomes[-1]), flush=True)
     return outcomes
 
 
@@ -534,7 +548,8 @@ def report(outcomes: Sequence[Outcome]) -> str:
         lines.append(
             f"{o.scenario}: {o.seconds:.0f} s, {o.retried} webhook retries ({o.answered_5xx} after"
             f" a 5xx), {o.faulted} provider calls failed on purpose, {o.resent_after_kill} replies"
-            " resent after the kill"
+            " resent after the kill; replies twice by channel:"
+            f" {dict(o.twice_by_channel) or 'none'}"
         )
         lines += [f"  {note}" for note in [*o.problems, *o.notes]]
     lines.append(f"load average: {' '.join(f'{n:.2f}' for n in os.getloadavg())}")
@@ -550,6 +565,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=Options.rate, help="messages a second")
     parser.add_argument("--keep-logs", action="store_true")
     parser.add_argument("--only", default="", help="only scenarios whose name holds this")
+    parser.add_argument(
+        "--repeat", type=int, choices=range(1, 10), default=1, help="run each scenario K times"
+    )
     args = parser.parse_args()
     options = Options(
         messages=args.messages or (40 if args.quick else Options.messages),
@@ -557,6 +575,7 @@ def main() -> None:
         quick=args.quick,
         keep_logs=args.keep_logs,
         only=args.only,
+        repeat=args.repeat,
     )
     outcomes = asyncio.run(run(options))
     print("\n" + report(outcomes))

@@ -201,6 +201,8 @@ def outbox_item(row: OutboxRow) -> OutboxItem:
         next_attempt_at=row.next_attempt_at,
         last_error=row.last_error,
         template_only=row.template_only,
+        claimed_at=row.claimed_at,
+        sending_since=row.sending_since,
     )
 
 
@@ -268,6 +270,7 @@ def agent(row: AgentRow) -> Agent:
         alerts=row.alerts or {},
         failed_logins=row.failed_logins,
         locked_until=row.locked_until,
+        disabled_at=row.disabled_at,
     )
 
 

@@ -258,6 +258,10 @@ class OutboxRow(Base):
     template_only: Mapped[bool] = mapped_column(Boolean, default=False)
     next_attempt_at: Mapped[datetime]
     claimed_at: Mapped[datetime | None]
+    # When an unfinished send was first handed to the provider: set by the claim, kept while
+    # the row is retried, cleared when it is finished. Claimed again with this before the
+    # claim, an earlier worker may have sent it: the provider is asked first.
+    sending_since: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
 
@@ -384,6 +388,9 @@ class AgentRow(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
     last_seen_at: Mapped[datetime | None]
+    # A disabled agent cannot sign in; a deleted one is kept only for the name on their history.
+    disabled_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
 

@@ -1,4 +1,5 @@
-"""`kesher agent`: inbox logins for the agents who answer handoffs."""
+"""`kesher agent`: inbox logins for the agents who answer handoffs: made, listed, a password
+reset, disabled, enabled again, deleted."""
 
 from __future__ import annotations
 
@@ -12,8 +13,13 @@ from rich.markup import escape
 from app.bootstrap import Runtime
 from app.cli.process import console, errors, run
 from bot.accounts.businesses import business_named
-from bot.domain import AgentRole
+from bot.domain import Agent, AgentRole, Business, NotFound
 from bot.handoffs.agents import create_agent, reset_password
+from bot.handoffs.offboarding import delete_agent, disable_agent, enable_agent
+from bot.ports import UnitOfWork
+
+# Who did it, in the audit log.
+CLI_ACTOR = "cli"
 
 agent_app = typer.Typer(help="Agents who answer handoffs in the inbox.", no_args_is_help=True)
 
@@ -69,23 +75,29 @@ def agent_list(
     business: Annotated[str, typer.Option(help="the business's slug")],
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """List the business's agents: email, name, role, and whether they are online."""
+    """List the business's agents: email, name, role, and whether online or disabled."""
 
     async def work(runtime: Runtime) -> None:
         found = await business_named(runtime.services.uow, business)
         async with runtime.services.uow() as uow:
             agents = await uow.agents.list(found.id)
         rows = [
-            {"email": a.email, "name": a.name, "role": a.role.value, "online": a.online}
+            {
+                "email": a.email,
+                "name": a.name,
+                "role": a.role.value,
+                "online": a.online,
+                "disabled": not a.active,
+            }
             for a in agents
         ]
         if as_json:
             print(json.dumps(rows, ensure_ascii=False))
             return
         for row in rows:
-            online = "  online" if row["online"] else ""
+            state = "  disabled" if row["disabled"] else "  online" if row["online"] else ""
             console.print(
-                f"{escape(str(row['email']))}\t{escape(str(row['name']))}\t{row['role']}{online}",
+                f"{escape(str(row['email']))}\t{escape(str(row['name']))}\t{row['role']}{state}",
                 highlight=False,
             )
 
@@ -112,5 +124,77 @@ def agent_password(
             agent = await reset_password(uow, found, email, password)
             await uow.commit()
         console.print(f"new password set for [bold]{escape(agent.email)}[/bold]; signed out")
+
+    run(work)
+
+
+async def _agent_named(uow: UnitOfWork, business: Business, email: str) -> Agent:
+    wanted = email.strip().lower()
+    found = next((a for a in await uow.agents.list(business.id) if a.email == wanted), None)
+    if found is None:
+        raise NotFound(f"no agent {email!r} in {business.slug}", code="agent_not_found")
+    return found
+
+
+@agent_app.command("disable")
+def agent_disable(
+    business: Annotated[str, typer.Option(help="the business's slug")],
+    email: Annotated[str, typer.Option(help="the agent's email")],
+) -> None:
+    """Disable an agent: signed out at once, no sign-in; their handoffs go to colleagues or
+    the queue, their conversations back to the queue."""
+
+    async def work(runtime: Runtime) -> None:
+        found = await business_named(runtime.services.uow, business)
+        async with runtime.services.uow() as uow:
+            agent = await _agent_named(uow, found, email)
+            await disable_agent(
+                uow, found, agent.id, actor=CLI_ACTOR, now=runtime.services.clock.now()
+            )
+            await uow.commit()
+        console.print(f"disabled [bold]{escape(agent.email)}[/bold]; signed out everywhere")
+
+    run(work)
+
+
+@agent_app.command("enable")
+def agent_enable(
+    business: Annotated[str, typer.Option(help="the business's slug")],
+    email: Annotated[str, typer.Option(help="the agent's email")],
+) -> None:
+    """Let a disabled agent sign in again."""
+
+    async def work(runtime: Runtime) -> None:
+        found = await business_named(runtime.services.uow, business)
+        async with runtime.services.uow() as uow:
+            agent = await _agent_named(uow, found, email)
+            await enable_agent(
+                uow, found, agent.id, actor=CLI_ACTOR, now=runtime.services.clock.now()
+            )
+            await uow.commit()
+        console.print(f"enabled [bold]{escape(agent.email)}[/bold]")
+
+    run(work)
+
+
+@agent_app.command("delete")
+def agent_delete(
+    business: Annotated[str, typer.Option(help="the business's slug")],
+    email: Annotated[str, typer.Option(help="the agent's email")],
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask to confirm")] = False,
+) -> None:
+    """Delete an agent for good: their login goes, their name stays on what they wrote."""
+    if not yes and not typer.confirm(f"delete the agent {email} of {business} for good?"):
+        raise typer.Exit(1)
+
+    async def work(runtime: Runtime) -> None:
+        found = await business_named(runtime.services.uow, business)
+        async with runtime.services.uow() as uow:
+            agent = await _agent_named(uow, found, email)
+            await delete_agent(
+                uow, found, agent.id, actor=CLI_ACTOR, now=runtime.services.clock.now()
+            )
+            await uow.commit()
+        console.print(f"deleted [bold]{escape(agent.email)}[/bold]; their history keeps the name")
 
     run(work)

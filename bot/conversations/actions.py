@@ -48,6 +48,8 @@ async def assign(
         agent = await uow.agents.get(agent_id)
         if agent is None or agent.business_id != business.id:
             raise NotFound(f"no agent {agent_id}", code="agent_not_found")
+        if not agent.active:
+            raise InvalidInput(f"agent {agent_id} is disabled", code="agent_disabled")
     await uow.conversations.assign(conversation.id, agent_id)
 
 

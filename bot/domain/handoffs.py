@@ -54,6 +54,12 @@ class Agent:
     locked_until: datetime | None = None
     # The agent's alert preferences as stored (`flows.staff_alerts.parse_preferences`).
     alerts: Mapping[str, Any] = field(default_factory=dict)
+    # Disabled: cannot sign in, gets no handoffs and no alerts, until enabled again.
+    disabled_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.disabled_at is None
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,12 +107,18 @@ class Outbound:
     idempotency_key: str
     account: ChannelAccount | None = None
     template: FilledTemplate | None = None
+    # An earlier attempt may have reached the provider since then (its worker died before
+    # recording the answer): a channel that can look its messages up sends only what is not
+    # there yet. Telegram cannot, and sends again.
+    resume_since: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class SentReceipt:
     channel_message_id: str
     status: DeliveryStatus
+    # Found at the provider, sent by an earlier attempt, rather than sent now.
+    found: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -144,6 +144,17 @@ class OutboxItem:
     next_attempt_at: datetime
     last_error: str | None = None
     template_only: bool = False
+    claimed_at: datetime | None = None
+    # Since when an unfinished send has been handed to the provider (see `resumed_since`).
+    sending_since: datetime | None = None
+
+    @property
+    def resumed_since(self) -> datetime | None:
+        """When an earlier claim of this row may already have reached the provider: its
+        worker died, or the provider's answer was lost, before the send was recorded."""
+        if self.sending_since is None or self.claimed_at is None:
+            return None
+        return self.sending_since if self.sending_since < self.claimed_at else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,7 +87,7 @@ async def create_agent(
     if not 1 <= capacity <= 100:
         raise InvalidInput("capacity: must be from 1 to 100", code="invalid_capacity")
     _check_password(password)
-    if await uow.agents.credentials(email) is not None:
+    if await uow.agents.email_taken(email):
         raise InvalidInput(f"an agent with email {email} already exists", code="agent_exists")
     return await uow.agents.add(
         business.id,
@@ -116,7 +116,9 @@ async def change_agent(
     if capacity is not None and not 1 <= capacity <= 100:
         raise InvalidInput("capacity: must be from 1 to 100", code="invalid_capacity")
     if role is AgentRole.AGENT and agent.role is AgentRole.ADMIN:
-        admins = [a for a in await uow.agents.list(business.id) if a.role is AgentRole.ADMIN]
+        admins = [
+            a for a in await uow.agents.list(business.id) if a.role is AgentRole.ADMIN and a.active
+        ]
         if len(admins) == 1:
             raise InvalidInput(
                 "role: the business needs at least one admin; make another admin first",
@@ -142,6 +144,23 @@ async def reset_password(uow: UnitOfWork, business: Business, email: str, passwo
     await uow.agents.drop_sessions(agent.id)
     await uow.agents.record_login(agent.id, failed_logins=0, locked_until=None)
     return agent
+
+
+async def change_own_password(
+    uow: UnitOfWork, agent: Agent, *, current: str, new: str, keep_token: str
+) -> None:
+    """The signed-in agent's new password, given their current one; their other sessions end,
+    the one they changed it in (`keep_token`) stays."""
+    found = await uow.agents.credentials(agent.email)
+    if found is None:
+        raise NotFound("no such agent", code="agent_not_found")
+    try:
+        _hasher.verify(found[1], current)
+    except (VerificationError, InvalidHashError):
+        raise InvalidInput("the current password is wrong", code="wrong_password") from None
+    _check_password(new)
+    await uow.agents.set_password(agent.id, _hasher.hash(new))
+    await uow.agents.drop_sessions(agent.id, keep=_digest(keep_token))
 
 
 async def sign_in(uow: UnitOfWork, email: str, password: str, *, now: datetime) -> SignedIn:

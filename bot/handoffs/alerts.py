@@ -233,7 +233,11 @@ async def _gather(
             telegram=await uow.accounts.get(business.id, ChannelName.TELEGRAM),
             whatsapp=await uow.accounts.get(business.id, ChannelName.WHATSAPP),
         ),
-        agents=[(a, preferences(a)) for a in await uow.agents.list(business.id) if wanted(a)],
+        agents=[
+            (a, preferences(a))
+            for a in await uow.agents.list(business.id)
+            if a.active and wanted(a)
+        ],
     )
 
 

@@ -144,6 +144,7 @@ async def _loads(uow: UnitOfWork, business_id: int) -> list[AgentLoad]:
     return [
         AgentLoad(id=a.id, online=a.online, capacity=a.capacity, holding=holding.get(a.id, 0))
         for a in await uow.agents.list(business_id)
+        if a.active
     ]
 
 
@@ -196,6 +197,8 @@ async def _agent_of(uow: UnitOfWork, business: Business, agent_id: int) -> Agent
     agent = await uow.agents.get(agent_id)
     if agent is None or agent.business_id != business.id:
         raise NotFound(f"no agent {agent_id}", code="agent_not_found")
+    if not agent.active:
+        raise InvalidInput(f"agent {agent_id} is disabled", code="agent_disabled")
     return agent
 
 
@@ -223,7 +226,9 @@ async def set_online(
     uow: UnitOfWork, business: Business, agent: Agent, online: bool, *, now: datetime
 ) -> None:
     """Going offline gives the agent's handoffs to others (or back to the queue);
-    coming online takes waiting ones."""
+    coming online takes waiting ones; a disabled agent cannot come online."""
+    if online and not agent.active:
+        raise InvalidInput(f"agent {agent.id} is disabled", code="agent_disabled")
     await uow.agents.set_online(agent.id, online, at=now)
     if not online:
         for handoff in await uow.handoffs.list(business.id, agent_id=agent.id):

@@ -58,7 +58,7 @@ async def weekly(
         responses = await uow.insights.first_responses(business.id, weeks=edges)
         resolutions = await uow.insights.resolutions(business.id, weeks=edges)
         follow_ups = await uow.insights.follow_ups(business.id, weeks=edges)
-        names = {a.id: a.name for a in await uow.agents.list(business.id)}
+        names = dict(await uow.agents.names(business.id))
     return added_up(first, names, responses, resolutions, follow_ups)
 
 

@@ -3,7 +3,9 @@
 A row is claimed in the database before the channel is called, so two workers given the same
 row send it once. On a channel with a reply window (WhatsApp) the row goes as free text inside
 it, as the business's approved template outside it, or is held as `needs_template`. A worker that dies after claiming leaves the row `sending`; the sweeper puts
-it back after `STALE_AFTER`, which trades a rare second send for never losing a reply.
+it back after `STALE_AFTER`, which trades a rare second send for never losing a reply. The row
+keeps `sending_since`, so the next claimant tells the channel: one that can look up what it
+sent (WhatsApp through Twilio) sends only what is not there yet; Telegram cannot.
 Several rows queued together go as a batch (`send_batch`): one claim, concurrent sends, one
 record of the successes; the rules for each row are the one-row path's.
 """
@@ -148,9 +150,13 @@ async def _send(
         idempotency_key=item.idempotency_key,
         account=account,
         template=template,
+        resume_since=item.resumed_since,
     )
     try:
-        return await _send_once_more_if_asked(channel, outbound)
+        receipt = await _send_once_more_if_asked(channel, outbound)
+        if receipt.found:
+            log.info("outbox item %s had gone out before its worker died: not sent again", item.id)
+        return receipt
     except Exception as error:
         failure = (
             error if isinstance(error, SendFailed) else SendFailed(repr(error), retryable=True)

@@ -76,6 +76,11 @@ class ConversationRepository(Protocol):
 
     async def assign(self, conversation_id: uuid.UUID, agent_id: int | None) -> None: ...
 
+    async def unassign_all(self, agent_id: int) -> int:
+        """Give the agent's unresolved conversations back to the queue (resolved ones keep who
+        handled them); how many."""
+        ...
+
     async def set_labels(self, conversation_id: uuid.UUID, labels: Sequence[str]) -> None: ...
 
     async def wake(self, *, now: datetime) -> int:

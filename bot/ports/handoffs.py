@@ -28,16 +28,38 @@ class AgentRepository(Protocol):
         created_at: datetime,
     ) -> Agent: ...
 
-    async def get(self, agent_id: int) -> Agent | None: ...
-
-    async def credentials(self, email: str) -> tuple[Agent, str] | None:
-        """The agent with this email and their password hash."""
+    async def get(self, agent_id: int) -> Agent | None:
+        """The agent, disabled or not; None once deleted."""
         ...
 
-    async def list(self, business_id: int) -> Sequence[Agent]: ...
+    async def credentials(self, email: str) -> tuple[Agent, str] | None:
+        """The agent with this email and their password hash, if they may sign in (neither
+        disabled nor deleted)."""
+        ...
+
+    async def email_taken(self, email: str) -> bool:
+        """Whether an agent (disabled included) has this email as their login."""
+        ...
+
+    async def list(self, business_id: int) -> Sequence[Agent]:
+        """The business's team, disabled agents included, deleted ones not."""
+        ...
+
+    async def names(self, business_id: int) -> Mapping[int, str]:
+        """Every agent's name by id, deleted ones included: who wrote what stays known."""
+        ...
 
     async def of_role(self, role: AgentRole) -> Sequence[Agent]:
-        """Every business's agents of `role`, by business."""
+        """Every business's active agents of `role`, by business."""
+        ...
+
+    async def set_disabled(self, agent_id: int, at: datetime | None) -> None:
+        """Disable the agent from `at` (offline, no sign-in), or enable them again (None)."""
+        ...
+
+    async def remove(self, agent_id: int, *, at: datetime) -> None:
+        """Delete the agent: only their name is kept, for their history; their email is free
+        for a new login."""
         ...
 
     async def set_password(self, agent_id: int, password_hash: str) -> None: ...
@@ -91,8 +113,8 @@ class AgentRepository(Protocol):
 
     async def drop_session(self, token_hash: str) -> None: ...
 
-    async def drop_sessions(self, agent_id: int) -> None:
-        """Sign the agent out everywhere."""
+    async def drop_sessions(self, agent_id: int, *, keep: str | None = None) -> None:
+        """Sign the agent out everywhere (but the session whose token hash is `keep`)."""
         ...
 
 

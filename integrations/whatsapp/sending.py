@@ -33,6 +33,7 @@ from integrations.chunks import split_text
 from integrations.throttle import MAX_WAIT, wait_turn
 from integrations.whatsapp.account import TwilioAccount
 from integrations.whatsapp.interactive import content_name, content_types, language_of
+from integrations.whatsapp.resume import already_sent, sent_since
 from integrations.whatsapp.statuses import OUTSIDE_WINDOW, STATUSES
 
 DEFAULT_API_URL = "https://api.twilio.com"
@@ -161,6 +162,8 @@ class WhatsAppSender:
         ContentVariables as JSON).
 
         Returns the last message's SID and status; raises SendFailed saying whether to retry.
+        With `resume_since`, the parts an earlier attempt already left at Twilio are not sent
+        again (`integrations.whatsapp.resume`).
         """
         to = whatsapp_address(outbound.address)
         parts: list[dict[str, str]]
@@ -189,6 +192,12 @@ class WhatsAppSender:
         if status_callback:
             options["status_callback"] = status_callback
         receipt: SentReceipt | None = None
+        if outbound.resume_since is not None:
+            earlier = await sent_since(
+                client, to=to, sender=account.sender or None, since=outbound.resume_since
+            )
+            done, receipt = already_sent(parts, earlier)
+            parts = parts[done:]
         for part in parts:
             await self._wait_turn(account)
             _retry_after.set(None)

@@ -6,12 +6,18 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, literal, select, true, update
 
 from bot.domain import Agent, AgentRole
 from storage import records
 from storage.repositories.repository import Repository
-from storage.tables import AgentRow, AgentSessionRow, HandoffRow
+from storage.tables import AgentRow, AgentSessionRow, HandoffRow, UtcDateTime
+
+# A deleted agent's row stays for the name on their history, and is no one's login or team.
+_KEPT = AgentRow.deleted_at.is_(None)
+_ACTIVE = _KEPT & AgentRow.disabled_at.is_(None)
+# The address a deleted agent's row keeps, so their own may be given to a new login.
+DELETED_EMAIL = "deleted-{id}@deleted.invalid"
 
 
 class SqlAgents(Repository):
@@ -43,27 +49,57 @@ class SqlAgents(Repository):
 
     async def get(self, agent_id: int) -> Agent | None:
         row = await self.session.get(AgentRow, agent_id)
-        return records.agent(row) if row is not None else None
+        return records.agent(row) if row is not None and row.deleted_at is None else None
 
     async def credentials(self, email: str) -> tuple[Agent, str] | None:
         row = (
-            await self.session.execute(select(AgentRow).where(AgentRow.email == email))
+            await self.session.execute(select(AgentRow).where(AgentRow.email == email, _ACTIVE))
         ).scalar_one_or_none()
         return (records.agent(row), row.password_hash) if row is not None else None
 
+    async def email_taken(self, email: str) -> bool:
+        found = await self.session.scalar(select(AgentRow.id).where(AgentRow.email == email))
+        return found is not None
+
     async def list(self, business_id: int) -> Sequence[Agent]:
         rows = await self.session.execute(
-            select(AgentRow).where(AgentRow.business_id == business_id).order_by(AgentRow.id)
+            select(AgentRow).where(AgentRow.business_id == business_id, _KEPT).order_by(AgentRow.id)
         )
         return [records.agent(r) for r in rows.scalars()]
+
+    async def names(self, business_id: int) -> Mapping[int, str]:
+        rows = await self.session.execute(
+            select(AgentRow.id, AgentRow.name).where(AgentRow.business_id == business_id)
+        )
+        return {agent_id: name for agent_id, name in rows.all()}
 
     async def of_role(self, role: AgentRole) -> Sequence[Agent]:
         rows = await self.session.execute(
             select(AgentRow)
-            .where(AgentRow.role == role.value)
+            .where(AgentRow.role == role.value, _ACTIVE)
             .order_by(AgentRow.business_id, AgentRow.id)
         )
         return [records.agent(r) for r in rows.scalars()]
+
+    async def set_disabled(self, agent_id: int, at: datetime | None) -> None:
+        if at is None:
+            await self._set(agent_id, disabled_at=None, failed_logins=0, locked_until=None)
+        else:
+            await self._set(agent_id, disabled_at=at, online=False)
+
+    async def remove(self, agent_id: int, *, at: datetime) -> None:
+        await self._set(
+            agent_id,
+            deleted_at=at,
+            disabled_at=func.coalesce(AgentRow.disabled_at, literal(at, UtcDateTime())),
+            online=False,
+            email=DELETED_EMAIL.format(id=agent_id),
+            password_hash="",
+            telegram_chat=None,
+            telegram_link_hash=None,
+            telegram_link_expires_at=None,
+            alerts=None,
+        )
 
     async def set_password(self, agent_id: int, password_hash: str) -> None:
         await self._set(agent_id, password_hash=password_hash)
@@ -120,6 +156,7 @@ class SqlAgents(Repository):
                     AgentRow.business_id == business_id,
                     AgentRow.telegram_link_hash == token_hash,
                     AgentRow.telegram_link_expires_at > now,
+                    _ACTIVE,
                 )
             )
         ).scalar_one_or_none()
@@ -164,7 +201,11 @@ class SqlAgents(Repository):
             await self.session.execute(
                 select(AgentRow, AgentSessionRow.csrf)
                 .join(AgentSessionRow, AgentSessionRow.agent_id == AgentRow.id)
-                .where(AgentSessionRow.token_hash == token_hash, AgentSessionRow.expires_at > now)
+                .where(
+                    AgentSessionRow.token_hash == token_hash,
+                    AgentSessionRow.expires_at > now,
+                    _ACTIVE,
+                )
             )
         ).one_or_none()
         return (records.agent(found[0]), found[1]) if found is not None else None
@@ -174,9 +215,10 @@ class SqlAgents(Repository):
             delete(AgentSessionRow).where(AgentSessionRow.token_hash == token_hash)
         )
 
-    async def drop_sessions(self, agent_id: int) -> None:
+    async def drop_sessions(self, agent_id: int, *, keep: str | None = None) -> None:
+        others = AgentSessionRow.token_hash != keep if keep is not None else true()
         await self.session.execute(
-            delete(AgentSessionRow).where(AgentSessionRow.agent_id == agent_id)
+            delete(AgentSessionRow).where(AgentSessionRow.agent_id == agent_id, others)
         )
 
     async def _set(self, agent_id: int, **values: Any) -> None:

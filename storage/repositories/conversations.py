@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, exists, func, insert, select, update
+from sqlalchemy import ColumnElement, exists, func, insert, or_, select, update
 
 from bot.domain import (
     ChannelName,
@@ -156,6 +156,20 @@ class SqlConversations(Repository):
             .where(ConversationRow.id == conversation_id)
             .values(assignee_id=agent_id)
         )
+
+    async def unassign_all(self, agent_id: int) -> int:
+        result = await self.session.execute(
+            update(ConversationRow)
+            .where(
+                ConversationRow.assignee_id == agent_id,
+                or_(
+                    ConversationRow.status.is_(None),
+                    ConversationRow.status != ConversationStatus.RESOLVED.value,
+                ),
+            )
+            .values(assignee_id=None)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def set_labels(self, conversation_id: uuid.UUID, labels: Sequence[str]) -> None:
         await self.session.execute(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Executable, and_, bindparam, insert, literal, or_, select, update
+from sqlalchemy import Executable, and_, bindparam, case, func, insert, literal, or_, select, update
 from sqlalchemy.orm import aliased
 
 from bot.domain import NewOutboxItem, OutboxItem, OutboxKind, OutboxSend, OutboxStatus
@@ -21,7 +21,23 @@ from storage.tables import (
     IdentityRow,
     MessageRow,
     OutboxRow,
+    UtcDateTime,
 )
+
+# A claim that set `sending_since` itself (the row's first attempt) gives it back when the row
+# is let go before reaching the provider; one set by an earlier claim stays.
+_SINCE_UNLESS_THIS_CLAIM = case(
+    (OutboxRow.sending_since == OutboxRow.claimed_at, None), else_=OutboxRow.sending_since
+)
+
+
+def _claimed(now: datetime) -> dict[str, Any]:
+    return {
+        "status": OutboxStatus.SENDING.value,
+        "claimed_at": now,
+        "sending_since": func.coalesce(OutboxRow.sending_since, literal(now, UtcDateTime())),
+        "attempts": OutboxRow.attempts + 1,
+    }
 
 
 class SqlOutbox(Repository):
@@ -90,9 +106,7 @@ class SqlOutbox(Repository):
                 OutboxRow.status == OutboxStatus.PENDING.value,
                 OutboxRow.next_attempt_at <= now,
             )
-            .values(
-                status=OutboxStatus.SENDING.value, claimed_at=now, attempts=OutboxRow.attempts + 1
-            )
+            .values(**_claimed(now))
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -107,9 +121,7 @@ class SqlOutbox(Repository):
                 OutboxRow.status == OutboxStatus.PENDING.value,
                 OutboxRow.next_attempt_at <= now,
             )
-            .values(
-                status=OutboxStatus.SENDING.value, claimed_at=now, attempts=OutboxRow.attempts + 1
-            )
+            .values(**_claimed(now))
             .returning(OutboxRow.id)
             .execution_options(synchronize_session=False)
         )
@@ -121,7 +133,7 @@ class SqlOutbox(Repository):
         await self.session.execute(
             update(OutboxRow)
             .where(OutboxRow.id.in_(list(item_ids)))
-            .values(status=status.value, last_error=None)
+            .values(status=status.value, last_error=None, sending_since=None)
             .execution_options(synchronize_session=False)
         )
 
@@ -132,7 +144,10 @@ class SqlOutbox(Repository):
             update(OutboxRow)
             .where(OutboxRow.id.in_(list(item_ids)), OutboxRow.status == OutboxStatus.SENDING.value)
             .values(
-                status=OutboxStatus.PENDING.value, claimed_at=None, attempts=OutboxRow.attempts - 1
+                status=OutboxStatus.PENDING.value,
+                claimed_at=None,
+                sending_since=_SINCE_UNLESS_THIS_CLAIM,
+                attempts=OutboxRow.attempts - 1,
             )
             .execution_options(synchronize_session=False)
         )
@@ -141,7 +156,7 @@ class SqlOutbox(Repository):
         await self.session.execute(
             update(OutboxRow)
             .where(OutboxRow.id == item_id)
-            .values(status=status.value, last_error=error)
+            .values(status=status.value, last_error=error, sending_since=None)
             .execution_options(synchronize_session=False)
         )
 
@@ -167,6 +182,7 @@ class SqlOutbox(Repository):
                 last_error=reason,
                 next_attempt_at=until,
                 claimed_at=None,
+                sending_since=_SINCE_UNLESS_THIS_CLAIM,
                 attempts=OutboxRow.attempts - 1,
             )
             .execution_options(synchronize_session=False)
@@ -188,6 +204,8 @@ class SqlOutbox(Repository):
                 last_error=error,
                 next_attempt_at=now,
                 claimed_at=None,
+                # The provider refused the free text: nothing of it went out.
+                sending_since=None,
             )
             .execution_options(synchronize_session=False)
         )

@@ -386,6 +386,37 @@ def test_agent_create_refuses_a_short_password_a_taken_email_and_a_bad_language(
     assert language.returncode == 2 and "he or en" in language.stderr
 
 
+def test_agents_are_disabled_enabled_and_deleted_and_the_last_admin_is_kept(
+    kesher: Kesher,
+) -> None:
+    kesher.run("business", "create", "--slug", "cafe", "--name", "קפה")
+    for email, role in (("boss@cafe.test", "admin"), ("noa@cafe.test", "agent")):
+        kesher.run(
+            "agent", "create", "--business", "cafe", "--email", email, "--name", email[:4],
+            "--role", role, "--password-stdin", stdin="correct horse battery\n",
+        )  # fmt: skip
+    noa = ("--business", "cafe", "--email", "noa@cafe.test")
+
+    disabled = kesher.run("agent", "disable", *noa)
+    listed = kesher.run("agent", "list", "--business", "cafe", "--json")
+    enabled = kesher.run("agent", "enable", *noa)
+    boss = kesher.run("agent", "disable", "--business", "cafe", "--email", "boss@cafe.test")
+    unconfirmed = kesher.run("agent", "delete", *noa, stdin="n\n")
+    deleted = kesher.run("agent", "delete", *noa, "--yes")
+    after = kesher.run("agent", "list", "--business", "cafe", "--json")
+
+    assert disabled.returncode == 0 and "disabled noa@cafe.test" in disabled.stdout
+    assert {a["email"]: a["disabled"] for a in json.loads(listed.stdout)} == {
+        "boss@cafe.test": False,
+        "noa@cafe.test": True,
+    }
+    assert enabled.returncode == 0 and "enabled noa@cafe.test" in enabled.stdout
+    assert boss.returncode == 1 and "at least one admin" in boss.stderr
+    assert unconfirmed.returncode == 1
+    assert deleted.returncode == 0 and "deleted noa@cafe.test" in deleted.stdout
+    assert [a["email"] for a in json.loads(after.stdout)] == ["boss@cafe.test"]
+
+
 def test_serve_on_a_taken_port_says_so_and_shows_no_key_the_next_start_still_can(
     kesher: Kesher,
 ) -> None:

@@ -9,7 +9,9 @@ Optionally it enforces a sender's throughput (`mps` messages a second per `From`
 in `tests/fakes/metering.py`): a message over it is answered 429 (error 20429, `Retry-After: 1`)
 and kept in `limited`. With `faults.rate` set, that share of messages fails as
 `tests/fakes/faults.py` says and is kept in `faulted`. Each call is stamped with the wall-clock
-time it came.
+time it came. Every message created is kept in `messages`, newest last, and the list call
+(`GET .../Messages.json`, filtered by `To` and `From`) answers from them, newest first, as
+Twilio does; `lists` counts those calls.
 """
 
 from __future__ import annotations
@@ -75,6 +77,8 @@ class FakeTwilio:
     faulted: list[Call] = field(default_factory=list)
     contents: list[dict[str, object]] = field(default_factory=list)
     refuse_contents: bool = False
+    messages: list[dict[str, object]] = field(default_factory=list)
+    lists: int = 0
     _meter: Meter = field(default_factory=Meter)
 
     def reset(self) -> None:
@@ -88,6 +92,8 @@ class FakeTwilio:
         self.faulted.clear()
         self.contents.clear()
         self.refuse_contents = False
+        self.messages.clear()
+        self.lists = 0
         self._meter.clear()
 
     def fail_next(
@@ -133,6 +139,37 @@ class FakeTwilio:
             return _error(400, 21602, "Message body is required.")
         return JSONResponse(self._message(sid, params), status_code=201)
 
+    async def list_messages(self, request: Request) -> JSONResponse:
+        """The Messages list: the account's messages, newest first, by `To` and `From`."""
+        sid = request.path_params["sid"]
+        username, password = _basic(request.headers.get("authorization", ""))
+        if username not in self.accounts or self.accounts[username] != password or username != sid:
+            return _error(401, 20003, "Authenticate")
+        self.lists += 1
+        query = request.query_params
+        size = int(query.get("PageSize", "50"))
+        found = [
+            m
+            for m in reversed(self.messages)
+            if m["account_sid"] == sid
+            and m["to"] == query.get("To", m["to"])
+            and m["from"] == query.get("From", m["from"])
+        ][:size]
+        uri = f"/2010-04-01/Accounts/{sid}/Messages.json"
+        return JSONResponse(
+            {
+                "messages": found,
+                "end": max(len(found) - 1, 0),
+                "first_page_uri": uri,
+                "next_page_uri": None,
+                "page": 0,
+                "page_size": size,
+                "previous_page_uri": None,
+                "start": 0,
+                "uri": uri,
+            }
+        )
+
     async def create_content(self, request: Request) -> JSONResponse:
         """The Content API's create: kept in `contents` and given an HX SID."""
         username, password = _basic(request.headers.get("authorization", ""))
@@ -161,7 +198,7 @@ class FakeTwilio:
         sid = "SM" + secrets.token_hex(16)
         now = formatdate(usegmt=True)
         service = params.get("MessagingServiceSid")
-        return {
+        message: dict[str, object] = {
             "account_sid": account,
             "api_version": "2010-04-01",
             "body": params.get("Body", ""),
@@ -185,6 +222,8 @@ class FakeTwilio:
             "to": params.get("To"),
             "uri": f"/2010-04-01/Accounts/{account}/Messages/{sid}.json",
         }
+        self.messages.append(message)
+        return message
 
 
 def _basic(header: str) -> tuple[str | None, str | None]:
@@ -210,6 +249,7 @@ def _error(
 def routes(fake: FakeTwilio) -> list[Route]:
     return [
         Route("/2010-04-01/Accounts/{sid}/Messages.json", fake.create_message, methods=["POST"]),
+        Route("/2010-04-01/Accounts/{sid}/Messages.json", fake.list_messages, methods=["GET"]),
         Route("/v1/Content", fake.create_content, methods=["POST"]),
     ]
 

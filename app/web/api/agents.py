@@ -1,17 +1,24 @@
-"""The REST API for the agents who answer handoffs: made, changed, online or not."""
+"""The REST API for the agents who answer handoffs: made, changed, online or not, disabled,
+deleted, and a password reset by an admin."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
-from app.web.deps import AdminBusiness, ServicesDep
+from app.web.deps import Actor, AdminBusiness, ServicesDep
 from app.web.text_json import TextJsonRoute
-from bot.domain import Agent, AgentRole, NotFound
+from bot.domain import Agent, AgentRole, InvalidInput, NotFound
 from bot.handoffs import service as handoffs
 from bot.handoffs.agents import change_agent, create_agent
+from bot.handoffs.offboarding import (
+    delete_agent,
+    disable_agent,
+    enable_agent,
+    reset_agent_password,
+)
 from bot.ports import UnitOfWork
 
 router = APIRouter(prefix="/api/v1/{business}", tags=["handoffs"], route_class=TextJsonRoute)
@@ -30,6 +37,7 @@ class AgentOut(BaseModel):
     language: str
     capacity: int
     online: bool
+    disabled: bool
 
 
 def _agent_out(agent: Agent) -> AgentOut:
@@ -41,6 +49,7 @@ def _agent_out(agent: Agent) -> AgentOut:
         language=agent.language,
         capacity=agent.capacity,
         online=agent.online,
+        disabled=not agent.active,
     )
 
 
@@ -60,12 +69,29 @@ class StatusIn(BaseModel):
 class AgentChange(BaseModel):
     capacity: int | None = Field(None, ge=1, le=100, description="handoffs held at once")
     role: AgentRole | None = Field(None, description="the last admin cannot become an agent")
+    disabled: bool | None = Field(
+        None,
+        description="true: signed out at once and no sign-in; their handoffs go to colleagues"
+        " or the queue, their conversations back to the queue. false: may sign in again",
+    )
+
+
+class PasswordIn(BaseModel):
+    password: Annotated[str, Field(min_length=1, max_length=200)]
 
 
 async def agent_in_business(uow: UnitOfWork, business_id: int, agent_id: int) -> Agent:
     agent = await uow.agents.get(agent_id)
     if agent is None or agent.business_id != business_id:
         raise NotFound(f"no agent {agent_id}", code="agent_not_found")
+    return agent
+
+
+async def acting_agent(uow: UnitOfWork, business_id: int, agent_id: int) -> Agent:
+    """The agent a handoff action is done as: one of the business's, and not disabled."""
+    agent = await agent_in_business(uow, business_id, agent_id)
+    if not agent.active:
+        raise InvalidInput(f"agent {agent_id} is disabled", code="agent_disabled")
     return agent
 
 
@@ -100,10 +126,51 @@ async def change(
     business: AdminBusiness,
     agent_id: AgentId,
     body: AgentChange,
+    actor: Actor,
 ) -> AgentOut:
-    """Change an agent's capacity or role; what is left out stays as it is."""
+    """Change an agent's capacity or role, or disable or enable them; what is left out stays
+    as it is."""
+    now = services.clock.now()
     async with services.uow() as uow:
-        agent = await change_agent(uow, business, agent_id, capacity=body.capacity, role=body.role)
+        agent = await agent_in_business(uow, business.id, agent_id)
+        if body.capacity is not None or body.role is not None:
+            agent = await change_agent(
+                uow, business, agent_id, capacity=body.capacity, role=body.role
+            )
+        if body.disabled:
+            agent = await disable_agent(uow, business, agent_id, actor=actor, now=now)
+        elif body.disabled is False:
+            agent = await enable_agent(uow, business, agent_id, actor=actor, now=now)
+        await uow.commit()
+    return _agent_out(agent)
+
+
+@router.delete("/agents/{agent_id}", status_code=204)
+async def remove(
+    services: ServicesDep, business: AdminBusiness, agent_id: AgentId, actor: Actor
+) -> Response:
+    """Delete an agent: signed out, their handoffs and conversations handed on; their name
+    stays on the messages and notes they wrote, their email is free for a new login."""
+    async with services.uow() as uow:
+        await delete_agent(uow, business, agent_id, actor=actor, now=services.clock.now())
+        await uow.commit()
+    return Response(status_code=204)
+
+
+@router.post("/agents/{agent_id}/password", response_model=AgentOut)
+async def reset(
+    services: ServicesDep,
+    business: AdminBusiness,
+    agent_id: AgentId,
+    body: PasswordIn,
+    actor: Actor,
+) -> AgentOut:
+    """Set a new password for the agent (at least 10 characters); they are signed out
+    everywhere and sign in with it."""
+    async with services.uow() as uow:
+        agent = await reset_agent_password(
+            uow, business, agent_id, body.password, actor=actor, now=services.clock.now()
+        )
         await uow.commit()
     return _agent_out(agent)
 

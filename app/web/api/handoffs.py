@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query, Response
 from pydantic import BaseModel, Field
 
-from app.web.api.agents import MAX_ID, agent_in_business
+from app.web.api.agents import MAX_ID, acting_agent
 from app.web.deps import AdminBusiness, ServicesDep
 from app.web.text_json import TextJsonRoute
 from bot.domain import CannedReply, Handoff, InvalidInput, NotFound
@@ -156,7 +156,7 @@ async def claim_handoff(
 ) -> HandoffOut:
     now = services.clock.now()
     async with services.uow() as uow:
-        agent = await agent_in_business(uow, business.id, body.agent)
+        agent = await acting_agent(uow, business.id, body.agent)
         handoff = await handoffs.claim(uow, business, handoff_id, agent, now=now)
         await uow.commit()
     return _out(handoff)
@@ -180,7 +180,7 @@ async def reply_handoff(
     """Send the agent's reply on the customer's channel (queued; 202)."""
     now = services.clock.now()
     async with services.uow() as uow:
-        agent = await agent_in_business(uow, business.id, body.agent)
+        agent = await acting_agent(uow, business.id, body.agent)
         message, outbox_ids = await handoffs.reply(
             uow,
             services,
@@ -203,7 +203,7 @@ async def note_handoff(
 ) -> dict[str, str]:
     now = services.clock.now()
     async with services.uow() as uow:
-        agent = await agent_in_business(uow, business.id, body.agent)
+        agent = await acting_agent(uow, business.id, body.agent)
         await handoffs.note(uow, business, handoff_id, agent, body.text, now=now)
         await uow.commit()
     return {"status": "noted"}
@@ -219,7 +219,7 @@ async def resolve_handoff(
     """Resolve: the conversation returns to the bot and a follow-up check-in is planned."""
     now = services.clock.now()
     async with services.uow() as uow:
-        agent = await agent_in_business(uow, business.id, body.agent) if body else None
+        agent = await acting_agent(uow, business.id, body.agent) if body else None
         handoff = await handoffs.resolve(uow, business, handoff_id, agent=agent, now=now)
         await uow.commit()
     return _out(handoff)

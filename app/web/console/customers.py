@@ -44,7 +44,9 @@ async def _customers_page(
         found = await search_customers(uow, signed.business, q, limit=SEARCH_SHOWN)
         identities = {c.id: await uow.identities.for_customer(c.id) for c in found}
         log = await uow.audit.list(signed.business.id, limit=AUDIT_SHOWN)
-        names = {f"agent:{a.id}": a.name for a in await uow.agents.list(signed.business.id)}
+        names = {
+            f"agent:{i}": name for i, name in (await uow.agents.names(signed.business.id)).items()
+        }
     return render(
         request,
         "console/customers.html",

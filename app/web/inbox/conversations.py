@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from app.web.inbox.conversation import authors
 from app.web.pages import Signed, SignedIn, context, form_fields, render
 from bot.conversations import actions
 from bot.domain import (
@@ -97,7 +98,7 @@ async def conversations(
             signed.business.id, view.filter(signed.agent.id), limit=PAGE
         )
         counts = await uow.conversations.counts(signed.business.id)
-        names = {a.id: a.name for a in await uow.agents.list(signed.business.id)}
+        names = await uow.agents.names(signed.business.id)
     return render(
         request,
         "inbox/conversations.html",
@@ -140,7 +141,9 @@ async def _page(
         identity = await uow.identities.get(conversation.identity_id)
         messages = await uow.messages.for_customer(conversation.customer_id, limit=200)
         handoff = await uow.handoffs.open_for(conversation.id)
-        team = await uow.agents.list(signed.business.id)
+        team = [a for a in await uow.agents.list(signed.business.id) if a.active]
+        events = await uow.events.for_customer(conversation.customer_id, limit=200)
+        names = await uow.agents.names(signed.business.id)
     zone = ZoneInfo(signed.business.timezone)
     return render(
         request,
@@ -152,6 +155,7 @@ async def _page(
             who=customer.name if customer and customer.name else identity.address,
             channel=identity.channel.value,
             messages=messages,
+            authors=authors(events, names),
             handoff=handoff,
             team=team,
             window=reach.window_open(signed.services, identity, now=now),

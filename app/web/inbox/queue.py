@@ -67,7 +67,7 @@ class Row:
 
 async def _rows(uow: UnitOfWork, signed: SignedIn) -> list[Row]:
     now = signed.services.clock.now()
-    names = {a.id: a.name for a in await uow.agents.list(signed.business.id)}
+    names = await uow.agents.names(signed.business.id)
     rows = []
     for handoff in handoffs.visible(await uow.handoffs.list(signed.business.id), signed.agent):
         rows.append(
