@@ -1,7 +1,10 @@
 """Customers a business tells Kesher about: validation, create-or-update, and CSV import.
 
 A customer is matched on the business's own id (`external_id`) first, then on the phone
-number, so importing the same file twice updates instead of duplicating.
+number: the customer whose WhatsApp identity is that number, else the oldest with that phone.
+So importing the same file twice updates instead of duplicating, and a customer who wrote on
+WhatsApp first is the one an import by their phone updates. Two people who each have their
+own external id keep a record each, even on one phone (a family).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from zoneinfo import available_timezones
 import phonenumbers
 
 from bot.domain import (
+    WHATSAPP_PREFIX,
     AccountStatus,
     Business,
     ChannelName,
@@ -32,7 +36,6 @@ from bot.ports import UnitOfWork, UnitOfWorkFactory
 
 LANGUAGES = {"he": "he", "en": "en", "hebrew": "he", "english": "en", "עברית": "he", "אנגלית": "en"}
 KNOWN_COLUMNS = ("external_id", "name", "phone", "language", "timezone", "tags")
-WHATSAPP_PREFIX = "whatsapp:"
 # Columns of Kesher's own in an export (its id, opt-out, creation time): an import skips them.
 READ_ONLY_PREFIX = "kesher_"
 # csv_rows keeps a row's cells past the header under this key (no header name can be it).
@@ -125,7 +128,7 @@ async def upsert_customer(
     if fields.external_id:
         existing = await uow.customers.find_by_external_id(business.id, fields.external_id)
     if existing is None and fields.phone:
-        existing = _by_phone(await uow.customers.find_by_phone(business.id, fields.phone), fields)
+        existing = _by_phone(await phone_holder(uow, business, fields.phone), fields)
     if existing is not None:
         await uow.customers.update(existing.id, fields)
         updated = await uow.customers.get(business.id, existing.id)
@@ -134,6 +137,15 @@ async def upsert_customer(
     customer = await _create(uow, business, fields, now=now, source=source)
     await reach_on_whatsapp(uow, business, now=now, customer_ids=[customer.id])
     return customer, True
+
+
+async def phone_holder(uow: UnitOfWork, business: Business, phone: str) -> Customer | None:
+    """The customer a phone (E.164) is: the one whose WhatsApp identity is that number (their
+    messages go there), else the oldest customer with the phone."""
+    identity = await uow.identities.find(business.id, ChannelName.WHATSAPP, WHATSAPP_PREFIX + phone)
+    if identity is not None:
+        return await uow.customers.get(business.id, identity.customer_id)
+    return await uow.customers.find_by_phone(business.id, phone)
 
 
 def _by_phone(found: Customer | None, fields: CustomerFields) -> Customer | None:
@@ -206,14 +218,22 @@ async def _upsert_batch(
     uow: UnitOfWork, business: Business, batch: Sequence[CustomerFields], *, now: datetime
 ) -> tuple[int, int]:
     """`upsert_customer` for a batch, with one lookup for all its rows: (created, updated)."""
+    phones = [f.phone for f in batch if f.phone]
+    holders = await uow.identities.holders(
+        business.id, ChannelName.WHATSAPP, [WHATSAPP_PREFIX + p for p in phones]
+    )
     known = await uow.customers.find_refs(
         business.id,
         external_ids=[f.external_id for f in batch if f.external_id],
-        phones=[f.phone for f in batch if f.phone],
+        phones=phones,
+        ids=list(holders.values()),
     )
     # Oldest last, so the oldest wins, as find_by_phone's does.
     by_external = {c.external_id: c for c in known if c.external_id}
     by_phone = {c.phone: c for c in known if c.phone}
+    by_id = {c.id: c for c in known}
+    for address, customer_id in holders.items():
+        by_phone[address.removeprefix(WHATSAPP_PREFIX)] = by_id[customer_id]
     created = updated = 0
     for fields in batch:
         existing = by_external.get(fields.external_id) if fields.external_id else None

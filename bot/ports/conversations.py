@@ -100,6 +100,10 @@ class ConversationRepository(Protocol):
         have unread messages."""
         ...
 
+    async def reassign_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> int:
+        """Give every conversation of one customer to another (a merge); how many moved."""
+        ...
+
 
 class MessageRepository(Protocol):
     async def add(
@@ -185,6 +189,10 @@ class MessageRepository(Protocol):
         """For each message id, the status and channel message id its send's receipt gave."""
         ...
 
+    async def reassign_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> int:
+        """Give every message of one customer to another (a merge); how many moved."""
+        ...
+
 
 class EventRepository(Protocol):
     async def add(
@@ -204,6 +212,10 @@ class EventRepository(Protocol):
         ...
 
     async def for_customer(self, customer_id: uuid.UUID, *, limit: int) -> Sequence[Event]: ...
+
+    async def reassign_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> int:
+        """Give every event of one customer to another (a merge); how many moved."""
+        ...
 
 
 class DeliveryLogRepository(Protocol):

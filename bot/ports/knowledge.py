@@ -97,3 +97,7 @@ class QuestionRepository(Protocol):
     async def stale(self, *, asked_before: datetime, limit: int) -> Sequence[KnowledgeQuestion]:
         """Pending questions asked before a time (their job was lost), oldest first."""
         ...
+
+    async def reassign_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> int:
+        """Give the questions one customer put to the knowledge base to another (a merge)."""
+        ...

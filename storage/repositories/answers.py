@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.domain import Answer
 from storage import records
@@ -49,3 +49,10 @@ class SqlAnswers(Repository):
             .limit(limit)
         )
         return [(r.id, records.answer(r)) for r in rows]
+
+    async def reassign_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> int:
+        """Give every survey answer of one customer to another (a merge); how many moved."""
+        result = await self.session.execute(
+            update(AnswerRow).where(AnswerRow.customer_id == from_id).values(customer_id=to_id)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

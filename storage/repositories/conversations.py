@@ -245,6 +245,15 @@ class SqlConversations(Repository):
         )
         return {ConversationStatus(str(s)): (int(n), int(u)) for s, n, u in rows}
 
+    async def reassign_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> int:
+        """Give every conversation of one customer to another (a merge); how many moved."""
+        result = await self.session.execute(
+            update(ConversationRow)
+            .where(ConversationRow.customer_id == from_id)
+            .values(customer_id=to_id)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
 
 def _chosen(business_id: int, chosen: QueueFilter) -> list[ColumnElement[bool]]:
     """The WHERE of a queue view: one business and status, and the agent's filters."""

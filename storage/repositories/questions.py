@@ -131,3 +131,12 @@ class SqlQuestions(Repository):
             .limit(limit)
         )
         return [records.knowledge_question(r) for r in rows]
+
+    async def reassign_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> int:
+        """Give the questions one customer put to the knowledge base to another (a merge)."""
+        result = await self.session.execute(
+            update(KnowledgeQuestionRow)
+            .where(KnowledgeQuestionRow.customer_id == from_id)
+            .values(customer_id=to_id)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
