@@ -256,7 +256,7 @@ class SqlCustomers(Repository):
             if family:
                 # Each with their own external id: a family sharing one phone, not duplicates.
                 grouped = grouped.having(func.count() > func.count(CustomerRow.external_id))
-            values = list(await self.session.scalars(grouped))
+            values = [str(v) for v in await self.session.scalars(grouped)]
             if not values:
                 continue
             rows = await self.session.execute(
@@ -266,7 +266,7 @@ class SqlCustomers(Repository):
             )
             members: dict[str, list[Customer]] = {}
             for value, row in rows:
-                members.setdefault(value, []).append(records.customer(row))
+                members.setdefault(str(value), []).append(records.customer(row))
             found += [LikelyDuplicates(reason, v, tuple(members[v])) for v in values]
         return found
 
