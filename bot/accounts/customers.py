@@ -14,7 +14,7 @@ import io
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -241,6 +241,7 @@ async def _upsert_batch(
             existing = _by_phone(by_phone.get(fields.phone), fields)
         if existing is not None:
             await uow.customers.update(existing.id, fields)
+            _remember(by_external, by_phone, existing, fields)
             updated += 1
             continue
         customer = await _create(uow, business, fields, now=now, source="import")
@@ -250,6 +251,26 @@ async def _upsert_batch(
             by_phone.setdefault(customer.phone, customer)
         created += 1
     return created, updated
+
+
+def _remember(
+    by_external: dict[str, Customer],
+    by_phone: dict[str, Customer],
+    existing: Customer,
+    fields: CustomerFields,
+) -> None:
+    """The batch's lookups see an update: a later row with the same phone meets the customer
+    as this row left them (with their new external id, so a family's next id is another)."""
+    now = replace(
+        existing,
+        external_id=fields.external_id or existing.external_id,
+        phone=fields.phone or existing.phone,
+    )
+    if now.external_id:
+        by_external[now.external_id] = now
+    for phone, customer in list(by_phone.items()):
+        if customer.id == existing.id:
+            by_phone[phone] = now
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ in the same transaction.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from bot.accounts.customers import normalise_phone
@@ -29,6 +30,8 @@ from bot.domain import (
 from bot.ports import UnitOfWork
 from flows import commands
 from flows.text import detect_language
+
+_E164 = re.compile(r"\+[1-9][0-9]{7,14}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +109,12 @@ def _phone_of(inbound: Inbound) -> str | None:
     """The E.164 phone a WhatsApp address is; None on other channels."""
     if inbound.channel is not ChannelName.WHATSAPP:
         return None
+    number = inbound.address.removeprefix(WHATSAPP_PREFIX)
     try:
-        return normalise_phone(inbound.address.removeprefix(WHATSAPP_PREFIX))
+        return normalise_phone(number)
     except InvalidInput:
-        return None
+        # WhatsApp verified the number: one in a range newer than phonenumbers' data is kept.
+        return number if _E164.fullmatch(number) else None
 
 
 async def _joined_by_phone(

@@ -276,7 +276,8 @@ def _email() -> ColumnElement[str]:
 
 
 def _plain_external_id() -> ColumnElement[str]:
-    """The external id without case, separators or leading zeros: "C-0042" is "c42"."""
+    """The external id without case, separators or leading zeros: "C-0042" is "c0042", and
+    "00731" (a spreadsheet keeps no leading zeros) is "731"."""
     plain: ColumnElement[str] = func.lower(CustomerRow.external_id)
     for separator in ("-", "_", " ", ".", "/"):
         plain = func.replace(plain, separator, "")

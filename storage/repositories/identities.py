@@ -107,7 +107,7 @@ class SqlIdentities(Repository):
                 IdentityRow.address.in_(addresses),
             )
         )
-        return {address: customer_id for address, customer_id in rows.tuples()}
+        return {address: customer_id for address, customer_id in rows}
 
     async def find_with_customer(
         self, business_id: int, channel: ChannelName, address: str

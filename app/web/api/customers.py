@@ -222,7 +222,8 @@ async def duplicates(
 ) -> DuplicatesPage:
     """Customers who may be one person, for a person to confirm with a merge: the same phone
     (unless each has an external id of their own: a family sharing a phone), the same `email`
-    attribute in any case, or the same external id in another form ("C-0042", "c42"). Kesher
+    attribute in any case, or the same external id in another form ("C-0042", "c 0042";
+    "00731", "731"). Kesher
     never merges them on its own."""
     async with services.uow() as uow:
         found = await likely_duplicates(uow, business, limit=limit)
