@@ -1,4 +1,5 @@
-"""The SQLAlchemy events repository: what happened to a customer, only ever appended."""
+"""The SQLAlchemy events repository: what happened to a customer, only ever appended (and moved
+whole to the survivor when two records merge)."""
 
 from __future__ import annotations
 
