@@ -113,6 +113,22 @@ async def _move(
     }
 
 
+async def move_chat(uow: UnitOfWork, identity_id: int, to_id: uuid.UUID) -> dict[str, int]:
+    """The history of one chat given to another customer with the chat (a deep link joined
+    it to their record): its conversations with their messages, handoffs, check-ins, answers
+    to those check-ins and questions asked in them. The events stay with the record they were
+    written on, which keeps its other channels."""
+    conversations = await uow.conversations.reassign_identity(identity_id, to_id)
+    return {
+        "conversations": len(conversations),
+        "messages": await uow.messages.reassign_conversations(conversations, to_id),
+        "answers": await uow.answers.reassign_conversations(conversations, to_id),
+        "checkins": await uow.checkins.reassign_conversations(conversations, to_id),
+        "handoffs": await uow.handoffs.reassign_conversations(conversations, to_id),
+        "questions": await uow.questions.reassign_conversations(conversations, to_id),
+    }
+
+
 def taken_over(survivor: Customer, other: Customer) -> CustomerFields:
     """What the survivor takes from the other record: each field it lacks, each attribute it
     lacks, and the other's tags joined to its own."""

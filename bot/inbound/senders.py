@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, replace
 
 from bot.accounts.customers import normalise_phone
-from bot.accounts.merge import merge_customers
+from bot.accounts.merge import merge_customers, move_chat
 from bot.domain import (
     WHATSAPP_PREFIX,
     Business,
@@ -161,15 +161,17 @@ async def _linked_customer(
 async def _move_identity(
     uow: UnitOfWork, business: Business, identity: Identity, to: Customer, inbound: Inbound
 ) -> None:
-    """Give a chat that already wrote to the customer its link names; its conversation ends.
-    A record that held nothing but this chat is merged into the linked one, so the chat's
-    history (messages, conversations, answers, events, check-ins) comes along."""
+    """Give a chat that already wrote to the customer its link names, with its history; its
+    conversation ends. A record that held nothing but this chat is merged into the linked one
+    (its events come along too); one that keeps other channels keeps its events."""
     conversation = await uow.conversations.open_for(identity.id)
     if conversation is not None:
         await uow.conversations.close(conversation.id, at=inbound.received_at)
     await uow.identities.move(identity.id, to.id)
     await _note_link(uow, business, to, inbound)
-    if not await uow.identities.for_customer(identity.customer_id):
+    if await uow.identities.for_customer(identity.customer_id):
+        await move_chat(uow, identity.id, to.id)
+    else:
         await merge_customers(
             uow,
             business,

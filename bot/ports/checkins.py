@@ -194,6 +194,13 @@ class CheckinRepository(Protocol):
         survivor what their schedules still owe."""
         ...
 
+    async def reassign_conversations(
+        self, conversation_ids: Sequence[uuid.UUID], to_id: uuid.UUID
+    ) -> int:
+        """Give the check-ins of these conversations to another customer (a chat moved by a deep
+        link); how many moved."""
+        ...
+
 
 class AnswerRepository(Protocol):
     async def add(self, business_id: int, answer: Answer) -> None: ...
@@ -208,6 +215,13 @@ class AnswerRepository(Protocol):
 
     async def reassign_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> int:
         """Give every survey answer of one customer to another (a merge); how many moved."""
+        ...
+
+    async def reassign_conversations(
+        self, conversation_ids: Sequence[uuid.UUID], to_id: uuid.UUID
+    ) -> int:
+        """Give the answers to the check-ins of these conversations to another customer (a chat moved by a deep
+        link); how many moved."""
         ...
 
 

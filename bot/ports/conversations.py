@@ -104,6 +104,11 @@ class ConversationRepository(Protocol):
         """Give every conversation of one customer to another (a merge); how many moved."""
         ...
 
+    async def reassign_identity(self, identity_id: int, to_id: uuid.UUID) -> list[uuid.UUID]:
+        """Give every conversation on one channel identity to another customer (a chat moved
+        by a deep link); their ids."""
+        ...
+
 
 class MessageRepository(Protocol):
     async def add(
@@ -191,6 +196,13 @@ class MessageRepository(Protocol):
 
     async def reassign_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> int:
         """Give every message of one customer to another (a merge); how many moved."""
+        ...
+
+    async def reassign_conversations(
+        self, conversation_ids: Sequence[uuid.UUID], to_id: uuid.UUID
+    ) -> int:
+        """Give the messages of these conversations to another customer (a chat moved by a deep
+        link); how many moved."""
         ...
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from bot.domain import Answer
 from storage import records
 from storage.repositories.repository import Repository
-from storage.tables import AnswerRow
+from storage.tables import AnswerRow, CheckinRow
 
 
 class SqlAnswers(Repository):
@@ -54,5 +54,21 @@ class SqlAnswers(Repository):
         """Give every survey answer of one customer to another (a merge); how many moved."""
         result = await self.session.execute(
             update(AnswerRow).where(AnswerRow.customer_id == from_id).values(customer_id=to_id)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def reassign_conversations(
+        self, conversation_ids: Sequence[uuid.UUID], to_id: uuid.UUID
+    ) -> int:
+        """Give the answers to the check-ins of these conversations to another customer (a chat moved by a deep
+        link); how many moved."""
+        result = await self.session.execute(
+            update(AnswerRow)
+            .where(
+                AnswerRow.checkin_id.in_(
+                    select(CheckinRow.id).where(CheckinRow.conversation_id.in_(conversation_ids))
+                )
+            )
+            .values(customer_id=to_id)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -351,6 +351,18 @@ class SqlCheckins(CheckinFacts):
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
+    async def reassign_conversations(
+        self, conversation_ids: Sequence[uuid.UUID], to_id: uuid.UUID
+    ) -> int:
+        """Give the check-ins of these conversations to another customer (a chat moved by a deep
+        link); how many moved."""
+        result = await self.session.execute(
+            update(CheckinRow)
+            .where(CheckinRow.conversation_id.in_(conversation_ids))
+            .values(customer_id=to_id)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
 
 _PLAN_CADENCE = """
 WITH calendar (timezone, day, opens, closes, next_opens) AS (

@@ -17,12 +17,12 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from twilio.request_validator import RequestValidator
 
 from app.bootstrap import Runtime
 from bot.accounts.channels import connect_whatsapp
-from bot.domain import Business, ChannelName, PlannedTouch
+from bot.domain import Answer, Business, ChannelName, PlannedTouch
 from storage.tables import Base, CheckinRow
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER, FakeTwilio
@@ -262,6 +262,69 @@ async def test_a_deep_link_brings_the_chats_earlier_history_to_the_linked_record
     assert all(earlier[table] for table in KEYED)  # the chat had a row in every table
     assert _counts(await _rows(runtime, stranger["id"])) == dict.fromkeys(KEYED, 0)
     assert await _audit(shop, "customer_merged", stranger["id"])
+
+
+async def test_a_deep_link_moves_only_the_chats_history_from_a_record_that_keeps_other_channels(
+    shop: Shop, runtime: Runtime
+) -> None:
+    await shop.telegram(3003, "I want a real person")
+    stranger = await shop.at(ChannelName.TELEGRAM, "3003")
+    await _everything(shop, stranger["id"])
+    who = uuid.UUID(stranger["id"])
+    now = runtime.services.clock.now()
+    async with runtime.services.uow() as uow:
+        # The same record is also reached in the sandbox, where nothing was said yet.
+        await uow.identities.add(
+            shop.business.id, who, channel=ChannelName.SANDBOX, address="kept-here", created_at=now
+        )
+        chat = await uow.identities.find(shop.business.id, ChannelName.TELEGRAM, "3003")
+        assert chat is not None
+        conversation = await uow.conversations.open_for(chat.id)
+        assert conversation is not None
+        (touch,) = await uow.checkins.list(
+            shop.business.id, status=None, limit=5, offset=0, customer_id=who
+        )
+        # The check-in was asked in the chat, and answered there.
+        await uow.session.execute(  # type: ignore[attr-defined]
+            update(CheckinRow)
+            .where(CheckinRow.id == touch.id)
+            .values(conversation_id=conversation.id)
+        )
+        await uow.answers.add(
+            shop.business.id,
+            Answer(
+                customer_id=who,
+                checkin_id=touch.id,
+                flow="checkin",
+                question="how",
+                value="good",
+                answered_at=now,
+            ),
+        )
+        await uow.commit()
+    earlier = await _rows(runtime, stranger["id"])
+    maya = (await shop.put(external_id="m-2", name="Maya")).json()
+    link = await shop.client.post(f"{shop.url}/{maya['id']}/telegram-link", headers=shop.auth)
+
+    await shop.telegram(3003, f"/start {link.json()['url'].split('start=')[1]}")
+
+    kept = await _rows(runtime, stranger["id"])
+    moved = await _rows(runtime, maya["id"])
+    # The chat's thread moves: its conversation, messages, handoff, the check-in asked in it
+    # and its answer, the question asked in it; the record keeps its other channel, its events
+    # and what no conversation of the chat holds (an answer of no check-in).
+    for table in ("conversations", "messages", "handoffs", "checkins", "knowledge_questions"):
+        assert earlier[table] and earlier[table] <= moved[table], table
+        assert not kept[table], table
+    assert kept["events"] == earlier["events"]
+    assert len(earlier["survey_answers"]) == 2
+    assert len(kept["survey_answers"]) == 1
+    assert earlier["survey_answers"] - kept["survey_answers"] <= moved["survey_answers"]
+    (identity,) = (await shop.client.get(f"{shop.url}/{stranger['id']}", headers=shop.auth)).json()[
+        "identities"
+    ]
+    assert identity["address"] == "kept-here"
+    assert (await shop.at(ChannelName.TELEGRAM, "3003"))["id"] == maya["id"]
 
 
 async def test_two_records_merge_with_every_table_moved_after_a_preview_that_changes_nothing(
