@@ -32,12 +32,20 @@ DUPLICATES_SHOWN = 20
 
 @router.get("/customers", response_class=HTMLResponse)
 async def customers(
-    request: Request, signed: Admin, q: str = "", deleted: str = "", merged: str = ""
+    request: Request,
+    signed: Admin,
+    q: str = "",
+    deleted: str = "",
+    merged: str = "",
+    duplicates: str = "",
 ) -> HTMLResponse:
     """Import and export, and a customer found by name, phone or reference: their record
     exported, deleted for good (a privacy request) or merged with another; the records that
-    may be one person; the log of such requests."""
-    return await _customers_page(request, signed, q=q, deleted=deleted, merged=merged)
+    may be one person (looked for on request: it reads every customer); the log of such
+    requests."""
+    return await _customers_page(
+        request, signed, q=q, deleted=deleted, merged=merged, duplicates=bool(duplicates)
+    )
 
 
 async def _customers_page(
@@ -47,6 +55,7 @@ async def _customers_page(
     q: str = "",
     deleted: str = "",
     merged: str = "",
+    duplicates: bool = False,
     status: int = 200,
     **more: Any,
 ) -> HTMLResponse:
@@ -54,7 +63,11 @@ async def _customers_page(
     async with signed.services.uow() as uow:
         found = await search_customers(uow, signed.business, q, limit=SEARCH_SHOWN)
         identities = {c.id: await uow.identities.for_customer(c.id) for c in found}
-        duplicates = await likely_duplicates(uow, signed.business, limit=DUPLICATES_SHOWN)
+        suggested = (
+            await likely_duplicates(uow, signed.business, limit=DUPLICATES_SHOWN)
+            if duplicates
+            else None
+        )
         log = await uow.audit.list(signed.business.id, limit=AUDIT_SHOWN)
         names = {f"agent:{a.id}": a.name for a in await uow.agents.list(signed.business.id)}
     return render(
@@ -64,7 +77,7 @@ async def _customers_page(
             signed,
             q=q,
             found=[(c, _label(c), identities[c.id]) for c in found],
-            duplicates=duplicates,
+            duplicates=suggested,
             log=[(e, names.get(e.actor, e.actor)) for e in log],
             deleted=deleted if _is_uuid(deleted) else "",
             merged=merged if _is_uuid(merged) else "",
