@@ -403,6 +403,32 @@ async def test_two_records_merge_with_every_table_moved_after_a_preview_that_cha
     }
 
 
+async def test_one_person_on_whatsapp_in_the_crm_and_on_telegram_has_one_record_with_it_all(
+    shop: Shop, runtime: Runtime
+) -> None:
+    await shop.whatsapp("הזמנתי עוגה ליום שישי")
+    report = await shop.load(f"external_id,name,phone,tags\ncrm-5,Noa Levi,{LOCAL},vip\n")
+    await shop.telegram(3005, "hi, it's Noa on Telegram")
+    noa = await shop.at(ChannelName.WHATSAPP, f"whatsapp:{NUMBER}")
+    link = await shop.client.post(f"{shop.url}/{noa['id']}/telegram-link", headers=shop.auth)
+
+    await shop.telegram(3005, f"/start {link.json()['url'].split('start=')[1]}")
+    await shop.whatsapp("ועוד שאלה")
+
+    assert (report["created"], report["updated"]) == (0, 1)
+    (everyone,) = await shop.everyone()
+    assert everyone["id"] == noa["id"] and everyone["external_id"] == "crm-5"
+    assert sorted(i["channel"] for i in everyone["identities"]) == ["telegram", "whatsapp"]
+    timeline = await shop.client.get(f"{shop.url}/{noa['id']}/timeline", headers=shop.auth)
+    said = [
+        i["text"]
+        for i in timeline.json()["items"]
+        if i["type"] == "message" and i["direction"] == "in"
+    ]
+    assert said[0] == "הזמנתי עוגה ליום שישי" and said[-1] == "ועוד שאלה"
+    assert "hi, it's Noa on Telegram" in said
+
+
 async def test_a_merge_is_refused_clearly_for_the_same_or_an_unknown_customer(
     shop: Shop,
 ) -> None:
