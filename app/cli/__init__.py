@@ -24,6 +24,7 @@ app.add_typer(telegram_app, name="telegram")
 app.add_typer(whatsapp_app, name="whatsapp")
 app.add_typer(business_app, name="business")
 app.add_typer(customers_app, name="customers")
+app.add_typer(customers_app, name="customer", hidden=True)
 app.add_typer(schedules_app, name="schedules")
 app.add_typer(agent_app, name="agent")
 

@@ -1,7 +1,10 @@
 """Customers a business tells Kesher about: validation, create-or-update, and CSV import.
 
 A customer is matched on the business's own id (`external_id`) first, then on the phone
-number, so importing the same file twice updates instead of duplicating.
+number: the customer whose WhatsApp identity is that number, else the oldest with that phone.
+So importing the same file twice updates instead of duplicating, and a customer who wrote on
+WhatsApp first is the one an import by their phone updates. Two people who each have their
+own external id keep a record each, even on one phone (a family).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import csv
 import io
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -20,6 +23,7 @@ import phonenumbers
 
 from bot.accounts.formulas import unguarded
 from bot.domain import (
+    WHATSAPP_PREFIX,
     AccountStatus,
     Business,
     ChannelName,
@@ -32,7 +36,6 @@ from bot.ports import UnitOfWork, UnitOfWorkFactory
 
 LANGUAGES = {"he": "he", "en": "en", "hebrew": "he", "english": "en", "עברית": "he", "אנגלית": "en"}
 KNOWN_COLUMNS = ("external_id", "name", "phone", "language", "timezone", "tags")
-WHATSAPP_PREFIX = "whatsapp:"
 # Columns of Kesher's own in an export (its id, opt-out, creation time): an import skips them.
 READ_ONLY_PREFIX = "kesher_"
 # csv_rows keeps a row's cells past the header under this key (no header name can be it).
@@ -123,7 +126,7 @@ async def upsert_customer(
     if fields.external_id:
         existing = await uow.customers.find_by_external_id(business.id, fields.external_id)
     if existing is None and fields.phone:
-        existing = _by_phone(await uow.customers.find_by_phone(business.id, fields.phone), fields)
+        existing = _by_phone(await phone_holder(uow, business, fields.phone), fields)
     if existing is not None:
         await uow.customers.update(existing.id, fields)
         updated = await uow.customers.get(business.id, existing.id)
@@ -132,6 +135,15 @@ async def upsert_customer(
     customer = await _create(uow, business, fields, now=now, source=source)
     await reach_on_whatsapp(uow, business, now=now, customer_ids=[customer.id])
     return customer, True
+
+
+async def phone_holder(uow: UnitOfWork, business: Business, phone: str) -> Customer | None:
+    """The customer a phone (E.164) is: the one whose WhatsApp identity is that number (their
+    messages go there), else the oldest customer with the phone."""
+    identity = await uow.identities.find(business.id, ChannelName.WHATSAPP, WHATSAPP_PREFIX + phone)
+    if identity is not None:
+        return await uow.customers.get(business.id, identity.customer_id)
+    return await uow.customers.find_by_phone(business.id, phone)
 
 
 def _by_phone(found: Customer | None, fields: CustomerFields) -> Customer | None:
@@ -204,14 +216,22 @@ async def _upsert_batch(
     uow: UnitOfWork, business: Business, batch: Sequence[CustomerFields], *, now: datetime
 ) -> tuple[int, int]:
     """`upsert_customer` for a batch, with one lookup for all its rows: (created, updated)."""
+    phones = [f.phone for f in batch if f.phone]
+    holders = await uow.identities.holders(
+        business.id, ChannelName.WHATSAPP, [WHATSAPP_PREFIX + p for p in phones]
+    )
     known = await uow.customers.find_refs(
         business.id,
         external_ids=[f.external_id for f in batch if f.external_id],
-        phones=[f.phone for f in batch if f.phone],
+        phones=phones,
+        ids=list(holders.values()),
     )
     # Oldest last, so the oldest wins, as find_by_phone's does.
     by_external = {c.external_id: c for c in known if c.external_id}
     by_phone = {c.phone: c for c in known if c.phone}
+    by_id = {c.id: c for c in known}
+    for address, customer_id in holders.items():
+        by_phone[address.removeprefix(WHATSAPP_PREFIX)] = by_id[customer_id]
     created = updated = 0
     for fields in batch:
         existing = by_external.get(fields.external_id) if fields.external_id else None
@@ -219,6 +239,7 @@ async def _upsert_batch(
             existing = _by_phone(by_phone.get(fields.phone), fields)
         if existing is not None:
             await uow.customers.update(existing.id, fields)
+            _remember(by_external, by_phone, existing, fields)
             updated += 1
             continue
         customer = await _create(uow, business, fields, now=now, source="import")
@@ -228,6 +249,26 @@ async def _upsert_batch(
             by_phone.setdefault(customer.phone, customer)
         created += 1
     return created, updated
+
+
+def _remember(
+    by_external: dict[str, Customer],
+    by_phone: dict[str, Customer],
+    existing: Customer,
+    fields: CustomerFields,
+) -> None:
+    """The batch's lookups see an update: a later row with the same phone meets the customer
+    as this row left them (with their new external id, so a family's next id is another)."""
+    now = replace(
+        existing,
+        external_id=fields.external_id or existing.external_id,
+        phone=fields.phone or existing.phone,
+    )
+    if now.external_id:
+        by_external[now.external_id] = now
+    for phone, customer in list(by_phone.items()):
+        if customer.id == existing.id:
+            by_phone[phone] = now
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from bot.domain.errors import (
 from bot.domain.handoffs import Agent, Handoff, QueuedConversation, QueueFilter
 from bot.domain.insights import AgentTally, CustomerSignals, Opinion, Remark, ThemeName
 from bot.domain.kinds import (
+    WHATSAPP_PREFIX,
     AccountStatus,
     AgentRole,
     ChannelName,
@@ -69,6 +70,7 @@ from bot.domain.records import (
     CustomerFields,
     Event,
     Identity,
+    LikelyDuplicates,
     Message,
     NewConversation,
     NewEvent,
@@ -79,6 +81,7 @@ from bot.domain.records import (
 )
 
 __all__ = [
+    "WHATSAPP_PREFIX",
     "AccountStatus",
     "Agent",
     "AgentRole",
@@ -120,6 +123,7 @@ __all__ = [
     "KesherError",
     "KnowledgeEntry",
     "KnowledgeQuestion",
+    "LikelyDuplicates",
     "Message",
     "NewConversation",
     "NewEvent",

@@ -16,6 +16,10 @@ class ChannelName(StrEnum):
     WHATSAPP = "whatsapp"
 
 
+# A WhatsApp identity's address is its number behind this prefix, as Twilio writes it.
+WHATSAPP_PREFIX = "whatsapp:"
+
+
 class Direction(StrEnum):
     IN = "in"
     OUT = "out"
@@ -117,6 +121,7 @@ class EventKind(StrEnum):
     HANDOFF_RESOLVED = "handoff_resolved"
     HANDOFF_OVERDUE = "handoff_overdue"
     ANSWERED_FROM_KNOWLEDGE = "answered_from_knowledge"
+    CUSTOMER_MERGED = "customer_merged"
 
 
 class AgentRole(StrEnum):

@@ -76,6 +76,17 @@ class CustomerFields:
 
 
 @dataclass(frozen=True, slots=True)
+class LikelyDuplicates:
+    """Customers who may be one person, and why: the same `phone`, the same `email` (an
+    attribute, in any case), or the same `external_id` written in another form; for a person
+    to confirm, never merged on their own."""
+
+    reason: str
+    value: str
+    customers: tuple[Customer, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Identity:
     id: int
     customer_id: uuid.UUID

@@ -1,22 +1,37 @@
 """Who wrote: the customer and the channel identity behind an inbound message, made on their
 first message, joined by a deep link, named from their app, and reachable again by writing.
+
+A WhatsApp number is the customer's phone: a number Kesher has not heard from joins the
+customer with that phone (the oldest, as an import's does), and a new customer made for it
+has it as their phone. A deep link that joins a chat which already wrote to another record
+brings that record along when the chat was all it held (a merge): the chat's whole history,
+in the same transaction.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
+from bot.accounts.customers import normalise_phone
+from bot.accounts.merge import merge_customers, move_chat
 from bot.domain import (
+    WHATSAPP_PREFIX,
     Business,
+    ChannelName,
     Customer,
+    CustomerFields,
     EventKind,
     Identity,
     Inbound,
     InboundKind,
+    InvalidInput,
 )
 from bot.ports import UnitOfWork
 from flows import commands
 from flows.text import detect_language
+
+_E164 = re.compile(r"\+[1-9][0-9]{7,14}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +79,14 @@ async def _customer_for(uow: UnitOfWork, business: Business, inbound: Inbound) -
     linked = await _linked_customer(uow, business, inbound)
     found = await uow.identities.find_with_customer(business.id, inbound.channel, inbound.address)
     if found is None:
+        phone = _phone_of(inbound)
         if linked is None:
-            return await _new_customer(uow, business, inbound)
+            holder = await uow.customers.find_by_phone(business.id, phone) if phone else None
+            if holder is None:
+                return await _new_customer(uow, business, inbound, phone=phone)
+            return await _joined_by_phone(uow, business, holder, inbound)
+        if phone and not linked.phone:
+            await uow.customers.update(linked.id, CustomerFields(phone=phone))
         identity = await uow.identities.add(
             business.id,
             linked.id,
@@ -79,8 +100,43 @@ async def _customer_for(uow: UnitOfWork, business: Business, inbound: Inbound) -
     identity, customer = found
     if linked is not None and linked.id != identity.customer_id:
         await _move_identity(uow, business, identity, linked, inbound)
-        identity, customer = replace(identity, customer_id=linked.id), linked
+        identity = replace(identity, customer_id=linked.id)
+        customer = await uow.customers.get(business.id, linked.id) or linked
     return await _named(uow, Sender(customer, identity), inbound)
+
+
+def _phone_of(inbound: Inbound) -> str | None:
+    """The E.164 phone a WhatsApp address is; None on other channels."""
+    if inbound.channel is not ChannelName.WHATSAPP:
+        return None
+    number = inbound.address.removeprefix(WHATSAPP_PREFIX)
+    try:
+        return normalise_phone(number)
+    except InvalidInput:
+        # WhatsApp verified the number: one in a range newer than phonenumbers' data is kept.
+        return number if _E164.fullmatch(number) else None
+
+
+async def _joined_by_phone(
+    uow: UnitOfWork, business: Business, customer: Customer, inbound: Inbound
+) -> Sender:
+    """A WhatsApp number first heard from joins the customer known by that phone."""
+    identity = await uow.identities.add(
+        business.id,
+        customer.id,
+        channel=inbound.channel,
+        address=inbound.address,
+        created_at=inbound.received_at,
+        last_inbound_at=inbound.received_at,
+    )
+    await uow.events.add(
+        business.id,
+        customer.id,
+        kind=EventKind.IDENTITY_LINKED,
+        occurred_at=inbound.received_at,
+        data={"channel": inbound.channel.value, "address": inbound.address, "by": "phone"},
+    )
+    return await _named(uow, Sender(customer, identity, new_identity=True), inbound)
 
 
 async def _named(uow: UnitOfWork, sender: Sender, inbound: Inbound) -> Sender:
@@ -105,12 +161,25 @@ async def _linked_customer(
 async def _move_identity(
     uow: UnitOfWork, business: Business, identity: Identity, to: Customer, inbound: Inbound
 ) -> None:
-    """Give a chat that already wrote to the customer its link names; its conversation ends."""
+    """Give a chat that already wrote to the customer its link names, with its history; its
+    conversation ends. A record that held nothing but this chat is merged into the linked one
+    (its events come along too); one that keeps other channels keeps its events."""
     conversation = await uow.conversations.open_for(identity.id)
     if conversation is not None:
         await uow.conversations.close(conversation.id, at=inbound.received_at)
     await uow.identities.move(identity.id, to.id)
     await _note_link(uow, business, to, inbound)
+    if await uow.identities.for_customer(identity.customer_id):
+        await move_chat(uow, identity.id, to.id)
+    else:
+        await merge_customers(
+            uow,
+            business,
+            to.id,
+            identity.customer_id,
+            actor=f"deep-link:{inbound.channel.value}",
+            now=inbound.received_at,
+        )
 
 
 async def _note_link(
@@ -127,12 +196,14 @@ async def _note_link(
     )
 
 
-async def _new_customer(uow: UnitOfWork, business: Business, inbound: Inbound) -> Sender:
+async def _new_customer(
+    uow: UnitOfWork, business: Business, inbound: Inbound, *, phone: str | None
+) -> Sender:
     written = detect_language(inbound.text or "") if inbound.kind is InboundKind.MESSAGE else None
     customer = await uow.customers.add(
         business.id,
         name=inbound.profile_name,
-        phone=None,
+        phone=phone,
         language=written or _known_language(inbound.language) or business.language,
         timezone=business.timezone,
         attributes={},

@@ -18,6 +18,7 @@ from bot.domain import (
     Customer,
     CustomerFields,
     Identity,
+    LikelyDuplicates,
 )
 
 
@@ -101,9 +102,14 @@ class CustomerRepository(Protocol):
         ...
 
     async def find_refs(
-        self, business_id: int, *, external_ids: Sequence[str], phones: Sequence[str]
+        self,
+        business_id: int,
+        *,
+        external_ids: Sequence[str],
+        phones: Sequence[str],
+        ids: Sequence[uuid.UUID] = (),
     ) -> Sequence[Customer]:
-        """The customers with any of these external ids or phones, newest first."""
+        """The customers with any of these external ids, phones or ids, newest first."""
         ...
 
     async def update(self, customer_id: uuid.UUID, fields: CustomerFields) -> None:
@@ -134,6 +140,21 @@ class CustomerRepository(Protocol):
     async def find_by_link_token(self, business_id: int, token: str) -> Customer | None: ...
 
     async def link_token(self, customer_id: uuid.UUID) -> str | None: ...
+
+    async def lock(self, customer_ids: Sequence[uuid.UUID]) -> None:
+        """Hold the customers' rows until the commit, so no row is added for them meanwhile."""
+        ...
+
+    async def holdings(self, customer_id: uuid.UUID) -> dict[str, int]:
+        """How many rows of each table keyed by customer are the customer's: identities,
+        conversations, messages, events, answers, checkins, handoffs, questions."""
+        ...
+
+    async def duplicates(self, business_id: int, *, limit: int) -> Sequence[LikelyDuplicates]:
+        """Groups of customers with one phone (unless each has an external id of their own: a
+        family), one e-mail attribute, or one external id in another form; up to `limit`
+        groups of each reason, oldest customer first in each."""
+        ...
 
 
 class IdentityRepository(Protocol):
@@ -167,6 +188,12 @@ class IdentityRepository(Protocol):
         self, business_id: int, channel: ChannelName, address: str
     ) -> Identity | None: ...
 
+    async def holders(
+        self, business_id: int, channel: ChannelName, addresses: Sequence[str]
+    ) -> dict[str, uuid.UUID]:
+        """The customer at each of these addresses that has an identity, by address."""
+        ...
+
     async def find_with_customer(
         self, business_id: int, channel: ChannelName, address: str
     ) -> tuple[Identity, Customer] | None:
@@ -185,6 +212,10 @@ class IdentityRepository(Protocol):
 
     async def move(self, identity_id: int, customer_id: uuid.UUID) -> None:
         """Give the identity to another customer of the same business."""
+        ...
+
+    async def reassign_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> int:
+        """Give every channel identity of one customer to another (a merge); how many moved."""
         ...
 
 

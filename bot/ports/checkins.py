@@ -186,6 +186,21 @@ class CheckinRepository(Protocol):
         """Touches in `flow` still planned, claimed or sent (a customer may be answering)."""
         ...
 
+    async def reassign_customer(
+        self, from_id: uuid.UUID, to_id: uuid.UUID, *, now: datetime
+    ) -> int:
+        """Give every check-in of one customer to another (a merge); how many moved. Touches
+        still planned for the other are skipped (reason `merged`): planning gives the
+        survivor what their schedules still owe."""
+        ...
+
+    async def reassign_conversations(
+        self, conversation_ids: Sequence[uuid.UUID], to_id: uuid.UUID
+    ) -> int:
+        """Give the check-ins of these conversations to another customer (a chat moved by a deep
+        link); how many moved."""
+        ...
+
 
 class AnswerRepository(Protocol):
     async def add(self, business_id: int, answer: Answer) -> None: ...
@@ -196,6 +211,17 @@ class AnswerRepository(Protocol):
         self, business_id: int, *, after_id: int, limit: int
     ) -> Sequence[tuple[int, Answer]]:
         """The business's answers with ids above `after_id`, by id, with their ids."""
+        ...
+
+    async def reassign_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> int:
+        """Give every survey answer of one customer to another (a merge); how many moved."""
+        ...
+
+    async def reassign_conversations(
+        self, conversation_ids: Sequence[uuid.UUID], to_id: uuid.UUID
+    ) -> int:
+        """Give the answers to the check-ins of these conversations to another customer (a chat moved by a deep
+        link); how many moved."""
         ...
 
 

@@ -105,6 +105,15 @@ class ConversationRepository(Protocol):
         have unread messages."""
         ...
 
+    async def reassign_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> int:
+        """Give every conversation of one customer to another (a merge); how many moved."""
+        ...
+
+    async def reassign_identity(self, identity_id: int, to_id: uuid.UUID) -> list[uuid.UUID]:
+        """Give every conversation on one channel identity to another customer (a chat moved
+        by a deep link); their ids."""
+        ...
+
 
 class MessageRepository(Protocol):
     async def add(
@@ -190,6 +199,17 @@ class MessageRepository(Protocol):
         """For each message id, the status and channel message id its send's receipt gave."""
         ...
 
+    async def reassign_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> int:
+        """Give every message of one customer to another (a merge); how many moved."""
+        ...
+
+    async def reassign_conversations(
+        self, conversation_ids: Sequence[uuid.UUID], to_id: uuid.UUID
+    ) -> int:
+        """Give the messages of these conversations to another customer (a chat moved by a deep
+        link); how many moved."""
+        ...
+
 
 class EventRepository(Protocol):
     async def add(
@@ -209,6 +229,10 @@ class EventRepository(Protocol):
         ...
 
     async def for_customer(self, customer_id: uuid.UUID, *, limit: int) -> Sequence[Event]: ...
+
+    async def reassign_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> int:
+        """Give every event of one customer to another (a merge); how many moved."""
+        ...
 
 
 class DeliveryLogRepository(Protocol):

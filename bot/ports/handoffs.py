@@ -174,3 +174,14 @@ class HandoffRepository(Protocol):
     async def last_assigned_agent(self, business_id: int) -> int | None: ...
 
     async def changes(self, business_id: int) -> str: ...
+
+    async def reassign_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> int:
+        """Give every handoff of one customer to another (a merge); how many moved."""
+        ...
+
+    async def reassign_conversations(
+        self, conversation_ids: Sequence[uuid.UUID], to_id: uuid.UUID
+    ) -> int:
+        """Give the handoffs of these conversations to another customer (a chat moved by a deep
+        link); how many moved."""
+        ...

@@ -97,3 +97,14 @@ class QuestionRepository(Protocol):
     async def stale(self, *, asked_before: datetime, limit: int) -> Sequence[KnowledgeQuestion]:
         """Pending questions asked before a time (their job was lost), oldest first."""
         ...
+
+    async def reassign_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> int:
+        """Give the questions one customer put to the knowledge base to another (a merge)."""
+        ...
+
+    async def reassign_conversations(
+        self, conversation_ids: Sequence[uuid.UUID], to_id: uuid.UUID
+    ) -> int:
+        """Give the questions asked in the messages of these conversations to another customer (a chat moved by a deep
+        link); how many moved."""
+        ...

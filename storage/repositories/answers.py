@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.domain import Answer
 from storage import records
 from storage.repositories.repository import Repository
-from storage.tables import AnswerRow
+from storage.tables import AnswerRow, CheckinRow
 
 
 class SqlAnswers(Repository):
@@ -49,3 +49,26 @@ class SqlAnswers(Repository):
             .limit(limit)
         )
         return [(r.id, records.answer(r)) for r in rows]
+
+    async def reassign_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> int:
+        """Give every survey answer of one customer to another (a merge); how many moved."""
+        result = await self.session.execute(
+            update(AnswerRow).where(AnswerRow.customer_id == from_id).values(customer_id=to_id)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def reassign_conversations(
+        self, conversation_ids: Sequence[uuid.UUID], to_id: uuid.UUID
+    ) -> int:
+        """Give the answers to the check-ins of these conversations to another customer (a chat moved by a deep
+        link); how many moved."""
+        result = await self.session.execute(
+            update(AnswerRow)
+            .where(
+                AnswerRow.checkin_id.in_(
+                    select(CheckinRow.id).where(CheckinRow.conversation_id.in_(conversation_ids))
+                )
+            )
+            .values(customer_id=to_id)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -17,6 +17,8 @@ from storage.tables import CheckinRow
 
 # Planned touches in one statement past which the table's statistics are refreshed at once.
 ANALYZE_AFTER = 10_000
+# The reason a touch planned for a customer merged into another was skipped.
+MERGED = "merged"
 
 
 class SqlCheckins(CheckinFacts):
@@ -329,6 +331,37 @@ class SqlCheckins(CheckinFacts):
             )
         )
         return int(found or 0)
+
+    async def reassign_customer(
+        self, from_id: uuid.UUID, to_id: uuid.UUID, *, now: datetime
+    ) -> int:
+        """Give every check-in of one customer to another (a merge); how many moved. Touches
+        the other still had planned are skipped: the survivor's own plan stands, and the next
+        planning gives them what their schedules still owe."""
+        await self.session.execute(
+            update(CheckinRow)
+            .where(
+                CheckinRow.customer_id == from_id,
+                CheckinRow.status == CheckinStatus.PLANNED.value,
+            )
+            .values(status=CheckinStatus.SKIPPED.value, reason=MERGED, updated_at=now)
+        )
+        result = await self.session.execute(
+            update(CheckinRow).where(CheckinRow.customer_id == from_id).values(customer_id=to_id)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def reassign_conversations(
+        self, conversation_ids: Sequence[uuid.UUID], to_id: uuid.UUID
+    ) -> int:
+        """Give the check-ins of these conversations to another customer (a chat moved by a deep
+        link); how many moved."""
+        result = await self.session.execute(
+            update(CheckinRow)
+            .where(CheckinRow.conversation_id.in_(conversation_ids))
+            .values(customer_id=to_id)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 _PLAN_CADENCE = """

@@ -259,6 +259,29 @@ class SqlConversations(Repository):
         )
         return {ConversationStatus(str(s)): (int(n), int(u)) for s, n, u in rows}
 
+    async def reassign_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> int:
+        """Give every conversation of one customer to another (a merge); how many moved."""
+        result = await self.session.execute(
+            update(ConversationRow)
+            .where(ConversationRow.customer_id == from_id)
+            .values(customer_id=to_id)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def reassign_identity(self, identity_id: int, to_id: uuid.UUID) -> list[uuid.UUID]:
+        """Give every conversation on one channel identity to another customer (a chat moved
+        by a deep link); their ids."""
+        ids = list(
+            await self.session.scalars(
+                select(ConversationRow.id).where(ConversationRow.identity_id == identity_id)
+            )
+        )
+        if ids:
+            await self.session.execute(
+                update(ConversationRow).where(ConversationRow.id.in_(ids)).values(customer_id=to_id)
+            )
+        return ids
+
 
 def _chosen(business_id: int, chosen: QueueFilter) -> list[ColumnElement[bool]]:
     """The WHERE of a queue view: one business and status, and the agent's filters."""

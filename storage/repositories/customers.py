@@ -1,4 +1,5 @@
-"""The SQLAlchemy customers repository: their records, search, consent and link tokens."""
+"""The SQLAlchemy customers repository: their records, search, consent, link tokens, and the
+records that may be one person."""
 
 from __future__ import annotations
 
@@ -8,12 +9,40 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 
-from bot.domain import Customer, CustomerFields
+from bot.domain import (
+    WHATSAPP_PREFIX,
+    ChannelName,
+    Customer,
+    CustomerFields,
+    LikelyDuplicates,
+)
 from storage import records
 from storage.repositories.repository import Repository
-from storage.tables import CustomerRow, IdentityRow
+from storage.tables import (
+    AnswerRow,
+    CheckinRow,
+    ConversationRow,
+    CustomerRow,
+    EventRow,
+    HandoffRow,
+    IdentityRow,
+    KnowledgeQuestionRow,
+    MessageRow,
+)
+
+# Every table keyed by customer, by the name a merge reports it under.
+HELD: dict[str, Any] = {
+    "identities": IdentityRow,
+    "conversations": ConversationRow,
+    "messages": MessageRow,
+    "events": EventRow,
+    "answers": AnswerRow,
+    "checkins": CheckinRow,
+    "handoffs": HandoffRow,
+    "questions": KnowledgeQuestionRow,
+}
 
 
 class SqlCustomers(Repository):
@@ -80,13 +109,22 @@ class SqlCustomers(Repository):
         return int(count or 0)
 
     async def find_refs(
-        self, business_id: int, *, external_ids: Sequence[str], phones: Sequence[str]
+        self,
+        business_id: int,
+        *,
+        external_ids: Sequence[str],
+        phones: Sequence[str],
+        ids: Sequence[uuid.UUID] = (),
     ) -> Sequence[Customer]:
         rows = await self.session.scalars(
             select(CustomerRow)
             .where(
                 CustomerRow.business_id == business_id,
-                or_(CustomerRow.external_id.in_(external_ids), CustomerRow.phone.in_(phones)),
+                or_(
+                    CustomerRow.external_id.in_(external_ids),
+                    CustomerRow.phone.in_(phones),
+                    CustomerRow.id.in_(ids),
+                ),
             )
             .order_by(CustomerRow.created_at.desc())
         )
@@ -122,6 +160,15 @@ class SqlCustomers(Repository):
         ]
         if phone is not None:
             matches.append(CustomerRow.phone == phone)
+            matches.append(
+                CustomerRow.id.in_(
+                    select(IdentityRow.customer_id).where(
+                        IdentityRow.business_id == business_id,
+                        IdentityRow.channel == ChannelName.WHATSAPP.value,
+                        IdentityRow.address == WHATSAPP_PREFIX + phone,
+                    )
+                )
+            )
         with contextlib.suppress(ValueError):
             matches.append(CustomerRow.id == uuid.UUID(text))
         rows = await self.session.scalars(
@@ -171,3 +218,67 @@ class SqlCustomers(Repository):
             select(CustomerRow.link_token).where(CustomerRow.id == customer_id)
         )
         return token
+
+    async def lock(self, customer_ids: Sequence[uuid.UUID]) -> None:
+        """Hold the customers' rows until the commit (PostgreSQL): a row another transaction
+        would add for one of them waits, and then meets the record as the commit left it."""
+        await self.session.execute(
+            select(CustomerRow.id)
+            .where(CustomerRow.id.in_(sorted(customer_ids)))
+            .order_by(CustomerRow.id)
+            .with_for_update()
+        )
+
+    async def holdings(self, customer_id: uuid.UUID) -> dict[str, int]:
+        counted = {}
+        for name, row in HELD.items():
+            count = await self.session.scalar(
+                select(func.count()).select_from(row).where(row.customer_id == customer_id)
+            )
+            counted[name] = int(count or 0)
+        return counted
+
+    async def duplicates(self, business_id: int, *, limit: int) -> Sequence[LikelyDuplicates]:
+        found: list[LikelyDuplicates] = []
+        for reason, key, family in (
+            ("phone", CustomerRow.phone, True),
+            ("email", _email(), False),
+            ("external_id", _plain_external_id(), False),
+        ):
+            grouped = (
+                select(key)
+                .where(CustomerRow.business_id == business_id, key.is_not(None), key != "")
+                .group_by(key)
+                .having(func.count() > 1)
+                .order_by(key)
+                .limit(limit)
+            )
+            if family:
+                # Each with their own external id: a family sharing one phone, not duplicates.
+                grouped = grouped.having(func.count() > func.count(CustomerRow.external_id))
+            values = [str(v) for v in await self.session.scalars(grouped)]
+            if not values:
+                continue
+            rows = await self.session.execute(
+                select(key, CustomerRow)
+                .where(CustomerRow.business_id == business_id, key.in_(values))
+                .order_by(CustomerRow.created_at, CustomerRow.id)
+            )
+            members: dict[str, list[Customer]] = {}
+            for value, row in rows:
+                members.setdefault(str(value), []).append(records.customer(row))
+            found += [LikelyDuplicates(reason, v, tuple(members[v])) for v in values]
+        return found
+
+
+def _email() -> ColumnElement[str]:
+    return func.lower(func.trim(CustomerRow.attributes["email"].as_string()))
+
+
+def _plain_external_id() -> ColumnElement[str]:
+    """The external id without case, separators or leading zeros: "C-0042" is "c0042", and
+    "00731" (a spreadsheet keeps no leading zeros) is "731"."""
+    plain: ColumnElement[str] = func.lower(CustomerRow.external_id)
+    for separator in ("-", "_", " ", ".", "/"):
+        plain = func.replace(plain, separator, "")
+    return func.ltrim(plain, "0")

@@ -1,4 +1,5 @@
-"""The SQLAlchemy events repository: what happened to a customer, only ever appended."""
+"""The SQLAlchemy events repository: what happened to a customer, only ever appended (and moved
+whole to the survivor when two records merge)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, select, update
 
 from bot.domain import Event, EventKind, NewEvent
 from storage import records
@@ -75,3 +76,10 @@ class SqlEvents(Repository):
             .limit(limit)
         )
         return [records.event(r) for r in reversed(rows.all())]
+
+    async def reassign_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> int:
+        """Give every event of one customer to another (a merge); how many moved."""
+        result = await self.session.execute(
+            update(EventRow).where(EventRow.customer_id == from_id).values(customer_id=to_id)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

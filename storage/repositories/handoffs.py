@@ -187,3 +187,22 @@ class SqlHandoffs(Repository):
             )
         ).scalar_one()
         return f"{handoffs[0]}/{handoffs[1]}/{message}"
+
+    async def reassign_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> int:
+        """Give every handoff of one customer to another (a merge); how many moved."""
+        result = await self.session.execute(
+            update(HandoffRow).where(HandoffRow.customer_id == from_id).values(customer_id=to_id)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def reassign_conversations(
+        self, conversation_ids: Sequence[uuid.UUID], to_id: uuid.UUID
+    ) -> int:
+        """Give the handoffs of these conversations to another customer (a chat moved by a deep
+        link); how many moved."""
+        result = await self.session.execute(
+            update(HandoffRow)
+            .where(HandoffRow.conversation_id.in_(conversation_ids))
+            .values(customer_id=to_id)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

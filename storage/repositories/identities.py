@@ -95,6 +95,20 @@ class SqlIdentities(Repository):
         )
         return records.identity(row) if row else None
 
+    async def holders(
+        self, business_id: int, channel: ChannelName, addresses: Sequence[str]
+    ) -> dict[str, uuid.UUID]:
+        if not addresses:
+            return {}
+        rows = await self.session.execute(
+            select(IdentityRow.address, IdentityRow.customer_id).where(
+                IdentityRow.business_id == business_id,
+                IdentityRow.channel == channel.value,
+                IdentityRow.address.in_(addresses),
+            )
+        )
+        return {address: customer_id for address, customer_id in rows}
+
     async def find_with_customer(
         self, business_id: int, channel: ChannelName, address: str
     ) -> tuple[Identity, Customer] | None:
@@ -148,3 +162,10 @@ class SqlIdentities(Repository):
         await self.session.execute(
             update(IdentityRow).where(IdentityRow.id == identity_id).values(customer_id=customer_id)
         )
+
+    async def reassign_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> int:
+        """Give every channel identity of one customer to another (a merge); how many moved."""
+        result = await self.session.execute(
+            update(IdentityRow).where(IdentityRow.customer_id == from_id).values(customer_id=to_id)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -222,3 +222,22 @@ class SqlMessages(Repository):
                 for message_id, receipt in receipts.items()
             ],
         )
+
+    async def reassign_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> int:
+        """Give every message of one customer to another (a merge); how many moved."""
+        result = await self.session.execute(
+            update(MessageRow).where(MessageRow.customer_id == from_id).values(customer_id=to_id)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def reassign_conversations(
+        self, conversation_ids: Sequence[uuid.UUID], to_id: uuid.UUID
+    ) -> int:
+        """Give the messages of these conversations to another customer (a chat moved by a deep
+        link); how many moved."""
+        result = await self.session.execute(
+            update(MessageRow)
+            .where(MessageRow.conversation_id.in_(conversation_ids))
+            .values(customer_id=to_id)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

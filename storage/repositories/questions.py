@@ -11,7 +11,7 @@ from sqlalchemy import or_, select, update
 from bot.domain import KnowledgeQuestion, QuestionStatus
 from storage import records
 from storage.repositories.repository import Repository
-from storage.tables import KnowledgeQuestionRow
+from storage.tables import KnowledgeQuestionRow, MessageRow
 
 
 class SqlQuestions(Repository):
@@ -131,3 +131,28 @@ class SqlQuestions(Repository):
             .limit(limit)
         )
         return [records.knowledge_question(r) for r in rows]
+
+    async def reassign_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> int:
+        """Give the questions one customer put to the knowledge base to another (a merge)."""
+        result = await self.session.execute(
+            update(KnowledgeQuestionRow)
+            .where(KnowledgeQuestionRow.customer_id == from_id)
+            .values(customer_id=to_id)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def reassign_conversations(
+        self, conversation_ids: Sequence[uuid.UUID], to_id: uuid.UUID
+    ) -> int:
+        """Give the questions asked in the messages of these conversations to another customer (a chat moved by a deep
+        link); how many moved."""
+        result = await self.session.execute(
+            update(KnowledgeQuestionRow)
+            .where(
+                KnowledgeQuestionRow.message_id.in_(
+                    select(MessageRow.id).where(MessageRow.conversation_id.in_(conversation_ids))
+                )
+            )
+            .values(customer_id=to_id)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -165,6 +165,45 @@ def test_customers_import_reports_bad_lines_keeps_good_rows_and_updates_on_reimp
     assert "Traceback" not in folder.stderr
 
 
+def test_customer_find_duplicates_and_merge_with_a_preview_from_the_command_line(
+    kesher: Kesher,
+) -> None:
+    assert kesher.run("business", "create", "--slug", "spa", "--name", "Spa").returncode == 0
+    sheet = kesher.directory / "spa.csv"
+    sheet.write_text(
+        "external_id,name,phone,email\nd-1,Dana,050-555-1234,dana@spa.test\n"
+        "d-2,Dana Levi,,DANA@spa.test\n",
+        encoding="utf-8",
+    )
+    assert kesher.run("customers", "import", str(sheet), "--business", "spa").returncode == 0
+
+    found = kesher.run("customer", "find", "+972 50-555-1234", "--business", "spa", "--json")
+    listed = kesher.run("customer", "duplicates", "--business", "spa", "--json")
+    (group,) = json.loads(listed.stdout)
+    first, second = group["customers"]
+    kept, other = first["id"], second["id"]
+    preview = kesher.run(
+        "customer", "merge", kept, other, "--business", "spa", "--preview", "--json"
+    )
+    merged = kesher.run("customer", "merge", kept, other, "--business", "spa")
+    after = kesher.run("customer", "find", "dana", "--business", "spa", "--json")
+    garbled = kesher.run("customer", "merge", kept, "nope", "--business", "spa")
+
+    assert found.returncode == 0, found.stderr
+    assert [c["external_id"] for c in json.loads(found.stdout)] == ["d-1"]
+    assert (group["reason"], group["value"]) == ("email", "dana@spa.test")
+    assert preview.returncode == 0, preview.stderr
+    shown = json.loads(preview.stdout)
+    assert shown["preview"] is True and shown["moved"]["events"] == 1
+    assert merged.returncode == 0, merged.stderr
+    assert f"customer {other} merged and deleted" in merged.stdout
+    # The survivor keeps its own id and takes the phone only the other may have had.
+    (dana,) = json.loads(after.stdout)
+    assert (dana["id"], dana["external_id"]) == (kept, first["external_id"])
+    assert dana["phone"] == "+972505551234"
+    assert garbled.returncode == 2 and "'nope' is not a customer id" in garbled.stderr
+
+
 def test_detect_scores_json_lines_offline_one_line_out_per_line_in(kesher: Kesher) -> None:
     lines = [
         {"id": 1, "text": "אני רוצה לדבר עם נציג"},

@@ -1,4 +1,5 @@
-"""The REST API for the customer record: customers, their identities and their timeline."""
+"""The REST API for the customer record: customers, their identities and their timeline, and
+two records of one person merged."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from bot.accounts.customers import (
     search_customers,
     upsert_customer,
 )
+from bot.accounts.merge import likely_duplicates, merge_customers
 from bot.domain import ChannelName, Customer, Event, Identity, Message
 from bot.ports import UnitOfWork
 
@@ -199,6 +201,90 @@ async def import_csv(request: Request, services: ServicesDep, business: AdminBus
         created=report.created,
         updated=report.updated,
         errors=[RowErrorOut(line=e.line, message=e.message) for e in report.errors],
+    )
+
+
+class DuplicatesOut(BaseModel):
+    reason: Literal["phone", "email", "external_id"]
+    value: str
+    customers: list[CustomerOut]
+
+
+class DuplicatesPage(BaseModel):
+    groups: list[DuplicatesOut]
+
+
+@router.get("/duplicates", response_model=DuplicatesPage)
+async def duplicates(
+    services: ServicesDep,
+    business: AdminBusiness,
+    limit: Annotated[int, Query(ge=1, le=200, description="groups of each reason")] = 50,
+) -> DuplicatesPage:
+    """Customers who may be one person, for a person to confirm with a merge: the same phone
+    (unless each has an external id of their own: a family sharing a phone), the same `email`
+    attribute in any case, or the same external id in another form ("C-0042", "c 0042";
+    "00731", "731"). Kesher
+    never merges them on its own."""
+    async with services.uow() as uow:
+        found = await likely_duplicates(uow, business, limit=limit)
+        groups = [
+            DuplicatesOut(
+                reason=group.reason,  # type: ignore[arg-type]
+                value=group.value,
+                customers=[
+                    _out(c, list(await uow.identities.for_customer(c.id))) for c in group.customers
+                ],
+            )
+            for group in found
+        ]
+    return DuplicatesPage(groups=groups)
+
+
+class MergeIn(BaseModel):
+    other: uuid.UUID = Field(description="the customer merged into this one, who goes")
+    preview: bool = Field(default=False, description="say what would happen; change nothing")
+
+
+class MergeOut(BaseModel):
+    survivor: CustomerOut = Field(description="this customer, as the merge leaves them")
+    merged_id: uuid.UUID
+    moved: dict[str, int] = Field(description="how many rows of each kind move to the survivor")
+    preview: bool
+
+
+@router.post("/{customer_id}/merge", response_model=MergeOut)
+async def merge(
+    services: ServicesDep,
+    business: AdminBusiness,
+    customer_id: uuid.UUID,
+    body: MergeIn,
+    actor: Actor,
+) -> MergeOut:
+    """Merge `other` into this customer: identities, messages, conversations, events and notes,
+    survey answers, check-ins, handoffs and knowledge-base questions move here in one
+    transaction; the other record is deleted and the audit log keeps the merge. This customer
+    keeps its fields and takes each one it lacks from the other; opted out on either record
+    stays opted out. With `preview`, nothing changes."""
+    async with services.uow() as uow:
+        done = await merge_customers(
+            uow,
+            business,
+            customer_id,
+            body.other,
+            actor=actor,
+            now=services.clock.now(),
+            preview=body.preview,
+        )
+        identities = list(await uow.identities.for_customer(customer_id))
+        if body.preview:
+            identities += await uow.identities.for_customer(body.other)
+        else:
+            await uow.commit()
+    return MergeOut(
+        survivor=_out(done.survivor, identities),
+        merged_id=done.other.id,
+        moved=dict(done.moved),
+        preview=done.preview,
     )
 
 

@@ -1,6 +1,7 @@
-"""The console's customers page: import and export, and a customer found by name, phone or
-reference, their record exported or deleted for good (a privacy request), with the log of
-such requests."""
+"""The console's customers page: import and export, a customer found by name, phone or
+reference, their record exported or deleted for good (a privacy request) or merged with
+another record of the same person (previewed first), the records that may be one person, and
+the log of such requests."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from app.web.console.admins import Admin
 from app.web.pages import SignedIn, context, form_fields, render, words
 from bot.accounts import privacy
 from bot.accounts.customers import csv_rows, decode_csv, import_customers, search_customers
+from bot.accounts.merge import likely_duplicates, merge_customers
 from bot.domain import Customer, KesherError, NotFound
 from bot.insights import exports
 from flows.text import normalise
@@ -25,24 +27,47 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 SEARCH_SHOWN = 20
 SEARCH_LENGTH = 200
 AUDIT_SHOWN = 10
+DUPLICATES_SHOWN = 20
 
 
 @router.get("/customers", response_class=HTMLResponse)
 async def customers(
-    request: Request, signed: Admin, q: str = "", deleted: str = ""
+    request: Request,
+    signed: Admin,
+    q: str = "",
+    deleted: str = "",
+    merged: str = "",
+    duplicates: str = "",
 ) -> HTMLResponse:
     """Import and export, and a customer found by name, phone or reference: their record
-    exported or deleted for good (a privacy request), with the log of such requests."""
-    return await _customers_page(request, signed, q=q, deleted=deleted)
+    exported, deleted for good (a privacy request) or merged with another; the records that
+    may be one person (looked for on request: it reads every customer); the log of such
+    requests."""
+    return await _customers_page(
+        request, signed, q=q, deleted=deleted, merged=merged, duplicates=bool(duplicates)
+    )
 
 
 async def _customers_page(
-    request: Request, signed: SignedIn, *, q: str = "", deleted: str = "", **more: Any
+    request: Request,
+    signed: SignedIn,
+    *,
+    q: str = "",
+    deleted: str = "",
+    merged: str = "",
+    duplicates: bool = False,
+    status: int = 200,
+    **more: Any,
 ) -> HTMLResponse:
     q = q.strip()[:SEARCH_LENGTH]
     async with signed.services.uow() as uow:
         found = await search_customers(uow, signed.business, q, limit=SEARCH_SHOWN)
         identities = {c.id: await uow.identities.for_customer(c.id) for c in found}
+        suggested = (
+            await likely_duplicates(uow, signed.business, limit=DUPLICATES_SHOWN)
+            if duplicates
+            else None
+        )
         log = await uow.audit.list(signed.business.id, limit=AUDIT_SHOWN)
         names = {
             f"agent:{i}": name for i, name in (await uow.agents.names(signed.business.id)).items()
@@ -54,10 +79,13 @@ async def _customers_page(
             signed,
             q=q,
             found=[(c, _label(c), identities[c.id]) for c in found],
+            duplicates=suggested,
             log=[(e, names.get(e.actor, e.actor)) for e in log],
             deleted=deleted if _is_uuid(deleted) else "",
+            merged=merged if _is_uuid(merged) else "",
             **more,
         ),
+        status=status,
     )
 
 
@@ -146,6 +174,47 @@ async def delete_customer(
     except KesherError as refused:
         return await _customers_page(request, signed, q=form.get("q", ""), problem=refused.message)
     return RedirectResponse(f"/console/customers?deleted={customer_id}", status_code=303)
+
+
+@router.post("/customers/{customer_id}/merge", response_model=None)
+async def merge(
+    request: Request, signed: Admin, customer_id: str
+) -> RedirectResponse | HTMLResponse:
+    """Merge the record named in the form into this one: previewed first (nothing changes),
+    then done when the admin confirms the preview."""
+    form = await form_fields(request)
+    services = signed.services
+    other = form.get("other", "").strip()
+    confirmed = form.get("confirm") == "yes"
+    try:
+        for given in (customer_id, other):
+            if not _is_uuid(given):
+                raise NotFound(f"no customer {given[:40]}", code="unknown_customer")
+        async with services.uow() as uow:
+            done = await merge_customers(
+                uow,
+                signed.business,
+                uuid.UUID(customer_id),
+                uuid.UUID(other),
+                actor=_actor(signed),
+                now=services.clock.now(),
+                preview=not confirmed,
+            )
+            if confirmed:
+                await uow.commit()
+    except KesherError as refused:
+        return await _customers_page(
+            request,
+            signed,
+            q=form.get("q", ""),
+            problem=refused.message,
+            status=404 if isinstance(refused, NotFound) else 400,
+        )
+    if not confirmed:
+        return await _customers_page(request, signed, q=form.get("q", ""), merge=done)
+    return RedirectResponse(
+        f"/console/customers?q={done.survivor.id}&merged={done.other.id}", status_code=303
+    )
 
 
 @router.post("/customers/import", response_class=HTMLResponse)
