@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.settings import Settings
 from app.web.deps import ServicesDep, SettingsDep
-from app.web.pages import SESSION_COOKIE, Signed, render
+from app.web.pages import SESSION_COOKIE, Signed, after_sign_in, render
 from bot.handoffs import agents
 from bot.handoffs import service as handoffs
 
@@ -81,7 +81,7 @@ async def login(
         business = await uow.businesses.get(signed.agent.business_id)
         await handoffs.set_online(uow, business, signed.agent, True, now=now)
         await uow.commit()
-    response = RedirectResponse("/inbox", status_code=303)
+    response = RedirectResponse(after_sign_in(request), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         signed.token,
