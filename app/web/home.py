@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
+from app.web.console.setup import setup_open
 from app.web.deps import SettingsDep
 from app.web.pages import render
 from bot.accounts.businesses import DEMO_SLUG
@@ -21,6 +22,7 @@ FAVICON = Path(__file__).with_name("static") / "favicon.svg"
 async def home(request: Request, settings: SettingsDep) -> HTMLResponse:
     language = "en" if request.query_params.get("lang") == "en" else "he"
     sandbox = DEMO_SLUG if settings.demo else None
+    await setup_open(request)
     return render(request, "home.html", {"lang": language, "sandbox": sandbox})
 
 

@@ -134,7 +134,7 @@ def sign_in_page(path: str, language: str | None) -> str:
     names one), returning to it after."""
     face = "/console" if path.startswith("/console") else "/inbox"
     query = {"lang": language} if language in ("he", "en") else {}
-    if own_page(path):
+    if own_page(path) and path != face:
         query["next"] = path
     return f"{face}/login?{urlencode(query)}" if query else f"{face}/login"
 

@@ -56,12 +56,15 @@ class SetupLinks:
         found = self._find(token, now=now)
         if found is None:
             return None
-        self._tokens = [t for t in self._tokens if t.business_id != found.business_id]
+        self.drop(found.business_id)
         return found.business_id
 
-    def open(self, *, now: datetime) -> bool:
-        """Whether any token is still live: the console then offers the setup page."""
-        return any(t.expires_at > now for t in self._tokens)
+    def waiting(self, *, now: datetime) -> set[int]:
+        """The businesses a live token is for."""
+        return {t.business_id for t in self._tokens if t.expires_at > now}
+
+    def drop(self, business_id: int) -> None:
+        self._tokens = [t for t in self._tokens if t.business_id != business_id]
 
     def _find(self, token: str, *, now: datetime) -> _Token | None:
         # Every live token is compared, in constant time each, whatever matches first.
@@ -78,6 +81,15 @@ async def needs_admin(uow: UnitOfWork, business: Business) -> bool:
 
 async def businesses_without_admin(uow: UnitOfWork) -> list[Business]:
     return [b for b in await uow.businesses.all() if await needs_admin(uow, b)]
+
+
+async def setup_open(uow: UnitOfWork, links: SetupLinks, *, now: datetime) -> bool:
+    """Whether a business still waits for its first admin with a live link; the tokens of a
+    business that got an admin otherwise (the CLI, the API) are dropped."""
+    for business_id in links.waiting(now=now):
+        if not await needs_admin(uow, await uow.businesses.get(business_id)):
+            links.drop(business_id)
+    return bool(links.waiting(now=now))
 
 
 async def make_first_admin(

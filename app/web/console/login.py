@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from app.web.console.setup import setup_open
 from app.web.deps import SettingsDep
 from app.web.inbox.session import login_form
 
@@ -15,4 +16,5 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 
 @router.get("/login", response_class=HTMLResponse)
 async def console_login(request: Request, settings: SettingsDep) -> HTMLResponse:
+    await setup_open(request)
     return await login_form(request, settings)

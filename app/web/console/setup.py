@@ -13,8 +13,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from app.web.deps import ServicesDep
 from app.web.pages import form_fields, render, templates
 from bot.domain import InvalidInput
+from bot.handoffs import first_admin
 from bot.handoffs.agents import MAX_EMAIL, MAX_NAME, MAX_PASSWORD
 from bot.handoffs.first_admin import SetupLinks, SetupRefused, make_first_admin
+from bot.services import Services
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -27,12 +29,24 @@ def setup_links(request: Request) -> SetupLinks:
     return links
 
 
-def setup_open(request: Request) -> bool:
-    """Whether the setup page is offered: a live link not used yet."""
-    return setup_links(request).open(now=request.app.state.runtime.services.clock.now())
+async def setup_open(request: Request) -> bool:
+    """Whether a business waits for its first admin with a live link (the tokens of those that
+    got one otherwise are dropped)."""
+    services: Services = request.app.state.runtime.services
+    links, now = setup_links(request), services.clock.now()
+    if not links.waiting(now=now):
+        return False
+    async with services.uow() as uow:
+        return await first_admin.setup_open(uow, links, now=now)
 
 
-templates.env.globals["setup_open"] = setup_open
+def setup_offered(request: Request) -> bool:
+    """For the pages: a live setup link, as last checked by `setup_open`."""
+    services: Services = request.app.state.runtime.services
+    return bool(setup_links(request).waiting(now=services.clock.now()))
+
+
+templates.env.globals["setup_offered"] = setup_offered
 
 
 def _language(request: Request, form: dict[str, str] | None = None) -> str:
@@ -53,7 +67,7 @@ def _gone(request: Request, language: str) -> HTMLResponse:
 @router.get("/setup", response_class=HTMLResponse)
 async def setup_form(request: Request) -> HTMLResponse:
     language = _language(request)
-    if not setup_open(request):
+    if not await setup_open(request):
         return _gone(request, language)
     return _page(request, language)
 
@@ -62,7 +76,7 @@ async def setup_form(request: Request) -> HTMLResponse:
 async def make_owner(request: Request, services: ServicesDep) -> Response:
     form = await form_fields(request)
     language = _language(request, form)
-    if not setup_open(request):
+    if not await setup_open(request):
         return _gone(request, language)
     token = form.get("token", "").strip()
     typed = {k: form.get(k, "") for k in ("name", "email", "language")}
