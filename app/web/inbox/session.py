@@ -10,8 +10,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.settings import Settings
+from app.web import pages
 from app.web.deps import ServicesDep, SettingsDep
-from app.web.pages import SESSION_COOKIE, Signed, after_sign_in, render
+from app.web.pages import SESSION_COOKIE, Signed, render
 from bot.handoffs import agents
 from bot.handoffs import service as handoffs
 
@@ -81,7 +82,9 @@ async def login(
         business = await uow.businesses.get(signed.agent.business_id)
         await handoffs.set_online(uow, business, signed.agent, True, now=now)
         await uow.commit()
-    response = RedirectResponse(after_sign_in(request), status_code=303)
+    response = RedirectResponse("/inbox", status_code=303)
+    # Back to the page the form was for: the console from its sign-in page, or `?next=`.
+    response.headers["location"] = pages.after_sign_in(request)
     response.set_cookie(
         SESSION_COOKIE,
         signed.token,
