@@ -22,7 +22,7 @@ FAVICON = Path(__file__).with_name("static") / "favicon.svg"
 async def home(request: Request, settings: SettingsDep) -> HTMLResponse:
     language = "en" if request.query_params.get("lang") == "en" else "he"
     sandbox = DEMO_SLUG if settings.demo else None
-    await setup_open(request)
+    await setup_open(request)  # so the page offers the setup link only while it is of use
     return render(request, "home.html", {"lang": language, "sandbox": sandbox})
 
 

@@ -16,5 +16,5 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 
 @router.get("/login", response_class=HTMLResponse)
 async def console_login(request: Request, settings: SettingsDep) -> HTMLResponse:
-    await setup_open(request)
+    await setup_open(request)  # so the page offers the setup link only while it is of use
     return await login_form(request, settings)
