@@ -16,6 +16,10 @@ from app.cli.health import beating
 from app.cli.process import configured, console, errors, need_redis, run
 from app.settings import Settings
 from app.tasks import scheduler_for
+from bot.handoffs.first_admin import SetupLinks, businesses_without_admin
+
+# Businesses without an admin whose setup links the banner prints; the rest are counted.
+SETUP_LINKS_SHOWN = 5
 
 
 def serve(
@@ -40,6 +44,8 @@ def serve(
 
     async def work(runtime: Runtime) -> None:
         demo_key = await ensure_demo(runtime) if settings.demo else None
+        app = create_app(runtime, manage_runtime=False)
+        setups = await issue_setup_links(runtime, app.state.setup_links)
         background: list[asyncio.Task[Any]] = []
         if not no_worker:
             background.append(
@@ -47,10 +53,12 @@ def serve(
             )
             if not settings.embedded:
                 background.append(asyncio.create_task(run_receiver_task(runtime.broker)))
-        _banner(settings, host=host, port=port, demo_key=demo_key, no_worker=no_worker)
+        _banner(
+            settings, host=host, port=port, demo_key=demo_key, setups=setups, no_worker=no_worker
+        )
         server = uvicorn.Server(
             uvicorn.Config(
-                create_app(runtime, manage_runtime=False),
+                app,
                 host=host,
                 port=port,
                 log_level=settings.log_level.lower(),
@@ -89,19 +97,51 @@ def bind(host: str, port: int) -> socket.socket:
     return listening
 
 
+async def issue_setup_links(runtime: Runtime, links: SetupLinks) -> dict[str, str]:
+    """A one-time setup token for each business that has no admin yet, by slug."""
+    now = runtime.services.clock.now()
+    async with runtime.services.uow() as uow:
+        waiting = await businesses_without_admin(uow)
+    return {b.slug: links.issue(b, now=now) for b in waiting}
+
+
 def _banner(
-    settings: Settings, *, host: str, port: int, demo_key: str | None, no_worker: bool
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    demo_key: str | None,
+    setups: dict[str, str],
+    no_worker: bool,
 ) -> None:
     base = f"http://{'localhost' if host in ('0.0.0.0', '127.0.0.1') else host}:{port}"
     mode = "embedded (SQLite, in-process worker)" if settings.embedded else "distributed (Redis)"
     console.print(f"[bold]Kesher[/bold] on {base} — {mode}{', web role only' if no_worker else ''}")
-    console.print(f"  sandbox chat:  {base}/sandbox?business=demo&lang=he  (English: lang=en)")
+    if settings.demo:
+        console.print(
+            f"  sandbox chat:  {base}/sandbox?business=demo&lang=he  (English: lang=en)",
+            soft_wrap=True,
+        )
+    console.print(f"  agent inbox:   {base}/inbox")
+    console.print(f"  console:       {base}/console")
     console.print(f"  API docs:      {base}/docs")
     console.print(f"  health:        {base}/healthz")
     if demo_key:
         console.print(
             f"  demo API key:  [bold]{demo_key}[/bold]\n"
             "                 (shown once; `kesher business key --business demo` makes a new one)"
+        )
+    shown = sorted(setups.items())[:SETUP_LINKS_SHOWN]
+    for slug, token in shown:
+        console.print(
+            f"  first admin of {slug}: open [bold]{base}/console/setup?token={token}[/bold]\n"
+            "                 (once, within an hour; a restart prints a new link)",
+            soft_wrap=True,
+        )
+    if len(setups) > len(shown):
+        console.print(
+            f"  {len(setups) - len(shown)} more businesses have no admin: "
+            "`kesher agent create --role admin --business SLUG`"
         )
 
 

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.bootstrap import Runtime
-from app.web import api, console, health, inbox, pages, sandbox, webhooks
+from app.web import api, api_docs, console, health, home, inbox, pages, sandbox, webhooks
 from app.web.access_log import AccessLog
 from app.web.body_limit import BodyLimit
 from app.web.body_timeout import BodyTimeout
@@ -35,10 +35,15 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
         version="0.1.0",
         description="Customer-retention contact bot: REST API, sandbox and webhooks.",
         lifespan=lifespan,
+        # The API reference is Swagger UI from /static (app.web.api_docs), not from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.runtime = runtime
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(home.router)
+    app.include_router(api_docs.router)
     app.include_router(sandbox.router)
     app.include_router(api.router)
     pages.install(app)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI, Request
@@ -109,8 +109,37 @@ def words(language: str) -> dict[str, Any]:
 
 
 def own_page(path: str) -> bool:
-    """A path of the inbox or the console to send the agent back to (never another site)."""
-    return path.startswith(("/inbox", "/console")) and "//" not in path
+    """A path of the inbox or the console to send the agent back to (never another site): no
+    scheme or host, no backslash a browser would read as a slash, no control characters."""
+    return (
+        path.startswith(("/inbox", "/console"))
+        and "//" not in path
+        and "\\" not in path
+        and path.isprintable()
+        and not urlsplit(path).netloc
+    )
+
+
+def after_sign_in(request: Request) -> str:
+    """Where a sign-in leads: the page asked for in `?next=` when it is one of the inbox's or
+    the console's, else the console for its own sign-in page, else the inbox."""
+    wanted = request.query_params.get("next", "")
+    if own_page(wanted) and not wanted.startswith("/inbox/login"):
+        return wanted
+    return "/console" if request.url.path.startswith("/console") else "/inbox"
+
+
+def sign_in_page(path: str, language: str | None) -> str:
+    """The sign-in page for a page of the console or the inbox (in the page's language when it
+    names one), returning to it after."""
+    face = "/console" if path.startswith("/console") else "/inbox"
+    query = {"lang": language} if language in ("he", "en") else {}
+    if own_page(path) and path != face:
+        query["next"] = path
+    return f"{face}/login?{urlencode(query)}" if query else f"{face}/login"
+
+
+templates.env.globals["after_sign_in"] = after_sign_in
 
 
 def install(app: FastAPI) -> None:
@@ -133,6 +162,14 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(SignInNeeded)
     async def _sign_in(request: Request, _: SignInNeeded) -> Response:
+        """The sign-in page of the console or the inbox, back to the page after; for htmx, the
+        page the browser shows (its own request is a fragment's)."""
         if request.headers.get("hx-request"):
-            return Response(status_code=401, headers={"HX-Redirect": "/inbox/login"})
-        return RedirectResponse("/inbox/login", status_code=303)
+            shown = urlsplit(request.headers.get("hx-current-url", ""))
+            page = shown.path + (f"?{shown.query}" if shown.query else "")
+            language = parse_qs(shown.query).get("lang", [None])[0]
+            return Response(status_code=401, headers={"HX-Redirect": sign_in_page(page, language)})
+        page = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(
+            sign_in_page(page, request.query_params.get("lang")), status_code=303
+        )

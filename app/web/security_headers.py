@@ -14,17 +14,6 @@ POLICY = (
     "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-# FastAPI's API reference pages (/docs, /redoc) load Swagger UI and ReDoc from their CDN with
-# an inline start-up script; they show the OpenAPI document only, never a business's data.
-CDN = "https://cdn.jsdelivr.net"
-REFERENCE_POLICY = (
-    f"default-src 'self'; script-src 'self' 'unsafe-inline' {CDN}; "
-    f"style-src 'self' 'unsafe-inline' {CDN} https://fonts.googleapis.com; "
-    f"img-src 'self' data: https://fastapi.tiangolo.com {CDN}; "
-    "font-src 'self' https://fonts.gstatic.com; worker-src 'self' blob:; connect-src 'self'; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-REFERENCE_PAGES = ("/docs", "/redoc")
 HSTS_MAX_AGE = 31_536_000  # a year
 
 
@@ -38,19 +27,16 @@ class SecurityHeaders:
         ]
         if https:
             common.append((b"strict-transport-security", f"max-age={HSTS_MAX_AGE}".encode()))
-        self.pages = [(b"content-security-policy", POLICY.encode()), *common]
-        self.reference = [(b"content-security-policy", REFERENCE_POLICY.encode()), *common]
+        self.headers = [(b"content-security-policy", POLICY.encode()), *common]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = scope["path"]
-        extra = self.reference if path.startswith(REFERENCE_PAGES) else self.pages
 
         async def headed(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *extra]
+                message["headers"] = [*message.get("headers", []), *self.headers]
             await send(message)
 
         await self.app(scope, receive, headed)

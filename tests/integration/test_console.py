@@ -28,7 +28,7 @@ async def test_the_console_is_for_admins_only(
 ) -> None:
     shop, _ = business
     away = await client.get("/console")
-    assert away.status_code == 303 and away.headers["location"] == "/inbox/login"
+    assert away.status_code == 303 and away.headers["location"] == "/console/login"
     await _sign_in(client, await _agent(runtime, shop))
 
     refused = await client.get("/console")

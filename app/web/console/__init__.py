@@ -20,16 +20,21 @@ from app.web.console import (
     insights,
     keys,
     knowledge,
+    login,
     rules,
     schedules,
     settings,
+    setup,
 )
 from app.web.console.admins import AdminsOnly, forbidden_page
 
 
 def install(app: FastAPI) -> None:
-    """The console's pages, and its refusal of agents who are not admins."""
+    """The console's pages, its sign-in and first-run setup, and its refusal of agents who
+    are not admins."""
+    setup.install(app)
     for page in (
+        login,
         insights,
         schedules,
         channels,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.settings import Settings
+from app.web import pages
 from app.web.deps import ServicesDep, SettingsDep
 from app.web.pages import SESSION_COOKIE, Signed, render
 from bot.handoffs import agents
@@ -82,6 +83,8 @@ async def login(
         await handoffs.set_online(uow, business, signed.agent, True, now=now)
         await uow.commit()
     response = RedirectResponse("/inbox", status_code=303)
+    # Back to the page the form was for: the console from its sign-in page, or `?next=`.
+    response.headers["location"] = pages.after_sign_in(request)
     response.set_cookie(
         SESSION_COOKIE,
         signed.token,
