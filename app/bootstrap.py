@@ -29,6 +29,7 @@ from bot.ports import (
 from bot.services import Services
 from integrations.encoder import E5Encoder
 from integrations.mail import SmtpMailer
+from integrations.passwords import Argon2Hasher
 from integrations.sandbox import SandboxChannel
 from integrations.telegram import TelegramChannel
 from integrations.whatsapp import WhatsAppChannel
@@ -60,6 +61,7 @@ class Runtime:
     redis: Redis | None
     telegram: TelegramChannel
     whatsapp: WhatsAppChannel
+    passwords: Argon2Hasher
 
     async def start(self, *, worker: bool = False) -> None:
         if self.settings.is_sqlite:
@@ -71,6 +73,7 @@ class Runtime:
         await self.broker.shutdown()
         await self.telegram.aclose()
         await self.whatsapp.aclose()
+        self.passwords.close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.engine.dispose()
@@ -139,6 +142,11 @@ def build(
     whatsapp = WhatsAppChannel(
         str(settings.twilio_api_url), public_base=settings.public_base(), limiter=limiter
     )
+    passwords = Argon2Hasher(
+        settings.password_hash_cost,
+        threads=settings.password_hash_threads,
+        queue=settings.password_hash_queue,
+    )
     services = Services(
         uow=lambda: SqlUnitOfWork(sessions, gate=gate),
         idempotency=idempotency,
@@ -152,6 +160,7 @@ def build(
             ChannelName.WHATSAPP: whatsapp,
         },
         detector=default_detector(encoder=settings.encoder),
+        passwords=passwords,
         encoder=E5Encoder() if settings.encoder else None,
         second_opinion=second_opinion or model.second_opinion,
         summarizer=summarizer or model.summarizer,
@@ -176,6 +185,7 @@ def build(
         redis=redis,
         telegram=telegram,
         whatsapp=whatsapp,
+        passwords=passwords,
     )
 
 

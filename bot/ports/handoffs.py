@@ -11,6 +11,7 @@ from bot.domain import (
     Agent,
     AgentRole,
     Handoff,
+    SignInAttempt,
 )
 
 
@@ -30,8 +31,8 @@ class AgentRepository(Protocol):
 
     async def get(self, agent_id: int) -> Agent | None: ...
 
-    async def credentials(self, email: str) -> tuple[Agent, str] | None:
-        """The agent with this email and their password hash."""
+    async def credentials(self, business_id: int, email: str) -> tuple[Agent, str] | None:
+        """The business's agent with this email and their password hash."""
         ...
 
     async def list(self, business_id: int) -> Sequence[Agent]: ...
@@ -42,9 +43,21 @@ class AgentRepository(Protocol):
 
     async def set_password(self, agent_id: int, password_hash: str) -> None: ...
 
-    async def record_login(
-        self, agent_id: int, *, failed_logins: int, locked_until: datetime | None
-    ) -> None: ...
+    async def take_attempt(
+        self, login_hash: str, *, now: datetime, limit: int, lockout: timedelta
+    ) -> SignInAttempt:
+        """Count a sign-in attempt against the login before its password is checked, in one
+        atomic step: refused while the login is locked; the `limit`-th failure in a row locks
+        it for `lockout`; a lock that ended, or a quiet `lockout`, starts the count again."""
+        ...
+
+    async def clear_attempts(self, login_hash: str) -> None:
+        """The login signed in (or its password was reset): its count starts again."""
+        ...
+
+    async def forget_attempts(self, *, before: datetime, limit: int) -> int:
+        """Drop up to `limit` counts untouched and unlocked since `before`; how many."""
+        ...
 
     async def set_online(self, agent_id: int, online: bool, *, at: datetime) -> None: ...
 

@@ -88,6 +88,7 @@ async def add_agent(services: ServicesDep, business: AdminBusiness, body: AgentI
             role=body.role,
             language=body.language,
             capacity=body.capacity,
+            passwords=services.passwords,
             now=now,
         )
         await uow.commit()

@@ -78,6 +78,7 @@ async def add_agent(request: Request, signed: Admin) -> Response:
                 role=AgentRole.ADMIN if form.get("role") == "admin" else AgentRole.AGENT,
                 language=form.get("language") if form.get("language") in ("he", "en") else None,
                 capacity=int(capacity) if capacity.isdecimal() else 0,
+                passwords=signed.services.passwords,
                 now=signed.services.clock.now(),
             )
             await uow.commit()

@@ -1,0 +1,82 @@
+"""The PasswordHasher port on argon2id (argon2-cffi), in a few threads of its own.
+
+argon2-cffi releases the GIL while it hashes, so the event loop goes on serving while a
+password is checked. At most `threads + queue` hashes are running or waiting at once; one more
+is refused at once (`Overloaded`) rather than left to wait behind a flood.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Literal, TypeVar
+
+import argon2
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from bot.domain import Overloaded
+
+T = TypeVar("T")
+Cost = Literal["standard", "test"]
+
+# "standard" is the library's own profile (RFC 9106's second recommendation, 64 MiB, about
+# 0.2 s here). "test" is for test suites only: it hashes in microseconds and protects nothing.
+PROFILES: dict[Cost, Callable[[], argon2.PasswordHasher]] = {
+    "standard": argon2.PasswordHasher,
+    "test": lambda: argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
+}
+# Seconds a refused caller is asked to wait before trying again.
+RETRY_AFTER = 1.0
+
+
+class Argon2Hasher:
+    def __init__(self, cost: Cost = "standard", *, threads: int = 1, queue: int = 8) -> None:
+        self._hasher = PROFILES[cost]()
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="argon2")
+        self._room = threads + queue
+        self._busy = 0
+        self._count = threading.Lock()
+        self._dummy: str | None = None
+
+    async def hash(self, password: str) -> str:
+        return await self._run(self._hasher.hash, password)
+
+    async def verify(self, stored: str | None, password: str) -> bool:
+        if stored is None:
+            if self._dummy is None:
+                self._dummy = await self._run(self._hasher.hash, secrets.token_urlsafe(16))
+            await self._run(self._matches, self._dummy, password)
+            return False
+        return await self._run(self._matches, stored, password)
+
+    def needs_rehash(self, stored: str) -> bool:
+        try:
+            return self._hasher.check_needs_rehash(stored)
+        except InvalidHashError:
+            return True
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _matches(self, stored: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    async def _run(self, work: Callable[..., T], *args: str) -> T:
+        with self._count:
+            if self._busy >= self._room:
+                raise Overloaded("too many passwords are being checked", retry_after=RETRY_AFTER)
+            self._busy += 1
+        # Counted until the thread is done, even when the caller stops waiting for it.
+        job = self._pool.submit(work, *args)
+        job.add_done_callback(self._done)
+        return await asyncio.wrap_future(job)
+
+    def _done(self, _: Future[Any]) -> None:
+        with self._count:
+            self._busy -= 1
