@@ -83,7 +83,7 @@ async def create_agent(
     _check_password(password)
     if await uow.agents.credentials(business.id, email) is not None:
         raise InvalidInput(
-            f"the business already has an agent with email {email}", code="agent_exists"
+            f"an agent with email {email} already exists in this business", code="agent_exists"
         )
     return await uow.agents.add(
         business.id,
