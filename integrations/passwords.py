@@ -1,14 +1,18 @@
 """The PasswordHasher port on argon2id (argon2-cffi), in a few threads of its own.
 
 argon2-cffi releases the GIL while it hashes, so the event loop goes on serving while a
-password is checked. At most `threads + queue` hashes are running or waiting at once; one more
-is refused at once (`Overloaded`) rather than left to wait behind a flood.
+password is checked, and the threads run at a lower priority (Linux schedules each thread by
+its own nice value), so a flood of sign-ins takes only the CPU nothing else wants. At most
+`threads + queue` hashes are running or waiting at once; one more is refused at once
+(`Overloaded`) rather than left to wait behind a flood.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,12 +34,16 @@ PROFILES: dict[Cost, Callable[[], argon2.PasswordHasher]] = {
 }
 # Seconds a refused caller is asked to wait before trying again.
 RETRY_AFTER = 1.0
+# How much less the hashing threads weigh than the rest (nice 10 is about a tenth of nice 0).
+NICENESS = 10
 
 
 class Argon2Hasher:
     def __init__(self, cost: Cost = "standard", *, threads: int = 1, queue: int = 8) -> None:
         self._hasher = PROFILES[cost]()
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="argon2")
+        self._pool = ThreadPoolExecutor(
+            threads, thread_name_prefix="argon2", initializer=_yield_to_the_rest
+        )
         self._room = threads + queue
         self._busy = 0
         self._count = threading.Lock()
@@ -51,6 +59,10 @@ class Argon2Hasher:
             await self._run(self._matches, self._dummy, password)
             return False
         return await self._run(self._matches, stored, password)
+
+    def has_room(self) -> bool:
+        with self._count:
+            return self._busy < self._room
 
     def needs_rehash(self, stored: str) -> bool:
         try:
@@ -80,3 +92,10 @@ class Argon2Hasher:
     def _done(self, _: Future[Any]) -> None:
         with self._count:
             self._busy -= 1
+
+
+def _yield_to_the_rest() -> None:
+    # On Linux a thread's own id names it to setpriority; elsewhere this would renice the
+    # whole process, so it is left alone there.
+    if sys.platform == "linux":
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)

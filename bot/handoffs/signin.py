@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from bot.domain import Rate
+from bot.domain import Overloaded, Rate
 from bot.handoffs import agents
 from bot.handoffs import service as handoffs
 from bot.ports import RateLimiter
@@ -23,6 +23,8 @@ LOCKOUT = timedelta(minutes=15)
 # and at one e-mail across every business (its lockouts, one per business, stay the limit).
 PER_ADDRESS = Rate(count=30, per=timedelta(minutes=1))
 PER_EMAIL = Rate(count=10, per=timedelta(minutes=15))
+# Seconds a sign-in refused for a full queue of passwords is asked to wait.
+RETRY_BUSY = 1.0
 # Counts of logins nobody has tried for a day are forgotten by the minute's tick.
 FORGET_AFTER = timedelta(days=1)
 FORGET_BATCH = 1000
@@ -51,8 +53,12 @@ async def sign_in(
     now: datetime,
 ) -> agents.SignedIn:
     """A new session for the business's agent, who is then online; LoginRefused otherwise.
-    Overloaded when too many passwords are being checked already (the attempt still counts)."""
+    Overloaded when too many passwords are being checked already: not counted as an attempt
+    when refused at once, counted when the queue filled between the count and the check."""
     slug, email = business.strip().lower(), email.strip().lower()
+    if not services.passwords.has_room():
+        # Refused before any other work, and before the attempt is counted against the login.
+        raise Overloaded("too many passwords are being checked", retry_after=RETRY_BUSY)
     await _throttle(services.limiter, f"sign-in:address:{address}", PER_ADDRESS)
     await _throttle(services.limiter, f"sign-in:email:{agents.digest(email)}", PER_EMAIL)
     login = agents.login_hash(slug, email)

@@ -16,6 +16,11 @@ class PasswordHasher(Protocol):
         takes as long as a known one. `Overloaded` when too many hashes are waiting."""
         ...
 
+    def has_room(self) -> bool:
+        """Whether a check asked for now would be taken rather than refused as `Overloaded`
+        (a caller asks before doing any other work for it)."""
+        ...
+
     def needs_rehash(self, stored: str) -> bool:
         """Whether a hash was made with other parameters than today's (hash it again)."""
         ...

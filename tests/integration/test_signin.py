@@ -37,6 +37,9 @@ class Counted:
         self.checked.append((password, stored is not None))
         return await self.inner.verify(stored, password)
 
+    def has_room(self) -> bool:
+        return self.inner.has_room()
+
     def needs_rehash(self, stored: str) -> bool:
         return self.inner.needs_rehash(stored)
 
@@ -64,6 +67,13 @@ class Held(Counted):
 
     def release(self) -> None:
         self._released.set()
+
+
+class Full(Counted):
+    """A hasher whose threads and queue are all taken."""
+
+    def has_room(self) -> bool:
+        return False
 
 
 class Unlimited:
@@ -269,6 +279,24 @@ async def test_a_throttled_sign_in_is_answered_429_with_retry_after(
     assert answers[-1].status_code == 429
     assert 0 < int(answers[-1].headers["retry-after"]) <= 60
     assert "יותר מדי ניסיונות" in answers[-1].text
+
+
+async def test_a_full_queue_of_passwords_is_answered_503_and_counts_no_attempt(
+    client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
+) -> None:
+    shop, _ = business
+    await _agent(runtime, shop, "noa@shop.test", PASSWORD)
+    full = Full(runtime.services.passwords)
+    runtime.services = dataclasses.replace(runtime.services, passwords=full)
+
+    busy = [await _sign_in(client, shop, "noa@shop.test", WRONG) for _ in range(8)]
+    runtime.services = dataclasses.replace(runtime.services, passwords=full.inner)
+    later = await _sign_in(client, shop, "noa@shop.test", PASSWORD)
+
+    assert {a.status_code for a in busy} == {503}
+    assert busy[0].headers["retry-after"] == "1" and "יש כרגע עומס" in busy[0].text
+    assert full.checked == []
+    assert later.status_code == 303  # none of the eight counted towards the lockout
 
 
 async def test_two_businesses_may_have_an_agent_with_one_email_and_learn_nothing_of_each_other(
