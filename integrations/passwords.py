@@ -10,6 +10,7 @@ its own nice value), so a flood of sign-ins takes only the CPU nothing else want
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import sys
@@ -98,4 +99,5 @@ def _yield_to_the_rest() -> None:
     # On Linux a thread's own id names it to setpriority; elsewhere this would renice the
     # whole process, so it is left alone there.
     if sys.platform == "linux":
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+        with contextlib.suppress(OSError):  # a sandbox may forbid it; the hashes still run
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
