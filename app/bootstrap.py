@@ -146,6 +146,9 @@ def build(
         settings.password_hash_cost,
         threads=settings.password_hash_threads,
         queue=settings.password_hash_queue,
+        # The test profile's microsecond hashes need no protecting from, and a test machine's
+        # CPU is never idle.
+        idle=settings.password_hash_cost == "standard",
     )
     services = Services(
         uow=lambda: SqlUnitOfWork(sessions, gate=gate),

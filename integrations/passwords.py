@@ -1,8 +1,9 @@
 """The PasswordHasher port on argon2id (argon2-cffi), in a few threads of its own.
 
 argon2-cffi releases the GIL while it hashes, so the event loop goes on serving while a
-password is checked, and the threads run at a lower priority (Linux schedules each thread by
-its own nice value), so a flood of sign-ins takes only the CPU nothing else wants. At most
+password is checked, and on Linux the threads are scheduled SCHED_IDLE, so a flood of
+sign-ins takes only the CPU nothing else wants (argon2 is memory-hard: even at nice 19 a
+busy hashing thread still slowed the webhooks' p99 by half again on two cores). At most
 `threads + queue` hashes are running or waiting at once; one more is refused at once
 (`Overloaded`) rather than left to wait behind a flood.
 """
@@ -35,15 +36,16 @@ PROFILES: dict[Cost, Callable[[], argon2.PasswordHasher]] = {
 }
 # Seconds a refused caller is asked to wait before trying again.
 RETRY_AFTER = 1.0
-# How much less the hashing threads weigh than the rest (nice 10 is about a tenth of nice 0).
-NICENESS = 10
 
 
 class Argon2Hasher:
-    def __init__(self, cost: Cost = "standard", *, threads: int = 1, queue: int = 8) -> None:
+    def __init__(
+        self, cost: Cost = "standard", *, threads: int = 1, queue: int = 8, idle: bool = True
+    ) -> None:
+        """`idle`: hash only on CPU nothing else wants (Linux)."""
         self._hasher = PROFILES[cost]()
         self._pool = ThreadPoolExecutor(
-            threads, thread_name_prefix="argon2", initializer=_yield_to_the_rest
+            threads, thread_name_prefix="argon2", initializer=_yield_to_the_rest if idle else None
         )
         self._room = threads + queue
         self._busy = 0
@@ -96,8 +98,8 @@ class Argon2Hasher:
 
 
 def _yield_to_the_rest() -> None:
-    # On Linux a thread's own id names it to setpriority; elsewhere this would renice the
+    # On Linux a thread's own id names it to the scheduler; elsewhere this would change the
     # whole process, so it is left alone there.
     if sys.platform == "linux":
         with contextlib.suppress(OSError):  # a sandbox may forbid it; the hashes still run
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+            os.sched_setscheduler(threading.get_native_id(), os.SCHED_IDLE, os.sched_param(0))

@@ -4,6 +4,9 @@ full queue is refused at once, and an unknown account costs a check all the same
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
+import threading
 
 import argon2
 import pytest
@@ -24,7 +27,7 @@ async def test_a_checked_password_matches_and_a_wrong_or_broken_one_does_not() -
 
 
 async def test_the_event_loop_goes_on_while_a_standard_password_is_checked() -> None:
-    hasher = Argon2Hasher("standard")
+    hasher = Argon2Hasher("standard", idle=False)
     stored = argon2.PasswordHasher().hash("correct horse battery")
     ticks = 0
 
@@ -39,7 +42,7 @@ async def test_the_event_loop_goes_on_while_a_standard_password_is_checked() -> 
 
 
 async def test_one_check_more_than_the_threads_and_queue_hold_is_refused_at_once() -> None:
-    hasher = Argon2Hasher("standard", threads=1, queue=1)
+    hasher = Argon2Hasher("standard", threads=1, queue=1, idle=False)
     stored = argon2.PasswordHasher().hash("correct horse battery")
 
     running = asyncio.create_task(hasher.verify(stored, "one"))
@@ -56,7 +59,7 @@ async def test_one_check_more_than_the_threads_and_queue_hold_is_refused_at_once
 
 
 async def test_an_unknown_account_is_checked_against_a_hash_of_the_same_cost() -> None:
-    hasher = Argon2Hasher("standard", threads=1, queue=0)
+    hasher = Argon2Hasher("standard", threads=1, queue=0, idle=False)
     stored = argon2.PasswordHasher().hash("correct horse battery")
 
     unknown = asyncio.create_task(hasher.verify(None, "correct horse battery"))
@@ -76,3 +79,18 @@ def test_the_test_profile_is_cheap_and_the_standard_one_is_the_librarys() -> Non
         argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("x")
     )
     assert Argon2Hasher("test").needs_rehash(standard.hash("x"))
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="SCHED_IDLE is Linux's")
+async def test_passwords_are_hashed_only_on_cpu_nothing_else_wants() -> None:
+    hasher = Argon2Hasher("test")
+    before = set(threading.enumerate())
+
+    await hasher.hash("correct horse battery")
+    (thread,) = [
+        t for t in threading.enumerate() if t.name.startswith("argon2") and t not in before
+    ]
+
+    assert thread.native_id is not None
+    assert os.sched_getscheduler(thread.native_id) == os.SCHED_IDLE
+    hasher.close()
