@@ -29,6 +29,7 @@ from bot.ports import (
 from bot.services import Services
 from integrations.encoder import E5Encoder
 from integrations.mail import SmtpMailer
+from integrations.passwords import Argon2Hasher
 from integrations.sandbox import SandboxChannel
 from integrations.telegram import TelegramChannel
 from integrations.whatsapp import WhatsAppChannel
@@ -59,6 +60,7 @@ class Runtime:
     redis: Redis | None
     telegram: TelegramChannel
     whatsapp: WhatsAppChannel
+    passwords: Argon2Hasher
 
     async def start(self, *, worker: bool = False) -> None:
         if self.settings.is_sqlite:
@@ -74,6 +76,7 @@ class Runtime:
         await self.broker.shutdown()
         await self.telegram.aclose()
         await self.whatsapp.aclose()
+        self.passwords.close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.engine.dispose()
@@ -142,6 +145,14 @@ def build(
     whatsapp = WhatsAppChannel(
         str(settings.twilio_api_url), public_base=settings.public_base(), limiter=limiter
     )
+    passwords = Argon2Hasher(
+        settings.password_hash_cost,
+        threads=settings.password_hash_threads,
+        queue=settings.password_hash_queue,
+        # The test profile's microsecond hashes need no protecting from, and a test machine's
+        # CPU is never idle.
+        idle=settings.password_hash_cost == "standard",
+    )
     services = Services(
         uow=lambda: SqlUnitOfWork(sessions, gate=gate),
         idempotency=idempotency,
@@ -155,6 +166,7 @@ def build(
             ChannelName.WHATSAPP: whatsapp,
         },
         detector=default_detector(encoder=settings.encoder),
+        passwords=passwords,
         encoder=E5Encoder() if settings.encoder else None,
         second_opinion=second_opinion or model.second_opinion,
         summarizer=summarizer or model.summarizer,
@@ -179,6 +191,7 @@ def build(
         redis=redis,
         telegram=telegram,
         whatsapp=whatsapp,
+        passwords=passwords,
     )
 
 

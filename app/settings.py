@@ -55,6 +55,20 @@ class Settings(BaseSettings):
         description="smtp://user:password@host:587 (STARTTLS) or smtps://…:465; unset: no e-mail",
     )
     mail_from: str = "Kesher <kesher@localhost>"
+    password_hash_cost: Literal["standard", "test"] = Field(
+        default="standard",
+        description="argon2id's parameters for agents' passwords: standard (64 MiB, about "
+        "0.2 s); test hashes in microseconds and protects nothing: for test suites only",
+    )
+    password_hash_threads: int = Field(
+        default=1, ge=1, le=64, description="Threads of each web process that hash passwords"
+    )
+    password_hash_queue: int = Field(
+        default=8,
+        ge=0,
+        le=1000,
+        description="Passwords waiting for a hashing thread before sign-ins are answered 503",
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     body_timeout_seconds: float = Field(
         default=10.0,

@@ -17,7 +17,7 @@ from taskiq.schedule_sources import LabelScheduleSource
 
 from bot.checkins import dispatch, touches
 from bot.conversations import queue
-from bot.handoffs import alerts, sla
+from bot.handoffs import alerts, signin, sla
 from bot.handoffs import service as handoffs
 from bot.inbound.second_opinion import review_message
 from bot.insights import digest
@@ -109,6 +109,7 @@ def register_tasks(broker: AsyncBroker, services: Services) -> None:
         late += await alerts.overdue_again(services, now=now)
         woken = await queue.wake_snoozed(services, now=now)
         await handoffs.sign_out_lapsed(services, now=now)
+        await signin.forget_old_attempts(services, now=now)
         told = await alerts.announce_missed(services, now=now)
         digests = await digest.send_due(services, now=now)
         questions = await answering.sweep(services, now=now)

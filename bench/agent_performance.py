@@ -76,7 +76,7 @@ async def run(handoffs: int, *, postgres: str = POSTGRES) -> None:
             for n in range(AGENTS):
                 await create_agent(
                     uow, business, email=f"agent{n}@bench.test", name=f"Agent {n}",
-                    password="correct horse battery", now=now,
+                    password="correct horse battery", passwords=services.passwords, now=now,
                 )  # fmt: skip
             await uow.commit()
         started = time.perf_counter()

@@ -95,8 +95,8 @@ async def run(
                 await connection.execute(
                     text(
                         "INSERT INTO agents (business_id, email, name, password_hash, role,"
-                        " language, capacity, online, failed_logins, created_at) VALUES"
-                        " (:b, 'noa@bench.test', 'Noa', 'x', 'agent', 'he', 5, true, 0, now())"
+                        " language, capacity, online, created_at) VALUES"
+                        " (:b, 'noa@bench.test', 'Noa', 'x', 'agent', 'he', 5, true, now())"
                         " RETURNING id"
                     ),
                     {"b": business_id},

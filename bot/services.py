@@ -18,6 +18,7 @@ from bot.ports import (
     Encoder,
     Idempotency,
     Mailer,
+    PasswordHasher,
     RateLimiter,
     SecondOpinion,
     Summarizer,
@@ -40,6 +41,8 @@ class Services:
     clock: Clock
     channels: Mapping[ChannelName, Channel]
     detector: Detector
+    # Agents' passwords, hashed and checked away from the event loop.
+    passwords: PasswordHasher
     # The bundled sentence encoder; None where it is not installed or not wanted (tests).
     encoder: Encoder | None = None
     second_opinion: SecondOpinion | None = None

@@ -268,8 +268,6 @@ def agent(row: AgentRow) -> Agent:
         online=row.online,
         telegram_chat=row.telegram_chat,
         alerts=row.alerts or {},
-        failed_logins=row.failed_logins,
-        locked_until=row.locked_until,
         disabled_at=row.disabled_at,
     )
 

@@ -364,7 +364,9 @@ class AnswerRow(Base):
 class AgentRow(Base):
     __tablename__ = "agents"
     __table_args__ = (
-        UniqueConstraint("email", name="uq_agents_email"),
+        # Unique within the business only: another business may use the same address, and
+        # learns nothing of it.
+        UniqueConstraint("business_id", "email", name="uq_agents_business_email"),
         UniqueConstraint("telegram_link_hash", name="uq_agents_telegram_link"),
     )
 
@@ -385,8 +387,6 @@ class AgentRow(Base):
     telegram_link_expires_at: Mapped[datetime | None]
     # Which alerts reach the agent by which media, and when (`flows.staff_alerts`); None: defaults.
     alerts: Mapped[dict[str, Any] | None] = mapped_column(Json)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None]
     last_seen_at: Mapped[datetime | None]
     # A disabled agent cannot sign in; a deleted one is kept only for the name on their history.
     disabled_at: Mapped[datetime | None]
@@ -402,6 +402,19 @@ class AgentSessionRow(Base):
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class SignInAttemptRow(Base):
+    """Failed sign-ins in a row for one login (business and e-mail, whether or not such an
+    agent exists), counted before each password is checked."""
+
+    __tablename__ = "sign_in_attempts"
+
+    # SHA-256 of the business's slug and the e-mail: typed addresses are not kept.
+    login_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    locked_until: Mapped[datetime | None]
+    last_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class HandoffRow(Base):

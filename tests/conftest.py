@@ -8,6 +8,10 @@ Under pytest-xdist each worker process has databases of its own: worker gwN uses
 database N below KESHER_TEST_REDIS_URL's (15, 14, ... by default) and PostgreSQL databases
 named after it.
 
+Every test hashes agents' passwords with argon2's cheapest parameters
+(`KESHER_PASSWORD_HASH_COST=test`: microseconds instead of 0.2 s a hash): the settings built
+in-process read it from the environment, and tests/e2e passes it to the processes it starts.
+
 Each test gets an empty migrated database of its own without paying for the migrations: the
 schema is migrated once per session (a SQLite file copied per test; a PostgreSQL database
 emptied before each test).
@@ -35,6 +39,8 @@ REQUIRE_SERVERS = os.environ.get("KESHER_REQUIRE_SERVERS") == "1"
 # "gw0", "gw1", ... in a pytest-xdist worker; "main" in a run without workers.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 T = TypeVar("T")
+TEST_PASSWORD_COST = {"KESHER_PASSWORD_HASH_COST": "test"}
+os.environ.update(TEST_PASSWORD_COST)
 
 
 def worker_redis_url(url: str, worker: str) -> str:

@@ -59,6 +59,7 @@ def agent_create(
                 role=role,
                 language=language,
                 capacity=capacity,
+                passwords=runtime.services.passwords,
                 now=runtime.services.clock.now(),
             )
             await uow.commit()
@@ -121,7 +122,9 @@ def agent_password(
     async def work(runtime: Runtime) -> None:
         found = await business_named(runtime.services.uow, business)
         async with runtime.services.uow() as uow:
-            agent = await reset_password(uow, found, email, password)
+            agent = await reset_password(
+                uow, found, email, password, passwords=runtime.services.passwords
+            )
             await uow.commit()
         console.print(f"new password set for [bold]{escape(agent.email)}[/bold]; signed out")
 

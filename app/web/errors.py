@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from bot.domain import Forbidden, InvalidInput, KesherError, NotFound, ProviderError
+from bot.domain import Forbidden, InvalidInput, KesherError, NotFound, Overloaded, ProviderError
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api(_: Request, error: ApiError) -> JSONResponse:
         return error_response(error.status, error.code, error.message, error.headers)
+
+    @app.exception_handler(Overloaded)
+    async def _overloaded(_: Request, error: Overloaded) -> JSONResponse:
+        return error_response(
+            503, error.code, error.message, {"Retry-After": str(math.ceil(error.retry_after))}
+        )
 
     @app.exception_handler(KesherError)
     async def _domain(_: Request, error: KesherError) -> JSONResponse:

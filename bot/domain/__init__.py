@@ -25,10 +25,11 @@ from bot.domain.errors import (
     InvalidInput,
     KesherError,
     NotFound,
+    Overloaded,
     ProviderError,
     SendFailed,
 )
-from bot.domain.handoffs import Agent, Handoff, QueuedConversation, QueueFilter
+from bot.domain.handoffs import Agent, Handoff, QueuedConversation, QueueFilter, SignInAttempt
 from bot.domain.insights import AgentTally, CustomerSignals, Opinion, Remark, ThemeName
 from bot.domain.kinds import (
     WHATSAPP_PREFIX,
@@ -136,6 +137,7 @@ __all__ = [
     "OutboxKind",
     "OutboxSend",
     "OutboxStatus",
+    "Overloaded",
     "PlannedTouch",
     "PlanningFacts",
     "ProviderError",
@@ -149,6 +151,7 @@ __all__ = [
     "ScoredAnswer",
     "SendFailed",
     "SentReceipt",
+    "SignInAttempt",
     "ThemeName",
     "TouchFacts",
     "TouchStart",

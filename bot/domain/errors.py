@@ -27,6 +27,17 @@ class Forbidden(KesherError):
     code = "forbidden"
 
 
+class Overloaded(KesherError):
+    """Too much slow work is already waiting (password hashes): try again after `retry_after`
+    seconds."""
+
+    code = "overloaded"
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class SendFailed(KesherError):
     """A channel could not send; `retryable` says whether trying again later may work, and
     `throttled` that Kesher itself held the message back (no turn under the provider's rate

@@ -50,8 +50,6 @@ class Agent:
     capacity: int
     online: bool = False
     telegram_chat: str | None = None
-    failed_logins: int = 0
-    locked_until: datetime | None = None
     # The agent's alert preferences as stored (`flows.staff_alerts.parse_preferences`).
     alerts: Mapping[str, Any] = field(default_factory=dict)
     # Disabled: cannot sign in, gets no handoffs and no alerts, until enabled again.
@@ -60,6 +58,17 @@ class Agent:
     @property
     def active(self) -> bool:
         return self.disabled_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class SignInAttempt:
+    """A sign-in attempt, counted before its password is checked: `number` is its place among
+    the failures in a row, and a login locked (now, or by this attempt) has `locked_until`.
+    A refused attempt (`allowed` False) is checked against nothing."""
+
+    allowed: bool
+    number: int
+    locked_until: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Agents and their inbox logins: argon2 password hashes, sessions, lockout after failures.
+"""Agents and their inbox logins: passwords (hashed by the PasswordHasher port), sessions,
+Telegram links. Signing in is `bot.handoffs.signin`.
 
 A session is a random token kept by the browser in an HttpOnly cookie; only its SHA-256 is
 stored, beside the session's CSRF token, so a stolen database cannot sign anyone in.
@@ -11,12 +12,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
 from bot.accounts.channels import telegram_username
 from bot.domain import Agent, AgentRole, Business, ChannelName, Inbound, InvalidInput, NotFound
-from bot.ports import UnitOfWork
+from bot.ports import PasswordHasher, UnitOfWork
 from flows import commands
 from flows.staff_alerts import AlertPreferences, PreferencesError, parse_preferences
 
@@ -24,22 +22,10 @@ MIN_PASSWORD = 10
 MAX_PASSWORD = 200
 MAX_NAME = 200
 MAX_EMAIL = 254
-MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=12)
 DEFAULT_CAPACITY = 5
 TELEGRAM_LINK_LIFETIME = timedelta(hours=1)
 TELEGRAM_LINK_PREFIX = "a"
-
-_hasher = PasswordHasher()
-
-
-class LoginRefused(Exception):
-    """Wrong email or password, or locked: the message never says which part was wrong."""
-
-    def __init__(self, message: str, *, locked_until: datetime | None = None) -> None:
-        super().__init__(message)
-        self.locked_until = locked_until
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +35,15 @@ class SignedIn:
     csrf: str
 
 
-def _digest(token: str) -> str:
+def digest(token: str) -> str:
+    """What is kept of a session or link token: its SHA-256."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def login_hash(business: str, email: str) -> str:
+    """The key a login's failed sign-ins are counted under: the business's slug and the
+    e-mail as typed, normalised, whether or not they name an agent."""
+    return digest(f"{business.strip().lower()}\n{email.strip().lower()}")
 
 
 def _check_password(password: str) -> None:
@@ -75,6 +68,7 @@ async def create_agent(
     role: AgentRole = AgentRole.AGENT,
     language: str | None = None,
     capacity: int = DEFAULT_CAPACITY,
+    passwords: PasswordHasher,
     now: datetime,
 ) -> Agent:
     email = email.strip().lower()
@@ -87,15 +81,17 @@ async def create_agent(
     if not 1 <= capacity <= 100:
         raise InvalidInput("capacity: must be from 1 to 100", code="invalid_capacity")
     _check_password(password)
-    if await uow.agents.email_taken(email):
-        raise InvalidInput(f"an agent with email {email} already exists", code="agent_exists")
+    if await uow.agents.email_taken(business.id, email):
+        raise InvalidInput(
+            f"an agent with email {email} already exists in this business", code="agent_exists"
+        )
     return await uow.agents.add(
         business.id,
         email=email,
         name=name.strip(),
         role=role,
         language=language or business.language,
-        password_hash=_hasher.hash(password),
+        password_hash=await passwords.hash(password),
         capacity=capacity,
         created_at=now,
     )
@@ -132,7 +128,9 @@ async def change_agent(
     return changed
 
 
-async def reset_password(uow: UnitOfWork, business: Business, email: str, password: str) -> Agent:
+async def reset_password(
+    uow: UnitOfWork, business: Business, email: str, password: str, *, passwords: PasswordHasher
+) -> Agent:
     """An admin sets a new password for one of the business's agents; their sessions end."""
     _check_password(password)
     agent = next(
@@ -140,74 +138,42 @@ async def reset_password(uow: UnitOfWork, business: Business, email: str, passwo
     )
     if agent is None:
         raise NotFound(f"no agent {email!r} in {business.slug}", code="agent_not_found")
-    await uow.agents.set_password(agent.id, _hasher.hash(password))
+    await uow.agents.set_password(agent.id, await passwords.hash(password))
     await uow.agents.drop_sessions(agent.id)
-    await uow.agents.record_login(agent.id, failed_logins=0, locked_until=None)
+    await uow.agents.clear_attempts(login_hash(business.slug, agent.email))
     return agent
 
 
 async def change_own_password(
-    uow: UnitOfWork, agent: Agent, *, current: str, new: str, keep_token: str
+    uow: UnitOfWork,
+    agent: Agent,
+    *,
+    current: str,
+    new: str,
+    keep_token: str,
+    passwords: PasswordHasher,
 ) -> None:
     """The signed-in agent's new password, given their current one; their other sessions end,
     the one they changed it in (`keep_token`) stays."""
-    found = await uow.agents.credentials(agent.email)
+    found = await uow.agents.credentials(agent.business_id, agent.email)
     if found is None:
         raise NotFound("no such agent", code="agent_not_found")
-    try:
-        _hasher.verify(found[1], current)
-    except (VerificationError, InvalidHashError):
-        raise InvalidInput("the current password is wrong", code="wrong_password") from None
+    if not await passwords.verify(found[1], current):
+        raise InvalidInput("the current password is wrong", code="wrong_password")
     _check_password(new)
-    await uow.agents.set_password(agent.id, _hasher.hash(new))
-    await uow.agents.drop_sessions(agent.id, keep=_digest(keep_token))
-
-
-async def sign_in(uow: UnitOfWork, email: str, password: str, *, now: datetime) -> SignedIn:
-    """A new session for the agent, or LoginRefused; five failures lock the login 15 minutes."""
-    found = await uow.agents.credentials(email.strip().lower())
-    if found is None:
-        # Hash anyway, so an unknown email takes as long as a wrong password.
-        _hasher.hash(password)
-        raise LoginRefused("wrong email or password")
-    agent, stored = found
-    if agent.locked_until is not None and agent.locked_until > now:
-        raise LoginRefused("too many failed attempts", locked_until=agent.locked_until)
-    try:
-        _hasher.verify(stored, password)
-    except (VerificationError, InvalidHashError):
-        failures = agent.failed_logins + 1
-        locked = now + LOCKOUT if failures >= MAX_FAILURES else None
-        await uow.agents.record_login(
-            agent.id, failed_logins=0 if locked else failures, locked_until=locked
-        )
-        raise LoginRefused(
-            "too many failed attempts" if locked else "wrong email or password",
-            locked_until=locked,
-        ) from None
-    await uow.agents.record_login(agent.id, failed_logins=0, locked_until=None)
-    if _hasher.check_needs_rehash(stored):
-        await uow.agents.set_password(agent.id, _hasher.hash(password))
-    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    await uow.agents.add_session(
-        _digest(token),
-        agent_id=agent.id,
-        csrf=csrf,
-        created_at=now,
-        expires_at=now + SESSION_LIFETIME,
-    )
-    return SignedIn(agent=agent, token=token, csrf=csrf)
+    await uow.agents.set_password(agent.id, await passwords.hash(new))
+    await uow.agents.drop_sessions(agent.id, keep=digest(keep_token))
 
 
 async def session(uow: UnitOfWork, token: str, *, now: datetime) -> tuple[Agent, str] | None:
     """The agent a session token belongs to and its CSRF token, unless expired or unknown."""
     if not token:
         return None
-    return await uow.agents.session_for(_digest(token), now=now)
+    return await uow.agents.session_for(digest(token), now=now)
 
 
 async def sign_out(uow: UnitOfWork, token: str) -> None:
-    await uow.agents.drop_session(_digest(token))
+    await uow.agents.drop_session(digest(token))
 
 
 def same_token(given: str | None, expected: str) -> bool:
@@ -223,7 +189,7 @@ async def telegram_link(uow: UnitOfWork, business: Business, agent: Agent, *, no
     username = await telegram_username(uow, business)
     token = secrets.token_urlsafe(16)
     await uow.agents.set_telegram_link(
-        agent.id, _digest(token), expires_at=now + TELEGRAM_LINK_LIFETIME
+        agent.id, digest(token), expires_at=now + TELEGRAM_LINK_LIFETIME
     )
     return f"https://t.me/{username}?start={TELEGRAM_LINK_PREFIX}_{token}"
 
@@ -240,7 +206,7 @@ async def link_telegram(
     uow: UnitOfWork, business: Business, token: str, *, chat: str, now: datetime
 ) -> Agent | None:
     """Link the chat to the agent whose unexpired link this is (the link is then used up)."""
-    agent = await uow.agents.by_telegram_link(business.id, _digest(token), now=now)
+    agent = await uow.agents.by_telegram_link(business.id, digest(token), now=now)
     if agent is not None:
         await uow.agents.set_telegram_chat(agent.id, chat)
     return agent

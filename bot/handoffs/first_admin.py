@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from bot.domain import Agent, AgentRole, Business, Forbidden
 from bot.handoffs.agents import create_agent
-from bot.ports import UnitOfWork
+from bot.ports import PasswordHasher, UnitOfWork
 
 LIFETIME = timedelta(hours=1)
 
@@ -102,6 +102,7 @@ async def make_first_admin(
     password: str,
     language: str | None,
     now: datetime,
+    passwords: PasswordHasher,
 ) -> tuple[Business, Agent]:
     """The business's first admin, from a live token (used up only when the admin is made);
     SetupRefused, or InvalidInput naming the field, otherwise. The caller commits."""
@@ -120,6 +121,7 @@ async def make_first_admin(
         role=AgentRole.ADMIN,
         language=language,
         now=now,
+        passwords=passwords,
     )
     # Taken only now, with no wait since it was checked: of two forms sent at once with the
     # same link, one makes the owner and the other is refused.

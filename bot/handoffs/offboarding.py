@@ -11,7 +11,7 @@ from datetime import datetime
 from bot.domain import Agent, AgentRole, Business, InvalidInput, NotFound
 from bot.handoffs import service as handoffs
 from bot.handoffs.agents import reset_password
-from bot.ports import UnitOfWork
+from bot.ports import PasswordHasher, UnitOfWork
 
 # The audit log's actions.
 DISABLED = "agent_disabled"
@@ -87,10 +87,11 @@ async def reset_agent_password(
     *,
     actor: str,
     now: datetime,
+    passwords: PasswordHasher,
 ) -> Agent:
     """An admin's new password for the agent; they are signed out everywhere."""
     agent = await agent_of(uow, business, agent_id)
-    changed = await reset_password(uow, business, agent.email, password)
+    changed = await reset_password(uow, business, agent.email, password, passwords=passwords)
     await _audit(uow, business, agent, action=PASSWORD_RESET, actor=actor, now=now)
     return changed
 

@@ -40,6 +40,7 @@ from bot.ports.language import (
     ThemeNamer,
 )
 from bot.ports.mail import Mailer
+from bot.ports.passwords import PasswordHasher
 from bot.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
@@ -70,6 +71,7 @@ __all__ = [
     "Mailer",
     "MessageRepository",
     "OutboxRepository",
+    "PasswordHasher",
     "QuestionRepository",
     "RateLimiter",
     "ScheduleRepository",

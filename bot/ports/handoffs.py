@@ -11,6 +11,7 @@ from bot.domain import (
     Agent,
     AgentRole,
     Handoff,
+    SignInAttempt,
 )
 
 
@@ -32,13 +33,13 @@ class AgentRepository(Protocol):
         """The agent, disabled or not; None once deleted."""
         ...
 
-    async def credentials(self, email: str) -> tuple[Agent, str] | None:
-        """The agent with this email and their password hash, if they may sign in (neither
-        disabled nor deleted)."""
+    async def credentials(self, business_id: int, email: str) -> tuple[Agent, str] | None:
+        """The business's agent with this email and their password hash, if they may sign in
+        (neither disabled nor deleted)."""
         ...
 
-    async def email_taken(self, email: str) -> bool:
-        """Whether an agent (disabled included) has this email as their login."""
+    async def email_taken(self, business_id: int, email: str) -> bool:
+        """Whether an agent of the business (disabled included) has this email as their login."""
         ...
 
     async def list(self, business_id: int) -> Sequence[Agent]:
@@ -64,9 +65,21 @@ class AgentRepository(Protocol):
 
     async def set_password(self, agent_id: int, password_hash: str) -> None: ...
 
-    async def record_login(
-        self, agent_id: int, *, failed_logins: int, locked_until: datetime | None
-    ) -> None: ...
+    async def take_attempt(
+        self, login_hash: str, *, now: datetime, limit: int, lockout: timedelta
+    ) -> SignInAttempt:
+        """Count a sign-in attempt against the login before its password is checked, in one
+        atomic step: refused while the login is locked; the `limit`-th failure in a row locks
+        it for `lockout`; a lock that ended, or a quiet `lockout`, starts the count again."""
+        ...
+
+    async def clear_attempts(self, login_hash: str) -> None:
+        """The login signed in (or its password was reset): its count starts again."""
+        ...
+
+    async def forget_attempts(self, *, before: datetime, limit: int) -> int:
+        """Drop up to `limit` counts untouched and unlocked since `before`; how many."""
+        ...
 
     async def set_online(self, agent_id: int, online: bool, *, at: datetime) -> None: ...
 

@@ -1,17 +1,19 @@
-"""The SQLAlchemy agents repository: the people who answer, and their inbox sessions."""
+"""The SQLAlchemy agents repository: the people who answer, their inbox sessions, and the
+sign-in attempts counted against each login."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, literal, select, true, update
+from sqlalchemy import case, delete, func, literal, select, true, update
+from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.domain import Agent, AgentRole
+from bot.domain import Agent, AgentRole, SignInAttempt
 from storage import records
 from storage.repositories.repository import Repository
-from storage.tables import AgentRow, AgentSessionRow, HandoffRow, UtcDateTime
+from storage.tables import AgentRow, AgentSessionRow, HandoffRow, SignInAttemptRow, UtcDateTime
 
 # A deleted agent's row stays for the name on their history, and is no one's login or team.
 _KEPT = AgentRow.deleted_at.is_(None)
@@ -42,7 +44,6 @@ class SqlAgents(Repository):
             password_hash=password_hash,
             capacity=capacity,
             online=False,
-            failed_logins=0,
             created_at=created_at,
         )
         return records.agent(await self.store(row))
@@ -51,14 +52,20 @@ class SqlAgents(Repository):
         row = await self.session.get(AgentRow, agent_id)
         return records.agent(row) if row is not None and row.deleted_at is None else None
 
-    async def credentials(self, email: str) -> tuple[Agent, str] | None:
+    async def credentials(self, business_id: int, email: str) -> tuple[Agent, str] | None:
         row = (
-            await self.session.execute(select(AgentRow).where(AgentRow.email == email, _ACTIVE))
+            await self.session.execute(
+                select(AgentRow).where(
+                    AgentRow.business_id == business_id, AgentRow.email == email, _ACTIVE
+                )
+            )
         ).scalar_one_or_none()
         return (records.agent(row), row.password_hash) if row is not None else None
 
-    async def email_taken(self, email: str) -> bool:
-        found = await self.session.scalar(select(AgentRow.id).where(AgentRow.email == email))
+    async def email_taken(self, business_id: int, email: str) -> bool:
+        found = await self.session.scalar(
+            select(AgentRow.id).where(AgentRow.business_id == business_id, AgentRow.email == email)
+        )
         return found is not None
 
     async def list(self, business_id: int) -> Sequence[Agent]:
@@ -83,7 +90,7 @@ class SqlAgents(Repository):
 
     async def set_disabled(self, agent_id: int, at: datetime | None) -> None:
         if at is None:
-            await self._set(agent_id, disabled_at=None, failed_logins=0, locked_until=None)
+            await self._set(agent_id, disabled_at=None)
         else:
             await self._set(agent_id, disabled_at=at, online=False)
 
@@ -104,10 +111,60 @@ class SqlAgents(Repository):
     async def set_password(self, agent_id: int, password_hash: str) -> None:
         await self._set(agent_id, password_hash=password_hash)
 
-    async def record_login(
-        self, agent_id: int, *, failed_logins: int, locked_until: datetime | None
-    ) -> None:
-        await self._set(agent_id, failed_logins=failed_logins, locked_until=locked_until)
+    async def take_attempt(
+        self, login_hash: str, *, now: datetime, limit: int, lockout: timedelta
+    ) -> SignInAttempt:
+        # One statement, so concurrent attempts each get a number of their own: the row is
+        # locked from the read of its count to the write of the next.
+        attempts = SignInAttemptRow.__table__.c
+        fresh = attempts.locked_until.is_not(None) | (attempts.last_at <= now - lockout)
+        number = case((fresh, literal(1)), else_=attempts.failures + 1)
+        dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(SignInAttemptRow).values(
+            login_hash=login_hash,
+            failures=1,
+            locked_until=now + lockout if limit <= 1 else None,
+            last_at=now,
+        )
+        taken = (
+            await self.session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["login_hash"],
+                    set_={
+                        "failures": number,
+                        "locked_until": case((number >= limit, now + lockout), else_=None),
+                        "last_at": now,
+                    },
+                    where=attempts.locked_until.is_(None) | (attempts.locked_until <= now),
+                ).returning(SignInAttemptRow.failures, SignInAttemptRow.locked_until)
+            )
+        ).one_or_none()
+        if taken is not None:
+            return SignInAttempt(allowed=True, number=taken[0], locked_until=taken[1])
+        locked = await self.session.get(SignInAttemptRow, login_hash, populate_existing=True)
+        assert locked is not None
+        return SignInAttempt(
+            allowed=False, number=locked.failures, locked_until=locked.locked_until
+        )
+
+    async def clear_attempts(self, login_hash: str) -> None:
+        await self.session.execute(
+            delete(SignInAttemptRow).where(SignInAttemptRow.login_hash == login_hash)
+        )
+
+    async def forget_attempts(self, *, before: datetime, limit: int) -> int:
+        old = (
+            select(SignInAttemptRow.login_hash)
+            .where(
+                SignInAttemptRow.last_at < before,
+                SignInAttemptRow.locked_until.is_(None) | (SignInAttemptRow.locked_until < before),
+            )
+            .limit(limit)
+        )
+        gone = await self.session.execute(
+            delete(SignInAttemptRow).where(SignInAttemptRow.login_hash.in_(old))
+        )
+        return int(gone.rowcount or 0)  # type: ignore[attr-defined]
 
     async def set_online(self, agent_id: int, online: bool, *, at: datetime) -> None:
         await self._set(agent_id, online=online, last_seen_at=at)

@@ -832,3 +832,38 @@ async def test_only_touches_still_claimed_are_started_and_then_given_their_runs(
         for n in range(2)
     ]
     assert still.status is CheckinStatus.PLANNED and still.sent_at is None
+
+
+async def test_sign_in_attempts_lock_at_the_limit_and_start_again_after_the_lock_or_a_quiet_spell(
+    uow_factory,  # type: ignore[no-untyped-def]
+) -> None:
+    lockout = timedelta(minutes=15)
+
+    async def take(login: str, at: datetime) -> tuple[bool, int, datetime | None]:
+        async with uow_factory() as uow:
+            taken = await uow.agents.take_attempt(login, now=at, limit=3, lockout=lockout)
+            await uow.commit()
+        return taken.allowed, taken.number, taken.locked_until
+
+    first = [await take("a", NOW + timedelta(seconds=n)) for n in range(4)]
+    after_lock = await take("a", NOW + timedelta(seconds=2) + lockout)
+    quiet = [await take("b", NOW), await take("b", NOW + lockout), await take("b", NOW + lockout)]
+    async with uow_factory() as uow:
+        await uow.agents.clear_attempts("b")
+        await uow.commit()
+    cleared = await take("b", NOW + lockout)
+    async with uow_factory() as uow:
+        forgotten = await uow.agents.forget_attempts(before=NOW + 2 * lockout, limit=10)
+        await uow.commit()
+
+    locked_until = NOW + timedelta(seconds=2) + lockout
+    assert first == [
+        (True, 1, None),
+        (True, 2, None),
+        (True, 3, locked_until),
+        (False, 3, locked_until),
+    ]
+    assert after_lock == (True, 1, None)
+    assert quiet == [(True, 1, None), (True, 1, None), (True, 2, None)]
+    assert cleared == (True, 1, None)
+    assert forgotten == 2

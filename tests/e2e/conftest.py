@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.conftest import REQUIRE_SERVERS, WORKER, no_waiting_for_the_disk
+from tests.conftest import REQUIRE_SERVERS, TEST_PASSWORD_COST, WORKER, no_waiting_for_the_disk
 
 KESHER = str(Path(sys.executable).with_name("kesher"))
 
@@ -33,8 +33,10 @@ def free_port() -> int:
 
 
 def clean_env(**values: str) -> dict[str, str]:
-    """The environment without any KESHER_ setting of the developer's, plus `values`."""
+    """The environment without any KESHER_ setting of the developer's, plus the tests' cheap
+    password hashing and `values`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KESHER_")}
+    env.update(TEST_PASSWORD_COST)
     env.update(values)
     return env
 

@@ -83,6 +83,7 @@ def _signed_in(browser: Browser, base: str, email: str) -> Page:
     page = context.new_page()
     page.on("dialog", lambda dialog: pytest.fail(f"a script ran: {dialog.message}"))
     page.goto("/inbox/login")
+    page.fill("input[name=business]", "demo")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")

@@ -70,6 +70,7 @@ def _signed_in(browser: Browser, inbox: Inbox, email: str) -> Page:
     page.on("dialog", lambda dialog: pytest.fail(f"a script ran: {dialog.message}"))
     page.goto("/inbox")
     expect(page).to_have_url(f"{inbox.base}/inbox/login")
+    page.fill("input[name=business]", "demo")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")

@@ -60,6 +60,7 @@ def test_a_new_business_connects_telegram_imports_customers_and_previews_a_sched
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.goto("/console")
+    page.fill("input[name=business]", "bakery")
     page.fill("input[name=email]", "owner@bakery.test")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")

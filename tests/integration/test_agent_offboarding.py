@@ -53,6 +53,7 @@ async def _agent(
             role=role,
             language=language,
             now=runtime.services.clock.now(),
+            passwords=runtime.services.passwords,
         )
         if online:
             await handoffs.set_online(uow, business, agent, True, now=runtime.services.clock.now())
@@ -67,12 +68,17 @@ def _hidden(page: str, name: str) -> str:
 
 
 async def _sign_in(
-    client: httpx.AsyncClient, email: str, password: str = PASSWORD
+    client: httpx.AsyncClient, business: Business, email: str, password: str = PASSWORD
 ) -> httpx.Response:
     form = await client.get("/inbox/login")
     return await client.post(
         "/inbox/login",
-        data={"email": email, "password": password, "csrf": _hidden(form.text, "csrf")},
+        data={
+            "business": business.slug,
+            "email": email,
+            "password": password,
+            "csrf": _hidden(form.text, "csrf"),
+        },
     )
 
 
@@ -99,7 +105,7 @@ async def test_a_disabled_agent_is_signed_out_on_the_next_request_and_cannot_sig
 ) -> None:
     shop, key = business
     noa = await _agent(runtime, shop, "Noa")
-    assert (await _sign_in(client, noa.email)).status_code == 303
+    assert (await _sign_in(client, shop, noa.email)).status_code == 303
     assert (await client.get("/inbox")).status_code == 200
 
     disabled = await client.patch(
@@ -109,7 +115,7 @@ async def test_a_disabled_agent_is_signed_out_on_the_next_request_and_cannot_sig
     assert disabled.status_code == 200 and disabled.json()["disabled"] is True
     after = await client.get("/inbox")
     assert after.status_code == 303 and after.headers["location"] == "/inbox/login"
-    refused = await _sign_in(client, noa.email)
+    refused = await _sign_in(client, shop, noa.email)
     assert refused.status_code == 401 and "kesher_session" not in refused.headers.get(
         "set-cookie", ""
     )
@@ -122,7 +128,7 @@ async def test_a_disabled_agent_is_signed_out_on_the_next_request_and_cannot_sig
         f"/api/v1/{shop.slug}/agents/{noa.id}", json={"disabled": False}, headers=_auth(key)
     )
     assert enabled.status_code == 200 and enabled.json()["disabled"] is False
-    assert (await _sign_in(client, noa.email)).status_code == 303
+    assert (await _sign_in(client, shop, noa.email)).status_code == 303
     assert (await client.get("/inbox")).status_code == 200
 
 
@@ -190,7 +196,7 @@ async def test_a_deleted_agent_leaves_their_name_on_their_replies_and_notes_and_
             headers=_auth(key),
         )
         assert said.status_code in (201, 202), said.text
-    assert (await _sign_in(other_client, noa.email)).status_code == 303
+    assert (await _sign_in(other_client, shop, noa.email)).status_code == 303
 
     deleted = await client.delete(f"/api/v1/{shop.slug}/agents/{noa.id}", headers=_auth(key))
 
@@ -201,7 +207,7 @@ async def test_a_deleted_agent_leaves_their_name_on_their_replies_and_notes_and_
     again = await client.delete(f"/api/v1/{shop.slug}/agents/{noa.id}", headers=_auth(key))
     assert again.status_code == 404 and again.json()["error"]["code"] == "agent_not_found"
 
-    assert (await _sign_in(other_client, eli.email)).status_code == 303
+    assert (await _sign_in(other_client, shop, eli.email)).status_code == 303
     page = await other_client.get(f"/inbox/handoffs/{handoff.id}")
     assert page.status_code == 200
     thread = page.text[page.text.index('id="thread"') :]
@@ -264,7 +270,7 @@ async def test_an_admin_s_password_reset_signs_the_agent_out_and_only_the_new_on
 ) -> None:
     shop, key = business
     noa = await _agent(runtime, shop, "Noa")
-    assert (await _sign_in(other_client, noa.email)).status_code == 303
+    assert (await _sign_in(other_client, shop, noa.email)).status_code == 303
 
     weak = await client.post(
         f"/api/v1/{shop.slug}/agents/{noa.id}/password",
@@ -280,8 +286,8 @@ async def test_an_admin_s_password_reset_signs_the_agent_out_and_only_the_new_on
     assert weak.status_code == 400 and weak.json()["error"]["code"] == "weak_password"
     assert reset.status_code == 200 and reset.json()["email"] == noa.email
     assert (await other_client.get("/inbox")).status_code == 303
-    assert (await _sign_in(client, noa.email)).status_code == 401
-    assert (await _sign_in(client, noa.email, NEW_PASSWORD)).status_code == 303
+    assert (await _sign_in(client, shop, noa.email)).status_code == 401
+    assert (await _sign_in(client, shop, noa.email, NEW_PASSWORD)).status_code == 303
 
 
 async def test_an_agent_changes_their_own_password_and_their_other_sessions_end(
@@ -292,8 +298,8 @@ async def test_an_agent_changes_their_own_password_and_their_other_sessions_end(
 ) -> None:
     shop, _ = business
     noa = await _agent(runtime, shop, "Noa", language="he")
-    await _sign_in(client, noa.email)
-    await _sign_in(other_client, noa.email)
+    await _sign_in(client, shop, noa.email)
+    await _sign_in(other_client, shop, noa.email)
     page = await client.get("/inbox/password")
     assert page.status_code == 200 and 'dir="rtl"' in page.text and "הסיסמה שלי" in page.text
     csrf = _hidden(page.text, "csrf")
@@ -310,8 +316,8 @@ async def test_an_agent_changes_their_own_password_and_their_other_sessions_end(
     assert changed.status_code == 200 and 'id="password-changed"' in changed.text
     assert (await client.get("/inbox")).status_code == 200
     assert (await other_client.get("/inbox")).status_code == 303
-    assert (await _sign_in(other_client, noa.email)).status_code == 401
-    assert (await _sign_in(other_client, noa.email, NEW_PASSWORD)).status_code == 303
+    assert (await _sign_in(other_client, shop, noa.email)).status_code == 401
+    assert (await _sign_in(other_client, shop, noa.email, NEW_PASSWORD)).status_code == 303
 
 
 async def test_the_console_disables_only_with_the_tick_and_deletes_and_resets_in_hebrew(
@@ -320,7 +326,7 @@ async def test_the_console_disables_only_with_the_tick_and_deletes_and_resets_in
     shop, _ = business
     boss = await _agent(runtime, shop, "Boss", role=AgentRole.ADMIN, language="he")
     noa = await _agent(runtime, shop, "Noa")
-    await _sign_in(client, boss.email)
+    await _sign_in(client, shop, boss.email)
     page = await client.get("/console/agents")
     csrf = _hidden(page.text, "csrf")
     assert 'dir="rtl"' in page.text and "השבתה" in page.text and "מחיקה" in page.text

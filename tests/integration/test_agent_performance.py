@@ -32,6 +32,7 @@ async def _agent(runtime: Runtime, shop: Business, name: str) -> int:
             email=f"{name.lower()}-{uuid.uuid4().hex[:6]}@shop.test",
             name=name,
             password="correct horse battery",
+            passwords=runtime.services.passwords,
             now=runtime.services.clock.now(),
         )
         await uow.commit()

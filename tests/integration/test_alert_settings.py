@@ -13,9 +13,9 @@ from tests.integration.test_inbox import _agent, _csrf, _sign_in
 pytestmark = SQLITE_ONLY  # a page; the alerts themselves run on both in test_staff_alerts
 
 
-async def _stored(runtime: Runtime, email: str) -> dict[str, object]:
+async def _stored(runtime: Runtime, shop: Business, email: str) -> dict[str, object]:
     async with runtime.services.uow() as uow:
-        found = await uow.agents.credentials(email)
+        found = await uow.agents.credentials(shop.id, email)
     assert found is not None
     return dict(found[0].alerts)
 
@@ -25,7 +25,7 @@ async def test_an_agent_chooses_media_events_and_working_hours_and_they_are_kept
 ) -> None:
     shop, _ = business
     email = await _agent(runtime, shop, language="he")
-    await _sign_in(client, email)
+    await _sign_in(client, shop, email)
     inbox = await client.get("/inbox")
     assert 'href="/inbox/alerts"' in inbox.text and "ההתראות שלי" in inbox.text
 
@@ -51,7 +51,7 @@ async def test_an_agent_chooses_media_events_and_working_hours_and_they_are_kept
     )
     assert (saved.status_code, saved.headers["location"]) == (303, "/inbox/alerts?saved=true")
 
-    assert await _stored(runtime, email) == {
+    assert await _stored(runtime, shop, email) == {
         "events": {
             "new_handoff": ["browser", "email"],
             "sla_warning": ["telegram"],
@@ -73,7 +73,7 @@ async def test_a_wrong_field_is_refused_with_its_reason_and_nothing_is_kept(
 ) -> None:
     shop, _ = business
     email = await _agent(runtime, shop)
-    await _sign_in(client, email)
+    await _sign_in(client, shop, email)
     csrf = await _csrf(client)
 
     for wrong, field in (
@@ -86,7 +86,7 @@ async def test_a_wrong_field_is_refused_with_its_reason_and_nothing_is_kept(
         refused = await client.post("/inbox/alerts", data={"csrf": csrf, **wrong})
         assert refused.status_code == 400 and f'data-field="{field}"' in refused.text, wrong
     assert "Choose what happens outside working hours." in refused.text
-    assert await _stored(runtime, email) == {}
+    assert await _stored(runtime, shop, email) == {}
     kept = await client.post(
         "/inbox/alerts", data={"csrf": csrf, "whatsapp": "050-1234", "new_handoff_email": "on"}
     )
@@ -100,7 +100,7 @@ async def test_the_page_says_when_the_business_has_no_whatsapp_alert_template(
     client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
 ) -> None:
     shop, _ = business
-    await _sign_in(client, await _agent(runtime, shop))
+    await _sign_in(client, shop, await _agent(runtime, shop))
 
     page = await client.get("/inbox/alerts")
 

@@ -152,7 +152,7 @@ async def test_pages_need_a_login_the_console_an_admin_and_an_agent_sees_only_th
     )
     assert resolving.status_code in (303, 401, 403)
 
-    await _sign_in(client, await _agent(runtime, mine))
+    await _sign_in(client, mine, await _agent(runtime, mine))
     for page in CONSOLE:
         answer = await client.get(page)
         assert answer.status_code == 403 and 'id="admins-only"' in answer.text, page

@@ -19,7 +19,7 @@ pytestmark = SQLITE_ONLY  # pages
 
 
 async def _admin(client: httpx.AsyncClient, runtime: Runtime, shop: Business, **kw: str) -> str:
-    await _sign_in(client, await _agent(runtime, shop, role=AgentRole.ADMIN, **kw))
+    await _sign_in(client, shop, await _agent(runtime, shop, role=AgentRole.ADMIN, **kw))
     return await _csrf(client)
 
 
@@ -29,7 +29,7 @@ async def test_the_console_is_for_admins_only(
     shop, _ = business
     away = await client.get("/console")
     assert away.status_code == 303 and away.headers["location"] == "/console/login"
-    await _sign_in(client, await _agent(runtime, shop))
+    await _sign_in(client, shop, await _agent(runtime, shop))
 
     refused = await client.get("/console")
 
@@ -149,7 +149,7 @@ async def test_an_admin_adds_an_agent_who_can_then_sign_in(
     row = team.text[team.text.index(f'data-agent="{email}"') :].split("</tr>")[0]
     assert "מאיה" in row and "0 /" in row and 'name="capacity"' in row and 'value="3"' in row
     await client.post("/inbox/logout", data={"csrf": csrf})
-    signed = await _sign_in(client, email, "a long enough one")
+    signed = await _sign_in(client, shop, email, "a long enough one")
     assert signed.status_code == 303
     assert (await client.get("/console")).status_code == 403  # an agent, not an admin
 
@@ -224,7 +224,7 @@ async def test_an_admin_changes_capacity_and_role_but_never_leaves_the_business_
         (me,) = await uow.agents.list(shop.id)
     maya = await _agent(runtime, shop)
     async with runtime.services.uow() as uow:
-        found = await uow.agents.credentials(maya)
+        found = await uow.agents.credentials(shop.id, maya)
     assert found is not None
     maya_id = found[0].id
     auth = {"Authorization": f"Bearer {key}"}

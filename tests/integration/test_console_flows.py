@@ -311,7 +311,7 @@ async def test_the_flow_pages_are_for_admins_only(
     client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
 ) -> None:
     shop, key = business
-    await _sign_in(client, await _agent(runtime, shop))
+    await _sign_in(client, shop, await _agent(runtime, shop))
     csrf = re.search(r'name="csrf" value="([^"]+)"', (await client.get("/inbox")).text)
     assert csrf is not None
 

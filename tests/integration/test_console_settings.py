@@ -425,7 +425,7 @@ async def test_an_agent_who_is_not_an_admin_gets_a_page_in_their_language(
     client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
 ) -> None:
     shop, key = business
-    await _sign_in(client, await _agent(runtime, shop, language="he"))
+    await _sign_in(client, shop, await _agent(runtime, shop, language="he"))
     csrf = await _csrf(client)
 
     pages = [await client.get(p) for p in ("/console/keys", "/console/settings", "/console")]
@@ -442,7 +442,7 @@ async def test_an_agent_who_is_not_an_admin_gets_a_page_in_their_language(
     assert len(listed.json()) == 1  # the refused POST made no key
 
     client.cookies.clear()
-    await _sign_in(client, await _agent(runtime, shop, language="en", role=AgentRole.AGENT))
+    await _sign_in(client, shop, await _agent(runtime, shop, language="en", role=AgentRole.AGENT))
     english = await client.get("/console/customers")
     assert english.status_code == 403 and "This page is for admins only" in english.text
     assert 'dir="ltr"' in english.text and "Back to the inbox" in english.text

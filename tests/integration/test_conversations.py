@@ -62,6 +62,7 @@ async def _agent(world: World, name: str) -> Agent:
             email=f"{name}-{uuid.uuid4().hex[:6]}@clinic.test",
             name=name,
             password="correct horse battery",
+            passwords=world.services.passwords,
             now=world.clock.now(),
         )
         await uow.commit()

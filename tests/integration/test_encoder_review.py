@@ -160,6 +160,7 @@ async def test_a_handoff_an_agent_has_claimed_stays_open_whatever_the_encoder_sa
             email="dana@clinic.test",
             name="Dana",
             password="correct horse battery",
+            passwords=world.services.passwords,
             now=world.clock.now(),
         )
         await handoffs.claim(uow, world.business, opened.id, agent, now=world.clock.now())

@@ -22,7 +22,7 @@ from langchain_core.messages import AIMessage
 from app.bootstrap import Runtime
 from app.web.app import create_app
 from bot.accounts.businesses import create_business
-from bot.domain import Agent, AgentRole, Handoff
+from bot.domain import Agent, AgentRole, Business, Handoff
 from bot.handoffs import alerts, sla
 from bot.insights import digest
 from integrations.llm import LangchainSummarizer
@@ -80,9 +80,9 @@ async def _link(
 ) -> Agent:
     """An agent signs in, asks the inbox for a Telegram link and opens it from `chat`."""
     email = await _agent(runtime, shop.business, role=role)
-    await _sign_in(client, email)
+    await _sign_in(client, shop.business, email)
     await _open(client, shop, chat, await _new_link(client))
-    return await _agent_by_email(runtime, email)
+    return await _agent_by_email(runtime, shop.business, email)
 
 
 async def _new_link(client: httpx.AsyncClient) -> str:
@@ -98,9 +98,9 @@ async def _open(client: httpx.AsyncClient, shop: Shop, chat: int, payload: str) 
     assert response.status_code == 200, response.text
 
 
-async def _agent_by_email(runtime: Runtime, email: str) -> Agent:
+async def _agent_by_email(runtime: Runtime, business: Business, email: str) -> Agent:
     async with runtime.services.uow() as uow:
-        found = await uow.agents.credentials(email)
+        found = await uow.agents.credentials(business.id, email)
     assert found is not None
     return found[0]
 
@@ -153,13 +153,13 @@ async def test_an_agent_links_telegram_from_the_inbox_and_each_link_works_once(
     for stranger in (7003, 7004):
         (refusal,) = _to(fake_telegram, stranger)
         assert "was used already or has expired" in refusal and "כבר שומש" in refusal
-    assert (await _agent_by_email(runtime, agent.email)).telegram_chat == "7002"
+    assert (await _agent_by_email(runtime, shop.business, agent.email)).telegram_chat == "7002"
     assert await _customers(client, shop) == []  # agents opening links are not customers
     unlinked = await client.post(
         "/inbox/telegram/unlink", headers={"X-CSRF-Token": await _csrf(client)}
     )
     assert "Alerts on Telegram" in unlinked.text
-    assert (await _agent_by_email(runtime, agent.email)).telegram_chat is None
+    assert (await _agent_by_email(runtime, shop.business, agent.email)).telegram_chat is None
 
 
 async def test_a_new_handoff_alerts_the_linked_agent_once_with_a_link_into_the_inbox(
@@ -173,7 +173,7 @@ async def test_a_new_handoff_alerts_the_linked_agent_once_with_a_link_into_the_i
             uow, f"other-{agent.id}", name="Other", sandbox=True, now=runtime.services.clock.now()
         )
         await uow.commit()
-    stranger = await _agent_by_email(runtime, await _agent(runtime, other))
+    stranger = await _agent_by_email(runtime, other, await _agent(runtime, other))
     async with runtime.services.uow() as uow:
         await uow.agents.set_telegram_chat(stranger.id, "7199")
         await uow.commit()
@@ -240,7 +240,7 @@ async def test_admins_who_linked_telegram_hear_of_a_handoff_left_past_its_sla(
     async with runtime.services.uow() as uow:
         await uow.agents.set_online(admin.id, False, at=runtime.services.clock.now())
         await uow.commit()
-    helper = await _agent_by_email(runtime, await _agent(runtime, shop.business))
+    helper = await _agent_by_email(runtime, shop.business, await _agent(runtime, shop.business))
     async with runtime.services.uow() as uow:
         await uow.agents.set_telegram_chat(helper.id, "7402")
         await uow.commit()

@@ -42,6 +42,7 @@ async def _agent(world: World, name: str, *, online: bool = True, capacity: int 
             name=name,
             password="correct horse battery",
             capacity=capacity,
+            passwords=world.services.passwords,
             now=world.clock.now(),
         )
         if online:
@@ -360,6 +361,7 @@ async def test_an_admin_may_answer_any_handoff_of_the_business(world: World) -> 
             name="Boss",
             password="correct horse battery",
             role=AgentRole.ADMIN,
+            passwords=world.services.passwords,
             now=world.clock.now(),
         )
         await uow.commit()

@@ -39,6 +39,7 @@ async def _agent(
             password=PASSWORD,
             role=role,
             language=language,
+            passwords=runtime.services.passwords,
             now=runtime.services.clock.now(),
         )
         await uow.commit()
@@ -68,12 +69,17 @@ def _hidden(page: str, name: str) -> str:
 
 
 async def _sign_in(
-    client: httpx.AsyncClient, email: str, password: str = PASSWORD
+    client: httpx.AsyncClient, business: Business, email: str, password: str = PASSWORD
 ) -> httpx.Response:
     form = await client.get("/inbox/login")
     return await client.post(
         "/inbox/login",
-        data={"email": email, "password": password, "csrf": _hidden(form.text, "csrf")},
+        data={
+            "business": business.slug,
+            "email": email,
+            "password": password,
+            "csrf": _hidden(form.text, "csrf"),
+        },
     )
 
 
@@ -116,7 +122,7 @@ async def _signed_in_with_a_handoff(
     client: httpx.AsyncClient, runtime: Runtime, shop: Business, key: str
 ) -> dict:  # type: ignore[type-arg]
     """An agent signed in, and the handoff customer maya's request for a person opened."""
-    await _sign_in(client, await _agent(runtime, shop))
+    await _sign_in(client, shop, await _agent(runtime, shop))
     await _ask(client, shop, "maya", ASK_PERSON)
     (handoff,) = await _open_handoffs(client, shop, key)
     return handoff
@@ -136,7 +142,7 @@ async def test_signing_in_sets_an_httponly_session_and_shows_the_queue(
 ) -> None:
     shop, _ = business
     email = await _agent(runtime, shop)
-    response = await _sign_in(client, email)
+    response = await _sign_in(client, shop, email)
 
     assert response.status_code == 303 and response.headers["location"] == "/inbox"
     cookie = response.headers["set-cookie"]
@@ -188,7 +194,7 @@ async def test_a_password_too_long_to_sign_in_with_cannot_be_set_and_a_long_logi
     )
     assert made.status_code == 422 and "at most 200" in made.json()["error"]["message"]
 
-    long = await _sign_in(client, await _agent(runtime, shop), "p" * 201)
+    long = await _sign_in(client, shop, await _agent(runtime, shop), "p" * 201)
     assert long.status_code == 401 and "text/html" in long.headers["content-type"]
 
 
@@ -197,11 +203,12 @@ async def test_five_wrong_passwords_lock_the_login_even_for_the_right_one(
 ) -> None:
     shop, _ = business
     email = await _agent(runtime, shop)
-    codes = [(await _sign_in(client, email, "wrong password!")).status_code for _ in range(5)]
-    right = await _sign_in(client, email)
+    codes = [(await _sign_in(client, shop, email, "wrong password!")).status_code for _ in range(5)]
+    right = await _sign_in(client, shop, email)
 
     assert codes == [401, 401, 401, 401, 429]
-    assert right.status_code == 429 and "יותר מדי ניסיונות כושלים" in right.text
+    assert right.status_code == 429 and "יותר מדי ניסיונות. נסו שוב בעוד 15 דקות" in right.text
+    assert 14 * 60 < int(right.headers["retry-after"]) <= 15 * 60
     assert "kesher_session" not in right.headers.get("set-cookie", "")
 
 
@@ -209,7 +216,7 @@ async def test_an_agent_replies_and_resolves_and_a_script_from_a_customer_shows_
     client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
 ) -> None:
     shop, key = business
-    await _sign_in(client, await _agent(runtime, shop))
+    await _sign_in(client, shop, await _agent(runtime, shop))
     await _ask(client, shop, "maya", "<script>alert(1)</script>")
     await _ask(client, shop, "maya", ASK_PERSON)
     (handoff,) = await _open_handoffs(client, shop, key)
@@ -265,7 +272,7 @@ async def test_an_agent_switches_their_own_language_and_stays_on_the_page(
     client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
 ) -> None:
     shop, _ = business
-    await _sign_in(client, await _agent(runtime, shop, language="he"))
+    await _sign_in(client, shop, await _agent(runtime, shop, language="he"))
     hebrew = await client.get("/inbox")
     token = _hidden(hebrew.text, "csrf")
 
@@ -287,7 +294,7 @@ async def test_a_hebrew_speaking_agent_reads_why_in_hebrew(
     client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
 ) -> None:
     shop, key = business
-    await _sign_in(client, await _agent(runtime, shop, language="he"))
+    await _sign_in(client, shop, await _agent(runtime, shop, language="he"))
     await _ask(client, shop, "dana", "I WANT A HUMAN NOW, this is useless!!!")
     (handoff,) = await _open_handoffs(client, shop, key)
 
@@ -315,7 +322,7 @@ async def test_agents_of_one_business_never_see_another_business_handoffs(
         await uow.commit()
     await _ask(client, shop, "secret-customer", ASK_PERSON)
     (handoff,) = await _open_handoffs(client, shop, key)
-    await _sign_in(client, await _agent(runtime, other))
+    await _sign_in(client, other, await _agent(runtime, other))
 
     queue = await client.get("/inbox/queue")
     assert (
@@ -427,7 +434,7 @@ async def test_bad_handoff_input_gets_a_clear_400_and_changes_nothing(
     (still,) = await _open_handoffs(client, shop, key)
     assert still["state"] == "waiting" and still["first_reply_at"] is None
 
-    await _sign_in(client, await _agent(runtime, shop))
+    await _sign_in(client, shop, await _agent(runtime, shop))
     token = await _csrf(client)
     odd = await client.post(
         f"/inbox/handoffs/{handoff['id']}/transfer",
@@ -441,7 +448,7 @@ async def test_telegram_alerts_without_a_connected_bot_say_what_to_do_first(
     client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
 ) -> None:
     shop, _ = business
-    await _sign_in(client, await _agent(runtime, shop))
+    await _sign_in(client, shop, await _agent(runtime, shop))
 
     page = await client.post("/inbox/telegram", headers={"X-CSRF-Token": await _csrf(client)})
 

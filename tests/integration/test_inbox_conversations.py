@@ -27,7 +27,7 @@ async def test_an_agent_works_a_conversation_from_the_queue_to_resolved(
     client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
 ) -> None:
     shop, _ = business
-    await _sign_in(client, await _agent(runtime, shop))
+    await _sign_in(client, shop, await _agent(runtime, shop))
     await _ask(client, shop, "dana", "Do you deliver to Haifa?")
     token = await _csrf(client)
     headers = {"X-CSRF-Token": token}
@@ -70,7 +70,7 @@ async def test_refusals_come_back_on_the_page_and_bad_input_is_a_4xx(
     client: httpx.AsyncClient, runtime: Runtime, business: tuple[Business, str]
 ) -> None:
     shop, _ = business
-    await _sign_in(client, await _agent(runtime, shop))
+    await _sign_in(client, shop, await _agent(runtime, shop))
     await _ask(client, shop, "dana", "hello")
     headers = {"X-CSRF-Token": await _csrf(client)}
     (conversation,) = _ids((await client.get("/inbox/conversations")).text)
@@ -105,7 +105,7 @@ async def test_agents_never_see_another_business_s_conversations(
     shop, _ = business
     other, _ = await other_business(runtime)
     await _ask(client, other, "rival", "secret")
-    await _sign_in(client, await _agent(runtime, shop))
+    await _sign_in(client, shop, await _agent(runtime, shop))
     assert _ids((await client.get("/inbox/conversations")).text) == []
     async with runtime.services.uow() as uow:
         (theirs,) = await uow.conversations.queue(other.id, QueueFilter(), limit=5)

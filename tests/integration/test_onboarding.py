@@ -47,13 +47,17 @@ async def _admins(runtime: Runtime, business: Business) -> list[str]:
     return [a.email for a in team if a.role is AgentRole.ADMIN]
 
 
-async def _sign_in_on(web: httpx.AsyncClient, page: str, email: str) -> httpx.Response:
+async def _sign_in_on(
+    web: httpx.AsyncClient, page: str, business: Business, email: str
+) -> httpx.Response:
     """Fill in the sign-in form the page shows and send it where the form says."""
     form = await web.get(page)
     assert form.status_code == 200, form.text
     action = html.unescape(re.findall(r'<form method="post" action="([^"]+)"', form.text)[0])
     csrf = re.findall(r'name="csrf" value="([^"]+)"', form.text)[0]
-    return await web.post(action, data={"email": email, "password": PASSWORD, "csrf": csrf})
+    return await web.post(
+        action, data={"business": business.slug, "email": email, "password": PASSWORD, "csrf": csrf}
+    )
 
 
 # The landing page
@@ -138,7 +142,7 @@ async def test_the_console_signs_in_on_its_own_page_and_returns_to_the_console(
     english = await web.get("/console/login?lang=en")
     assert "<h1>Sign in to the console</h1>" in english.text
 
-    signed = await _sign_in_on(web, away.headers["location"], email)
+    signed = await _sign_in_on(web, away.headers["location"], shop, email)
 
     assert signed.status_code == 303 and signed.headers["location"] == "/console/schedules"
     assert (await web.get("/console/schedules")).status_code == 200
@@ -152,9 +156,9 @@ async def test_the_console_sign_in_page_leads_to_the_console_and_the_inbox_to_th
     email = await _agent(runtime, shop, role=AgentRole.ADMIN)
 
     assert (await web.get("/console")).headers["location"] == "/console/login"
-    console = await _sign_in_on(web, "/console/login", email)
+    console = await _sign_in_on(web, "/console/login", shop, email)
     assert console.headers["location"] == "/console"
-    inbox = await _sign_in_on(web, "/inbox/login", email)
+    inbox = await _sign_in_on(web, "/inbox/login", shop, email)
     assert inbox.headers["location"] == "/inbox"
 
 
@@ -179,7 +183,7 @@ async def test_sign_in_never_leads_to_another_site(
     email = await _agent(runtime, shop, role=AgentRole.ADMIN)
     query = httpx.QueryParams({"next": elsewhere})
 
-    signed = await _sign_in_on(web, f"/console/login?{query}", email)
+    signed = await _sign_in_on(web, f"/console/login?{query}", shop, email)
 
     assert signed.status_code == 303 and signed.headers["location"] == "/console"
 
@@ -222,7 +226,7 @@ async def test_the_setup_link_makes_the_owner_who_then_signs_in_to_the_console(
     assert await _admins(runtime, shop) == [OWNER["email"]]
     welcome = await web.get(made.headers["location"])
     assert "חשבון הבעלים נוצר" in welcome.text and 'id="setup-offer"' not in welcome.text
-    signed = await _sign_in_on(web, made.headers["location"], OWNER["email"])
+    signed = await _sign_in_on(web, made.headers["location"], shop, OWNER["email"])
     assert signed.headers["location"] == "/console"
     console = await web.get("/console")
     assert console.status_code == 200 and "רות כהן" in console.text

@@ -67,8 +67,8 @@ async def test_a_days_work_logs_no_secret(
     assert whatsapp.status_code == 200
     # An agent signs in (a wrong password first) and works from the inbox.
     email = await _agent(runtime, shop.business)
-    assert (await _sign_in(client, email, "not the password")).status_code == 401
-    assert (await _sign_in(client, email)).status_code == 303
+    assert (await _sign_in(client, shop.business, email, "not the password")).status_code == 401
+    assert (await _sign_in(client, shop.business, email)).status_code == 303
     session = next(iter(client.cookies.values()))
     assert (await client.get("/inbox")).status_code == 200
 

@@ -110,6 +110,7 @@ async def _agent(
             name="Noa",
             password="correct horse battery",
             language="en",
+            passwords=services.passwords,
             now=services.clock.now(),
         )
         await uow.agents.set_telegram_chat(agent.id, chat)

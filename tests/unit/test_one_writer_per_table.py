@@ -32,6 +32,7 @@ WRITER = {
     "AnswerRow": "storage/repositories/answers.py",
     "AgentRow": "storage/repositories/agents.py",
     "AgentSessionRow": "storage/repositories/agents.py",
+    "SignInAttemptRow": "storage/repositories/agents.py",
     "HandoffRow": "storage/repositories/handoffs.py",
     "AuditRow": "storage/repositories/audit.py",
     "KnowledgeEntryRow": "storage/repositories/knowledge.py",

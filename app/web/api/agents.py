@@ -114,6 +114,7 @@ async def add_agent(services: ServicesDep, business: AdminBusiness, body: AgentI
             role=body.role,
             language=body.language,
             capacity=body.capacity,
+            passwords=services.passwords,
             now=now,
         )
         await uow.commit()
@@ -169,7 +170,13 @@ async def reset(
     everywhere and sign in with it."""
     async with services.uow() as uow:
         agent = await reset_agent_password(
-            uow, business, agent_id, body.password, actor=actor, now=services.clock.now()
+            uow,
+            business,
+            agent_id,
+            body.password,
+            actor=actor,
+            now=services.clock.now(),
+            passwords=services.passwords,
         )
         await uow.commit()
     return _agent_out(agent)

@@ -94,6 +94,7 @@ async def add_agent(request: Request, signed: Admin) -> Response:
                 role=AgentRole.ADMIN if form.get("role") == "admin" else AgentRole.AGENT,
                 language=form.get("language") if form.get("language") in ("he", "en") else None,
                 capacity=int(capacity) if capacity.isdecimal() else 0,
+                passwords=signed.services.passwords,
                 now=signed.services.clock.now(),
             )
             await uow.commit()
@@ -150,7 +151,13 @@ async def offboard(request: Request, signed: Admin, agent_id: AgentId) -> Respon
                 await delete_agent(uow, business, agent_id, actor=actor, now=now, by=signed.agent)
             else:
                 await reset_agent_password(
-                    uow, business, agent_id, form.get("password", ""), actor=actor, now=now
+                    uow,
+                    business,
+                    agent_id,
+                    form.get("password", ""),
+                    actor=actor,
+                    now=now,
+                    passwords=signed.services.passwords,
                 )
             await uow.commit()
     except KesherError as refused:

@@ -99,6 +99,7 @@ async def make_owner(request: Request, services: ServicesDep) -> Response:
                 password=form.get("password", ""),
                 language=chosen if chosen in ("he", "en") else language,
                 now=services.clock.now(),
+                passwords=services.passwords,
             )
             await uow.commit()
     except SetupRefused:

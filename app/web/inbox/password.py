@@ -28,6 +28,7 @@ async def change_password(request: Request, signed: Signed) -> HTMLResponse:
                 current=form.get("current", ""),
                 new=form.get("password", ""),
                 keep_token=request.cookies.get(SESSION_COOKIE, ""),
+                passwords=signed.services.passwords,
             )
             await uow.commit()
     except KesherError as refused:
