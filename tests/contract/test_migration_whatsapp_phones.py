@@ -1,4 +1,4 @@
-"""0022: a customer who first wrote on WhatsApp, saved without a phone, gets their number as
+"""0019: a customer who first wrote on WhatsApp, saved without a phone, gets their number as
 their phone; a phone already on record and a customer without WhatsApp are left as they are.
 On SQLite and PostgreSQL."""
 
@@ -67,7 +67,7 @@ async def test_a_whatsapp_customer_without_a_phone_gets_their_number(empty_url: 
             await connection.execute(text(IDENTITY), values)
     await engine.dispose()
 
-    await _upgrade_to(empty_url, "0022")
+    await _upgrade_to(empty_url, "0019")
 
     engine = create_engine(empty_url)
     async with engine.connect() as connection:

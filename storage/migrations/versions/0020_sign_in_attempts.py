@@ -1,8 +1,8 @@
 """sign-in attempts counted per login before the password is checked; agents' e-mails unique
 per business
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-07
 
 Failed sign-ins were counted on the agent's row after the password was checked, so concurrent
@@ -19,8 +19,8 @@ from alembic import op
 
 import storage.tables
 
-revision = "0018"
-down_revision = "0017"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
 """agents can be disabled and deleted; an outbox row remembers since when it is being sent
 
-Revision ID: 0020
+Revision ID: 0018
 Revises: 0017
 Create Date: 2026-12-07
 
@@ -14,7 +14,7 @@ from alembic import op
 
 from storage.tables import UtcDateTime
 
-revision = "0020"
+revision = "0018"
 down_revision = "0017"
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """a WhatsApp customer's number is their phone
 
-Revision ID: 0022
-Revises: 0020
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-07
 
 Customers who first wrote on WhatsApp were saved without a phone (the number was only in the
@@ -13,8 +13,8 @@ finds them; new ones are saved with it.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0022"
-down_revision = "0020"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
