@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from taskiq import AsyncBroker, InMemoryBroker
 
+from app.secret_keys import secret_keys
 from app.settings import Settings, SettingsError
 from app.tasks import TaskiqQueue, register_tasks
 from bot.accounts.businesses import DEMO_SLUG, create_business
@@ -32,6 +33,7 @@ from integrations.mail import SmtpMailer
 from integrations.sandbox import SandboxChannel
 from integrations.telegram import TelegramChannel
 from integrations.whatsapp import WhatsAppChannel
+from storage.credentials import CredentialCipher
 from storage.database import create_engine, create_sessionmaker
 from storage.memory import MemoryIdempotency, MemoryLock, MemoryRateLimiter
 from storage.redis import RedisIdempotency, RedisLock, RedisRateLimiter, RedisTaskBroker
@@ -55,6 +57,8 @@ class Runtime:
 
     settings: Settings
     services: Services
+    # The keys that seal the stored channel credentials, newest first (app.secret_keys).
+    secret_keys: tuple[str, ...]
     engine: AsyncEngine
     broker: AsyncBroker
     redis: Redis | None
@@ -63,9 +67,22 @@ class Runtime:
 
     async def start(self, *, worker: bool = False) -> None:
         if self.settings.is_sqlite:
-            await upgrade(self.settings.database_url)
+            await upgrade(self.settings.database_url, secret_keys=self.secret_keys)
+        await self._check_keys()
         self.broker.is_worker_process = worker
         await self.broker.startup()
+
+    async def _check_keys(self) -> None:
+        """Refuse to run with keys that cannot open the stored credentials: every send and
+        webhook of those channels would fail."""
+        async with self.services.uow() as uow:
+            unreadable = await uow.accounts.unreadable()
+        if unreadable:
+            raise SettingsError(
+                f"the secret key cannot open the stored credentials of {unreadable} channel "
+                "account(s): give Kesher the key they were sealed with (KESHER_SECRET_KEY "
+                "takes several, newest first, separated by commas)"
+            )
 
     async def stop(self) -> None:
         await self.broker.shutdown()
@@ -102,6 +119,8 @@ def build(
 ) -> Runtime:
     """Everything from settings; the language model's parts and `clock` replace the real ones
     (tests, tools)."""
+    keys = secret_keys(settings)
+    cipher = CredentialCipher(keys)
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     sessions = create_sessionmaker(engine)
     clock = clock or SystemClock()
@@ -140,7 +159,7 @@ def build(
         str(settings.twilio_api_url), public_base=settings.public_base(), limiter=limiter
     )
     services = Services(
-        uow=lambda: SqlUnitOfWork(sessions, gate=gate),
+        uow=lambda: SqlUnitOfWork(sessions, cipher=cipher, gate=gate),
         idempotency=idempotency,
         lock=lock,
         limiter=limiter,
@@ -164,6 +183,7 @@ def build(
         ),
         pdf_font=str(settings.pdf_font),
         public_base=settings.public_base(),
+        customer_link_lifetime=timedelta(days=settings.customer_link_days),
         setups={ChannelName.TELEGRAM: telegram, ChannelName.WHATSAPP: whatsapp},
         buttons={ChannelName.TELEGRAM: telegram},
     )
@@ -171,6 +191,7 @@ def build(
     return Runtime(
         settings=settings,
         services=services,
+        secret_keys=keys,
         engine=engine,
         broker=broker,
         redis=redis,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -55,6 +56,15 @@ class Settings(BaseSettings):
         description="smtp://user:password@host:587 (STARTTLS) or smtps://…:465; unset: no e-mail",
     )
     mail_from: str = "Kesher <kesher@localhost>"
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet keys that seal the stored channel credentials, newest first, "
+        "separated by commas (`kesher secrets new-key` makes one); required with PostgreSQL; "
+        "unset with SQLite: a key file next to the database, made on first start",
+    )
+    customer_link_days: int = Field(
+        default=30, ge=1, le=365, description="Days a customer's t.me deep link works"
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
@@ -88,6 +98,22 @@ class Settings(BaseSettings):
                 raise ValueError("must be smtp://[user:password@]host[:port] or smtps://…")
         return value
 
+    @field_validator("secret_key")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        keys = [k.strip() for k in value.get_secret_value().split(",")]
+        for key in keys:
+            try:
+                Fernet(key)
+            except ValueError:
+                raise ValueError(
+                    "must be Fernet keys (32 url-safe base64-encoded bytes each) separated by "
+                    "commas, newest first; `kesher secrets new-key` makes one"
+                ) from None
+        return SecretStr(",".join(keys))
+
     @field_validator("log_level")
     @classmethod
     def _level(cls, value: str) -> str:
@@ -104,6 +130,13 @@ class Settings(BaseSettings):
     @property
     def embedded(self) -> bool:
         return self.redis_url is None
+
+    @property
+    def secret_keys(self) -> tuple[str, ...]:
+        """KESHER_SECRET_KEY's keys, newest first; empty when it is unset."""
+        if self.secret_key is None:
+            return ()
+        return tuple(self.secret_key.get_secret_value().split(","))
 
     @property
     def is_sqlite(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from alembic import command
@@ -13,21 +14,26 @@ from sqlalchemy.engine import Connection
 from storage.database import create_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# The config attribute that hands migrations the keys sealing the stored credentials.
+SECRET_KEYS = "secret_keys"
 log = logging.getLogger(__name__)
 # Alembic says at INFO which backend it talks to on every run, migrating or not; one line of
 # our own says when the schema did change.
 logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str, *, secret_keys: Sequence[str] = ()) -> Config:
     config = Config()
+    config.attributes[SECRET_KEYS] = tuple(secret_keys)
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 
-async def upgrade(url: str) -> None:
-    """Migrate the database at `url` to head."""
+async def upgrade(url: str, *, secret_keys: Sequence[str] = ()) -> None:
+    """Migrate the database at `url` to head. `secret_keys` (newest first) seal the channel
+    credentials that 0021 finds in plain text; without them a database that has any refuses
+    the migration."""
     engine = create_engine(url)
     try:
         async with engine.connect() as connection:
@@ -40,7 +46,7 @@ async def upgrade(url: str) -> None:
                 await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
                 await connection.commit()
             async with connection.begin():
-                await connection.run_sync(_upgrade_on, url)
+                await connection.run_sync(_upgrade_on, url, tuple(secret_keys))
             if sqlite:
                 broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
                 await connection.commit()
@@ -50,8 +56,8 @@ async def upgrade(url: str) -> None:
         await engine.dispose()
 
 
-def _upgrade_on(connection: Connection, url: str) -> None:
-    config = alembic_config(url)
+def _upgrade_on(connection: Connection, url: str, secret_keys: tuple[str, ...]) -> None:
+    config = alembic_config(url, secret_keys=secret_keys)
     config.attributes["connection"] = connection
     before = MigrationContext.configure(connection).get_current_revision()
     command.upgrade(config, "head")

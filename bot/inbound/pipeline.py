@@ -31,13 +31,21 @@ from bot.domain import (
 from bot.handoffs import agents
 from bot.handoffs import service as handoffs
 from bot.inbound.decisions import consent_of, decide, trigger_of
-from bot.inbound.senders import Sender, sender_of, set_reachable
-from bot.jobs import AnnounceHandoff, Job, ReviewMessage, TellAgent
+from bot.inbound.senders import (
+    Sender,
+    customer_link_token,
+    language_of,
+    linked_customer,
+    sender_of,
+    set_reachable,
+)
+from bot.jobs import AnnounceHandoff, Job, ReviewMessage, TellChat
 from bot.knowledge import answering as answering_questions
 from bot.outbound.replies import add_replies, queue_sends
 from bot.ports import UnitOfWork
 from bot.services import Services
 from bot.telemetry import INBOUND, PIPELINE_SECONDS
+from flows.commands import LINK_UNKNOWN
 from flows.consent import ConsentCommand
 from flows.frustration import History, PastMessage, Sensitivity, Verdict
 from flows.handoff import AGENT_LINK_UNKNOWN, AGENT_LINKED
@@ -194,7 +202,13 @@ async def _record_message(
     token = agents.telegram_link_token(inbound)
     if token is not None:
         return Recorded(_NOTHING, jobs=(await _link_agent(uow, business, inbound, token, now=now),))
-    sender = await sender_of(uow, business, inbound)
+    linked = None
+    link = customer_link_token(inbound)
+    if link is not None:
+        linked = await linked_customer(uow, business, link, now=now)
+        if linked is None:
+            return Recorded(_NOTHING, jobs=(await _refuse_link(uow, business, inbound),))
+    sender = await sender_of(uow, business, inbound, linked=linked)
     conversation, first = await _conversation_of(uow, business, sender, now=now)
     # Scored before it is stored, so the score goes in with the message. A consent word is a
     # command, not a mood: "STOP" would read as anger, and its own event says what it was.
@@ -374,7 +388,7 @@ async def _answer(
 
 async def _link_agent(
     uow: UnitOfWork, business: Business, inbound: Inbound, token: str, *, now: datetime
-) -> TellAgent:
+) -> TellChat:
     """An agent opened their one-time link: their chat now gets new handoffs (no customer is
     made of it); whoever opens a used or expired link is told so."""
     await _log_delivery(uow, business, inbound, inbound.delivery_id, message_id=None)
@@ -384,7 +398,17 @@ async def _link_agent(
         if agent is not None
         else AGENT_LINK_UNKNOWN
     )
-    return TellAgent(
+    return TellChat(
+        business.id, inbound.address, text, key=f"tell:{business.id}:{inbound.delivery_id}"
+    )
+
+
+async def _refuse_link(uow: UnitOfWork, business: Business, inbound: Inbound) -> TellChat:
+    """A customer's deep link that is unknown, used or expired: they are told so, politely,
+    and nothing is joined or made."""
+    await _log_delivery(uow, business, inbound, inbound.delivery_id, message_id=None)
+    text = LINK_UNKNOWN.render(await language_of(uow, business, inbound), business=business.name)
+    return TellChat(
         business.id, inbound.address, text, key=f"tell:{business.id}:{inbound.delivery_id}"
     )
 
