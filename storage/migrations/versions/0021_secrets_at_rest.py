@@ -92,29 +92,29 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # The credentials first: a missing key stops the downgrade before any table has changed.
+    connection = op.get_bind()
+    rows = connection.execute(sa.select(accounts.c.id, accounts.c.credentials)).all()
+    sealed = [(id_, stored) for id_, stored in rows if stored and SEALED in stored]
+    if sealed:
+        fernet = _fernet()
+        if fernet is None:
+            raise _no_key("opens")
+        for id_, stored in sealed:
+            try:
+                opened = json.loads(fernet.decrypt(stored[SEALED].encode()))
+            except InvalidToken:
+                raise RuntimeError(
+                    f"migration 0021 cannot open channel account {id_}'s credentials with the "
+                    "keys given"
+                ) from None
+            connection.execute(
+                accounts.update().where(accounts.c.id == id_).values(credentials=opened)
+            )
+
     with op.batch_alter_table("customers") as batch:
         batch.drop_constraint("uq_customer_link_token_hash", type_="unique")
         batch.drop_column("link_expires_at")
         batch.drop_column("link_token_hash")
         batch.add_column(sa.Column("link_token", sa.String(length=64), nullable=True))
         batch.create_unique_constraint("uq_customer_link_token", ["link_token"])
-
-    connection = op.get_bind()
-    rows = connection.execute(sa.select(accounts.c.id, accounts.c.credentials)).all()
-    sealed = [(id_, stored) for id_, stored in rows if stored and SEALED in stored]
-    if not sealed:
-        return
-    fernet = _fernet()
-    if fernet is None:
-        raise _no_key("opens")
-    for id_, stored in sealed:
-        try:
-            opened = json.loads(fernet.decrypt(stored[SEALED].encode()))
-        except InvalidToken:
-            raise RuntimeError(
-                f"migration 0021 cannot open channel account {id_}'s credentials with the keys "
-                "given"
-            ) from None
-        connection.execute(
-            accounts.update().where(accounts.c.id == id_).values(credentials=opened)
-        )
