@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from app.cli import app
 from tests.e2e.conftest import Kesher, demo_key
+from tests.integration.conftest import TEST_SECRET_KEY
 
 # In the fast detector's uncertain band at `balanced`: its verdict is the encoder's to give.
 UNSURE = "still waiting for my refund"
@@ -118,7 +119,11 @@ def test_invalid_settings_stop_the_start_with_a_message_naming_the_variable(kesh
 def test_web_and_a_separate_worker_on_postgres_and_redis_answer_the_same_conversation(
     kesher: Kesher, empty_postgres: str, redis_url: str, redis_client: object
 ) -> None:
-    kesher.env.update(KESHER_DATABASE_URL=empty_postgres, KESHER_REDIS_URL=redis_url)
+    kesher.env.update(
+        KESHER_DATABASE_URL=empty_postgres,
+        KESHER_REDIS_URL=redis_url,
+        KESHER_SECRET_KEY=TEST_SECRET_KEY,
+    )
     upgraded = kesher.run("db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
     server, base = kesher.serve("--no-worker")
@@ -461,7 +466,10 @@ def test_worker_and_scheduler_answer_the_health_probe_by_their_heartbeat(
     kesher: Kesher, empty_postgres: str, redis_url: str, redis_client: object
 ) -> None:
     kesher.env.update(
-        KESHER_DATABASE_URL=empty_postgres, KESHER_REDIS_URL=redis_url, TMPDIR=str(kesher.directory)
+        KESHER_DATABASE_URL=empty_postgres,
+        KESHER_REDIS_URL=redis_url,
+        KESHER_SECRET_KEY=TEST_SECRET_KEY,
+        TMPDIR=str(kesher.directory),
     )
     assert kesher.run("db", "upgrade").returncode == 0
     assert kesher.run("health").returncode == 1  # nothing runs here yet
@@ -477,3 +485,38 @@ def test_worker_and_scheduler_answer_the_health_probe_by_their_heartbeat(
         assert time.monotonic() < deadline, stopped.stdout
         time.sleep(1)
     assert stopped.returncode == 1 and "unhealthy: worker" in stopped.stderr
+
+
+def test_postgres_without_a_secret_key_refuses_to_start_and_to_migrate(
+    kesher: Kesher, empty_postgres: str, redis_url: str
+) -> None:
+    kesher.env.update(KESHER_DATABASE_URL=empty_postgres, KESHER_REDIS_URL=redis_url)
+    migrate = kesher.run("db", "upgrade")
+    worker = kesher.run("worker")
+
+    assert migrate.returncode == 2 and worker.returncode == 1
+    for refused in (migrate, worker):
+        assert "KESHER_SECRET_KEY is not set" in refused.stderr
+        assert "kesher secrets new-key" in " ".join(refused.stderr.split())
+        assert "Traceback" not in refused.stderr + refused.stdout
+
+
+def test_secrets_rotate_on_sqlite_replaces_the_key_file_and_keeps_the_credentials(
+    kesher: Kesher,
+) -> None:
+    kesher.env["KESHER_DATABASE_URL"] = f"sqlite+aiosqlite:///{kesher.directory}/k.db"
+    assert kesher.run("business", "create", "--slug", "shop", "--name", "Shop").returncode == 0
+    key_file = kesher.directory / "k.db.key"
+    first = key_file.read_text()
+    made = kesher.run("secrets", "new-key")
+    assert made.returncode == 0 and len(made.stdout.strip()) == 44
+
+    rotated = kesher.run("secrets", "rotate")
+
+    assert rotated.returncode == 0, rotated.stderr
+    assert "sealed 0 channel account(s)" in rotated.stdout
+    assert "now holds only the new key" in " ".join(rotated.stdout.split())
+    second = key_file.read_text()
+    assert second != first and len(second.split()) == 1
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    assert kesher.run("business", "list").returncode == 0
