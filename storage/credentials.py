@@ -8,6 +8,7 @@ any of them opens (MultiFernet), so a row sealed before a rotation stays readabl
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -17,6 +18,8 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from bot.domain import KesherError
 
 SEALED = "sealed"
+# Opened tokens kept per process: a few per business.
+OPENED_KEPT = 1024
 
 
 class UnreadableCredentials(KesherError):
@@ -32,6 +35,9 @@ class CredentialCipher:
         if not keys:
             raise ValueError("at least one key is needed")
         self._fernet = MultiFernet([Fernet(key) for key in keys])
+        # Every send and webhook opens its account's credentials: the same few tokens, again
+        # and again (bench/credential_seal.py).
+        self._decrypt = functools.lru_cache(maxsize=OPENED_KEPT)(self._fernet.decrypt)
 
     def seal(self, credentials: Mapping[str, str]) -> dict[str, Any]:
         if not credentials:
@@ -46,7 +52,7 @@ class CredentialCipher:
         if not isinstance(token, str) or len(stored) != 1:
             raise UnreadableCredentials("stored channel credentials are not sealed")
         try:
-            plain = self._fernet.decrypt(token.encode())
+            plain = self._decrypt(token.encode())
         except InvalidToken:
             raise UnreadableCredentials(
                 "stored channel credentials were sealed with a key Kesher was not given"
