@@ -37,7 +37,6 @@ from storage.credentials import CredentialCipher
 from storage.database import create_engine, create_sessionmaker
 from storage.memory import MemoryIdempotency, MemoryLock, MemoryRateLimiter
 from storage.redis import RedisIdempotency, RedisLock, RedisRateLimiter, RedisTaskBroker
-from storage.schema import upgrade
 from storage.unit_of_work import SqlUnitOfWork
 
 # Connections each process keeps to Redis, and how long a caller waits for one when all are
@@ -67,6 +66,10 @@ class Runtime:
 
     async def start(self, *, worker: bool = False) -> None:
         if self.settings.is_sqlite:
+            # Alembic (with Mako) is imported only where a schema is migrated, not by every
+            # command and worker that starts on an existing one.
+            from storage.schema import upgrade
+
             await upgrade(self.settings.database_url, secret_keys=self.secret_keys)
         await self._check_keys()
         self.broker.is_worker_process = worker

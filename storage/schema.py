@@ -17,9 +17,6 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 # The config attribute that hands migrations the keys sealing the stored credentials.
 SECRET_KEYS = "secret_keys"
 log = logging.getLogger(__name__)
-# Alembic says at INFO which backend it talks to on every run, migrating or not; one line of
-# our own says when the schema did change.
-logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 
 def alembic_config(url: str, *, secret_keys: Sequence[str] = ()) -> Config:

@@ -10,7 +10,6 @@ from rich.markup import escape
 from app.cli.process import configured, console, errors
 from app.secret_keys import secret_keys
 from bot.domain import KesherError
-from storage.schema import upgrade
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -18,6 +17,8 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Migrate the database to the newest schema."""
+    from storage.schema import upgrade  # Alembic only for this command (see Runtime.start)
+
     settings = configured()
     try:
         keys = secret_keys(settings)
