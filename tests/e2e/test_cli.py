@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import subprocess
 import time
 
 import httpx
+import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
+from app.bootstrap import build
 from app.cli import app
+from app.settings import Settings
+from bot.domain import AccountStatus, ChannelName
+from storage.credentials import CredentialCipher, UnreadableCredentials
+from storage.database import create_engine
 from tests.e2e.conftest import Kesher, demo_key
 from tests.integration.conftest import TEST_SECRET_KEY
 
@@ -488,35 +496,75 @@ def test_worker_and_scheduler_answer_the_health_probe_by_their_heartbeat(
 
 
 def test_postgres_without_a_secret_key_refuses_to_start_and_to_migrate(
-    kesher: Kesher, empty_postgres: str, redis_url: str
+    empty_postgres: str, redis_url: str
 ) -> None:
-    kesher.env.update(KESHER_DATABASE_URL=empty_postgres, KESHER_REDIS_URL=redis_url)
-    migrate = kesher.run("db", "upgrade")
-    worker = kesher.run("worker")
+    env = {
+        "KESHER_DATABASE_URL": empty_postgres,
+        "KESHER_REDIS_URL": redis_url,
+        "KESHER_SECRET_KEY": None,
+    }
+    runner = CliRunner()
+    migrate = runner.invoke(app, ["db", "upgrade"], env=env)
+    worker = runner.invoke(app, ["worker"], env=env)
 
-    assert migrate.returncode == 2 and worker.returncode == 1
+    assert migrate.exit_code == 2 and worker.exit_code == 1
     for refused in (migrate, worker):
-        assert "KESHER_SECRET_KEY is not set" in refused.stderr
-        assert "kesher secrets new-key" in " ".join(refused.stderr.split())
-        assert "Traceback" not in refused.stderr + refused.stdout
+        said = " ".join(refused.stderr.split())
+        assert "KESHER_SECRET_KEY is not set" in said and "kesher secrets new-key" in said
+        assert refused.exception is None or isinstance(refused.exception, SystemExit)
 
 
 def test_secrets_rotate_on_sqlite_replaces_the_key_file_and_keeps_the_credentials(
     kesher: Kesher,
 ) -> None:
-    kesher.env["KESHER_DATABASE_URL"] = f"sqlite+aiosqlite:///{kesher.directory}/k.db"
+    url = f"sqlite+aiosqlite:///{kesher.directory}/k.db"
+    kesher.env["KESHER_DATABASE_URL"] = url
     assert kesher.run("business", "create", "--slug", "shop", "--name", "Shop").returncode == 0
+    asyncio.run(_connect_without_a_provider(url))
     key_file = kesher.directory / "k.db.key"
-    first = key_file.read_text()
-    made = kesher.run("secrets", "new-key")
-    assert made.returncode == 0 and len(made.stdout.strip()) == 44
+    old = key_file.read_text().strip()
+    made = CliRunner().invoke(app, ["secrets", "new-key"])
+    assert made.exit_code == 0 and CredentialCipher([made.stdout.strip()])
 
     rotated = kesher.run("secrets", "rotate")
 
     assert rotated.returncode == 0, rotated.stderr
-    assert "sealed 0 channel account(s)" in rotated.stdout
-    assert "now holds only the new key" in " ".join(rotated.stdout.split())
-    second = key_file.read_text()
-    assert second != first and len(second.split()) == 1
+    said = " ".join(rotated.stdout.split())
+    assert "sealed 1 channel account(s)" in said and "now holds only the new key" in said
+    new = key_file.read_text().strip()
+    assert new != old and len(new.split()) == 1
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"
-    assert kesher.run("business", "list").returncode == 0
+    sealed = asyncio.run(_stored_credentials(url))
+    assert CredentialCipher([new]).open(sealed) == {"token": "42:" + "t" * 35}
+    with pytest.raises(UnreadableCredentials):
+        CredentialCipher([old]).open(sealed)
+
+
+async def _connect_without_a_provider(url: str) -> None:
+    """A Telegram account saved as connecting one would, sealed with the key file's key."""
+    runtime = build(Settings(_env_file=None, database_url=url))  # type: ignore[call-arg]
+    await runtime.start()
+    try:
+        async with runtime.services.uow() as uow:
+            business = await uow.businesses.get_by_slug("shop")
+            assert business is not None
+            await uow.accounts.save(
+                business.id,
+                ChannelName.TELEGRAM,
+                status=AccountStatus.CONNECTED,
+                credentials={"token": "42:" + "t" * 35},
+                settings={},
+                last_error=None,
+                at=runtime.services.clock.now(),
+            )
+            await uow.commit()
+    finally:
+        await runtime.stop()
+
+
+async def _stored_credentials(url: str) -> dict[str, object]:
+    engine = create_engine(url)
+    async with engine.connect() as connection:
+        stored = await connection.scalar(text("SELECT credentials FROM channel_accounts"))
+    await engine.dispose()
+    return dict(json.loads(stored) if isinstance(stored, str) else stored)
