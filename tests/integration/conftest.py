@@ -66,7 +66,12 @@ async def running(
             database_url=database, redis_url=redis_url, sandbox_open=True, **values
         )
     built = build(settings, clock=clock, summarizer=summarizer, theme_namer=theme_namer)
-    await built.start(worker=not settings.embedded)
+    try:
+        await built.start(worker=not settings.embedded)
+    except BaseException:
+        # A start refused (the keys cannot open the stored credentials) closes what was made.
+        await built.stop()
+        raise
     receiver = None
     if not settings.embedded:
         receiver = asyncio.create_task(run_receiver_task(built.broker))

@@ -22,7 +22,7 @@ from twilio.request_validator import RequestValidator
 from app.bootstrap import Runtime, build
 from app.cli.secrets import reseal
 from app.secret_keys import key_file
-from app.settings import SettingsError
+from app.settings import Settings, SettingsError
 from app.web.app import create_app
 from bot.accounts.businesses import create_business
 from bot.accounts.channels import (
@@ -34,11 +34,15 @@ from bot.accounts.channels import (
 from bot.domain import Business, ChannelName
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER, FakeTwilio
-from tests.integration.conftest import TEST_SECRET_KEY, _settings, running, settled
+from tests.integration.conftest import TEST_SECRET_KEY, running, settled
 from tests.integration.test_telegram import message
 
 PUBLIC = "https://kesher.example"
 OLD, NEW = TEST_SECRET_KEY, "C_zSvaLMaWRD-4VX7gkx0NeceVAG3q_inbydhcFH1uI="
+
+
+def _settings(**values: Any) -> Settings:
+    return Settings(_env_file=None, **values)
 
 
 class _Clock:
