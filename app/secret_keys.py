@@ -62,7 +62,7 @@ def _from_file(path: Path) -> tuple[str, ...]:
     if not path.exists() and write_keys(path, [new_key()], replace=False):
         log.warning(
             "made a secret key for the stored channel credentials at %s (owner only); back it "
-            "up with the database: without it the credentials cannot be read",
+            "up, apart from the database's backups: without it the credentials cannot be read",
             path,
         )
     else:

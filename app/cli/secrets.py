@@ -43,7 +43,9 @@ def secrets_rotate() -> None:
     console.print(f"sealed {sealed} channel account(s) with the newest key")
     if path is not None:
         write_keys(path, secret_keys(settings)[:1])
-        console.print(f"{path} now holds only the new key: back it up with the database")
+        console.print(
+            f"{path} now holds only the new key: back it up, apart from the database's backups"
+        )
     else:
         console.print(
             "every credential is sealed with the first key of KESHER_SECRET_KEY; the older "
