@@ -48,7 +48,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-CHATTY = ("httpx", "telegram", "aiosqlite")
+CHATTY = ("httpx", "telegram", "aiosqlite", "alembic")
 
 
 def configure_logging(level: str, *, as_json: bool) -> None:
@@ -62,6 +62,7 @@ def configure_logging(level: str, *, as_json: bool) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # httpx and telegram log request URLs, and a Telegram Bot API URL carries the bot's token;
-    # aiosqlite logs every call with its parameters (customers' words, stored credentials).
+    # aiosqlite logs every call with its parameters (customers' words, stored credentials);
+    # Alembic names its backend and plugins at INFO on every run (storage.schema logs a change).
     for chatty in CHATTY:
         logging.getLogger(chatty).setLevel(logging.WARNING)

@@ -14,14 +14,13 @@ from sqlalchemy.engine import Connection
 from storage.database import create_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-# The config attribute that hands migrations the keys sealing the stored credentials.
-SECRET_KEYS = "secret_keys"
 log = logging.getLogger(__name__)
 
 
 def alembic_config(url: str, *, secret_keys: Sequence[str] = ()) -> Config:
     config = Config()
-    config.attributes[SECRET_KEYS] = tuple(secret_keys)
+    # The keys sealing the stored credentials, for the migrations that seal or open them (0021).
+    config.attributes["secret_keys"] = tuple(secret_keys)
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
