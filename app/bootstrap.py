@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from taskiq import AsyncBroker, InMemoryBroker
 
+from app.secret_keys import secret_keys
 from app.settings import Settings, SettingsError
 from app.tasks import TaskiqQueue, register_tasks
 from bot.accounts.businesses import DEMO_SLUG, create_business
@@ -33,6 +34,7 @@ from integrations.passwords import Argon2Hasher
 from integrations.sandbox import SandboxChannel
 from integrations.telegram import TelegramChannel
 from integrations.whatsapp import WhatsAppChannel
+from storage.credentials import CredentialCipher
 from storage.database import create_engine, create_sessionmaker
 from storage.memory import MemoryIdempotency, MemoryLock, MemoryRateLimiter
 from storage.redis import RedisIdempotency, RedisLock, RedisRateLimiter, RedisTaskBroker
@@ -55,6 +57,8 @@ class Runtime:
 
     settings: Settings
     services: Services
+    # The keys that seal the stored channel credentials, newest first (app.secret_keys).
+    secret_keys: tuple[str, ...]
     engine: AsyncEngine
     broker: AsyncBroker
     redis: Redis | None
@@ -68,9 +72,22 @@ class Runtime:
             # command and worker that starts on an existing one.
             from storage.schema import upgrade
 
-            await upgrade(self.settings.database_url)
+            await upgrade(self.settings.database_url, secret_keys=self.secret_keys)
+        await self._check_keys()
         self.broker.is_worker_process = worker
         await self.broker.startup()
+
+    async def _check_keys(self) -> None:
+        """Refuse to run with keys that cannot open the stored credentials: every send and
+        webhook of those channels would fail."""
+        async with self.services.uow() as uow:
+            unreadable = await uow.accounts.unreadable()
+        if unreadable:
+            raise SettingsError(
+                f"the secret key cannot open the stored credentials of {unreadable} channel "
+                "account(s): give Kesher the key they were sealed with (KESHER_SECRET_KEY "
+                "takes several, newest first, separated by commas)"
+            )
 
     async def stop(self) -> None:
         await self.broker.shutdown()
@@ -108,6 +125,8 @@ def build(
 ) -> Runtime:
     """Everything from settings; the language model's parts and `clock` replace the real ones
     (tests, tools)."""
+    keys = secret_keys(settings)
+    cipher = CredentialCipher(keys)
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     sessions = create_sessionmaker(engine)
     clock = clock or SystemClock()
@@ -154,7 +173,7 @@ def build(
         idle=settings.password_hash_cost == "standard",
     )
     services = Services(
-        uow=lambda: SqlUnitOfWork(sessions, gate=gate),
+        uow=lambda: SqlUnitOfWork(sessions, cipher=cipher, gate=gate),
         idempotency=idempotency,
         lock=lock,
         limiter=limiter,
@@ -179,6 +198,7 @@ def build(
         ),
         pdf_font=str(settings.pdf_font),
         public_base=settings.public_base(),
+        customer_link_lifetime=timedelta(days=settings.customer_link_days),
         setups={ChannelName.TELEGRAM: telegram, ChannelName.WHATSAPP: whatsapp},
         buttons={ChannelName.TELEGRAM: telegram},
     )
@@ -186,6 +206,7 @@ def build(
     return Runtime(
         settings=settings,
         services=services,
+        secret_keys=keys,
         engine=engine,
         broker=broker,
         redis=redis,

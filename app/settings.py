@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -69,6 +70,15 @@ class Settings(BaseSettings):
         le=1000,
         description="Passwords waiting for a hashing thread before sign-ins are answered 503",
     )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet keys that seal the stored channel credentials, newest first, "
+        "separated by commas (`kesher secrets new-key` makes one); required with PostgreSQL; "
+        "unset with SQLite: a key file next to the database, made on first start",
+    )
+    customer_link_days: int = Field(
+        default=30, ge=1, le=365, description="Days a customer's t.me deep link works"
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     body_timeout_seconds: float = Field(
         default=10.0,
@@ -108,6 +118,22 @@ class Settings(BaseSettings):
                 raise ValueError("must be smtp://[user:password@]host[:port] or smtps://…")
         return value
 
+    @field_validator("secret_key")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        keys = [k.strip() for k in value.get_secret_value().split(",")]
+        for key in keys:
+            try:
+                Fernet(key)
+            except ValueError:
+                raise ValueError(
+                    "must be Fernet keys (32 url-safe base64-encoded bytes each) separated by "
+                    "commas, newest first; `kesher secrets new-key` makes one"
+                ) from None
+        return SecretStr(",".join(keys))
+
     @field_validator("log_level")
     @classmethod
     def _level(cls, value: str) -> str:
@@ -124,6 +150,13 @@ class Settings(BaseSettings):
     @property
     def embedded(self) -> bool:
         return self.redis_url is None
+
+    @property
+    def secret_keys(self) -> tuple[str, ...]:
+        """KESHER_SECRET_KEY's keys, newest first; empty when it is unset."""
+        if self.secret_key is None:
+            return ()
+        return tuple(self.secret_key.get_secret_value().split(","))
 
     @property
     def is_sqlite(self) -> bool:

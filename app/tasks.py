@@ -32,7 +32,7 @@ from bot.jobs import (
     SendOutboundBatch,
     StartCheckin,
     StartCheckins,
-    TellAgent,
+    TellChat,
     task_of,
 )
 from bot.knowledge import answering
@@ -93,7 +93,7 @@ def register_tasks(broker: AsyncBroker, services: Services) -> None:
         AnnounceConversation: lambda job: alerts.conversation_opened(
             job.business_id, uuid.UUID(job.conversation_id), services
         ),
-        TellAgent: lambda job: alerts.tell_chat(
+        TellChat: lambda job: alerts.tell_chat(
             job.business_id, job.chat, job.text, job.key, services
         ),
     }

@@ -19,6 +19,8 @@ import time
 import uuid
 from datetime import timedelta
 
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
 from sqlalchemy import text
 
 from app.bootstrap import build
@@ -65,9 +67,10 @@ async def run(handoffs: int, *, postgres: str = POSTGRES) -> None:
     database = f"kesher_performance_{uuid.uuid4().hex[:8]}"
     url = postgres.rsplit("/", 1)[0] + "/" + database
     await _admin_sql(postgres, f'CREATE DATABASE "{database}"')
-    runtime = build(Settings(_env_file=None, database_url=url))  # type: ignore[call-arg]
+    key = Fernet.generate_key().decode()
+    runtime = build(Settings(_env_file=None, database_url=url, secret_key=SecretStr(key)))  # type: ignore[call-arg]
     try:
-        await upgrade(url)
+        await upgrade(url, secret_keys=[key])
         await runtime.start(worker=False)
         services = runtime.services
         now = services.clock.now()

@@ -29,6 +29,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from redis.asyncio import Redis
 from sqlalchemy import text
@@ -125,10 +126,13 @@ async def run(
     redis = Redis.from_url(redis_url)
     await redis.flushdb()
     processes: list[subprocess.Popen[bytes]] = []
-    settings = Settings(_env_file=None, database_url=url, redis_url=SecretStr(redis_url))  # type: ignore[call-arg]
+    key = Fernet.generate_key().decode()
+    settings = Settings(
+        _env_file=None, database_url=url, redis_url=SecretStr(redis_url), secret_key=SecretStr(key)
+    )  # type: ignore[call-arg]
     runtime = build(settings)
     try:
-        await upgrade(url)
+        await upgrade(url, secret_keys=[key])
         await runtime.start()
         services = runtime.services
         async with services.uow() as uow:
@@ -163,6 +167,7 @@ async def run(
         env |= {
             "KESHER_DATABASE_URL": url,
             "KESHER_REDIS_URL": redis_url,
+            "KESHER_SECRET_KEY": key,
             "KESHER_LOG_LEVEL": "WARNING",
         }
         processes += _workers(workers, env)

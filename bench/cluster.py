@@ -206,11 +206,7 @@ class Cluster:
             "whatsapp", "connect", "--business", SLUG, "--account-sid", ACCOUNT_SID,
             "--auth-token", AUTH_TOKEN, "--sender", SENDER, "--mps", str(MPS),
         )  # fmt: skip
-        self.telegram_secret = await deployment.scalar(
-            "SELECT credentials->>'webhook_secret' FROM channel_accounts"
-            " WHERE business_id = :b AND channel = 'telegram'",
-            b=deployment.business_id,
-        )
+        self.telegram_secret = await deployment.telegram_secret()
         started = await deployment.serve(self.worker_count, self.env)
         self.webs = started[: len(deployment.ports)]
         self.workers = started[len(deployment.ports) :]

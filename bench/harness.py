@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from redis.asyncio import Redis
 from sqlalchemy import Row, text
@@ -37,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from app.bootstrap import Runtime, build
 from app.settings import Settings
 from bot.accounts.businesses import create_business
+from bot.domain import ChannelName
 from bot.outbound.replies import queue_sends
 from bot.ports import Clock
 from storage.schema import upgrade
@@ -360,10 +362,12 @@ class Deployment:
         self.port = self.ports[0]
         self.base = f"http://127.0.0.1:{self.port}"
         self.clock = clock
+        self.secret_key = Fernet.generate_key().decode()
         base_env = {k: v for k, v in os.environ.items() if not k.startswith("KESHER_")}
         base_env |= {
             "KESHER_DATABASE_URL": self.database_url,
             "KESHER_REDIS_URL": redis,
+            "KESHER_SECRET_KEY": self.secret_key,
             "KESHER_PUBLIC_URL": self.base,
             "KESHER_LOG_LEVEL": "WARNING",
             "KESHER_DEMO": "false",
@@ -377,12 +381,15 @@ class Deployment:
         await _admin_sql(self.postgres, f'CREATE DATABASE "{self.database}"')
         await _flush_redis(self.redis)
         self.processes.start("scheduler", KESHER, "scheduler")
-        await upgrade(self.database_url)
+        await upgrade(self.database_url, secret_keys=[self.secret_key])
         # The bench's own runtime, as a script of the business's would have: it creates the
         # business and puts send tasks on the queue.
         self.runtime = build(
             Settings(
-                _env_file=None, database_url=self.database_url, redis_url=SecretStr(self.redis)
+                _env_file=None,
+                database_url=self.database_url,
+                redis_url=SecretStr(self.redis),
+                secret_key=SecretStr(self.secret_key),
             ),  # type: ignore[call-arg]
             clock=self.clock,
         )
@@ -458,6 +465,14 @@ class Deployment:
                 break
             await asyncio.sleep(0.1)
         raise SystemExit(f"the workers did not start:\n{self.processes.logs()}")
+
+    async def telegram_secret(self) -> str:
+        """The webhook secret Telegram is told to send, as the bench's business keeps it."""
+        assert self.runtime is not None
+        async with self.runtime.services.uow() as uow:
+            account = await uow.accounts.get(self.business_id, ChannelName.TELEGRAM)
+        assert account is not None
+        return account.secret("webhook_secret")
 
     async def scalar(self, sql: str, **params: Any) -> Any:
         async with self.engine.connect() as connection:

@@ -21,11 +21,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from cryptography.fernet import Fernet
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.harness import _admin_sql, seed_customers
 from bot.domain import ChannelName, ConversationStatus, QueueFilter
+from storage.credentials import CredentialCipher
 from storage.database import create_engine, create_sessionmaker
 from storage.schema import upgrade
 from storage.unit_of_work import SqlUnitOfWork
@@ -78,6 +80,8 @@ async def run(
     try:
         await upgrade(url)
         sessions = create_sessionmaker(engine)
+        # No channel account is read here; the cipher is what every unit of work carries.
+        cipher = CredentialCipher([Fernet.generate_key().decode()])
         now = datetime.now(UTC)
         async with engine.begin() as connection:
             business_id = (
@@ -111,17 +115,17 @@ async def run(
 
         def listing(chosen: QueueFilter) -> Callable[[], Awaitable[object]]:
             async def read() -> object:
-                async with SqlUnitOfWork(sessions) as uow:
+                async with SqlUnitOfWork(sessions, cipher=cipher) as uow:
                     return await uow.conversations.queue(business_id, chosen, limit=50)
 
             return read
 
         async def counts() -> object:
-            async with SqlUnitOfWork(sessions) as uow:
+            async with SqlUnitOfWork(sessions, cipher=cipher) as uow:
                 return await uow.conversations.counts(business_id)
 
         async def ahead() -> object:
-            async with SqlUnitOfWork(sessions) as uow:
+            async with SqlUnitOfWork(sessions, cipher=cipher) as uow:
                 return await uow.conversations.ahead_of(business_id, waiting_since=now)
 
         reads: list[tuple[str, Callable[[], Awaitable[object]]]] = [

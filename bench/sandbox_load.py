@@ -33,6 +33,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+from cryptography.fernet import Fernet
 from redis.asyncio import Redis
 
 KESHER = str(Path(sys.executable).with_name("kesher"))
@@ -91,6 +92,7 @@ class Deployment:
             await _admin_sql(f'CREATE DATABASE "{self.database}"')
             self.env["KESHER_DATABASE_URL"] = POSTGRES.rsplit("/", 1)[0] + "/" + self.database
             self.env["KESHER_REDIS_URL"] = REDIS
+            self.env["KESHER_SECRET_KEY"] = Fernet.generate_key().decode()
             redis = Redis.from_url(REDIS)
             await redis.flushdb()
             await redis.aclose()

@@ -111,11 +111,7 @@ async def inbound(deployment: Deployment, options: Options) -> list[Result]:
             "telegram", "connect", "--business", "bench", "--token", TOKEN,
             env={"KESHER_TELEGRAM_API_URL": kesher_api.url},
         )  # fmt: skip
-        secret = await deployment.scalar(
-            "SELECT credentials->>'webhook_secret' FROM channel_accounts"
-            " WHERE business_id = :b AND channel = 'telegram'",
-            b=deployment.business_id,
-        )
+        secret = await deployment.telegram_secret()
         env = {"KESHER_TELEGRAM_API_URL": kesher_api.url, "KESHER_TELEGRAM_BOT_RATE": "1000"}
         kesher = await deployment.serve(1, env)
         url = f"{deployment.base}/webhooks/telegram/bench"

@@ -75,8 +75,9 @@ class AnnounceConversation:
 
 
 @dataclass(frozen=True, slots=True)
-class TellAgent:
-    """Send an agent's Telegram chat a line (their link's confirmation); `key` sends it once."""
+class TellChat:
+    """Send a Telegram chat a line outside any conversation (whether an agent's link worked,
+    a customer's link that did not); `key` sends it once."""
 
     business_id: int
     chat: str
@@ -93,7 +94,7 @@ Job = (
     | StartCheckins
     | AnnounceHandoff
     | AnnounceConversation
-    | TellAgent
+    | TellChat
 )
 
 # The worker task that runs each kind of job. The names are what the Redis queue carries, so
@@ -107,7 +108,7 @@ TASKS: Mapping[type[Job], str] = {
     StartCheckins: "kesher.start_checkins",
     AnnounceHandoff: "kesher.announce_handoff",
     AnnounceConversation: "kesher.announce_conversation",
-    TellAgent: "kesher.tell_agent",
+    TellChat: "kesher.tell_chat",
 }
 
 

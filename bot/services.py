@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from bot.domain import ChannelName
 from bot.jobs import Job
@@ -55,6 +56,8 @@ class Services:
     pdf_font: str | None = None
     # Where Kesher is reached from outside: links in agents' alerts point into its inbox.
     public_base: str = "http://localhost:8000"
+    # How long a customer's t.me deep link joins a chat to their record.
+    customer_link_lifetime: timedelta = timedelta(days=30)
     setups: Mapping[ChannelName, ChannelSetup] = field(default_factory=dict)
     buttons: Mapping[ChannelName, ButtonAnswer] = field(default_factory=dict)
 

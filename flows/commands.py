@@ -19,6 +19,12 @@ HELP_TEXT = Text(
     en="This chat reaches {business}: our team reads every message. /stop ends our messages, /start brings them back.",
 )
 
+# A `/start c_<token>` whose link is unknown, used or expired: nothing is joined or made.
+LINK_UNKNOWN = Text(
+    he="הקישור הזה כבר שומש או שפג תוקפו, ולכן הוא לא חובר לשום פרטים. אפשר לכתוב לנו כאן, או לבקש מ־{business} קישור חדש.",
+    en="This link was already used or has expired, so it was not connected to anything. You can write to us here, or ask {business} for a new link.",
+)
+
 
 def answer(command: str, *, language: str, business: str, customer_name: str | None) -> Outcome:
     """The reply to /start (a greeting) or /help; no feedback is logged for either."""

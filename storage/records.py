@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from bot.domain import (
@@ -166,13 +166,14 @@ def message(row: MessageRow) -> Message:
     )
 
 
-def channel_account(row: ChannelAccountRow) -> ChannelAccount:
+def channel_account(row: ChannelAccountRow, credentials: Mapping[str, str]) -> ChannelAccount:
+    """The account with its credentials as opened (storage.credentials)."""
     return ChannelAccount(
         id=row.id,
         business_id=row.business_id,
         channel=ChannelName(row.channel),
         status=AccountStatus(row.status),
-        credentials={k: str(v) for k, v in (row.credentials or {}).items()},
+        credentials=dict(credentials),
         settings=dict(row.settings or {}),
         last_error=row.last_error,
         updated_at=row.updated_at,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from alembic import command
@@ -16,15 +17,19 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 log = logging.getLogger(__name__)
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str, *, secret_keys: Sequence[str] = ()) -> Config:
     config = Config()
+    # The keys sealing the stored credentials, for the migrations that seal or open them (0021).
+    config.attributes["secret_keys"] = tuple(secret_keys)
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 
-async def upgrade(url: str) -> None:
-    """Migrate the database at `url` to head."""
+async def upgrade(url: str, *, secret_keys: Sequence[str] = ()) -> None:
+    """Migrate the database at `url` to head. `secret_keys` (newest first) seal the channel
+    credentials that 0021 finds in plain text; without them a database that has any refuses
+    the migration."""
     engine = create_engine(url)
     try:
         async with engine.connect() as connection:
@@ -37,7 +42,7 @@ async def upgrade(url: str) -> None:
                 await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
                 await connection.commit()
             async with connection.begin():
-                await connection.run_sync(_upgrade_on, url)
+                await connection.run_sync(_upgrade_on, url, tuple(secret_keys))
             if sqlite:
                 broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
                 await connection.commit()
@@ -47,8 +52,8 @@ async def upgrade(url: str) -> None:
         await engine.dispose()
 
 
-def _upgrade_on(connection: Connection, url: str) -> None:
-    config = alembic_config(url)
+def _upgrade_on(connection: Connection, url: str, secret_keys: tuple[str, ...]) -> None:
+    config = alembic_config(url, secret_keys=secret_keys)
     config.attributes["connection"] = connection
     before = MigrationContext.configure(connection).get_current_revision()
     command.upgrade(config, "head")

@@ -98,13 +98,15 @@ class CustomerRow(Base):
         Index("ix_customers_business_created", "business_id", "created_at"),
         Index("ix_customers_business_phone", "business_id", "phone"),
         UniqueConstraint("business_id", "external_id", name="uq_customer_external_id"),
-        UniqueConstraint("link_token", name="uq_customer_link_token"),
+        UniqueConstraint("link_token_hash", name="uq_customer_link_token_hash"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
     external_id: Mapped[str | None] = mapped_column(String(128))
-    link_token: Mapped[str | None] = mapped_column(String(64))
+    # A deep link's token is kept only as its SHA-256, until it is used or expires.
+    link_token_hash: Mapped[str | None] = mapped_column(String(64))
+    link_expires_at: Mapped[datetime | None]
     name: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str] = mapped_column(String(8))

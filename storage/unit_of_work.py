@@ -31,6 +31,7 @@ from bot.ports import (
     QuestionRepository,
     ScheduleRepository,
 )
+from storage.credentials import CredentialCipher
 from storage.repositories.agents import SqlAgents
 from storage.repositories.answers import SqlAnswers
 from storage.repositories.audit import SqlAudit
@@ -60,9 +61,14 @@ class SqlUnitOfWork:
     """
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], *, gate: asyncio.Lock | None = None
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        cipher: CredentialCipher,
+        gate: asyncio.Lock | None = None,
     ) -> None:
         self._sessions = sessions
+        self._cipher = cipher
         self._gate = gate
 
     async def __aenter__(self) -> Self:
@@ -72,12 +78,14 @@ class SqlUnitOfWork:
         self.businesses: BusinessRepository = SqlBusinesses(self.session)
         self.customers: CustomerRepository = SqlCustomers(self.session)
         self.identities: IdentityRepository = SqlIdentities(self.session)
-        self.accounts: ChannelAccountRepository = SqlChannelAccounts(self.session)
+        self.accounts: ChannelAccountRepository = SqlChannelAccounts(
+            self.session, cipher=self._cipher
+        )
         self.conversations: ConversationRepository = SqlConversations(self.session)
         self.messages: MessageRepository = SqlMessages(self.session)
         self.events: EventRepository = SqlEvents(self.session)
         self.deliveries: DeliveryLogRepository = SqlDeliveries(self.session)
-        self.outbox: OutboxRepository = SqlOutbox(self.session)
+        self.outbox: OutboxRepository = SqlOutbox(self.session, cipher=self._cipher)
         self.schedules: ScheduleRepository = SqlSchedules(self.session)
         self.flows: FlowRepository = SqlFlows(self.session)
         self.checkins: CheckinRepository = SqlCheckins(self.session)

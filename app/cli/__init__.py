@@ -1,4 +1,4 @@
-"""The `kesher` command: serve, worker, scheduler, db and business administration."""
+"""The `kesher` command: serve, worker, scheduler, db, secrets and business administration."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from app.cli.detection import detect
 from app.cli.health import health
 from app.cli.roles import scheduler, serve, worker
 from app.cli.schedules import schedules_app
+from app.cli.secrets import secrets_app
 from app.cli.style import conventional
 
 conventional()
@@ -27,6 +28,7 @@ app.add_typer(customers_app, name="customers")
 app.add_typer(customers_app, name="customer", hidden=True)
 app.add_typer(schedules_app, name="schedules")
 app.add_typer(agent_app, name="agent")
+app.add_typer(secrets_app, name="secrets")
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import uuid
@@ -23,6 +24,7 @@ from bot.services import Services
 
 TELEGRAM = ChannelName.TELEGRAM
 WHATSAPP = ChannelName.WHATSAPP
+CUSTOMER_LINK_PREFIX = "c"
 _TELEGRAM_TOKEN = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$")
 
 
@@ -93,19 +95,25 @@ async def telegram_username(uow: UnitOfWork, business: Business) -> str:
 
 
 async def telegram_link(services: Services, business: Business, customer_id: uuid.UUID) -> str:
-    """A t.me deep link that joins whoever opens it to this customer's record (single use)."""
+    """A t.me deep link that joins whoever opens it to this customer's record, once, within
+    `services.customer_link_lifetime`. Only its SHA-256 is kept, so each call makes a new link
+    and the customer's earlier one stops working."""
     async with services.uow() as uow:
         username = await telegram_username(uow, business)
         customer = await uow.customers.get(business.id, customer_id)
         if customer is None:
             raise NotFound(f"no customer {customer_id}", code="unknown_customer")
-        token = await uow.customers.link_token(customer.id)
-        if token is None:
-            # Telegram's start parameter allows up to 64 characters of A-Z, a-z, 0-9, _ and -.
-            token = secrets.token_urlsafe(16)
-            await uow.customers.set_link_token(customer.id, token)
-            await uow.commit()
-    return f"https://t.me/{username}?start=c_{token}"
+        # Telegram's start parameter allows up to 64 characters of A-Z, a-z, 0-9, _ and -.
+        token = secrets.token_urlsafe(24)
+        expires_at = services.clock.now() + services.customer_link_lifetime
+        await uow.customers.set_link(customer.id, link_digest(token), expires_at=expires_at)
+        await uow.commit()
+    return f"https://t.me/{username}?start={CUSTOMER_LINK_PREFIX}_{token}"
+
+
+def link_digest(token: str) -> str:
+    """What is kept of a deep link's token: its SHA-256, in hex."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def connect_whatsapp(

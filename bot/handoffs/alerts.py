@@ -313,7 +313,7 @@ async def announce_missed(services: Services, *, now: datetime) -> int:
 
 
 async def tell_chat(business_id: int, chat: str, text: str, key: str, services: Services) -> None:
-    """One message to a chat on the business's bot: whether the agent's link worked."""
+    """One message to a chat on the business's bot: whether a one-time link worked."""
     async with services.uow() as uow:
         business = await uow.businesses.get(business_id)
         account = await uow.accounts.get(business_id, ChannelName.TELEGRAM)

@@ -30,9 +30,16 @@ from bot.domain import (
 )
 from bot.handoffs import agents
 from bot.handoffs import service as handoffs
+from bot.inbound import links
 from bot.inbound.decisions import consent_of, decide, trigger_of
-from bot.inbound.senders import Sender, sender_of, set_reachable
-from bot.jobs import AnnounceHandoff, Job, ReviewMessage, TellAgent
+from bot.inbound.senders import (
+    Sender,
+    customer_link_token,
+    linked_customer,
+    sender_of,
+    set_reachable,
+)
+from bot.jobs import AnnounceHandoff, Job, ReviewMessage
 from bot.knowledge import answering as answering_questions
 from bot.outbound.replies import add_replies, queue_sends
 from bot.ports import UnitOfWork
@@ -40,7 +47,6 @@ from bot.services import Services
 from bot.telemetry import INBOUND, PIPELINE_SECONDS
 from flows.consent import ConsentCommand
 from flows.frustration import History, PastMessage, Sensitivity, Verdict
-from flows.handoff import AGENT_LINK_UNKNOWN, AGENT_LINKED
 from flows.inbox import Turn, turn_of
 
 log = logging.getLogger(__name__)
@@ -193,8 +199,20 @@ async def _record_message(
         return Recorded(_NOTHING)
     token = agents.telegram_link_token(inbound)
     if token is not None:
-        return Recorded(_NOTHING, jobs=(await _link_agent(uow, business, inbound, token, now=now),))
-    sender = await sender_of(uow, business, inbound)
+        await _log_delivery(uow, business, inbound, inbound.delivery_id, message_id=None)
+        return Recorded(
+            _NOTHING, jobs=(await links.link_agent(uow, business, inbound, token, now=now),)
+        )
+    linked = None
+    link = customer_link_token(inbound)
+    if link is not None:
+        linked = await linked_customer(uow, business, link, now=now)
+        if linked is None:
+            await _log_delivery(uow, business, inbound, inbound.delivery_id, message_id=None)
+            return Recorded(
+                _NOTHING, jobs=(await links.refuse_customer_link(uow, business, inbound),)
+            )
+    sender = await sender_of(uow, business, inbound, linked=linked)
     conversation, first = await _conversation_of(uow, business, sender, now=now)
     # Scored before it is stored, so the score goes in with the message. A consent word is a
     # command, not a mood: "STOP" would read as anger, and its own event says what it was.
@@ -369,23 +387,6 @@ async def _answer(
         Handled(message.id, str(customer.id), tuple(replies)),
         tuple(outbox_ids),
         queue.announcements(business, conversation, after),
-    )
-
-
-async def _link_agent(
-    uow: UnitOfWork, business: Business, inbound: Inbound, token: str, *, now: datetime
-) -> TellAgent:
-    """An agent opened their one-time link: their chat now gets new handoffs (no customer is
-    made of it); whoever opens a used or expired link is told so."""
-    await _log_delivery(uow, business, inbound, inbound.delivery_id, message_id=None)
-    agent = await agents.link_telegram(uow, business, token, chat=inbound.address, now=now)
-    text = (
-        AGENT_LINKED.render(agent.language, business=business.name)
-        if agent is not None
-        else AGENT_LINK_UNKNOWN
-    )
-    return TellAgent(
-        business.id, inbound.address, text, key=f"tell:{business.id}:{inbound.delivery_id}"
     )
 
 

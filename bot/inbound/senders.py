@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from datetime import datetime
 
+from bot.accounts.channels import CUSTOMER_LINK_PREFIX, link_digest
 from bot.accounts.customers import normalise_phone
 from bot.accounts.merge import merge_customers, move_chat
 from bot.domain import (
@@ -45,10 +47,13 @@ class Sender:
     new_customer: bool = False
 
 
-async def sender_of(uow: UnitOfWork, business: Business, inbound: Inbound) -> Sender:
-    """The customer and identity that wrote, made on their first message; writing makes the
-    identity reachable again and opens WhatsApp's 24-hour window."""
-    sender = await _customer_for(uow, business, inbound)
+async def sender_of(
+    uow: UnitOfWork, business: Business, inbound: Inbound, *, linked: Customer | None = None
+) -> Sender:
+    """The customer and identity that wrote, made on their first message, or joined to the
+    customer a deep link named (`linked`); writing makes the identity reachable again and opens
+    WhatsApp's 24-hour window."""
+    sender = await _customer_for(uow, business, inbound, linked)
     if not sender.identity.reachable:
         # Writing is reaching back: a Telegram user cannot message a bot they block, so this
         # one unblocked it, though the update that says so may come late or not at all.
@@ -75,8 +80,9 @@ async def set_reachable(
     )
 
 
-async def _customer_for(uow: UnitOfWork, business: Business, inbound: Inbound) -> Sender:
-    linked = await _linked_customer(uow, business, inbound)
+async def _customer_for(
+    uow: UnitOfWork, business: Business, inbound: Inbound, linked: Customer | None
+) -> Sender:
     found = await uow.identities.find_with_customer(business.id, inbound.channel, inbound.address)
     if found is None:
         phone = _phone_of(inbound)
@@ -146,16 +152,30 @@ async def _named(uow: UnitOfWork, sender: Sender, inbound: Inbound) -> Sender:
     return sender
 
 
-async def _linked_customer(
-    uow: UnitOfWork, business: Business, inbound: Inbound
-) -> Customer | None:
-    """The customer a `/start c_<token>` deep link names, if the token is known."""
-    if inbound.command != commands.START or not inbound.payload:
+def customer_link_token(inbound: Inbound) -> str | None:
+    """The token of a customer's `/start c_<token>` deep link (Telegram's), if this is one."""
+    if inbound.channel is not ChannelName.TELEGRAM or inbound.command != commands.START:
+        return None
+    if not inbound.payload:
         return None
     prefix, _, token = inbound.payload.partition("_")
-    if prefix != "c" or not token:
-        return None
-    return await uow.customers.find_by_link_token(business.id, token)
+    return token if prefix == CUSTOMER_LINK_PREFIX and token else None
+
+
+async def linked_customer(
+    uow: UnitOfWork, business: Business, token: str, *, now: datetime
+) -> Customer | None:
+    """The customer whose deep link this token is, unless it was used or has expired."""
+    return await uow.customers.by_link(business.id, link_digest(token), now=now)
+
+
+async def language_of(uow: UnitOfWork, business: Business, inbound: Inbound) -> str:
+    """The language to answer a chat in without making a customer of it: the customer's if
+    the chat is known, else the app's, else the business's."""
+    found = await uow.identities.find_with_customer(business.id, inbound.channel, inbound.address)
+    if found is not None:
+        return found[1].language
+    return _known_language(inbound.language) or business.language
 
 
 async def _move_identity(
@@ -186,7 +206,7 @@ async def _note_link(
     uow: UnitOfWork, business: Business, customer: Customer, inbound: Inbound
 ) -> None:
     # A link token is single use: a forwarded link must not join a stranger to the record.
-    await uow.customers.set_link_token(customer.id, None)
+    await uow.customers.set_link(customer.id, None, expires_at=None)
     await uow.events.add(
         business.id,
         customer.id,

@@ -135,11 +135,15 @@ class CustomerRepository(Protocol):
         self, customer_id: uuid.UUID, opted_out: bool, *, at: datetime
     ) -> None: ...
 
-    async def set_link_token(self, customer_id: uuid.UUID, token: str | None) -> None: ...
+    async def set_link(
+        self, customer_id: uuid.UUID, token_hash: str | None, *, expires_at: datetime | None
+    ) -> None:
+        """Keep the SHA-256 of the customer's deep-link token and when it expires (None: none)."""
+        ...
 
-    async def find_by_link_token(self, business_id: int, token: str) -> Customer | None: ...
-
-    async def link_token(self, customer_id: uuid.UUID) -> str | None: ...
+    async def by_link(self, business_id: int, token_hash: str, *, now: datetime) -> Customer | None:
+        """The customer whose unexpired deep link has this hash."""
+        ...
 
     async def lock(self, customer_ids: Sequence[uuid.UUID]) -> None:
         """Hold the customers' rows until the commit, so no row is added for them meanwhile."""
@@ -241,6 +245,15 @@ class ChannelAccountRepository(Protocol):
         at: datetime,
     ) -> ChannelAccount:
         """Create or replace the business's account on the channel."""
+        ...
+
+    async def reseal(self, *, after: int, limit: int) -> tuple[int, int] | None:
+        """Seal the stored credentials again with the newest key, up to `limit` accounts with
+        an id above `after`: how many and the last id, or None when none is left."""
+        ...
+
+    async def unreadable(self) -> int:
+        """How many accounts keep credentials that none of the keys opens."""
         ...
 
 

@@ -200,24 +200,24 @@ class SqlCustomers(Repository):
             update(CustomerRow).where(CustomerRow.id == customer_id).values(**values)
         )
 
-    async def set_link_token(self, customer_id: uuid.UUID, token: str | None) -> None:
+    async def set_link(
+        self, customer_id: uuid.UUID, token_hash: str | None, *, expires_at: datetime | None
+    ) -> None:
         await self.session.execute(
-            update(CustomerRow).where(CustomerRow.id == customer_id).values(link_token=token)
+            update(CustomerRow)
+            .where(CustomerRow.id == customer_id)
+            .values(link_token_hash=token_hash, link_expires_at=expires_at)
         )
 
-    async def find_by_link_token(self, business_id: int, token: str) -> Customer | None:
+    async def by_link(self, business_id: int, token_hash: str, *, now: datetime) -> Customer | None:
         row = await self.session.scalar(
             select(CustomerRow).where(
-                CustomerRow.business_id == business_id, CustomerRow.link_token == token
+                CustomerRow.business_id == business_id,
+                CustomerRow.link_token_hash == token_hash,
+                CustomerRow.link_expires_at > now,
             )
         )
         return records.customer(row) if row else None
-
-    async def link_token(self, customer_id: uuid.UUID) -> str | None:
-        token: str | None = await self.session.scalar(
-            select(CustomerRow.link_token).where(CustomerRow.id == customer_id)
-        )
-        return token
 
     async def lock(self, customer_ids: Sequence[uuid.UUID]) -> None:
         """Hold the customers' rows until the commit (PostgreSQL): a row another transaction

@@ -8,10 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Executable, and_, bindparam, case, func, insert, literal, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.domain import NewOutboxItem, OutboxItem, OutboxKind, OutboxSend, OutboxStatus
 from storage import records
+from storage.credentials import CredentialCipher
 from storage.repositories.repository import Repository
 from storage.tables import (
     BusinessRow,
@@ -41,6 +43,10 @@ def _claimed(now: datetime) -> dict[str, Any]:
 
 
 class SqlOutbox(Repository):
+    def __init__(self, session: AsyncSession, *, cipher: CredentialCipher) -> None:
+        super().__init__(session)
+        self._cipher = cipher
+
     async def add(
         self,
         business_id: int,
@@ -251,7 +257,7 @@ class SqlOutbox(Repository):
 
     async def sending(self, item_id: int, *, now: datetime) -> OutboxSend:
         found = await self.session.execute(_sending(many=False), {"item_id": item_id, "now": now})
-        return _outbox_send(found.one())
+        return _outbox_send(found.one(), self._cipher)
 
     async def sending_many(self, item_ids: Sequence[int], *, now: datetime) -> Sequence[OutboxSend]:
         if not item_ids:
@@ -259,10 +265,10 @@ class SqlOutbox(Repository):
         found = await self.session.execute(
             _sending(many=True), {"item_ids": list(item_ids), "now": now}
         )
-        return [_outbox_send(row) for row in found]
+        return [_outbox_send(row, self._cipher) for row in found]
 
 
-def _outbox_send(found: Any) -> OutboxSend:
+def _outbox_send(found: Any, cipher: CredentialCipher) -> OutboxSend:
     item, message, identity, business, customer, account, waits = found
     return OutboxSend(
         item=records.outbox_item(item),
@@ -270,7 +276,11 @@ def _outbox_send(found: Any) -> OutboxSend:
         identity=records.identity(identity),
         business=records.business(business),
         customer=records.customer(customer) if customer is not None else None,
-        account=records.channel_account(account) if account is not None else None,
+        account=(
+            records.channel_account(account, cipher.open(account.credentials))
+            if account is not None
+            else None
+        ),
         behind=bool(waits),
     )
 

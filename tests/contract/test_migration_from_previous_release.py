@@ -20,11 +20,13 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from storage.credentials import CredentialCipher
 from storage.database import create_engine, create_sessionmaker
 from storage.schema import alembic_config, upgrade
 from storage.unit_of_work import SqlUnitOfWork
 from tests.conftest import admin_sql
 from tests.contract.test_migrations import _differences
+from tests.integration.conftest import TEST_SECRET_KEY
 
 PREVIOUS = "0009"
 HEAD = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
@@ -186,7 +188,8 @@ async def test_after_the_upgrade_the_app_reads_the_old_rows_and_a_deleted_schedu
     await upgrade(empty_url)
 
     engine = create_engine(empty_url)
-    async with SqlUnitOfWork(create_sessionmaker(engine)) as uow:
+    cipher = CredentialCipher([TEST_SECRET_KEY])
+    async with SqlUnitOfWork(create_sessionmaker(engine), cipher=cipher) as uow:
         customer = await uow.customers.get(1, CUSTOMER)
         assert customer is not None
         assert customer.name == NAME

@@ -27,8 +27,10 @@ from bot.domain import (
     SentReceipt,
     TouchStart,
 )
+from storage.credentials import CredentialCipher
 from storage.database import create_engine, create_sessionmaker
 from storage.unit_of_work import SqlUnitOfWork
+from tests.integration.conftest import TEST_SECRET_KEY
 
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 
@@ -40,7 +42,8 @@ async def uow_factory(request: pytest.FixtureRequest):  # type: ignore[no-untype
         "sqlite_database" if request.param == "sqlite" else "clean_postgres_database"
     )
     engine = create_engine(url)
-    yield lambda: SqlUnitOfWork(create_sessionmaker(engine))
+    cipher = CredentialCipher([TEST_SECRET_KEY])
+    yield lambda: SqlUnitOfWork(create_sessionmaker(engine), cipher=cipher)
     await engine.dispose()
 
 

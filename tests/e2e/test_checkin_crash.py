@@ -20,6 +20,7 @@ from bot.checkins.configuration import save_rules, save_schedule
 from bot.outbound.outbox import sweep
 from storage.schema import upgrade
 from tests.e2e.conftest import Kesher
+from tests.integration.conftest import TEST_SECRET_KEY
 
 # A benchmark's code path or a long run of real processes: `make test` runs these, `make check`
 # does not; one pytest-xdist worker runs them one after another (the machine has two cores).
@@ -96,13 +97,17 @@ DELIVERED = "SELECT count(*) FROM outbox WHERE status = 'sent'"
 
 async def _crash(kesher: Kesher, url: str, redis_url: str) -> dict[str, int]:
     clock = LaterClock()
-    settings = Settings(_env_file=None, database_url=url, redis_url=redis_url)  # type: ignore[call-arg]
-    await upgrade(url)
+    settings = Settings(
+        _env_file=None, database_url=url, redis_url=redis_url, secret_key=TEST_SECRET_KEY
+    )  # type: ignore[call-arg]
+    await upgrade(url, secret_keys=settings.secret_keys)
     runtime = build(settings, clock=clock)
     await runtime.start()
     try:
         await _prepare(runtime)
-        kesher.env.update(KESHER_DATABASE_URL=url, KESHER_REDIS_URL=redis_url)
+        kesher.env.update(
+            KESHER_DATABASE_URL=url, KESHER_REDIS_URL=redis_url, KESHER_SECRET_KEY=TEST_SECRET_KEY
+        )
         doomed = kesher.start("worker")
         await dispatch.dispatch(runtime.services, now=clock.now())
         made = await _until(runtime, SENT, 40, seconds=60)

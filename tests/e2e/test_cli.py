@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import subprocess
 import time
 
 import httpx
+import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
+from app.bootstrap import build
 from app.cli import app
+from app.settings import Settings
+from bot.domain import AccountStatus, ChannelName
+from storage.credentials import CredentialCipher, UnreadableCredentials
+from storage.database import create_engine
 from tests.e2e.conftest import Kesher, demo_key
+from tests.integration.conftest import TEST_SECRET_KEY
 
 # In the fast detector's uncertain band at `balanced`: its verdict is the encoder's to give.
 UNSURE = "still waiting for my refund"
@@ -118,7 +127,11 @@ def test_invalid_settings_stop_the_start_with_a_message_naming_the_variable(kesh
 def test_web_and_a_separate_worker_on_postgres_and_redis_answer_the_same_conversation(
     kesher: Kesher, empty_postgres: str, redis_url: str, redis_client: object
 ) -> None:
-    kesher.env.update(KESHER_DATABASE_URL=empty_postgres, KESHER_REDIS_URL=redis_url)
+    kesher.env.update(
+        KESHER_DATABASE_URL=empty_postgres,
+        KESHER_REDIS_URL=redis_url,
+        KESHER_SECRET_KEY=TEST_SECRET_KEY,
+    )
     upgraded = kesher.run("db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
     server, base = kesher.serve("--no-worker")
@@ -531,7 +544,10 @@ def test_worker_and_scheduler_answer_the_health_probe_by_their_heartbeat(
     kesher: Kesher, empty_postgres: str, redis_url: str, redis_client: object
 ) -> None:
     kesher.env.update(
-        KESHER_DATABASE_URL=empty_postgres, KESHER_REDIS_URL=redis_url, TMPDIR=str(kesher.directory)
+        KESHER_DATABASE_URL=empty_postgres,
+        KESHER_REDIS_URL=redis_url,
+        KESHER_SECRET_KEY=TEST_SECRET_KEY,
+        TMPDIR=str(kesher.directory),
     )
     assert kesher.run("db", "upgrade").returncode == 0
     assert kesher.run("health").returncode == 1  # nothing runs here yet
@@ -547,3 +563,78 @@ def test_worker_and_scheduler_answer_the_health_probe_by_their_heartbeat(
         assert time.monotonic() < deadline, stopped.stdout
         time.sleep(1)
     assert stopped.returncode == 1 and "unhealthy: worker" in stopped.stderr
+
+
+def test_postgres_without_a_secret_key_refuses_to_start_and_to_migrate(
+    empty_postgres: str, redis_url: str
+) -> None:
+    env = {
+        "KESHER_DATABASE_URL": empty_postgres,
+        "KESHER_REDIS_URL": redis_url,
+        "KESHER_SECRET_KEY": None,
+    }
+    runner = CliRunner()
+    migrate = runner.invoke(app, ["db", "upgrade"], env=env)
+    worker = runner.invoke(app, ["worker"], env=env)
+
+    assert migrate.exit_code == 2 and worker.exit_code == 1
+    for refused in (migrate, worker):
+        said = " ".join(refused.stderr.split())
+        assert "KESHER_SECRET_KEY is not set" in said and "kesher secrets new-key" in said
+        assert refused.exception is None or isinstance(refused.exception, SystemExit)
+
+
+def test_secrets_rotate_on_sqlite_replaces_the_key_file_and_keeps_the_credentials(
+    kesher: Kesher,
+) -> None:
+    url = f"sqlite+aiosqlite:///{kesher.directory}/k.db"
+    kesher.env["KESHER_DATABASE_URL"] = url
+    assert kesher.run("business", "create", "--slug", "shop", "--name", "Shop").returncode == 0
+    asyncio.run(_connect_without_a_provider(url))
+    key_file = kesher.directory / "k.db.key"
+    old = key_file.read_text().strip()
+    made = CliRunner().invoke(app, ["secrets", "new-key"])
+    assert made.exit_code == 0 and CredentialCipher([made.stdout.strip()])
+
+    rotated = kesher.run("secrets", "rotate")
+
+    assert rotated.returncode == 0, rotated.stderr
+    said = " ".join(rotated.stdout.split())
+    assert "sealed 1 channel account(s)" in said and "now holds only the new key" in said
+    new = key_file.read_text().strip()
+    assert new != old and len(new.split()) == 1
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    sealed = asyncio.run(_stored_credentials(url))
+    assert CredentialCipher([new]).open(sealed) == {"token": "42:" + "t" * 35}
+    with pytest.raises(UnreadableCredentials):
+        CredentialCipher([old]).open(sealed)
+
+
+async def _connect_without_a_provider(url: str) -> None:
+    """A Telegram account saved as connecting one would, sealed with the key file's key."""
+    runtime = build(Settings(_env_file=None, database_url=url))  # type: ignore[call-arg]
+    await runtime.start()
+    try:
+        async with runtime.services.uow() as uow:
+            business = await uow.businesses.get_by_slug("shop")
+            assert business is not None
+            await uow.accounts.save(
+                business.id,
+                ChannelName.TELEGRAM,
+                status=AccountStatus.CONNECTED,
+                credentials={"token": "42:" + "t" * 35},
+                settings={},
+                last_error=None,
+                at=runtime.services.clock.now(),
+            )
+            await uow.commit()
+    finally:
+        await runtime.stop()
+
+
+async def _stored_credentials(url: str) -> dict[str, object]:
+    engine = create_engine(url)
+    async with engine.connect() as connection:
+        stored = await connection.scalar(text("SELECT credentials FROM channel_accounts"))
+    await engine.dispose()
+    return dict(json.loads(stored) if isinstance(stored, str) else stored)

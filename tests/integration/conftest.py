@@ -30,9 +30,15 @@ from storage.tables import OutboxRow
 # SQLite only; the pipeline, outbox, check-ins, handoffs and channels run on both backends.
 SQLITE_ONLY = pytest.mark.parametrize("runtime", ["sqlite-memory"], indirect=True)
 RECEIVER_STOP_SECONDS = 30
+# The key the tests on PostgreSQL seal channel credentials with (never a real deployment's).
+TEST_SECRET_KEY = "Y203PoLSPdby65jdNwujn0RWneZXuJf4WTZCfIKXP-A="
 
 
 def _settings(**values: object) -> Settings:
+    """Settings as a deployment would have them: on PostgreSQL a secret key (it is required
+    there); on SQLite none, so Kesher makes its key file next to the test's database."""
+    if not str(values.get("database_url", "sqlite")).startswith("sqlite"):
+        values.setdefault("secret_key", TEST_SECRET_KEY)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
@@ -60,7 +66,12 @@ async def running(
             database_url=database, redis_url=redis_url, sandbox_open=True, **values
         )
     built = build(settings, clock=clock, summarizer=summarizer, theme_namer=theme_namer)
-    await built.start(worker=not settings.embedded)
+    try:
+        await built.start(worker=not settings.embedded)
+    except BaseException:
+        # A start refused (the keys cannot open the stored credentials) closes what was made.
+        await built.stop()
+        raise
     receiver = None
     if not settings.embedded:
         receiver = asyncio.create_task(run_receiver_task(built.broker))

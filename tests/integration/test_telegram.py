@@ -397,9 +397,16 @@ async def test_start_with_a_deep_link_joins_the_chat_to_the_existing_customer(
     assert joined["id"] == maya["id"] and joined["name"] == "Maya Cohen"
     (greeting,) = await sent(fake_telegram, 1)
     assert "Maya Cohen" in greeting["text"] and "כאן כותבים ל־" in greeting["text"]
-    # The link is single use: a forwarded copy greets a stranger but joins nothing.
+    # The link is single use: a forwarded copy is told so, and joins or makes nothing.
     await post(client, shop, message(1009, f"/start {payload}"))
-    assert (await customer(client, shop, 1009))["id"] != maya["id"]
+    (_, refused) = await sent(fake_telegram, 2)
+    assert refused["chat_id"] == 1009 and "already used or has expired" in refused["text"]
+    listed = await client.get(
+        f"/api/v1/{slug}/customers",
+        params={"channel": "telegram", "address": "1009"},
+        headers=shop.auth,
+    )
+    assert listed.json()["customers"] == []
 
 
 async def test_stop_opts_out_help_explains_and_start_opts_back_in(
