@@ -28,7 +28,7 @@ from bot.domain.errors import (
     ProviderError,
     SendFailed,
 )
-from bot.domain.handoffs import Agent, Handoff, QueuedConversation, QueueFilter
+from bot.domain.handoffs import Agent, Handoff, QueuedConversation, QueueFilter, WokenConversation
 from bot.domain.insights import AgentTally, CustomerSignals, Opinion, Remark, ThemeName
 from bot.domain.kinds import (
     AccountStatus,
@@ -138,6 +138,7 @@ __all__ = [
     "QuestionStatus",
     "QueueFilter",
     "QueuedConversation",
+    "WokenConversation",
     "Rate",
     "Remark",
     "Reply",

@@ -17,6 +17,7 @@ from bot.domain import (
     NewConversation,
     QueuedConversation,
     QueueFilter,
+    WokenConversation,
 )
 from storage import records
 from storage.repositories.repository import Repository
@@ -164,16 +165,19 @@ class SqlConversations(Repository):
             .values(labels=records.stored_labels(labels))
         )
 
-    async def wake(self, *, now: datetime) -> int:
-        result = await self.session.execute(
+    async def wake(self, *, now: datetime) -> Sequence[WokenConversation]:
+        rows = await self.session.execute(
             update(ConversationRow)
             .where(
                 ConversationRow.status == ConversationStatus.SNOOZED.value,
                 ConversationRow.snoozed_until <= now,
             )
             .values(status=ConversationStatus.OPEN.value, status_at=now, snoozed_until=None)
+            .returning(
+                ConversationRow.id, ConversationRow.business_id, ConversationRow.customer_id
+            )
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return [WokenConversation(i, b, c) for i, b, c in rows]
 
     async def ahead_of(self, business_id: int, *, waiting_since: datetime) -> int:
         count = await self.session.scalar(
@@ -186,7 +190,12 @@ class SqlConversations(Repository):
         return int(count or 0)
 
     async def queue(
-        self, business_id: int, chosen: QueueFilter, *, limit: int, offset: int = 0
+        self,
+        business_id: int,
+        chosen: QueueFilter,
+        *,
+        limit: int,
+        after: tuple[datetime, uuid.UUID] | None = None,
     ) -> Sequence[QueuedConversation]:
         last_text = (
             select(MessageRow.text)
@@ -209,10 +218,9 @@ class SqlConversations(Repository):
             )
             .join(CustomerRow, CustomerRow.id == ConversationRow.customer_id)
             .join(IdentityRow, IdentityRow.id == ConversationRow.identity_id)
-            .where(*_chosen(business_id, chosen))
+            .where(*_chosen(business_id, chosen), *_after(after))
             .order_by(ConversationRow.last_message_at.desc(), ConversationRow.id)
             .limit(limit)
-            .offset(offset)
         )
         return [
             QueuedConversation(
@@ -244,6 +252,17 @@ class SqlConversations(Repository):
             .group_by(ConversationRow.status)
         )
         return {ConversationStatus(str(s)): (int(n), int(u)) for s, n, u in rows}
+
+
+def _after(after: tuple[datetime, uuid.UUID] | None) -> list[ColumnElement[bool]]:
+    """The rows past the last one seen, in the list's order (latest message first, then id)."""
+    if after is None:
+        return []
+    at, conversation_id = after
+    return [
+        (ConversationRow.last_message_at < at)
+        | ((ConversationRow.last_message_at == at) & (ConversationRow.id > conversation_id))
+    ]
 
 
 def _chosen(business_id: int, chosen: QueueFilter) -> list[ColumnElement[bool]]:

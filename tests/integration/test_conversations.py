@@ -274,8 +274,8 @@ async def test_unread_counts_filters_and_search_find_the_right_conversations(
     eli = await _conversation(world, "eli")
     gil = await _conversation(world, "gil")
     async with world.services.uow() as uow:
-        await actions.assign(uow, world.business, eli.id, noa.id)
-        await actions.label(uow, world.business, gil.id, "VIP, #parking")
+        await actions.assign(uow, world.business, eli.id, noa.id, now=world.clock.now())
+        await actions.label(uow, world.business, gil.id, "VIP, #parking", now=world.clock.now())
         await actions.read(uow, world.business, gil.id)
         await uow.commit()
 
