@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from bot.conversations import timeline
 from bot.domain import (
     Agent,
     Business,
@@ -20,7 +21,6 @@ from bot.domain import (
     Message,
     NotFound,
 )
-from bot.conversations import timeline
 from bot.handoffs import reach
 from bot.handoffs import service as handoffs
 from bot.outbound.replies import add_replies

@@ -138,7 +138,6 @@ __all__ = [
     "QuestionStatus",
     "QueueFilter",
     "QueuedConversation",
-    "WokenConversation",
     "Rate",
     "Remark",
     "Reply",
@@ -150,5 +149,6 @@ __all__ = [
     "TouchFacts",
     "TouchStart",
     "WebhookRequest",
+    "WokenConversation",
     "WrittenAnswer",
 ]

@@ -151,7 +151,7 @@ async def test_an_automatic_answer_needs_no_person_until_the_customer_comes_back
     answered = turn_of(Outcome(effects=(AnsweredFromKnowledge((1, 2)),)))
     outside = await _conversation(world, "dana")
     async with world.services.uow() as uow:
-        await queue.record_turn(uow, outside, answered, now=world.clock.now())
+        await queue.record_turn(uow, world.business, outside, answered, now=world.clock.now())
         await uow.commit()
 
     after_answer = await _conversation(world, "dana")
