@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, func, insert, select, update
 
 from bot.domain import (
     ChannelName,
@@ -195,30 +195,8 @@ class SqlConversations(Repository):
         limit: int,
         after: tuple[datetime, uuid.UUID] | None = None,
     ) -> Sequence[QueuedConversation]:
-        last_text = (
-            select(MessageRow.text)
-            .where(
-                MessageRow.conversation_id == ConversationRow.id,
-                MessageRow.direction == Direction.IN.value,
-            )
-            .order_by(MessageRow.id.desc())
-            .limit(1)
-            .correlate(ConversationRow)
-            .scalar_subquery()
-        )
         rows = await self.session.execute(
-            select(
-                ConversationRow,
-                CustomerRow.name,
-                IdentityRow.address,
-                IdentityRow.channel,
-                last_text,
-            )
-            .join(CustomerRow, CustomerRow.id == ConversationRow.customer_id)
-            .join(IdentityRow, IdentityRow.id == ConversationRow.identity_id)
-            .where(*_chosen(business_id, chosen), *_after(after))
-            .order_by(ConversationRow.last_message_at.desc(), ConversationRow.id)
-            .limit(limit)
+            queue_statement(business_id, chosen, limit=limit, after=after)
         )
         return [
             QueuedConversation(
@@ -250,6 +228,41 @@ class SqlConversations(Repository):
             .group_by(ConversationRow.status)
         )
         return {ConversationStatus(str(s)): (int(n), int(u)) for s, n, u in rows}
+
+
+def queue_statement(
+    business_id: int,
+    chosen: QueueFilter,
+    *,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None = None,
+) -> Select[ConversationRow, str | None, str, str, str | None]:
+    """The query behind a queue view (public for the benchmark's EXPLAIN)."""
+    last_text = (
+        select(MessageRow.text)
+        .where(
+            MessageRow.conversation_id == ConversationRow.id,
+            MessageRow.direction == Direction.IN.value,
+        )
+        .order_by(MessageRow.id.desc())
+        .limit(1)
+        .correlate(ConversationRow)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            ConversationRow,
+            CustomerRow.name,
+            IdentityRow.address,
+            IdentityRow.channel,
+            last_text,
+        )
+        .join(CustomerRow, CustomerRow.id == ConversationRow.customer_id)
+        .join(IdentityRow, IdentityRow.id == ConversationRow.identity_id)
+        .where(*_chosen(business_id, chosen), *_after(after))
+        .order_by(ConversationRow.last_message_at.desc(), ConversationRow.id)
+        .limit(limit)
+    )
 
 
 def _after(after: tuple[datetime, uuid.UUID] | None) -> list[ColumnElement[bool]]:
