@@ -6,7 +6,8 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, func, insert, select, union, update
+from sqlalchemy.orm import aliased
 
 from bot.domain import (
     ChannelName,
@@ -296,20 +297,26 @@ def _chosen(business_id: int, chosen: QueueFilter) -> list[ColumnElement[bool]]:
 
 
 def _found(business_id: int, term: str) -> ColumnElement[bool]:
-    """The conversations whose customer's name, address or any message holds `term`. Each
-    side is its own set of ids, so PostgreSQL reads each from its trigram index once."""
-    said = select(MessageRow.conversation_id).where(
-        MessageRow.business_id == business_id, MessageRow.text.icontains(term, autoescape=True)
+    """The conversations whose customer's name, address or any message holds `term`: one
+    set of ids from the three, each read on its own (on PostgreSQL from its trigram index),
+    so the matches are found first and only they are looked up in the queue."""
+    by_name, by_address = aliased(ConversationRow), aliased(ConversationRow)
+    found = union(
+        select(MessageRow.conversation_id).where(
+            MessageRow.business_id == business_id,
+            MessageRow.text.icontains(term, autoescape=True),
+        ),
+        select(by_name.id)
+        .join(CustomerRow, CustomerRow.id == by_name.customer_id)
+        .where(
+            CustomerRow.business_id == business_id,
+            CustomerRow.name.icontains(term, autoescape=True),
+        ),
+        select(by_address.id)
+        .join(IdentityRow, IdentityRow.id == by_address.identity_id)
+        .where(
+            IdentityRow.business_id == business_id,
+            IdentityRow.address.icontains(term, autoescape=True),
+        ),
     )
-    named = select(CustomerRow.id).where(
-        CustomerRow.business_id == business_id, CustomerRow.name.icontains(term, autoescape=True)
-    )
-    reached = select(IdentityRow.id).where(
-        IdentityRow.business_id == business_id,
-        IdentityRow.address.icontains(term, autoescape=True),
-    )
-    return (
-        ConversationRow.id.in_(said)
-        | ConversationRow.customer_id.in_(named)
-        | ConversationRow.identity_id.in_(reached)
-    )
+    return ConversationRow.id.in_(found)
