@@ -166,6 +166,12 @@ class MessageRepository(Protocol):
 
     async def for_customer(self, customer_id: uuid.UUID, *, limit: int) -> Sequence[Message]: ...
 
+    async def for_conversation(
+        self, conversation_id: uuid.UUID, *, limit: int
+    ) -> Sequence[Message]:
+        """The conversation's latest `limit` messages, oldest first."""
+        ...
+
     async def page(self, business_id: int, *, after_id: int, limit: int) -> Sequence[Message]:
         """The business's messages with ids above `after_id`, by id (an export, page by page)."""
         ...
