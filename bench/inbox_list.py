@@ -7,7 +7,8 @@ in the queue.
 
 Every conversation has a customer, an identity and one message from the customer; a tenth
 are assigned, a tenth labelled. Each read is timed `--repeat` times after one warm-up; the
-table gives the median and the slowest.
+table gives the median and the slowest. Then PostgreSQL's plan of the search by words
+(EXPLAIN ANALYZE), which shows the trigram indexes read.
 """
 
 from __future__ import annotations
@@ -29,12 +30,16 @@ from bench.harness import _admin_sql, seed_customers
 from bot.domain import ChannelName, ConversationStatus, QueueFilter
 from storage.credentials import CredentialCipher
 from storage.database import create_engine, create_sessionmaker
+from storage.repositories.conversations import queue_statement
 from storage.schema import upgrade
 from storage.unit_of_work import SqlUnitOfWork
 
 POSTGRES = os.environ.get(
     "KESHER_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
+
+
+SEARCH = QueueFilter(search="order number 4242")
 
 
 async def _seed(engine: AsyncEngine, business_id: int, agent_id: int) -> None:
@@ -135,14 +140,21 @@ async def run(
             ("open, label vip", listing(QueueFilter(label="vip"))),
             ("open, channel sandbox", listing(QueueFilter(channel=ChannelName.SANDBOX))),
             ("pending (empty)", listing(QueueFilter(status=ConversationStatus.PENDING))),
-            ("search a customer's words", listing(QueueFilter(search="order number 4242"))),
+            ("search a customer's words", listing(SEARCH)),
             ("tabs' counts and unread", counts),
             ("place in the queue", ahead),
         ]
         first = await listing(QueueFilter())()
         if not isinstance(first, list) or len(first) != min(50, conversations):
             raise RuntimeError("the first page does not hold the seeded conversations")
-        return [(name, *await _timed(read, repeat)) for name, read in reads]
+        timed = [(name, *await _timed(read, repeat)) for name, read in reads]
+        plan = queue_statement(business_id, SEARCH, limit=50).compile(
+            engine.sync_engine, compile_kwargs={"literal_binds": True}
+        )
+        async with engine.connect() as connection:
+            explained = await connection.execute(text(f"EXPLAIN (ANALYZE, COSTS OFF) {plan}"))
+            print("\n".join(line for (line,) in explained))
+        return timed
     finally:
         await engine.dispose()
         await _admin_sql(postgres, f'DROP DATABASE "{database}" WITH (FORCE)')

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Index
 from sqlalchemy.engine import Connection
 
 from storage.database import create_engine
+from storage.tables import ONLY_ON
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 log = logging.getLogger(__name__)
@@ -60,3 +62,17 @@ def _upgrade_on(connection: Connection, url: str, secret_keys: tuple[str, ...]) 
     after = MigrationContext.configure(connection).get_current_revision()
     if after != before:
         log.info("database schema migrated from %s to %s", before or "empty", after)
+
+
+def declared_here(dialect: str) -> Callable[[object, str | None, str, bool, object], bool]:
+    """Alembic's `include_object` for a database of `dialect`: what the tables declare for
+    another dialect only (PostgreSQL's trigram indexes) is not expected there."""
+
+    def include(
+        declared: object, name: str | None, kind: str, reflected: bool, compare_to: object
+    ) -> bool:
+        if kind == "index" and not reflected and isinstance(declared, Index):
+            return bool(declared.info.get(ONLY_ON, dialect) == dialect)
+        return True
+
+    return include

@@ -51,6 +51,22 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# An index's `info` key naming the one dialect it exists on.
+ONLY_ON = "only_on"
+
+
+def trigram_index(name: str, column: str) -> Index:
+    """A PostgreSQL `pg_trgm` GIN index on a text column, which serves the inbox's
+    `ILIKE '%words%'` search; SQLite has none and scans (`storage.schema.declared_here`)."""
+    return Index(
+        name,
+        column,
+        postgresql_using="gin",
+        postgresql_ops={column: "gin_trgm_ops"},
+        info={ONLY_ON: "postgresql"},
+    ).ddl_if(dialect="postgresql")
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(
         naming_convention={
@@ -97,6 +113,7 @@ class CustomerRow(Base):
     __table_args__ = (
         Index("ix_customers_business_created", "business_id", "created_at"),
         Index("ix_customers_business_phone", "business_id", "phone"),
+        trigram_index("ix_customers_name_trgm", "name"),
         UniqueConstraint("business_id", "external_id", name="uq_customer_external_id"),
         UniqueConstraint("link_token_hash", name="uq_customer_link_token_hash"),
     )
@@ -122,6 +139,7 @@ class IdentityRow(Base):
     __tablename__ = "channel_identities"
     __table_args__ = (
         UniqueConstraint("business_id", "channel", "address", name="uq_identity_address"),
+        trigram_index("ix_channel_identities_address_trgm", "address"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -191,6 +209,7 @@ class MessageRow(Base):
     __table_args__ = (
         Index("ix_messages_customer", "customer_id", "id"),
         Index("ix_messages_conversation", "conversation_id", "id"),
+        trigram_index("ix_messages_text_trgm", "text"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -218,7 +237,12 @@ class MessageRow(Base):
 
 class EventRow(Base):
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_customer", "customer_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_events_customer", "customer_id", "occurred_at"),
+        # The inbox's live marker (the business's latest event) and the agents' weekly figures.
+        Index("ix_events_business", "business_id", "id"),
+        Index("ix_events_business_kind", "business_id", "kind", "occurred_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from bot.conversations import timeline
 from bot.domain import (
     Agent,
     Business,
@@ -40,9 +41,16 @@ async def conversation_of(
 
 
 async def assign(
-    uow: UnitOfWork, business: Business, conversation_id: uuid.UUID, agent_id: int | None
+    uow: UnitOfWork,
+    business: Business,
+    conversation_id: uuid.UUID,
+    agent_id: int | None,
+    *,
+    now: datetime,
+    by: Agent | None = None,
 ) -> None:
-    """Give the conversation to one of the business's agents, or to nobody (None)."""
+    """Give the conversation to one of the business's agents, or to nobody (None); `by` is
+    the agent who did it (None: through the API)."""
     conversation = await conversation_of(uow, business, conversation_id)
     if agent_id is not None:
         agent = await uow.agents.get(agent_id)
@@ -51,10 +59,19 @@ async def assign(
         if not agent.active:
             raise InvalidInput(f"agent {agent_id} is disabled", code="agent_disabled")
     await uow.conversations.assign(conversation.id, agent_id)
+    await timeline.assigned(
+        uow, business.id, conversation, agent_id, now=now, agent_id=by.id if by else None
+    )
 
 
 async def label(
-    uow: UnitOfWork, business: Business, conversation_id: uuid.UUID, text: str
+    uow: UnitOfWork,
+    business: Business,
+    conversation_id: uuid.UUID,
+    text: str,
+    *,
+    now: datetime,
+    by: Agent | None = None,
 ) -> tuple[str, ...]:
     """Set the conversation's labels from what the agent typed ('vip, refund')."""
     conversation = await conversation_of(uow, business, conversation_id)
@@ -63,6 +80,9 @@ async def label(
     except StatusError as error:
         raise InvalidInput(str(error), code="invalid_labels") from None
     await uow.conversations.set_labels(conversation.id, labels)
+    await timeline.labelled(
+        uow, business.id, conversation, labels, now=now, agent_id=by.id if by else None
+    )
     return labels
 
 
@@ -74,9 +94,11 @@ async def set_status(
     *,
     now: datetime,
     until: datetime | None = None,
+    by: Agent | None = None,
 ) -> ConversationStatus:
-    """Open, pending (waiting on the customer), snoozed until a time, or resolved. A
-    conversation with an open handoff is resolved by resolving the handoff."""
+    """Open, pending (waiting on the customer), snoozed until a time, or resolved; `by` is
+    the agent who did it (None: through the API). A conversation with an open handoff is
+    resolved by resolving the handoff."""
     conversation = await conversation_of(uow, business, conversation_id)
     try:
         standing = set_by_agent(status, now=now, until=until)
@@ -94,6 +116,15 @@ async def set_status(
     )
     if standing.status is ConversationStatus.RESOLVED:
         await uow.conversations.mark_read(conversation.id)
+    await timeline.status_changed(
+        uow,
+        business.id,
+        conversation,
+        standing.status,
+        now=now,
+        agent_id=by.id if by else None,
+        until=standing.snoozed_until,
+    )
     return standing.status
 
 
@@ -149,7 +180,13 @@ async def reply(
     )
     if conversation.assignee_id is None:
         await uow.conversations.assign(conversation.id, agent.id)
+        await timeline.assigned(
+            uow, business.id, conversation, agent.id, now=now, agent_id=agent.id
+        )
     await uow.conversations.set_standing(conversation.id, ConversationStatus.PENDING, at=now)
+    await timeline.status_changed(
+        uow, business.id, conversation, ConversationStatus.PENDING, now=now, agent_id=agent.id
+    )
     await uow.conversations.mark_read(conversation.id)
     await uow.events.add(
         business.id,

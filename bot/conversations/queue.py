@@ -7,8 +7,10 @@ The moves themselves are `flows.inbox`'s; this writes them in the caller's trans
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 
+from bot.conversations import timeline
 from bot.domain import Business, Conversation, ConversationStatus, Customer
 from bot.jobs import AnnounceConversation
 from bot.ports import UnitOfWork
@@ -31,7 +33,7 @@ def standing_of(conversation: Conversation) -> Standing:
 
 
 async def record_turn(
-    uow: UnitOfWork, conversation: Conversation, turn: Turn, *, now: datetime
+    uow: UnitOfWork, business: Business, conversation: Conversation, turn: Turn, *, now: datetime
 ) -> Standing:
     """Move the conversation as the customer's turn says, counting a message a person has
     to read as unread."""
@@ -45,6 +47,8 @@ async def record_turn(
             auto_answered=after.auto_answered,
             snoozed_until=after.snoozed_until,
         )
+        if after.status is not None:
+            await timeline.status_changed(uow, business.id, conversation, after.status, now=now)
     if turn is Turn.NEEDS_PERSON:
         await uow.conversations.add_unread(conversation.id)
     return after
@@ -66,10 +70,21 @@ def announcements(
     return ()
 
 
-async def set_open(uow: UnitOfWork, conversation: Conversation, *, now: datetime) -> None:
+async def set_open(
+    uow: UnitOfWork, business: Business, conversation: Conversation, *, now: datetime
+) -> Conversation:
     """A person is needed now (a handoff opened): the conversation is open in the queue."""
-    if conversation.status is not ConversationStatus.OPEN:
-        await uow.conversations.set_standing(conversation.id, ConversationStatus.OPEN, at=now)
+    if conversation.status is ConversationStatus.OPEN:
+        return conversation
+    await uow.conversations.set_standing(conversation.id, ConversationStatus.OPEN, at=now)
+    await timeline.status_changed(uow, business.id, conversation, ConversationStatus.OPEN, now=now)
+    return replace(
+        conversation,
+        status=ConversationStatus.OPEN,
+        status_at=now,
+        auto_answered=False,
+        snoozed_until=None,
+    )
 
 
 async def availability(
@@ -118,7 +133,8 @@ async def wake_snoozed(services: Services, *, now: datetime) -> int:
     """Snoozed conversations whose time came are open again (the scheduler's minute)."""
     async with services.uow() as uow:
         woken = await uow.conversations.wake(now=now)
+        await timeline.woken(uow, woken, now=now)
         await uow.commit()
     if woken:
-        log.info("woke %d snoozed conversations", woken)
-    return woken
+        log.info("woke %d snoozed conversations", len(woken))
+    return len(woken)

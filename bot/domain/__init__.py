@@ -29,7 +29,14 @@ from bot.domain.errors import (
     ProviderError,
     SendFailed,
 )
-from bot.domain.handoffs import Agent, Handoff, QueuedConversation, QueueFilter, SignInAttempt
+from bot.domain.handoffs import (
+    Agent,
+    Handoff,
+    QueuedConversation,
+    QueueFilter,
+    SignInAttempt,
+    WokenConversation,
+)
 from bot.domain.insights import AgentTally, CustomerSignals, Opinion, Remark, ThemeName
 from bot.domain.kinds import (
     WHATSAPP_PREFIX,
@@ -156,5 +163,6 @@ __all__ = [
     "TouchFacts",
     "TouchStart",
     "WebhookRequest",
+    "WokenConversation",
     "WrittenAnswer",
 ]

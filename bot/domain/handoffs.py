@@ -27,6 +27,15 @@ class QueueFilter:
 
 
 @dataclass(frozen=True, slots=True)
+class WokenConversation:
+    """A snoozed conversation the clock opened again."""
+
+    id: uuid.UUID
+    business_id: int
+    customer_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
 class QueuedConversation:
     """One row of the inbox's list: the conversation, who wrote and their last words."""
 

@@ -122,6 +122,15 @@ class EventKind(StrEnum):
     HANDOFF_OVERDUE = "handoff_overdue"
     ANSWERED_FROM_KNOWLEDGE = "answered_from_knowledge"
     CUSTOMER_MERGED = "customer_merged"
+    # A conversation's place in the team's queue changed (bot.conversations.timeline).
+    CONVERSATION_OPENED = "conversation_opened"
+    CONVERSATION_PENDING = "conversation_pending"
+    CONVERSATION_SNOOZED = "conversation_snoozed"
+    CONVERSATION_WOKEN = "conversation_woken"
+    CONVERSATION_RESOLVED = "conversation_resolved"
+    CONVERSATION_REOPENED = "conversation_reopened"
+    CONVERSATION_ASSIGNED = "conversation_assigned"
+    CONVERSATION_LABELLED = "conversation_labelled"
 
 
 class AgentRole(StrEnum):

@@ -17,7 +17,7 @@ from typing import Any
 from bot.checkins.catalog import contact_rules
 from bot.checkins.planning import plan_service_touch
 from bot.checkins.touches import channel_for
-from bot.conversations import queue
+from bot.conversations import queue, timeline
 from bot.domain import (
     Agent,
     AgentRole,
@@ -107,7 +107,7 @@ async def request(
         sla_due_at=sla_due(now, sla=settings.sla, rules=rules, timezone=business.timezone),
     )
     await uow.conversations.set_mode(conversation.id, ConversationMode.HUMAN)
-    await queue.set_open(uow, conversation, now=now)
+    await queue.set_open(uow, business, conversation, now=now)
     await uow.events.add(
         business.id,
         customer.id,
@@ -314,7 +314,12 @@ async def reply(
         customer.id,
         kind=EventKind.AGENT_REPLIED,
         occurred_at=now,
-        data={"handoff_id": handoff.id, "agent_id": agent.id, "message_id": messages[0].id},
+        data={
+            "handoff_id": handoff.id,
+            "conversation_id": str(handoff.conversation_id),
+            "agent_id": agent.id,
+            "message_id": messages[0].id,
+        },
     )
     return messages[0], outbox_ids
 
@@ -351,10 +356,17 @@ async def resolve(
     resolved = replace(_moved(handoff, Action.RESOLVE), resolved_at=now)
     await uow.handoffs.save(resolved, at=now)
     await uow.conversations.set_mode(handoff.conversation_id, ConversationMode.BOT)
-    await uow.conversations.set_standing(
-        handoff.conversation_id, ConversationStatus.RESOLVED, at=now
+    conversation = await uow.conversations.get(handoff.conversation_id)
+    await uow.conversations.set_standing(conversation.id, ConversationStatus.RESOLVED, at=now)
+    await uow.conversations.mark_read(conversation.id)
+    await timeline.status_changed(
+        uow,
+        business.id,
+        conversation,
+        ConversationStatus.RESOLVED,
+        now=now,
+        agent_id=agent.id if agent else None,
     )
-    await uow.conversations.mark_read(handoff.conversation_id)
     await uow.events.add(
         business.id,
         handoff.customer_id,

@@ -355,7 +355,9 @@ async def _answer(
             now=now,
             reply_to_id=message.id,
         )
-        await queue.record_turn(uow, conversation, Turn.NEEDS_PERSON, now=now)
+        # The handoff opened the conversation: the turn counts it unread, nothing more.
+        opened = await uow.conversations.get(conversation.id)
+        await queue.record_turn(uow, business, opened, Turn.NEEDS_PERSON, now=now)
         return Recorded(
             Handled(message.id, str(customer.id), tuple(replies)),
             tuple(outbox_ids),
@@ -370,7 +372,7 @@ async def _answer(
             # the conversation in the queue then.
             return Recorded(Handled(message.id, str(customer.id), ()), jobs=(question,))
     after = await queue.record_turn(
-        uow, conversation, turn_of(outcome, otherwise=decision.turn), now=now
+        uow, business, conversation, turn_of(outcome, otherwise=decision.turn), now=now
     )
     replies, outbox_ids = await add_replies(
         uow,

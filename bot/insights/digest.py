@@ -123,14 +123,16 @@ THEMES_HEAD = Text(he="על מה כתבו", en="What customers wrote about")
 NO_THEMES = Text(he="לא נכתב השבוע דבר שחוזר על עצמו", en="Nothing written twice this week")
 THEME_LINE = Text(he="{label}: {n} פעמים", en="{label}: {n} times")
 TEAM_HEAD = Text(he="הצוות", en="The team")
-NO_TEAM = Text(he="לא טופלו פניות השבוע", en="No handoffs handled this week")
+NO_TEAM = Text(he="לא טופלו שיחות השבוע", en="No conversations handled this week")
 NOBODY = Text(he="ללא נציג/ה", en="No agent")
 # Plurals by each language's rule: one, else many.
+HANDLED_ONE = Text(he="שיחה אחת טופלה", en="1 conversation handled")
+HANDLED_MANY = Text(he="{n} שיחות טופלו", en="{n} conversations handled")
 RESOLVED_ONE = Text(he="פנייה אחת נסגרה", en="1 handoff resolved")
 RESOLVED_MANY = Text(he="{n} פניות נסגרו", en="{n} handoffs resolved")
 TEAM_LINE = Text(
-    he="{agent}: {resolved} · מענה ראשון {first} · עד סגירה {resolution} · נפתר לדברי הלקוחות {solved}",
-    en="{agent}: {resolved} · first answer {first} · to resolve {resolution} · solved, say customers {solved}",
+    he="{agent}: {handled} · {resolved} · מענה ראשון {first} · עד סגירה {resolution} · נפתר לדברי הלקוחות {solved}",
+    en="{agent}: {handled} · {resolved} · first answer {first} · to resolve {resolution} · solved, say customers {solved}",
 )
 SOMEONE = Text(he="לקוח/ה", en="a customer")
 NONE = "—"
@@ -201,9 +203,13 @@ def _team_line(row: performance.AgentWeek, language: str) -> str:
     resolved = (RESOLVED_ONE if row.handled == 1 else RESOLVED_MANY).render(
         language, n=str(row.handled)
     )
+    handled = (HANDLED_ONE if row.conversations == 1 else HANDLED_MANY).render(
+        language, n=str(row.conversations)
+    )
     return TEAM_LINE.render(
         language,
         agent=row.agent or NOBODY.render(language),
+        handled=handled,
         resolved=resolved,
         first=performance.duration(row.first_response, language),
         resolution=performance.duration(row.resolution, language),

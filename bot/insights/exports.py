@@ -174,5 +174,6 @@ def digest_csv(digest: Digest) -> str:
     ]
     rows += [("at_risk", r.name or str(r.customer_id), r.health) for r in digest.at_risk]
     rows += [("theme", n.label, n.theme.count) for n in digest.themes.themes]
+    rows += [("team_conversations", r.agent or "", r.conversations) for r in digest.team]
     rows += [("team_resolved", r.agent or "", r.handled) for r in digest.team]
     return BOM + _lines([("section", "name", "value"), *rows])

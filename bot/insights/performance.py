@@ -1,10 +1,12 @@
-"""Agent performance per week (weeks from Sunday, in the business's timezone): handoffs
-resolved, the average time to a person's first answer and to the resolution, and what
+"""Agent performance per week (weeks from Sunday, in the business's timezone): conversations
+handled (replied to or resolved), handoffs resolved, the average time to a person's first answer and to the resolution, and what
 customers said to "did we solve it?" after a handoff (`flows.follow_up`).
 
 Each figure counts where it happened: a first answer in the week it was given, a resolution
 in its week, a follow-up answer in the week it came; each by the agent who holds the handoff.
-Three queries whatever the number of weeks or handoffs (`SqlInsights`), added up here.
+A conversation handled counts once per agent and week, from the timeline's replies and
+resolutions. Four queries whatever the number of weeks or handoffs (`SqlInsights`), added up
+here.
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ class AgentWeek:
     """The Sunday that starts it."""
     agent_id: int | None
     agent: str | None
+    conversations: int = 0
+    """Conversations the agent replied to or resolved (a handoff's too)."""
     handled: int = 0
+    """Handoffs resolved."""
     answered: int = 0
     first_response: timedelta | None = None
     """The average from the request to a person's first answer, over the week's first answers."""
@@ -58,8 +63,9 @@ async def weekly(
         responses = await uow.insights.first_responses(business.id, weeks=edges)
         resolutions = await uow.insights.resolutions(business.id, weeks=edges)
         follow_ups = await uow.insights.follow_ups(business.id, weeks=edges)
+        conversations = await uow.insights.conversations_handled(business.id, weeks=edges)
         names = dict(await uow.agents.names(business.id))
-    return added_up(first, names, responses, resolutions, follow_ups)
+    return added_up(first, names, responses, resolutions, follow_ups, conversations)
 
 
 def added_up(
@@ -68,12 +74,14 @@ def added_up(
     responses: Sequence[AgentTally],
     resolutions: Sequence[AgentTally],
     follow_ups: Sequence[AgentTally],
+    conversations: Sequence[AgentTally],
 ) -> list[AgentWeek]:
     cells: dict[tuple[int, int | None], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for tallies, count, total in (
         (responses, "answered", "waited"),
         (resolutions, "handled", "took"),
         (follow_ups, "follow_ups", "solved"),
+        (conversations, "conversations", "none"),
     ):
         for tally in tallies:
             if tally.week < 0:
@@ -86,6 +94,7 @@ def added_up(
             week=first + timedelta(days=7 * week),
             agent_id=agent,
             agent=names.get(agent) if agent is not None else None,
+            conversations=int(cell["conversations"]),
             handled=int(cell["handled"]),
             answered=int(cell["answered"]),
             first_response=_average(cell["waited"], cell["answered"]),

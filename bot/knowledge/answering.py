@@ -181,7 +181,7 @@ async def _send(
         else:
             status, replies = QuestionStatus.ANSWERED, outcome
         after = await queue.record_turn(
-            uow, conversation, turn_of(replies, otherwise=Turn.NEEDS_PERSON), now=now
+            uow, business, conversation, turn_of(replies, otherwise=Turn.NEEDS_PERSON), now=now
         )
         sent, outbox_ids = await add_replies(
             uow,

@@ -262,6 +262,13 @@ class InsightRepository(Protocol):
         request to the resolution."""
         ...
 
+    async def conversations_handled(
+        self, business_id: int, *, weeks: Sequence[datetime]
+    ) -> Sequence[AgentTally]:
+        """Conversations each agent replied to or resolved in each week, each counted once
+        per agent and week (`total` is 0)."""
+        ...
+
     async def follow_ups(
         self, business_id: int, *, weeks: Sequence[datetime]
     ) -> Sequence[AgentTally]:

@@ -28,6 +28,7 @@ from bot.domain import (
     QueuedConversation,
     QueueFilter,
     SentReceipt,
+    WokenConversation,
 )
 
 
@@ -83,9 +84,8 @@ class ConversationRepository(Protocol):
 
     async def set_labels(self, conversation_id: uuid.UUID, labels: Sequence[str]) -> None: ...
 
-    async def wake(self, *, now: datetime) -> int:
-        """Snoozed conversations whose time has come are open again, in one statement; how
-        many."""
+    async def wake(self, *, now: datetime) -> Sequence[WokenConversation]:
+        """Snoozed conversations whose time has come are open again, in one statement; which."""
         ...
 
     async def ahead_of(self, business_id: int, *, waiting_since: datetime) -> int:
@@ -93,9 +93,15 @@ class ConversationRepository(Protocol):
         ...
 
     async def queue(
-        self, business_id: int, chosen: QueueFilter, *, limit: int, offset: int = 0
+        self,
+        business_id: int,
+        chosen: QueueFilter,
+        *,
+        limit: int,
+        after: tuple[datetime, uuid.UUID] | None = None,
     ) -> Sequence[QueuedConversation]:
-        """A queue view: the conversations `chosen` names, latest message first."""
+        """A queue view: the conversations `chosen` names, latest message first (then by id);
+        `after` is the last message's time and the id of the last row seen, for the next page."""
         ...
 
     async def counts(
@@ -173,6 +179,12 @@ class MessageRepository(Protocol):
     ) -> None: ...
 
     async def for_customer(self, customer_id: uuid.UUID, *, limit: int) -> Sequence[Message]: ...
+
+    async def for_conversation(
+        self, conversation_id: uuid.UUID, *, limit: int
+    ) -> Sequence[Message]:
+        """The conversation's latest `limit` messages, oldest first."""
+        ...
 
     async def page(self, business_id: int, *, after_id: int, limit: int) -> Sequence[Message]:
         """The business's messages with ids above `after_id`, by id (an export, page by page)."""

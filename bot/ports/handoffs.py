@@ -186,7 +186,11 @@ class HandoffRepository(Protocol):
 
     async def last_assigned_agent(self, business_id: int) -> int | None: ...
 
-    async def changes(self, business_id: int) -> str: ...
+    async def changes(self, business_id: int) -> str:
+        """A marker that moves whenever the inbox has something new to show: a handoff, a
+        message, or anything on a customer's timeline (a conversation relabelled, reassigned,
+        snoozed, resolved)."""
+        ...
 
     async def reassign_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> int:
         """Give every handoff of one customer to another (a merge); how many moved."""

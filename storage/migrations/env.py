@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from storage.database import create_engine
+from storage.schema import declared_here
 from storage.tables import Base
 
 
@@ -17,6 +18,7 @@ def _run(connection: Connection) -> None:
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=declared_here(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

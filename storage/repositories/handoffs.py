@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from bot.domain import Handoff
 from storage import records
 from storage.repositories.repository import Repository
-from storage.tables import HandoffRow, MessageRow
+from storage.tables import EventRow, HandoffRow, MessageRow
 
 
 class SqlHandoffs(Repository):
@@ -173,7 +173,9 @@ class SqlHandoffs(Repository):
         ).scalar_one_or_none()
 
     async def changes(self, business_id: int) -> str:
-        """A marker that moves whenever a handoff or a message of the business changes."""
+        """A marker that moves whenever a handoff or a message of the business changes, or
+        anything is written on a customer's timeline (a conversation assigned, labelled,
+        snoozed, resolved, ...)."""
         handoffs = (
             await self.session.execute(
                 select(func.max(HandoffRow.updated_at), func.count()).where(
@@ -186,7 +188,12 @@ class SqlHandoffs(Repository):
                 select(func.max(MessageRow.id)).where(MessageRow.business_id == business_id)
             )
         ).scalar_one()
-        return f"{handoffs[0]}/{handoffs[1]}/{message}"
+        event = (
+            await self.session.execute(
+                select(func.max(EventRow.id)).where(EventRow.business_id == business_id)
+            )
+        ).scalar_one()
+        return f"{handoffs[0]}/{handoffs[1]}/{message}/{event}"
 
     async def reassign_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> int:
         """Give every handoff of one customer to another (a merge); how many moved."""

@@ -32,6 +32,8 @@ HANDOFF = EventKind.HANDOFF_REQUESTED
 FEEDBACK = EventKind.FEEDBACK_RECEIVED
 FRUSTRATED = EventKind.FRUSTRATION_DETECTED
 TEXT = "text"
+# What an agent does that counts a conversation as handled by them.
+HANDLED = (EventKind.AGENT_REPLIED, EventKind.CONVERSATION_RESOLVED)
 
 
 class _Seconds(FunctionElement[float]):
@@ -247,6 +249,26 @@ class SqlInsights(Repository):
             .group_by(HandoffRow.agent_id, week)
         )
         return [AgentTally(agent, n, count, float(total or 0)) for agent, n, count, total in rows]
+
+    async def conversations_handled(
+        self, business_id: int, *, weeks: Sequence[datetime]
+    ) -> Sequence[AgentTally]:
+        """One query over the timeline: an agent's replies and resolutions name the
+        conversation and the agent."""
+        week = _week(EventRow.occurred_at, weeks)
+        agent = EventRow.data["agent_id"].as_integer()
+        rows = await self.session.execute(
+            select(agent, week, func.count(EventRow.data["conversation_id"].as_string().distinct()))
+            .where(
+                EventRow.business_id == business_id,
+                EventRow.kind.in_(HANDLED),
+                EventRow.occurred_at >= weeks[0],
+                EventRow.occurred_at < weeks[-1],
+                agent.is_not(None),
+            )
+            .group_by(agent, week)
+        )
+        return [AgentTally(agent_id, n, count, 0.0) for agent_id, n, count in rows]
 
     async def follow_ups(
         self, business_id: int, *, weeks: Sequence[datetime]

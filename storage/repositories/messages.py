@@ -164,6 +164,17 @@ class SqlMessages(Repository):
         )
         return [records.message(r) for r in reversed(rows.all())]
 
+    async def for_conversation(
+        self, conversation_id: uuid.UUID, *, limit: int
+    ) -> Sequence[Message]:
+        rows = await self.session.scalars(
+            select(MessageRow)
+            .where(MessageRow.conversation_id == conversation_id)
+            .order_by(MessageRow.id.desc())
+            .limit(limit)
+        )
+        return [records.message(r) for r in reversed(rows.all())]
+
     async def page(self, business_id: int, *, after_id: int, limit: int) -> Sequence[Message]:
         rows = await self.session.scalars(
             select(MessageRow)

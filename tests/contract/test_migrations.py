@@ -10,13 +10,16 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 from storage.database import create_engine
-from storage.schema import upgrade
+from storage.schema import declared_here, upgrade
 from storage.tables import Base
 from tests.conftest import admin_sql
 
 
 def _differences(connection: Connection) -> list[object]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    context = MigrationContext.configure(
+        connection,
+        opts={"compare_type": True, "include_object": declared_here(connection.dialect.name)},
+    )
     return list(compare_metadata(context, Base.metadata))
 
 

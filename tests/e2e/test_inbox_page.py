@@ -7,6 +7,7 @@ Screenshots of the inbox in Hebrew and English are kept as artefacts.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -285,4 +286,36 @@ def test_the_conversations_view_in_english_at_both_widths(browser: Browser, inbo
     expect(page.locator("#conv")).to_have_attribute("data-status", "open")
     expect(page.locator("html")).to_have_attribute("dir", "ltr")
     _shots(page, "conversations-en")
+    page.context.close()
+
+
+def test_the_list_follows_a_colleague_who_only_relabels_reassigns_and_resolves(
+    browser: Browser, inbox: Inbox
+) -> None:
+    page = _signed_in(browser, inbox, inbox.agent("רוני", language="he"))
+    colleague = inbox.agent("עדי", language="he")
+    issued = inbox.kesher.run("business", "key", "--business", "demo", "--json")
+    assert issued.returncode == 0, issued.stderr + issued.stdout
+    auth = {"Authorization": f"Bearer {json.loads(issued.stdout)['api_key']}"}
+    api = f"{inbox.base}/api/v1/demo"
+    customer = f"לקוח-{uuid.uuid4().hex[:4]}"
+    inbox.say(customer, "מה שעות הפתיחה בחג?")
+    entry = page.locator("#conversations a", has_text=customer)
+    expect(entry).to_be_visible()
+    found = httpx.get(f"{api}/conversations", params={"q": customer}, headers=auth, timeout=10)
+    (conversation,) = found.json()["items"]
+    agents = httpx.get(f"{api}/agents", headers=auth, timeout=10).json()
+    adi = next(a["id"] for a in agents if a["email"] == colleague)
+    one = f"{api}/conversations/{conversation['id']}"
+
+    # No message, no handoff: only the colleague's changes, and the page is not reloaded.
+    labelled = httpx.put(f"{one}/labels", json={"labels": ["חג"]}, headers=auth, timeout=10)
+    assert labelled.status_code == 200, labelled.text
+    expect(entry).to_contain_text("#חג")
+    assigned = httpx.post(f"{one}/assign", json={"assignee": adi}, headers=auth, timeout=10)
+    assert assigned.status_code == 200, assigned.text
+    expect(entry).to_contain_text("עדי")
+    resolved = httpx.post(f"{one}/resolve", json={"agent": adi}, headers=auth, timeout=10)
+    assert resolved.status_code == 200, resolved.text
+    expect(page.locator("#conversations a", has_text=customer)).to_have_count(0)
     page.context.close()

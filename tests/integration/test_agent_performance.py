@@ -145,21 +145,21 @@ async def test_each_agents_week_adds_up_to_the_second(
     first = await digest.weekly(runtime.services, shop, week=FIRST_WEEK, language="en")
     said = [text for kind, text in digest.lines(first, "en") if kind == "item"]
     assert (
-        "Dor: 0 handoffs resolved · first answer 2 min · to resolve — · solved, say customers —"
+        "Dor: 0 conversations handled · 0 handoffs resolved · first answer 2 min · to resolve — · solved, say customers —"
         in said
     )
     assert (
-        "Noa: 2 handoffs resolved · first answer 7 min · to resolve 1 h 30 min · solved, say customers 1/2"
+        "Noa: 0 conversations handled · 2 handoffs resolved · first answer 7 min · to resolve 1 h 30 min · solved, say customers 1/2"
         in said
     )
     then = await digest.weekly(runtime.services, shop, week=second, language="he")
     said = [text for kind, text in digest.lines(then, "he") if kind == "item"]
     assert (
-        "Dor: פנייה אחת נסגרה · מענה ראשון 1 שע׳ 30 דק׳ · עד סגירה 1 ימ׳ 11 שע׳ · נפתר לדברי הלקוחות 1/1"
+        "Dor: 0 שיחות טופלו · פנייה אחת נסגרה · מענה ראשון 1 שע׳ 30 דק׳ · עד סגירה 1 ימ׳ 11 שע׳ · נפתר לדברי הלקוחות 1/1"
         in said
     )
     assert (
-        "ללא נציג/ה: פנייה אחת נסגרה · מענה ראשון — · עד סגירה 30 דק׳ · נפתר לדברי הלקוחות —"
+        "ללא נציג/ה: 0 שיחות טופלו · פנייה אחת נסגרה · מענה ראשון — · עד סגירה 30 דק׳ · נפתר לדברי הלקוחות —"
         in said
     )
     assert performance.duration(timedelta(hours=35), "en") == "1 d 11 h"

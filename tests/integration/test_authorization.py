@@ -54,7 +54,7 @@ def _operations(runtime: Runtime) -> list[tuple[str, str]]:
 async def _records(
     client: httpx.AsyncClient, runtime: Runtime, other: Business, key: str
 ) -> dict[str, Any]:
-    """Another business's customer, handoff, agent, key and knowledge entry: ids to try from the wrong business."""
+    """Another business's customer, handoff, conversation, agent, key and knowledge entry: ids to try from the wrong business."""
     said = await client.post(
         f"/api/v1/{other.slug}/sandbox/messages", json={"customer": "theirs", "text": "hello"}
     )
@@ -73,6 +73,9 @@ async def _records(
         headers=auth,
     )
     assert entry.status_code == 201, entry.text
+    (conversation,) = (
+        await client.get(f"/api/v1/{other.slug}/conversations", headers=auth)
+    ).json()["items"]
     return {
         "customer_id": customer,
         "handoff_id": handoff.json()["id"],
@@ -80,6 +83,7 @@ async def _records(
         "key_id": keys[0]["id"],
         "entry_id": entry.json()["id"],
         "message_id": said.json()["message_id"],
+        "conversation_id": conversation["id"],
         "name": "nightly",
     }
 

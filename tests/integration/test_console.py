@@ -287,9 +287,11 @@ async def test_the_agents_page_shows_this_weeks_performance_in_hebrew(
 
     section = page.text[page.text.index('id="performance"') :].split("</section>")[0]
     assert "ביצועי נציגים" in section and "זמן מענה ראשון (ממוצע)" in section
+    assert "<th>שיחות</th>" in section
     row = section[section.index(f'data-agent-id="{me["id"]}"') :].split("</tr>")[0]
     cells = re.findall(r"<td>(.*?)</td>", row, re.S)
-    handled, first, resolved, solved = (c.strip() for c in cells[2:])
-    assert handled == "1" and solved == "—"  # no follow-up answer yet
+    conversations, handled, first, resolved, solved = (c.strip() for c in cells[2:])
+    # The one conversation, replied to and resolved: handled once.
+    assert conversations == "1" and handled == "1" and solved == "—"  # no follow-up answer yet
     assert re.fullmatch(r"\d+ שנ׳", first) and re.fullmatch(r"\d+ שנ׳", resolved)  # seconds
     assert csrf

@@ -194,8 +194,14 @@ async def test_the_detector_sensitivity_is_saved_from_the_console_and_the_api(
     shop, key = business
     csrf = await _admin(client, runtime, shop, language="he")
     url = f"/api/v1/{shop.slug}/settings"
+    default_week = {
+        **{day: "09:00-18:00" for day in ("sun", "mon", "tue", "wed", "thu")},
+        "fri": None,
+        "sat": None,
+    }
     assert (await client.get(url, headers=_auth(key))).json() == {
-        "detector_sensitivity": "balanced"
+        "detector_sensitivity": "balanced",
+        "opening_hours": default_week,
     }
 
     saved = await client.post(
@@ -215,9 +221,9 @@ async def test_the_detector_sensitivity_is_saved_from_the_console_and_the_api(
     assert wrong.status_code == 200 and "&#39;extreme&#39; is not one of" in wrong.text
     assert empty.status_code == 200 and 'role="alert"' in empty.text
     put = await client.put(url, json={"detector_sensitivity": "sensitive"}, headers=_auth(key))
-    assert put.json() == {"detector_sensitivity": "sensitive"}
+    assert put.json() == {"detector_sensitivity": "sensitive", "opening_hours": default_week}
     kept = await client.put(url, json={}, headers=_auth(key))
-    assert kept.json() == {"detector_sensitivity": "sensitive"}
+    assert kept.json() == {"detector_sensitivity": "sensitive", "opening_hours": default_week}
     refused = await client.put(url, json={"detector_sensitivity": "x"}, headers=_auth(key))
     assert refused.status_code == 422
     async with runtime.services.uow() as uow:

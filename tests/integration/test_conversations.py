@@ -152,7 +152,7 @@ async def test_an_automatic_answer_needs_no_person_until_the_customer_comes_back
     answered = turn_of(Outcome(effects=(AnsweredFromKnowledge((1, 2)),)))
     outside = await _conversation(world, "dana")
     async with world.services.uow() as uow:
-        await queue.record_turn(uow, outside, answered, now=world.clock.now())
+        await queue.record_turn(uow, world.business, outside, answered, now=world.clock.now())
         await uow.commit()
 
     after_answer = await _conversation(world, "dana")
@@ -275,8 +275,8 @@ async def test_unread_counts_filters_and_search_find_the_right_conversations(
     eli = await _conversation(world, "eli")
     gil = await _conversation(world, "gil")
     async with world.services.uow() as uow:
-        await actions.assign(uow, world.business, eli.id, noa.id)
-        await actions.label(uow, world.business, gil.id, "VIP, #parking")
+        await actions.assign(uow, world.business, eli.id, noa.id, now=world.clock.now())
+        await actions.label(uow, world.business, gil.id, "VIP, #parking", now=world.clock.now())
         await actions.read(uow, world.business, gil.id)
         await uow.commit()
 

@@ -66,7 +66,8 @@ async def test_a_customer_message_is_answered_and_both_land_on_the_record(
     messages = [(i["direction"], i["text"]) for i in timeline if i["type"] == "message"]
     assert messages == [("in", "hello there"), ("out", reply["text"])]
     kinds = [i["kind"] for i in timeline if i["type"] == "event"]
-    assert kinds == ["customer_created", "feedback_received"]
+    # The message a person has to read opens the conversation in the team's queue.
+    assert kinds == ["customer_created", "feedback_received", "conversation_opened"]
 
 
 async def test_hebrew_with_niqqud_emoji_and_zero_width_marks_round_trips_exactly(

@@ -10,6 +10,7 @@ from app.web.api import (
     business,
     channels,
     checkins,
+    conversations,
     customers,
     data,
     flows,
@@ -32,6 +33,7 @@ for resource in (
     checkins,
     insights,
     handoffs,
+    conversations,
     agents,
     knowledge,
 ):

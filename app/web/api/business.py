@@ -1,4 +1,5 @@
-"""The REST API for a business's own setup: its API keys, consent words and detector sensitivity."""
+"""The REST API for a business's own setup: its API keys, consent words, detector sensitivity
+and opening hours."""
 
 from __future__ import annotations
 
@@ -6,12 +7,19 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.web.deps import AdminBusiness, KeyHash, ServicesDep
 from app.web.text_json import TextJsonRoute
-from bot.accounts.businesses import create_key, revoke_key, set_consent_words, set_sensitivity
-from bot.domain import ApiKey
+from bot.accounts.businesses import (
+    create_key,
+    revoke_key,
+    set_consent_words,
+    set_opening_hours,
+    set_sensitivity,
+)
+from bot.domain import ApiKey, Business
+from flows.opening_hours import parse_hours, stored
 
 router = APIRouter(prefix="/api/v1/{business}", tags=["business"], route_class=TextJsonRoute)
 
@@ -101,20 +109,49 @@ async def put_consent_words(
 Sensitivity = Literal["sensitive", "balanced", "conservative"]
 
 
+Span = Annotated[str, Field(max_length=20, examples=["09:00-18:00"])] | None
+
+
+class OpeningHoursModel(BaseModel):
+    """When a person from the team answers, in the business's timezone, Sunday first: each
+    day `HH:MM-HH:MM`, or null when closed (a day left out is closed)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sun: Span = None
+    mon: Span = None
+    tue: Span = None
+    wed: Span = None
+    thu: Span = None
+    fri: Span = None
+    sat: Span = None
+
+
 class SettingsOut(BaseModel):
     detector_sensitivity: Sensitivity = Field(
         description="how readily a frustrated customer is handed to a person: sensitive "
         "(cut-off 0.45), balanced (0.65) or conservative (0.80)"
     )
+    opening_hours: OpeningHoursModel = Field(
+        description="the hours the bot promises a person answers in (default Sun-Thu 09:00-18:00)"
+    )
 
 
 class SettingsIn(BaseModel):
     detector_sensitivity: Sensitivity | None = None
+    opening_hours: OpeningHoursModel | None = Field(None, description="the whole week, replaced")
+
+
+def _hours(business: Business) -> OpeningHoursModel:
+    return OpeningHoursModel(**stored(parse_hours(business.opening_hours)))
 
 
 @router.get("/settings", response_model=SettingsOut)
 async def get_settings(business: AdminBusiness) -> SettingsOut:
-    return SettingsOut(detector_sensitivity=business.detector_sensitivity)  # type: ignore[arg-type]
+    return SettingsOut(
+        detector_sensitivity=business.detector_sensitivity,  # type: ignore[arg-type]
+        opening_hours=_hours(business),
+    )
 
 
 @router.put("/settings", response_model=SettingsOut)
@@ -123,8 +160,15 @@ async def put_settings(
 ) -> SettingsOut:
     """Change the settings given; those left out stay as they are."""
     sensitivity = business.detector_sensitivity
+    hours = _hours(business)
     async with services.uow() as uow:
         if body.detector_sensitivity is not None:
             sensitivity = await set_sensitivity(uow, business, body.detector_sensitivity)
+        if body.opening_hours is not None:
+            week = await set_opening_hours(uow, business, body.opening_hours.model_dump())
+            hours = OpeningHoursModel(**stored(week))
         await uow.commit()
-    return SettingsOut(detector_sensitivity=sensitivity)  # type: ignore[arg-type]
+    return SettingsOut(
+        detector_sensitivity=sensitivity,  # type: ignore[arg-type]
+        opening_hours=hours,
+    )

@@ -286,6 +286,9 @@ def _themes_out(found: insights.Themes, timezone: str) -> ThemesReport:
 class AgentWeekOut(BaseModel):
     agent: int | None = Field(description="the agent's id; null for handoffs no agent held")
     name: str | None
+    conversations_handled: int = Field(
+        description="conversations the agent replied to or resolved, each once in the week"
+    )
     handoffs_resolved: int
     first_responses: int
     first_response_seconds: int | None = Field(
@@ -358,6 +361,7 @@ async def weekly_digest(
             AgentWeekOut(
                 agent=row.agent_id,
                 name=row.agent,
+                conversations_handled=row.conversations,
                 handoffs_resolved=row.handled,
                 first_responses=row.answered,
                 first_response_seconds=_seconds(row.first_response),

@@ -212,10 +212,22 @@ async def _act(
                 )
             elif action == "assign":
                 await actions.assign(
-                    uow, signed.business, conversation_id, _agent_id(form.get("agent", ""))
+                    uow,
+                    signed.business,
+                    conversation_id,
+                    _agent_id(form.get("agent", "")),
+                    now=now,
+                    by=signed.agent,
                 )
             elif action == "labels":
-                await actions.label(uow, signed.business, conversation_id, form.get("labels", ""))
+                await actions.label(
+                    uow,
+                    signed.business,
+                    conversation_id,
+                    form.get("labels", ""),
+                    now=now,
+                    by=signed.agent,
+                )
             elif action == "status":
                 await actions.set_status(
                     uow,
@@ -224,6 +236,7 @@ async def _act(
                     form.get("status", ""),
                     now=now,
                     until=_until(form.get("until", ""), ZoneInfo(signed.business.timezone)),
+                    by=signed.agent,
                 )
             await uow.commit()
     except KesherError as refused:

@@ -1,6 +1,6 @@
 """The inbox page and its queue of handoffs (shown first, above every other conversation),
-refreshed live over server-sent events whenever a handoff or a message of the business
-changes."""
+refreshed live over server-sent events whenever a handoff, a message or a conversation of
+the business changes."""
 
 from __future__ import annotations
 
@@ -102,7 +102,8 @@ async def queue(request: Request, signed: Signed, h: int | None = None) -> HTMLR
 
 @router.get("/stream")
 async def stream(request: Request, signed: Signed) -> EventSourceResponse:
-    """'changed' whenever a handoff or a message of the agent's business changes."""
+    """'changed' whenever a handoff, a message or a conversation of the agent's business
+    changes (a colleague relabelling, reassigning, snoozing or resolving one too)."""
 
     async def changes() -> AsyncIterator[dict[str, str]]:
         seen = None
