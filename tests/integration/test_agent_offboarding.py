@@ -146,7 +146,7 @@ async def test_disabling_hands_their_handoff_to_a_colleague_and_their_conversati
         maya, dan = sorted(held, key=lambda h: h.requested_at)
         await handoffs.resolve(uow, shop, dan.id, agent=noa, now=now)
         for handoff in (maya, dan):
-            await actions.assign(uow, shop, handoff.conversation_id, noa.id)
+            await actions.assign(uow, shop, handoff.conversation_id, noa.id, now=now)
         await uow.commit()
     eli = await _agent(runtime, shop, "Eli", online=True)
 

@@ -41,6 +41,7 @@ async def _agent(world: World, name: str) -> Agent:
             name=name,
             password="correct horse battery",
             now=world.clock.now(),
+            passwords=world.services.passwords,
         )
         await uow.commit()
     return agent

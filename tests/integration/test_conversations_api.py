@@ -28,6 +28,7 @@ async def _agent(runtime: Runtime, shop: Business, name: str) -> int:
             name=name,
             password="correct horse battery",
             now=runtime.services.clock.now(),
+            passwords=runtime.services.passwords,
         )
         await uow.commit()
     return agent.id
