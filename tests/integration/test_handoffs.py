@@ -367,3 +367,59 @@ async def test_an_admin_may_answer_any_handoff_of_the_business(world: World) -> 
     (handoff,) = await _handoffs(world, "sam")
     await _reply(world, handoff, boss, "On it.")
     assert (await _texts(world, "sam"))[-1] == "On it."
+
+
+@pytest.mark.parametrize(
+    ("sensitivity", "ask", "question", "answered"),
+    [
+        ("balanced", "אני רוצה לדבר עם נציג", "עוד שאלה: אפשר לשנות כתובת משלוח?", "תודה שכתבתם"),
+        (
+            "sensitive",
+            ASK_PERSON,
+            "One more thing - can I still change the delivery address?",
+            "Thanks for writing",
+        ),
+    ],
+)
+async def test_after_a_resolved_handoff_an_ordinary_question_is_the_bots_to_answer(
+    world: World, sensitivity: str, ask: str, question: str, answered: str
+) -> None:
+    """A resolved handoff is the agent's judgement that the matter is closed: it is not a
+    recent-handoff signal, so the next ordinary question opens no new handoff."""
+    async with world.services.uow() as uow:
+        await uow.businesses.set_detector_sensitivity(world.business.id, sensitivity)
+        await uow.commit()
+        world.business = await uow.businesses.get(world.business.id)
+    noa = await _agent(world, "Noa")
+    await world.say("sam", ask)
+    (handoff,) = await _handoffs(world, "sam")
+    await _reply(world, handoff, noa, "Done, your order is on its way.")
+    async with world.services.uow() as uow:
+        await handoffs.resolve(uow, world.business, handoff.id, agent=noa, now=world.clock.now())
+        await uow.commit()
+
+    world.clock.at += timedelta(minutes=1)
+    await world.say("sam", question)
+
+    assert [h.state for h in await _handoffs(world, "sam")] == ["resolved"]
+    assert answered in (await _texts(world, "sam"))[-1]
+    async with world.services.uow() as uow:
+        conversation = await uow.conversations.get(handoff.conversation_id)
+        (asked,) = await uow.messages.from_customer(
+            handoff.conversation_id, since=world.clock.now(), before_id=None, limit=5
+        )
+    assert conversation.mode is ConversationMode.BOT
+    assert not any(r.startswith("handed off") for r in asked.frustration_reasons)
+
+
+async def test_while_a_handoff_is_open_it_still_counts_as_a_recent_handoff(world: World) -> None:
+    await world.say("sam", ASK_PERSON)
+    world.clock.at += timedelta(minutes=1)
+    await world.say("sam", "One more question: can I change the delivery address?")
+
+    (handoff,) = await _handoffs(world, "sam")
+    async with world.services.uow() as uow:
+        (asked,) = await uow.messages.from_customer(
+            handoff.conversation_id, since=world.clock.now(), before_id=None, limit=5
+        )
+    assert "handed off 1 min ago" in asked.frustration_reasons
