@@ -423,3 +423,46 @@ async def test_while_a_handoff_is_open_it_still_counts_as_a_recent_handoff(world
             handoff.conversation_id, since=world.clock.now(), before_id=None, limit=5
         )
     assert "handed off 1 min ago" in asked.frustration_reasons
+
+
+@pytest.mark.parametrize(
+    ("ask", "soon", "later"),
+    [
+        (ASK_PERSON, "usually within 10 minutes", "back today at 09:00"),
+        ("אני רוצה לדבר עם נציג", "בדרך כלל תוך 10 דקות", "חוזר היום ב־09:00"),
+    ],
+)
+async def test_before_opening_an_agent_online_is_promised_not_the_opening_hour(
+    world: World, ask: str, soon: str, later: str
+) -> None:
+    world.clock.at = datetime(2026, 12, 6, 7, 30, tzinfo=ISRAEL)
+    await world.say("early", ask)
+    assert later in (await _texts(world, "early"))[-1]
+
+    noa = await _agent(world, "Noa")
+    await world.say("sam", ask)
+
+    assert soon in (await _texts(world, "sam"))[-1]
+    (handoff,) = await _handoffs(world, "sam")
+    assert handoff.agent_id == noa.id
+
+
+@pytest.mark.parametrize(
+    ("question", "online", "later"),
+    [
+        ("Do you ship to Eilat?", "Someone from the team is online now", "The team is back"),
+        ("אתם שולחים לאילת?", "מישהו מהצוות מחובר עכשיו", "הצוות חוזר"),
+    ],
+)
+async def test_a_message_for_the_team_outside_hours_is_told_an_agent_is_online(
+    world: World, question: str, online: str, later: str
+) -> None:
+    world.clock.at = datetime(2026, 12, 4, 18, 0, tzinfo=ISRAEL)
+    await world.say("early", question)
+    assert later in (await _texts(world, "early"))[-1]
+
+    await _agent(world, "Noa")
+    await world.say("sam", question)
+
+    told = (await _texts(world, "sam"))[-1]
+    assert online in told and later not in told
