@@ -21,6 +21,9 @@ PROMISE = Text(
 )
 OPEN_NOW = Text(he="אנחנו פתוחים עכשיו, ו{ahead}.", en="We're open now, and {ahead}.")
 CLOSED_NOW = Text(he="הצוות חוזר {when}.", en="The team is back {when}.")
+ONLINE_NOW = Text(
+    he="מישהו מהצוות מחובר עכשיו, ו{ahead}.", en="Someone from the team is online now, and {ahead}."
+)
 NOTED = Text(he="תודה, רשמנו 🙏", en="Thanks, noted 🙏")
 NOT_TEXT = Text(
     he="קיבלנו, תודה. אני יודע לקרוא רק טקסט, אבל מישהו מהצוות יראה את מה ששלחתם.",
@@ -32,20 +35,26 @@ NOT_TEXT = Text(
 class Availability:
     """What the team's queue looks like now: its opening hours in words (in the customer's
     language), when it is next in (`opens`: now when open, None when never), how many
-    conversations wait before this one, and the timezone times are told in."""
+    conversations wait before this one, the timezone times are told in, and whether an agent
+    is online now (which outweighs the opening hours)."""
 
     hours: str
     opens: datetime | None
     ahead: int
     timezone: str
+    online: bool = False
 
 
 def promise(language: str, availability: Availability, *, now: datetime) -> str:
     """What happens next, honestly: a person answers in opening hours; when open now, how
-    many wait before this one; when closed, when the team is back."""
+    many wait before this one; when closed, when the team is back, unless an agent is online
+    now."""
     words = [PROMISE.render(language, hours=availability.hours)]
     opens = availability.opens
-    if opens is not None and opens <= now:
+    if availability.online:
+        ahead = ahead_words(availability.ahead, language)
+        words.append(ONLINE_NOW.render(language, ahead=ahead))
+    elif opens is not None and opens <= now:
         ahead = ahead_words(availability.ahead, language)
         words.append(OPEN_NOW.render(language, ahead=ahead))
     elif opens is not None:

@@ -221,13 +221,15 @@ def expected_answer(
     rules: ContactRules,
     timezone: str,
     shown_in: str | None = None,
+    staffed: bool = False,
 ) -> str:
-    """The acknowledgement: within the SLA in business hours, else when the team is back.
+    """The acknowledgement: within the SLA while an agent is online (`staffed`) or in business
+    hours, else when the team is back.
 
     Business hours are read in the business's `timezone`; the time is told in `shown_in`
     (the customer's), if given.
     """
-    opens = _opens(now, rules, timezone)
+    opens = None if staffed else _opens(now, rules, timezone)
     if opens is None or opens <= now:
         minutes = str(max(1, round(sla.total_seconds() / 60)))
         return ACK_OPEN.render(language, business=business, minutes=minutes)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
+from flows.frustration import cues, lexicon
 from flows.insights import week_of
 from flows.text import normalise
 
@@ -54,6 +55,7 @@ _PREFIXES = frozenset("והבלמשכ")
 _HEBREW_WORD = re.compile(r"^[\u05d0-\u05ea]+$")
 _STEM_MIN = 3
 _QUOTE_MAX = 280
+_ASKS = re.compile(r"[?\u061f]")
 
 
 class Remark(Protocol):
@@ -102,6 +104,38 @@ class Theme:
             if len(picked) == most:
                 break
         return tuple(picked)
+
+
+def reads_as_complaint(text: str) -> bool:
+    """Whether a message the detector found frustrated is quoted as a complaint.
+
+    It is when something on its face is frustrated or wrong (negative words, a problem,
+    swearing, shouting, angry emoji, having asked before, wanting to leave), when it asks
+    "why" or "why not", or when it is a statement the tone model and the conversation found
+    frustrated. A question with none of that on its face ("one more question: can I change
+    the delivery address?"), or a bare request for a person, is not: the customer asked, they
+    did not complain.
+    """
+    found = cues.read(text)
+    if (
+        found.wants_to_leave
+        or found.swearing
+        or found.negative
+        or found.problems
+        or found.all_caps
+        or found.shouting
+        or found.angry_emoji
+        or found.asked_before
+    ):
+        return True
+    if found.wants_person or found.plain_question:
+        return False
+    if _ASKS.search(text) is None:
+        return True
+    words = cues.tokens(text)
+    padded = f" {' '.join(words)} "
+    challenges = any(f" {phrase} " in padded for phrase in lexicon.WHY)
+    return challenges or any(word in lexicon.NEGATORS for word in words)
 
 
 def quoted(text: str) -> str:

@@ -87,17 +87,24 @@ async def set_open(
     )
 
 
+async def staffed(uow: UnitOfWork, business_id: int) -> bool:
+    """Whether an agent of the business is online now: a person can answer, whatever the
+    opening hours say."""
+    return any(agent.online and agent.active for agent in await uow.agents.list(business_id))
+
+
 async def availability(
     uow: UnitOfWork, business: Business, customer: Customer, *, now: datetime
 ) -> Availability:
-    """The team's hours in the customer's language, when it is next in, and how many
-    conversations wait before one entering the queue now."""
+    """The team's hours in the customer's language, when it is next in, how many
+    conversations wait before one entering the queue now, and whether an agent is online."""
     hours = parse_hours(business.opening_hours)
     return Availability(
         hours=describe(hours, customer.language),
         opens=next_opening(now, hours, timezone=business.timezone),
         ahead=await uow.conversations.ahead_of(business.id, waiting_since=now),
         timezone=customer.timezone or business.timezone,
+        online=await staffed(uow, business.id),
     )
 
 

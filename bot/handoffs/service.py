@@ -123,6 +123,7 @@ async def request(
         rules=rules,
         timezone=business.timezone,
         shown_in=customer.timezone,
+        staffed=await queue.staffed(uow, business.id),
     )
     identity = await uow.identities.get(conversation.identity_id)
     messages, outbox_ids = await add_replies(

@@ -65,7 +65,8 @@ async def encoder_review(
 async def history_before(
     uow: UnitOfWork, business: Business, customer: Customer, message: Message
 ) -> History:
-    """The conversation as the fast detector saw it when `message` arrived."""
+    """The conversation as the fast detector saw it when `message` arrived (a handoff counts
+    only if it was still open then)."""
     earlier = await uow.messages.from_customer(
         message.conversation_id,
         since=message.created_at - HISTORY_WINDOW,
@@ -78,6 +79,7 @@ async def history_before(
             business.id, open_only=False, customer_id=customer.id, limit=2
         )
         if h.requested_at < message.created_at
+        and (h.resolved_at is None or h.resolved_at > message.created_at)
     ]
     return History(
         earlier=tuple(PastMessage(m.text, m.created_at) for m in earlier),

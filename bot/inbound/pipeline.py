@@ -450,7 +450,8 @@ async def _assess(
 ) -> Verdict:
     """Score the message for frustration against the customer's recent messages and handoffs
     (a conversation begun with this message has no earlier messages, a new customer no
-    handoffs)."""
+    handoffs). Only a handoff still open counts as a recent one: a resolved handoff is the
+    agent's judgement that the matter is closed."""
     earlier = (
         ()
         if first
@@ -467,7 +468,7 @@ async def _assess(
     )
     history = History(
         earlier=tuple(PastMessage(m.text, m.created_at) for m in earlier),
-        last_handoff_at=last[0].requested_at if last else None,
+        last_handoff_at=last[0].requested_at if last and last[0].open else None,
     )
     detector = replace(services.detector, sensitivity=Sensitivity(business.detector_sensitivity))
     return detector.assess(text, history=history, now=at)

@@ -10,7 +10,7 @@ import asyncio
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -26,6 +26,7 @@ NO_SCHEDULE = "(none)"
 RISK_WINDOW = timedelta(days=90)
 THEMES = 8
 COMPLAINT = "complaint"
+FEEDBACK = "feedback"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +141,12 @@ async def at_risk(
     return judged[:limit]
 
 
+def _as_read(remark: Remark) -> Remark:
+    if remark.source == COMPLAINT and not grouping.reads_as_complaint(remark.text):
+        return replace(remark, source=FEEDBACK)
+    return remark
+
+
 @cache
 def _stop_words() -> frozenset[str]:
     return grouping.stop_words(
@@ -176,12 +183,14 @@ async def themes(
     """What customers wrote about since then, grouped into themes, largest first.
 
     The same words written twice by one customer count once (a feedback message that was also
-    found frustrated counts as a complaint).
+    found frustrated counts as a complaint). A message found frustrated is quoted as a
+    complaint only if it reads as one (`flows.themes.reads_as_complaint`); a neutral question
+    the detector handed off for its conversation around it is quoted as feedback.
     """
     async with services.uow() as uow:
         found = await uow.insights.remarks(business.id, since=since)
     once: dict[tuple[uuid.UUID, str], Remark] = {}
-    for remark in found:
+    for remark in (_as_read(r) for r in found):
         key = (remark.customer_id, normalise(remark.text))
         if (until is None or remark.at < until) and (key not in once or remark.source == COMPLAINT):
             once[key] = remark

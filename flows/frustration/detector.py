@@ -118,6 +118,8 @@ class History:
     """When the oldest customer message still without a human or bot answer was sent."""
     last_survey: SurveyScore | None = None
     last_handoff_at: datetime | None = None
+    """When the customer's handoff still open was requested; a resolved one is not passed in
+    (the agent judged the matter closed)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -369,3 +369,102 @@ async def test_an_admin_may_answer_any_handoff_of_the_business(world: World) -> 
     (handoff,) = await _handoffs(world, "sam")
     await _reply(world, handoff, boss, "On it.")
     assert (await _texts(world, "sam"))[-1] == "On it."
+
+
+@pytest.mark.parametrize(
+    ("sensitivity", "ask", "question", "answered"),
+    [
+        ("balanced", "אני רוצה לדבר עם נציג", "עוד שאלה: אפשר לשנות כתובת משלוח?", "תודה שכתבתם"),
+        (
+            "sensitive",
+            ASK_PERSON,
+            "One more thing - can I still change the delivery address?",
+            "Thanks for writing",
+        ),
+    ],
+)
+async def test_after_a_resolved_handoff_an_ordinary_question_is_the_bots_to_answer(
+    world: World, sensitivity: str, ask: str, question: str, answered: str
+) -> None:
+    """A resolved handoff is the agent's judgement that the matter is closed: it is not a
+    recent-handoff signal, so the next ordinary question opens no new handoff."""
+    async with world.services.uow() as uow:
+        await uow.businesses.set_detector_sensitivity(world.business.id, sensitivity)
+        await uow.commit()
+        world.business = await uow.businesses.get(world.business.id)
+    noa = await _agent(world, "Noa")
+    await world.say("sam", ask)
+    (handoff,) = await _handoffs(world, "sam")
+    await _reply(world, handoff, noa, "Done, your order is on its way.")
+    async with world.services.uow() as uow:
+        await handoffs.resolve(uow, world.business, handoff.id, agent=noa, now=world.clock.now())
+        await uow.commit()
+
+    world.clock.at += timedelta(minutes=1)
+    await world.say("sam", question)
+
+    assert [h.state for h in await _handoffs(world, "sam")] == ["resolved"]
+    assert answered in (await _texts(world, "sam"))[-1]
+    async with world.services.uow() as uow:
+        conversation = await uow.conversations.get(handoff.conversation_id)
+        (asked,) = await uow.messages.from_customer(
+            handoff.conversation_id, since=world.clock.now(), before_id=None, limit=5
+        )
+    assert conversation.mode is ConversationMode.BOT
+    assert not any(r.startswith("handed off") for r in asked.frustration_reasons)
+
+
+async def test_while_a_handoff_is_open_it_still_counts_as_a_recent_handoff(world: World) -> None:
+    await world.say("sam", ASK_PERSON)
+    world.clock.at += timedelta(minutes=1)
+    await world.say("sam", "One more question: can I change the delivery address?")
+
+    (handoff,) = await _handoffs(world, "sam")
+    async with world.services.uow() as uow:
+        (asked,) = await uow.messages.from_customer(
+            handoff.conversation_id, since=world.clock.now(), before_id=None, limit=5
+        )
+    assert "handed off 1 min ago" in asked.frustration_reasons
+
+
+@pytest.mark.parametrize(
+    ("ask", "soon", "later"),
+    [
+        (ASK_PERSON, "usually within 10 minutes", "back today at 09:00"),
+        ("אני רוצה לדבר עם נציג", "בדרך כלל תוך 10 דקות", "חוזר היום ב־09:00"),
+    ],
+)
+async def test_before_opening_an_agent_online_is_promised_not_the_opening_hour(
+    world: World, ask: str, soon: str, later: str
+) -> None:
+    world.clock.at = datetime(2026, 12, 6, 7, 30, tzinfo=ISRAEL)
+    await world.say("early", ask)
+    assert later in (await _texts(world, "early"))[-1]
+
+    noa = await _agent(world, "Noa")
+    await world.say("sam", ask)
+
+    assert soon in (await _texts(world, "sam"))[-1]
+    (handoff,) = await _handoffs(world, "sam")
+    assert handoff.agent_id == noa.id
+
+
+@pytest.mark.parametrize(
+    ("question", "online", "later"),
+    [
+        ("Do you ship to Eilat?", "Someone from the team is online now", "The team is back"),
+        ("אתם שולחים לאילת?", "מישהו מהצוות מחובר עכשיו", "הצוות חוזר"),
+    ],
+)
+async def test_a_message_for_the_team_outside_hours_is_told_an_agent_is_online(
+    world: World, question: str, online: str, later: str
+) -> None:
+    world.clock.at = datetime(2026, 12, 4, 18, 0, tzinfo=ISRAEL)
+    await world.say("early", question)
+    assert later in (await _texts(world, "early"))[-1]
+
+    await _agent(world, "Noa")
+    await world.say("sam", question)
+
+    told = (await _texts(world, "sam"))[-1]
+    assert online in told and later not in told

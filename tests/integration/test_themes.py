@@ -167,3 +167,25 @@ async def test_the_console_shows_each_theme_with_its_quotes_and_a_chart(
     assert '<q><bdi>משלוח יקר</bdi></q> <span class="muted">(survey answer)</span>' in section
     assert "late delivery, cold food" in section and "this week 2 · last week 0" in section
     assert "Of 6 things customers wrote" in section and "1 fit no theme" in section
+
+
+async def test_a_request_for_a_person_and_a_neutral_question_are_not_quoted_as_complaints(
+    client: httpx.AsyncClient, business: tuple[Business, str]
+) -> None:
+    """Both are found frustrated and handed off (the question for the handoff still open),
+    yet neither reads as a complaint: they are quoted as feedback; a late delivery is one."""
+    shop, key = business
+    await _say(client, shop, "sam", "אני רוצה לדבר עם נציג לגבי המשלוח")
+    await _say(client, shop, "sam", "עוד שאלה: אפשר לשנות כתובת משלוח?")
+    await _say(client, shop, "dana", "המשלוח הגיע באיחור")
+
+    found = await client.get(f"/api/v1/{shop.slug}/insights/themes", headers=_auth(key))
+
+    assert found.status_code == 200
+    (theme,) = [t for t in found.json()["themes"] if t["word"] == "משלוח"]
+    sources = {q["text"]: q["source"] for q in theme["quotes"]}
+    assert sources == {
+        "המשלוח הגיע באיחור": "complaint",
+        "עוד שאלה: אפשר לשנות כתובת משלוח?": "feedback",
+        "אני רוצה לדבר עם נציג לגבי המשלוח": "feedback",
+    }

@@ -96,6 +96,38 @@ def test_out_of_hours_the_reply_says_when_the_team_is_back_in_hebrew() -> None:
     assert "פניות" not in text
 
 
+@pytest.mark.parametrize(
+    ("language", "online"),
+    [
+        ("he", "מישהו מהצוות מחובר עכשיו, ויש לפניכם 5 פניות."),
+        ("en", "Someone from the team is online now, and 5 conversations are ahead of yours."),
+    ],
+)
+def test_out_of_hours_an_agent_online_is_said_instead_of_when_the_team_is_back(
+    language: str, online: str
+) -> None:
+    staffed = Availability(
+        hours="Sun–Thu 09:00–18:00",
+        opens=NEXT_SUNDAY_NINE,
+        ahead=5,
+        timezone="Asia/Jerusalem",
+        online=True,
+    )
+    outcome = receive(
+        "Can I order a cake?",
+        language=language,
+        business="Café",
+        customer_name=None,
+        first=True,
+        availability=staffed,
+        now=FRIDAY_NOON,
+    )
+
+    text = outcome.replies[0].text
+    assert text.endswith(online)
+    assert "09:00." not in text
+
+
 def test_coming_back_to_a_resolved_conversation_is_told_again_without_a_greeting() -> None:
     outcome = receive(
         "one more thing",

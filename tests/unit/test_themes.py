@@ -6,7 +6,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from flows.themes import group, quoted, stop_words
+import pytest
+
+from flows.themes import group, quoted, reads_as_complaint, stop_words
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)  # a Sunday
 STOP = stop_words(["the", "was", "is", "too", "and", "a", "של", "לא", "היה", "מדי", "אבל", "עם"])
@@ -107,3 +109,38 @@ def test_quoted_cuts_long_remarks_and_keeps_hebrew_and_emoji() -> None:
     assert quoted("  שלום\n עולם 😡 ") == "שלום עולם 😡"
     long = quoted("א" * 500)
     assert len(long) == 280 and long.endswith("…")
+
+
+COMPLAINTS = (
+    "Where is my delivery?? I want a real person NOW!!!",
+    "המשלוח הגיע באיחור",
+    "late delivery, cold food",
+    "why is my order late again??",
+    "why hasn't anyone answered me?",
+    "למה אף אחד לא עונה לי?",
+    "the app keeps crashing, can you fix it?",
+    "השירות שלכם גרוע",
+    "I want to cancel my subscription",
+    "זו כבר פעם שלישית שאני כותבת!!! שום דבר לא עובד 😡😡",
+)
+QUESTIONS = (
+    "עוד שאלה: אפשר לשנות כתובת משלוח?",
+    "One more question: can I change the delivery address?",
+    "One more thing - can I still change the delivery address?",
+    "Do you ship to Eilat?",
+    "אתם שולחים לאילת?",
+    "can I order again next week?",
+    "אפשר להזמין שוב בשבוע הבא?",
+    "I want to talk to a real person",
+    "אני רוצה לדבר עם נציג",
+)
+
+
+@pytest.mark.parametrize("text", COMPLAINTS)
+def test_a_message_that_reads_as_a_complaint_is_quoted_as_one(text: str) -> None:
+    assert reads_as_complaint(text)
+
+
+@pytest.mark.parametrize("text", QUESTIONS)
+def test_a_neutral_question_or_a_bare_request_is_not_quoted_as_a_complaint(text: str) -> None:
+    assert not reads_as_complaint(text)
