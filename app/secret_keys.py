@@ -66,7 +66,8 @@ def _from_file(path: Path) -> tuple[str, ...]:
             path,
         )
     else:
-        log.info("the secret key for the stored channel credentials is kept at %s", path)
+        # Every `kesher` command opens the key: said once, when made, not on each command.
+        log.debug("the secret key for the stored channel credentials is kept at %s", path)
         if path.stat().st_mode & 0o077:
             log.warning("%s can be read by others than its owner: chmod 600 it", path)
     keys = tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
