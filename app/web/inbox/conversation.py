@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from app.web.inbox.queue import page_context
 from app.web.pages import Signed, SignedIn, context, form_fields, render
 from bot.domain import Event, EventKind, Handoff, KesherError, NotFound
+from bot.conversations.authors import agent_replies
 from bot.handoffs import reach
 from bot.handoffs import service as handoffs
 from bot.outbound.replies import queue_sends
@@ -31,15 +32,6 @@ async def _mine(uow: UnitOfWork, signed: SignedIn, handoff_id: int) -> Handoff:
     if handoff is None:
         raise NotFound(f"no handoff {handoff_id}", code="handoff_not_found")
     return handoff
-
-
-def authors(events: Sequence[Event], names: Mapping[int, str]) -> dict[int, str]:
-    """Who wrote each agent's message, by message id: kept by name even once they are deleted."""
-    return {
-        e.data["message_id"]: names.get(e.data.get("agent_id", 0), "")
-        for e in events
-        if e.kind == EventKind.AGENT_REPLIED and isinstance(e.data.get("message_id"), int)
-    }
 
 
 @router.get("/handoffs/{handoff_id}", response_class=HTMLResponse)
@@ -90,7 +82,7 @@ async def _conversation_page(
             who=customer.name if customer and customer.name else identity.address,
             messages=messages,
             notes=[e for e in events if e.kind == EventKind.NOTE],
-            authors=authors(events, names),
+            authors=agent_replies(events, names),
             answers=answers,
             past=[p for p in past if p.id != handoff.id],
             summary=summary,

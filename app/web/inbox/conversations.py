@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.web.inbox.conversation import authors
 from app.web.pages import Signed, SignedIn, context, form_fields, render
 from bot.conversations import actions
+from bot.conversations.authors import agent_replies
 from bot.domain import (
     ChannelName,
     ConversationStatus,
@@ -155,7 +155,7 @@ async def _page(
             who=customer.name if customer and customer.name else identity.address,
             channel=identity.channel.value,
             messages=messages,
-            authors=authors(events, names),
+            authors=agent_replies(events, names),
             handoff=handoff,
             team=team,
             window=reach.window_open(signed.services, identity, now=now),
