@@ -54,7 +54,7 @@ class Inbox:
         response = httpx.get(
             f"{self.base}/api/v1/demo/sandbox/messages", params={"customer": customer}, timeout=5
         )
-        return [m["text"] for m in response.json()["messages"]]
+        return [m["text"] for m in response.json()["messages"] if m["direction"] == "out"]
 
 
 @pytest.fixture(scope="module")

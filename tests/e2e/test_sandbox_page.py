@@ -43,9 +43,9 @@ class Server:
         return response.json()
 
     def sent_to(self, customer: str) -> list[str]:
-        """The texts the sandbox transcript lists for a customer, oldest first."""
+        """The texts sent to a customer, as the sandbox transcript lists them, oldest first."""
         messages = self.get("/api/v1/demo/sandbox/messages", customer=customer)["messages"]
-        return [m["text"] for m in messages]
+        return [m["text"] for m in messages if m["direction"] == "out"]
 
     def customer(self, address: str) -> dict[str, Any]:
         found = self.get("/api/v1/demo/customers", channel="sandbox", address=address)

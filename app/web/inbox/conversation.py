@@ -4,7 +4,7 @@ agent's reply, note, claim, transfer and resolve."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.web.inbox.queue import page_context
 from app.web.pages import Signed, SignedIn, context, form_fields, render
-from bot.domain import Event, EventKind, Handoff, KesherError, NotFound
 from bot.conversations.authors import agent_replies
+from bot.domain import EventKind, Handoff, KesherError, NotFound
 from bot.handoffs import reach
 from bot.handoffs import service as handoffs
 from bot.outbound.replies import queue_sends
