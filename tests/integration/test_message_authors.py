@@ -9,12 +9,14 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import re
+
 import httpx
 import pytest
 
 from app.web.app import create_app
 from bot.accounts.businesses import issue_key
-from bot.domain import Agent
+from bot.domain import Agent, ChannelName
 from bot.handoffs import service as handoffs
 from bot.handoffs.agents import create_agent
 from bot.outbound.replies import queue_sends
@@ -60,6 +62,30 @@ class Stage:
             )
             await uow.commit()
         return agent
+
+    async def signed_in(self, agent: Agent) -> None:
+        form = (await self.http.get("/inbox/login")).text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+        assert csrf
+        signed = await self.http.post(
+            "/inbox/login",
+            data={"email": agent.email, "password": "correct horse battery", "csrf": csrf[1]},
+        )
+        assert signed.status_code in (302, 303), signed.text
+
+    async def conversation_page(self, address: str) -> str:
+        async with self.world.services.uow() as uow:
+            identity = await uow.identities.find(
+                self.world.business.id, ChannelName.SANDBOX, address
+            )
+            assert identity is not None
+            conversation = await uow.conversations.open_for(identity.id)
+        assert conversation is not None
+        page = await self.http.get(
+            f"/inbox/conversations/{conversation.id}", headers={"HX-Request": "true"}
+        )
+        assert page.status_code == 200, page.text
+        return page.text
 
     async def reply(self, address: str, agent: Agent, text: str) -> None:
         customer = await self.world.customer_id(address)
@@ -130,7 +156,7 @@ async def test_an_agents_reply_is_shown_as_the_agents_and_the_bots_as_the_bots(
         "agent",
         "Noa",
     )
-    acknowledgement = [m for m in messages if m["direction"] == "out"][0]
+    acknowledgement = next(m for m in messages if m["direction"] == "out")
     assert acknowledgement["author"] == "bot"
 
     timeline = {i["text"]: i for i in await stage.timeline("sam")}
@@ -138,6 +164,11 @@ async def test_an_agents_reply_is_shown_as_the_agents_and_the_bots_as_the_bots(
     assert timeline["Hi Sam, Noa here."]["author_name"] == "Noa"
     assert timeline[ASK_PERSON]["author"] == "customer"
     assert timeline[acknowledgement["text"]]["author"] == "bot"
+
+    await stage.signed_in(noa)  # the business is in Hebrew, and so is its agents' inbox
+    thread = await stage.conversation_page("sam")
+    assert '<bdi class="author" data-author="agent">Noa</bdi>' in thread
+    assert '<span class="author" data-author="bot">בוט</span>' in thread
 
 
 async def test_a_schedules_touch_is_the_schedules_on_the_record_and_the_bots_to_the_customer(
@@ -158,3 +189,7 @@ async def test_a_schedules_touch_is_the_schedules_on_the_record_and_the_bots_to_
     assert timeline["hello"]["author"] == "customer"
     shown = {m["text"]: m for m in await stage.transcript("lea")}
     assert (shown[question]["author"], shown[question]["author_name"]) == ("bot", None)
+
+    await stage.signed_in(await stage.agent("Dor"))
+    thread = await stage.conversation_page("lea")
+    assert '<bdi class="author" data-author="schedule">תזמון: monthly-pulse</bdi>' in thread

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.web.inbox.queue import page_context
 from app.web.pages import Signed, SignedIn, context, form_fields, render
-from bot.conversations.authors import agent_replies
+from bot.conversations.authors import authors
 from bot.domain import EventKind, Handoff, KesherError, NotFound
 from bot.handoffs import reach
 from bot.handoffs import service as handoffs
@@ -69,7 +69,7 @@ async def _conversation_page(
         identity = await uow.identities.get(conversation.identity_id)
         approved = stored_templates(await uow.accounts.get(signed.business.id, identity.channel))
         team = await uow.agents.list(signed.business.id)
-        names = await uow.agents.names(signed.business.id)
+        written = await authors(uow, signed.business.id, handoff.customer_id, messages)
     me = next((a for a in team if a.id == signed.agent.id), signed.agent)
     language = customer.language if customer else signed.business.language
     return render(
@@ -82,7 +82,7 @@ async def _conversation_page(
             who=customer.name if customer and customer.name else identity.address,
             messages=messages,
             notes=[e for e in events if e.kind == EventKind.NOTE],
-            authors=agent_replies(events, names),
+            authors=written,
             answers=answers,
             past=[p for p in past if p.id != handoff.id],
             summary=summary,
