@@ -3,13 +3,12 @@ the sandbox transcript with the customer's own messages in it; on both backends.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
-
-import re
 
 import httpx
 import pytest
