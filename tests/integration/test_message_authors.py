@@ -17,13 +17,13 @@ from app.web.app import create_app
 from bot.accounts.businesses import issue_key
 from bot.domain import Agent, ChannelName
 from bot.handoffs import service as handoffs
-from bot.handoffs.agents import create_agent
 from bot.outbound.replies import queue_sends
 from tests.integration.conftest import running
 from tests.integration.world import SettableClock, World, make_world
 
 SUNDAY_MORNING = datetime(2026, 11, 22, 10, 0, tzinfo=ZoneInfo("Asia/Jerusalem"))
 ASK_PERSON = "I want to talk to a real person"
+PASSWORD = "correct horse battery"
 
 
 @dataclass
@@ -50,16 +50,15 @@ class Stage:
         return [i for i in got.json()["items"] if i["type"] == "message"]
 
     async def agent(self, name: str) -> Agent:
+        made = await self.http.post(
+            f"/api/v1/{self.world.business.slug}/agents",
+            json={"email": f"{name.lower()}@clinic.test", "name": name, "password": PASSWORD},
+            headers={"Authorization": f"Bearer {self.key}"},
+        )
+        assert made.status_code == 201, made.text
         async with self.world.services.uow() as uow:
-            agent = await create_agent(
-                uow,
-                self.world.business,
-                email=f"{name.lower() or 'anon'}@clinic.test",
-                name=name,
-                password="correct horse battery",
-                now=self.world.clock.now(),
-            )
-            await uow.commit()
+            agent = await uow.agents.get(made.json()["id"])
+        assert agent is not None
         return agent
 
     async def signed_in(self, agent: Agent) -> None:
@@ -68,7 +67,12 @@ class Stage:
         assert csrf
         signed = await self.http.post(
             "/inbox/login",
-            data={"email": agent.email, "password": "correct horse battery", "csrf": csrf[1]},
+            data={
+                "business": self.world.business.slug,
+                "email": agent.email,
+                "password": PASSWORD,
+                "csrf": csrf[1],
+            },
         )
         assert signed.status_code in (302, 303), signed.text
 
