@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
@@ -14,7 +14,8 @@ from pydantic import BaseModel, Field
 from app.web.deps import SandboxBusiness, ServicesDep
 from app.web.errors import ApiError
 from app.web.text_json import TextJsonRoute
-from bot.domain import ChannelName, Message, Rate, WebhookRequest
+from bot.conversations.authors import AuthorKind, authors
+from bot.domain import ChannelName, Direction, Message, Rate, WebhookRequest
 from bot.inbound.pipeline import handle_inbound
 from integrations.sandbox import MAX_TEXT
 
@@ -23,6 +24,13 @@ TRANSCRIPT = 1000
 router = APIRouter(route_class=TextJsonRoute)
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 CUSTOMER_RATE = Rate(count=60, per=timedelta(minutes=1))
+# Who the customer sees as a message's author: a schedule's touch is the bot's.
+CUSTOMER_SEES: dict[AuthorKind, Literal["customer", "bot", "agent"]] = {
+    "customer": "customer",
+    "bot": "bot",
+    "agent": "agent",
+    "schedule": "bot",
+}
 
 
 class SandboxMessageIn(BaseModel):
@@ -53,6 +61,12 @@ class SandboxReplies(BaseModel):
 
 class SentMessage(ReplyOut):
     id: int
+    direction: Literal["in", "out"] = Field(description="in: the customer's, out: to the customer")
+    author: Literal["customer", "bot", "agent"]
+    author_name: str | None = Field(
+        description="the agent's display name; null for the customer, the bot, or an agent "
+        "with no name (shown as the team)"
+    )
     sent_at: str
     status: str
 
@@ -123,20 +137,27 @@ async def sent_messages(
     business: SandboxBusiness,
     customer: Annotated[str, Query(min_length=1, max_length=128)],
 ) -> SandboxTranscript:
-    """Every message sent to one sandbox customer, oldest first (the latest 1,000 of them)."""
+    """One sandbox customer's chat, oldest first (the latest 1,000 messages): what they wrote,
+    and what was sent to them, each with its author (the bot, or an agent by name)."""
     async with services.uow() as uow:
         identity = await uow.identities.find(business.id, ChannelName.SANDBOX, customer.strip())
-        sent = await uow.messages.sent_to(identity.id, limit=TRANSCRIPT) if identity else []
+        if identity is None:
+            return SandboxTranscript(messages=[])
+        chat = await uow.messages.transcript(identity.id, limit=TRANSCRIPT)
+        written = await authors(uow, business.id, identity.customer_id, chat)
     return SandboxTranscript(
         messages=[
             SentMessage(
                 id=m.id,
+                direction="in" if m.direction == Direction.IN else "out",
+                author=CUSTOMER_SEES[written[m.id].kind],
+                author_name=written[m.id].name if written[m.id].kind == "agent" else None,
                 text=m.text,
                 choices=[ChoiceOut(id=c.id, label=c.label) for c in m.choices],
                 sent_at=m.created_at.isoformat(),
                 status=m.status.value,
             )
-            for m in sent
+            for m in chat
         ]
     )
 

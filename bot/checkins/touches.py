@@ -163,6 +163,7 @@ async def _touch_many(
             key=f"checkin:{checkin.id}",
             event={
                 "checkin_id": checkin.id,
+                "schedule_id": checkin.schedule_id,
                 "flow": checkin.flow,
                 "channel": identity.channel.value,
             },
@@ -201,14 +202,6 @@ async def _record_touches(
     for s in going:
         if s.conversation_id is not None:
             conversations[s.checkin_id] = s.conversation_id
-    await uow.events.add_many(
-        business_id,
-        [
-            NewEvent(customer_id=s.customer_id, kind=EventKind.CHECKIN_SENT, data=s.event)
-            for s in going
-        ],
-        occurred_at=now,
-    )
     replies = [
         (s, index, text, choices) for s in going for index, (text, choices) in enumerate(s.replies)
     ]
@@ -235,6 +228,21 @@ async def _record_touches(
             for (s, index, _, _), message_id in zip(replies, message_ids, strict=True)
         ],
         due_at=now,
+    )
+    written: dict[int, list[int]] = {s.checkin_id: [] for s in going}
+    for (s, *_), message_id in zip(replies, message_ids, strict=True):
+        written[s.checkin_id].append(message_id)
+    await uow.events.add_many(
+        business_id,
+        [
+            NewEvent(
+                customer_id=s.customer_id,
+                kind=EventKind.CHECKIN_SENT,
+                data={**s.event, "message_ids": written[s.checkin_id]},
+            )
+            for s in going
+        ],
+        occurred_at=now,
     )
     await uow.checkins.record_starts(going, conversations=conversations)
     made: dict[int, list[int]] = {s.checkin_id: [] for s in going}
@@ -353,7 +361,7 @@ async def _touch(
         now=now,
     ):
         return None
-    _, outbox_ids = await add_replies(
+    messages, outbox_ids = await add_replies(
         uow,
         business,
         conversation,
@@ -369,6 +377,12 @@ async def _touch(
         customer.id,
         kind=EventKind.CHECKIN_SENT,
         occurred_at=now,
-        data={"checkin_id": checkin.id, "flow": checkin.flow, "channel": identity.channel.value},
+        data={
+            "checkin_id": checkin.id,
+            "schedule_id": checkin.schedule_id,
+            "flow": checkin.flow,
+            "channel": identity.channel.value,
+            "message_ids": [m.id for m in messages],
+        },
     )
     return await record_turn(uow, business, customer, checkin, turn, now=now)

@@ -190,8 +190,9 @@ class MessageRepository(Protocol):
         """The business's messages with ids above `after_id`, by id (an export, page by page)."""
         ...
 
-    async def sent_to(self, identity_id: int, *, limit: int) -> Sequence[Message]:
-        """Outbound messages on one identity that left Kesher: the latest `limit`, oldest first."""
+    async def transcript(self, identity_id: int, *, limit: int) -> Sequence[Message]:
+        """What one identity's chat shows: every inbound message, and the outbound ones that
+        left Kesher; the latest `limit`, oldest first."""
         ...
 
     async def set_status(

@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 
 from bot.domain import (
     ChannelName,
@@ -184,15 +184,17 @@ class SqlMessages(Repository):
         )
         return [records.message(r) for r in rows]
 
-    async def sent_to(self, identity_id: int, *, limit: int) -> Sequence[Message]:
+    async def transcript(self, identity_id: int, *, limit: int) -> Sequence[Message]:
         left = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.READ)
         rows = await self.session.scalars(
             select(MessageRow)
             .join(ConversationRow, ConversationRow.id == MessageRow.conversation_id)
             .where(
                 ConversationRow.identity_id == identity_id,
-                MessageRow.direction == Direction.OUT.value,
-                MessageRow.status.in_([s.value for s in left]),
+                or_(
+                    MessageRow.direction == Direction.IN.value,
+                    MessageRow.status.in_([s.value for s in left]),
+                ),
             )
             .order_by(MessageRow.id.desc())
             .limit(limit)

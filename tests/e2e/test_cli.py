@@ -56,6 +56,7 @@ def _wait_sent(base: str, key: str, customer: str, count: int) -> list[dict]:
             params={"customer": customer},
             headers={"Authorization": f"Bearer {key}"},
         ).json()["messages"]
+        messages = [m for m in messages if m["direction"] == "out"]
         if len(messages) >= count or time.monotonic() > deadline:
             return messages
         time.sleep(0.1)

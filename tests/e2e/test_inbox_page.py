@@ -55,7 +55,7 @@ class Inbox:
         response = httpx.get(
             f"{self.base}/api/v1/demo/sandbox/messages", params={"customer": customer}, timeout=5
         )
-        return [m["text"] for m in response.json()["messages"]]
+        return [m["text"] for m in response.json()["messages"] if m["direction"] == "out"]
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +77,13 @@ def _signed_in(browser: Browser, inbox: Inbox, email: str) -> Page:
     page.click("button[type=submit]")
     expect(page).to_have_url(f"{inbox.base}/inbox")
     return page
+
+
+# The conversation's thread overflows and shows its newest message.
+AT_BOTTOM = """(() => {
+  const t = document.querySelector("#thread");
+  return t.scrollHeight > t.clientHeight + 50 && t.scrollHeight - t.scrollTop - t.clientHeight < 2;
+})()"""
 
 
 def _wait_for(condition: Callable[[], bool], *, seconds: float = 10) -> None:
@@ -109,8 +116,10 @@ def test_a_handoff_appears_live_is_answered_resolved_and_the_bot_takes_over_agai
     expect(page.locator("#thread")).to_contain_text("Hi, I'm Noa. What happened?")
     _wait_for(lambda: "Hi, I'm Noa. What happened?" in inbox.sent_to(customer))
 
-    inbox.say(customer, "My order never came")
+    # Long enough to overflow the thread: it arrives live and the thread stays at the bottom.
+    inbox.say(customer, "My order never came. " + "It was due on Tuesday, then Friday. " * 40)
     expect(page.locator("#thread")).to_contain_text("My order never came")
+    _wait_for(lambda: page.evaluate(AT_BOTTOM))
     assert inbox.sent_to(customer)[-1] == "Hi, I'm Noa. What happened?", "the bot stayed quiet"
 
     ARTEFACTS.mkdir(exist_ok=True)

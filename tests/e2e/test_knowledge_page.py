@@ -37,6 +37,7 @@ def _ask(base: str, who: str, text: str) -> str:
         sent = httpx.get(
             f"{base}/api/v1/demo/sandbox/messages", params={"customer": who}, timeout=10
         ).json()["messages"]
+        sent = [m for m in sent if m["direction"] == "out"]
         if sent:
             return str(sent[0]["text"])
         time.sleep(0.1)

@@ -43,9 +43,9 @@ class Server:
         return response.json()
 
     def sent_to(self, customer: str) -> list[str]:
-        """The texts the sandbox transcript lists for a customer, oldest first."""
+        """The texts sent to a customer, as the sandbox transcript lists them, oldest first."""
         messages = self.get("/api/v1/demo/sandbox/messages", customer=customer)["messages"]
-        return [m["text"] for m in messages]
+        return [m["text"] for m in messages if m["direction"] == "out"]
 
     def customer(self, address: str) -> dict[str, Any]:
         found = self.get("/api/v1/demo/customers", channel="sandbox", address=address)
@@ -147,8 +147,11 @@ def test_mixed_hebrew_emoji_and_english_message_round_trips_exactly(
         pass  # the next 5-second poll
     assert bot.all_text_contents() == server.sent_to(customer), "a reply shown twice or lost"
 
+    # A reload shows the whole chat again: the customer's own messages, each once, in order.
     page.reload()
     expect(bot).to_have_count(len(server.sent_to(customer)))
+    expect(mine).to_have_count(2)
+    assert mine.first.text_content() == MIXED
 
 
 def test_stop_unsubscribes_and_a_later_message_is_still_answered(

@@ -103,7 +103,7 @@ async def _sent_to(
         found = await client.get(
             f"/api/v1/{business.slug}/sandbox/messages", params={"customer": customer}
         )
-        texts = [m["text"] for m in found.json()["messages"]]
+        texts = [m["text"] for m in found.json()["messages"] if m["direction"] == "out"]
         if len(texts) >= count:
             break
         await asyncio.sleep(0.05)

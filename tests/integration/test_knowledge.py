@@ -67,7 +67,7 @@ async def _ask(
 async def _transcript(client: httpx.AsyncClient, shop: Business, who: str) -> list[dict[str, Any]]:
     got = await client.get(f"/api/v1/{shop.slug}/sandbox/messages", params={"customer": who})
     messages: list[dict[str, Any]] = got.json()["messages"]
-    return messages
+    return [m for m in messages if m["direction"] == "out"]
 
 
 async def _candidates(client: httpx.AsyncClient, shop: Business, key: str) -> list[dict[str, Any]]:

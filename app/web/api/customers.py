@@ -24,6 +24,7 @@ from bot.accounts.customers import (
     upsert_customer,
 )
 from bot.accounts.merge import likely_duplicates, merge_customers
+from bot.conversations.authors import Author, AuthorKind, authors
 from bot.domain import ChannelName, Customer, Event, Identity, Message
 from bot.ports import UnitOfWork
 
@@ -60,6 +61,12 @@ class TimelineItem(BaseModel):
     type: Literal["message", "event"]
     at: datetime
     direction: str | None = None
+    author: AuthorKind | None = Field(
+        default=None, description="messages only: the customer, the bot, an agent or a schedule"
+    )
+    author_name: str | None = Field(
+        default=None, description="the agent's display name, or the schedule's name"
+    )
     channel: str | None = None
     text: str | None = None
     status: str | None = None
@@ -297,11 +304,13 @@ async def get_customer(
         return _out(customer, list(await uow.identities.for_customer(customer.id)))
 
 
-def _message_item(message: Message) -> TimelineItem:
+def _message_item(message: Message, author: Author) -> TimelineItem:
     return TimelineItem(
         type="message",
         at=message.created_at,
         direction=message.direction.value,
+        author=author.kind,
+        author_name=author.name,
         channel=message.channel.value,
         text=message.text,
         status=message.status.value,
@@ -361,6 +370,8 @@ async def timeline(
         customer = await _customer(uow, business.id, customer_id)
         messages = await uow.messages.for_customer(customer.id, limit=limit)
         events = await uow.events.for_customer(customer.id, limit=limit)
-    items = [_message_item(m) for m in messages] + [_event_item(e) for e in events]
+        written = await authors(uow, business.id, customer.id, messages)
+    items = [_message_item(m, written[m.id]) for m in messages]
+    items += [_event_item(e) for e in events]
     items.sort(key=lambda item: item.at)
     return Timeline(customer_id=customer.id, items=items)

@@ -4,7 +4,7 @@ agent's reply, note, claim, transfer and resolve."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.web.inbox.queue import page_context
 from app.web.pages import Signed, SignedIn, context, form_fields, render
-from bot.domain import Event, EventKind, Handoff, KesherError, NotFound
+from bot.conversations.authors import authors
+from bot.domain import EventKind, Handoff, KesherError, NotFound
 from bot.handoffs import reach
 from bot.handoffs import service as handoffs
 from bot.outbound.replies import queue_sends
@@ -31,15 +32,6 @@ async def _mine(uow: UnitOfWork, signed: SignedIn, handoff_id: int) -> Handoff:
     if handoff is None:
         raise NotFound(f"no handoff {handoff_id}", code="handoff_not_found")
     return handoff
-
-
-def authors(events: Sequence[Event], names: Mapping[int, str]) -> dict[int, str]:
-    """Who wrote each agent's message, by message id: kept by name even once they are deleted."""
-    return {
-        e.data["message_id"]: names.get(e.data.get("agent_id", 0), "")
-        for e in events
-        if e.kind == EventKind.AGENT_REPLIED and isinstance(e.data.get("message_id"), int)
-    }
 
 
 @router.get("/handoffs/{handoff_id}", response_class=HTMLResponse)
@@ -77,7 +69,7 @@ async def _conversation_page(
         identity = await uow.identities.get(conversation.identity_id)
         approved = stored_templates(await uow.accounts.get(signed.business.id, identity.channel))
         team = await uow.agents.list(signed.business.id)
-        names = await uow.agents.names(signed.business.id)
+        written = await authors(uow, signed.business.id, handoff.customer_id, messages)
     me = next((a for a in team if a.id == signed.agent.id), signed.agent)
     language = customer.language if customer else signed.business.language
     return render(
@@ -90,7 +82,7 @@ async def _conversation_page(
             who=customer.name if customer and customer.name else identity.address,
             messages=messages,
             notes=[e for e in events if e.kind == EventKind.NOTE],
-            authors=authors(events, names),
+            authors=written,
             answers=answers,
             past=[p for p in past if p.id != handoff.id],
             summary=summary,

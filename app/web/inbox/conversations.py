@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.web.inbox.conversation import authors
 from app.web.pages import Signed, SignedIn, context, form_fields, render
 from bot.conversations import actions
+from bot.conversations.authors import authors
 from bot.domain import (
     ChannelName,
     ConversationStatus,
@@ -142,8 +142,7 @@ async def _page(
         messages = await uow.messages.for_customer(conversation.customer_id, limit=200)
         handoff = await uow.handoffs.open_for(conversation.id)
         team = [a for a in await uow.agents.list(signed.business.id) if a.active]
-        events = await uow.events.for_customer(conversation.customer_id, limit=200)
-        names = await uow.agents.names(signed.business.id)
+        written = await authors(uow, signed.business.id, conversation.customer_id, messages)
     zone = ZoneInfo(signed.business.timezone)
     return render(
         request,
@@ -155,7 +154,7 @@ async def _page(
             who=customer.name if customer and customer.name else identity.address,
             channel=identity.channel.value,
             messages=messages,
-            authors=authors(events, names),
+            authors=written,
             handoff=handoff,
             team=team,
             window=reach.window_open(signed.services, identity, now=now),

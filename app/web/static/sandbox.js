@@ -39,10 +39,12 @@
     try { localStorage.setItem(STORE, id); } catch (e) { /* private mode: keep it in memory */ }
   }
 
-  // What is on screen: the outbound message ids already shown, for one customer at a time.
+  // What is on screen: the message ids already shown (both directions), for one customer at a
+  // time, and the customer's own bubbles drawn on sending, before the server gave them an id.
   let customer = "";
   let generation = 0;      // bumped when the customer changes; late answers for the old one are dropped
   let shown = new Set();
+  let unconfirmed = [];
   let arrived = 0;         // bot messages shown since the last send started
   let sending = false;
   let pollError = false;
@@ -64,7 +66,7 @@
   function nearBottom() {
     return messages.scrollHeight - messages.scrollTop - messages.clientHeight < 80;
   }
-  function bubble(kind, body, when) {
+  function bubble(kind, body, when, author) {
     const stick = nearBottom();
     const el = document.createElement("div");
     el.className = "msg " + kind;
@@ -77,7 +79,7 @@
     meta.className = "meta";
     const who = document.createElement("span");
     who.className = "who";
-    who.textContent = kind === "customer" ? T.you : T.bot;
+    who.textContent = author || (kind === "customer" ? T.you : T.bot);
     const time = document.createElement("time");
     const at = when ? new Date(when) : new Date();
     if (!isNaN(at)) { time.dateTime = at.toISOString(); time.textContent = clock.format(at); }
@@ -88,8 +90,21 @@
     if (stick || kind === "customer") messages.scrollTop = messages.scrollHeight;
     return el;
   }
+  // An agent's reply is a person's: their display name, or "the team" when they have none.
+  function authorName(message) {
+    return message.author === "agent" ? (message.author_name || T.team) : T.bot;
+  }
+  function customerBubble(message) {
+    const drawn = unconfirmed.findIndex((el) => el.dataset.text === message.text);
+    if (drawn >= 0) {
+      unconfirmed.splice(drawn, 1)[0].dataset.id = String(message.id);
+      return;
+    }
+    bubble("customer", message.text, message.sent_at).dataset.id = String(message.id);
+  }
   function botBubble(message) {
-    const el = bubble("bot", message.text, message.sent_at);
+    const el = bubble("bot", message.text, message.sent_at, authorName(message));
+    el.dataset.author = message.author || "bot";
     if (message.id !== undefined) el.dataset.id = String(message.id);
     const choices = message.choices || [];
     if (choices.length) {
@@ -148,6 +163,7 @@
         const key = String(m.id);
         if (shown.has(key)) continue;
         shown.add(key);
+        if (m.direction === "in") { customerBubble(m); continue; }
         botBubble(m);
         arrived += 1;
       }
@@ -184,6 +200,12 @@
     try {
       const data = await request("POST", API, Object.assign({customer, message_id: uuid()}, body));
       if (mine !== generation) return true;
+      if (mark && data && data.message_id !== undefined) {
+        const key = String(data.message_id);
+        unconfirmed = unconfirmed.filter((el) => el !== mark);
+        if (shown.has(key) && mark.dataset.id !== key) mark.remove();  // the transcript drew it
+        else { shown.add(key); mark.dataset.id = key; }
+      }
       clearError();
       await awaitReplies(((data && data.replies) || []).length, mine);
       return true;
@@ -191,6 +213,7 @@
       if (mine === generation) {
         showError(e.message, false);
         if (mark) {
+          unconfirmed = unconfirmed.filter((el) => el !== mark);
           mark.classList.add("failed");
           mark.querySelector(".who").textContent = T.you + " · " + T.failed;
         }
@@ -202,13 +225,21 @@
     }
   }
 
+  // The customer's words on screen at once; the transcript confirms them with their id later.
+  function drawn(body) {
+    const el = bubble("customer", body);
+    el.dataset.text = body;
+    unconfirmed.push(el);
+    return el;
+  }
+
   async function sendText() {
     if (sending) return;
     const value = text.value;
     if (!value.trim()) return;
     if (value.length > MAX_TEXT) { showError(tooLong(value.length), false); return; }
     const mine = generation;
-    const mark = bubble("customer", value);
+    const mark = drawn(value);
     text.value = "";
     grow();
     const ok = await post({text: value}, mine, mark);
@@ -221,7 +252,7 @@
     const buttons = row.querySelectorAll("button");
     buttons.forEach((b) => { b.disabled = true; });
     button.classList.add("picked");
-    const mark = bubble("customer", choice.label);
+    const mark = drawn(choice.label);
     const ok = await post({choice: choice.id}, generation, mark);
     if (!ok) {
       buttons.forEach((b) => { b.disabled = false; });
@@ -235,6 +266,7 @@
     storeCustomer(id);
     generation += 1;
     shown = new Set();
+    unconfirmed = [];
     messages.replaceChildren();
     typing.textContent = "";
     clearError();
