@@ -50,6 +50,7 @@ class Watched:
 def _sign_in(page: Page, base: str, email: str) -> None:
     page.goto("/inbox")
     expect(page).to_have_url(f"{base}/inbox/login")
+    page.fill("input[name=business]", "demo")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")

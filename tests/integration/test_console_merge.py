@@ -41,7 +41,9 @@ async def _two_danas(
 async def _admin(
     client: httpx.AsyncClient, runtime: Runtime, shop: Business, *, language: str
 ) -> str:
-    await _sign_in(client, await _agent(runtime, shop, role=AgentRole.ADMIN, language=language))
+    await _sign_in(
+        client, shop, await _agent(runtime, shop, role=AgentRole.ADMIN, language=language)
+    )
     return await _csrf(client)
 
 

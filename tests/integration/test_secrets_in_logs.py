@@ -12,6 +12,7 @@ import pytest
 
 from app.bootstrap import Runtime
 from app.web.app import create_app
+from app.web.pages import SESSION_COOKIE
 from bot.telemetry import CHATTY, configure_logging
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER
@@ -69,7 +70,7 @@ async def test_a_days_work_logs_no_secret(
     email = await _agent(runtime, shop.business)
     assert (await _sign_in(client, shop.business, email, "not the password")).status_code == 401
     assert (await _sign_in(client, shop.business, email)).status_code == 303
-    session = next(iter(client.cookies.values()))
+    session = client.cookies[SESSION_COOKIE]
     assert (await client.get("/inbox")).status_code == 200
 
     captured = capfd.readouterr()

@@ -54,8 +54,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # IF EXISTS: SQLite commits DDL as it goes, so a downgrade that an earlier revision refuses
+    # further down (0021 without its key) has already dropped these; run again, it goes on.
     if op.get_bind().dialect.name == "postgresql":
         for name, table, _ in TRIGRAMS:
-            op.drop_index(name, table_name=table)
-    op.drop_index("ix_events_business_kind", table_name="events")
-    op.drop_index("ix_events_business", table_name="events")
+            op.drop_index(name, table_name=table, if_exists=True)
+    op.drop_index("ix_events_business_kind", table_name="events", if_exists=True)
+    op.drop_index("ix_events_business", table_name="events", if_exists=True)
