@@ -12,8 +12,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Index
 from sqlalchemy.engine import Connection
 
+from storage.columns import ONLY_ON
 from storage.database import create_engine
-from storage.tables import ONLY_ON
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 log = logging.getLogger(__name__)

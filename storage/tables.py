@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    BigInteger,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -18,53 +15,13 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     Uuid,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-# SQLite only autoincrements a column declared exactly INTEGER PRIMARY KEY.
-BigId = BigInteger().with_variant(Integer, "sqlite")
-Json = JSON().with_variant(JSONB, "postgresql")
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC in and out, also on SQLite (which stores no offset)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the database")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-# An index's `info` key naming the one dialect it exists on.
-ONLY_ON = "only_on"
-
-
-def trigram_index(name: str, column: str) -> Index:
-    """A PostgreSQL `pg_trgm` GIN index on a text column, which serves the inbox's
-    `ILIKE '%words%'` search; SQLite has none and scans (`storage.schema.declared_here`)."""
-    return Index(
-        name,
-        column,
-        postgresql_using="gin",
-        postgresql_ops={column: "gin_trgm_ops"},
-        info={ONLY_ON: "postgresql"},
-    ).ddl_if(dialect="postgresql")
+from storage.columns import BigId, Json, UtcDateTime, trigram_index
 
 
 class Base(DeclarativeBase):

@@ -12,8 +12,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.domain import Agent, AgentRole, SignInAttempt
 from storage import records
+from storage.columns import UtcDateTime
 from storage.repositories.repository import Repository
-from storage.tables import AgentRow, AgentSessionRow, HandoffRow, SignInAttemptRow, UtcDateTime
+from storage.tables import AgentRow, AgentSessionRow, HandoffRow, SignInAttemptRow
 
 # A deleted agent's row stays for the name on their history, and is no one's login or team.
 _KEPT = AgentRow.deleted_at.is_(None)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased
 
 from bot.domain import NewOutboxItem, OutboxItem, OutboxKind, OutboxSend, OutboxStatus
 from storage import records
+from storage.columns import UtcDateTime
 from storage.credentials import CredentialCipher
 from storage.repositories.repository import Repository
 from storage.tables import (
@@ -23,7 +24,6 @@ from storage.tables import (
     IdentityRow,
     MessageRow,
     OutboxRow,
-    UtcDateTime,
 )
 
 # A claim that set `sending_since` itself (the row's first attempt) gives it back when the row

@@ -12,7 +12,7 @@ to the provider: a row claimed again with it set asks the provider before sendin
 import sqlalchemy as sa
 from alembic import op
 
-from storage.tables import UtcDateTime
+from storage.columns import UtcDateTime
 
 revision = "0018"
 down_revision = "0017"
