@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import typer
@@ -139,6 +140,20 @@ async def _agent_named(uow: UnitOfWork, business: Business, email: str) -> Agent
     return found
 
 
+def _offboard(business: str, email: str, step: Callable[..., Awaitable[object]], said: str) -> None:
+    """Disable, enable or delete the business's agent with this email; `said` names them."""
+
+    async def work(runtime: Runtime) -> None:
+        found = await business_named(runtime.services.uow, business)
+        async with runtime.services.uow() as uow:
+            agent = await _agent_named(uow, found, email)
+            await step(uow, found, agent.id, actor=CLI_ACTOR, now=runtime.services.clock.now())
+            await uow.commit()
+        console.print(said.format(escape(agent.email)))
+
+    run(work)
+
+
 @agent_app.command("disable")
 def agent_disable(
     business: Annotated[str, typer.Option(help="the business's slug")],
@@ -146,18 +161,7 @@ def agent_disable(
 ) -> None:
     """Disable an agent: signed out at once, no sign-in; their handoffs go to colleagues or
     the queue, their conversations back to the queue."""
-
-    async def work(runtime: Runtime) -> None:
-        found = await business_named(runtime.services.uow, business)
-        async with runtime.services.uow() as uow:
-            agent = await _agent_named(uow, found, email)
-            await disable_agent(
-                uow, found, agent.id, actor=CLI_ACTOR, now=runtime.services.clock.now()
-            )
-            await uow.commit()
-        console.print(f"disabled [bold]{escape(agent.email)}[/bold]; signed out everywhere")
-
-    run(work)
+    _offboard(business, email, disable_agent, "disabled [bold]{}[/bold]; signed out everywhere")
 
 
 @agent_app.command("enable")
@@ -166,18 +170,7 @@ def agent_enable(
     email: Annotated[str, typer.Option(help="the agent's email")],
 ) -> None:
     """Let a disabled agent sign in again."""
-
-    async def work(runtime: Runtime) -> None:
-        found = await business_named(runtime.services.uow, business)
-        async with runtime.services.uow() as uow:
-            agent = await _agent_named(uow, found, email)
-            await enable_agent(
-                uow, found, agent.id, actor=CLI_ACTOR, now=runtime.services.clock.now()
-            )
-            await uow.commit()
-        console.print(f"enabled [bold]{escape(agent.email)}[/bold]")
-
-    run(work)
+    _offboard(business, email, enable_agent, "enabled [bold]{}[/bold]")
 
 
 @agent_app.command("delete")
@@ -190,14 +183,6 @@ def agent_delete(
     if not yes and not typer.confirm(f"delete the agent {email} of {business} for good?"):
         raise typer.Exit(1)
 
-    async def work(runtime: Runtime) -> None:
-        found = await business_named(runtime.services.uow, business)
-        async with runtime.services.uow() as uow:
-            agent = await _agent_named(uow, found, email)
-            await delete_agent(
-                uow, found, agent.id, actor=CLI_ACTOR, now=runtime.services.clock.now()
-            )
-            await uow.commit()
-        console.print(f"deleted [bold]{escape(agent.email)}[/bold]; their history keeps the name")
-
-    run(work)
+    _offboard(
+        business, email, delete_agent, "deleted [bold]{}[/bold]; their history keeps the name"
+    )

@@ -11,6 +11,7 @@ in the same transaction.
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -93,14 +94,7 @@ async def _customer_for(
             return await _joined_by_phone(uow, business, holder, inbound)
         if phone and not linked.phone:
             await uow.customers.update(linked.id, CustomerFields(phone=phone))
-        identity = await uow.identities.add(
-            business.id,
-            linked.id,
-            channel=inbound.channel,
-            address=inbound.address,
-            created_at=inbound.received_at,
-            last_inbound_at=inbound.received_at,
-        )
+        identity = await _identity_for(uow, business, linked.id, inbound)
         await _note_link(uow, business, linked, inbound)
         return await _named(uow, Sender(linked, identity, new_identity=True), inbound)
     identity, customer = found
@@ -127,14 +121,7 @@ async def _joined_by_phone(
     uow: UnitOfWork, business: Business, customer: Customer, inbound: Inbound
 ) -> Sender:
     """A WhatsApp number first heard from joins the customer known by that phone."""
-    identity = await uow.identities.add(
-        business.id,
-        customer.id,
-        channel=inbound.channel,
-        address=inbound.address,
-        created_at=inbound.received_at,
-        last_inbound_at=inbound.received_at,
-    )
+    identity = await _identity_for(uow, business, customer.id, inbound)
     await uow.events.add(
         business.id,
         customer.id,
@@ -229,14 +216,7 @@ async def _new_customer(
         attributes={},
         created_at=inbound.received_at,
     )
-    identity = await uow.identities.add(
-        business.id,
-        customer.id,
-        channel=inbound.channel,
-        address=inbound.address,
-        created_at=inbound.received_at,
-        last_inbound_at=inbound.received_at,
-    )
+    identity = await _identity_for(uow, business, customer.id, inbound)
     await uow.events.add(
         business.id,
         customer.id,
@@ -245,6 +225,20 @@ async def _new_customer(
         data={"channel": inbound.channel.value},
     )
     return Sender(customer, identity, new_identity=True, new_customer=True)
+
+
+async def _identity_for(
+    uow: UnitOfWork, business: Business, customer_id: uuid.UUID, inbound: Inbound
+) -> Identity:
+    """The chat that wrote, added to a customer, its window open from this message."""
+    return await uow.identities.add(
+        business.id,
+        customer_id,
+        channel=inbound.channel,
+        address=inbound.address,
+        created_at=inbound.received_at,
+        last_inbound_at=inbound.received_at,
+    )
 
 
 def _known_language(code: str | None) -> str | None:

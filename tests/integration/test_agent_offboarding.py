@@ -5,7 +5,6 @@ own new password (inbox)."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import AsyncIterator
 
@@ -19,8 +18,8 @@ from bot.conversations import actions
 from bot.domain import Agent, AgentRole, Business, ConversationStatus, Handoff
 from bot.handoffs import service as handoffs
 from bot.handoffs.agents import create_agent
+from tests.integration.test_inbox import PASSWORD, _hidden, _sign_in
 
-PASSWORD = "correct horse battery"
 NEW_PASSWORD = "a brand new passphrase"
 ASK_PERSON = "I want to talk to a real person"
 
@@ -59,27 +58,6 @@ async def _agent(
             await handoffs.set_online(uow, business, agent, True, now=runtime.services.clock.now())
         await uow.commit()
     return agent
-
-
-def _hidden(page: str, name: str) -> str:
-    found = re.search(rf'name="{name}" value="([^"]+)"', page)
-    assert found, f"no {name} on the page"
-    return found.group(1)
-
-
-async def _sign_in(
-    client: httpx.AsyncClient, business: Business, email: str, password: str = PASSWORD
-) -> httpx.Response:
-    form = await client.get("/inbox/login")
-    return await client.post(
-        "/inbox/login",
-        data={
-            "business": business.slug,
-            "email": email,
-            "password": password,
-            "csrf": _hidden(form.text, "csrf"),
-        },
-    )
 
 
 def _auth(key: str) -> dict[str, str]:
